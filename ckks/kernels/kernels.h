@@ -1,0 +1,86 @@
+/* kernels.h - the table of inner loops (one per ISA) that the CKKS core calls.
+ * The ref table (ckks/kernels/ref/) is always built and is the test oracle; avx2 and avx512
+ * (IFMA, primes < 2^50) tables must agree with it bit-exactly on normalized outputs.
+ * dispatch.c picks the best table once (cpu.h); BEAA_ARCH=ref|avx2|avx512 forces one.
+ *
+ * Conventions for every kernel:
+ * - arrays are 64-byte aligned, length n is a power of two >= 1024 (NTT) or any n >= 1 that is
+ *   a multiple of 8 (element-wise), and in/out may alias exactly (r == a) but not partially;
+ * - inputs are fully reduced, in [0, q), unless the kernel's comment says otherwise;
+ * - a kernel whose name ends in _lazy documents its output range;
+ * - kernels never fail, allocate, print or read global state other than their arguments. */
+#ifndef BEAA_KERNELS_H
+#define BEAA_KERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+#include "ckks/modarith.h"
+
+/* Precomputed tables of a negacyclic NTT for one prime q = 1 mod 2n (defined in ckks/ntt.c;
+ * holds the bit-reversed powers of a primitive 2n-th root psi and their Shoup forms, in the
+ * layouts each ISA needs). Forward output is in bit-reversed order; the inverse takes
+ * bit-reversed input and returns natural order, so pointwise products need no reordering. */
+typedef struct beaa_ntt_tables beaa_ntt_tables;
+
+/* Creates the tables for prime q (q = 1 mod 2n, q < 2^61) and n = 2^log_n, log_n in [1, 17].
+ * Returns NULL on bad arguments or allocation failure. */
+beaa_ntt_tables *beaa_ntt_tables_new(uint64_t q, unsigned log_n);
+void beaa_ntt_tables_free(beaa_ntt_tables *t);
+/* The modulus and ring size the tables were made for. */
+const beaa_modulus *beaa_ntt_tables_modulus(const beaa_ntt_tables *t);
+size_t beaa_ntt_tables_n(const beaa_ntt_tables *t);
+
+typedef struct beaa_kernels {
+    const char *name; /* "ref", "avx2" or "avx512" */
+
+    /* Forward negacyclic NTT in place: natural order in [0, q) -> bit-reversed, in [0, q). */
+    void (*ntt_fwd)(const beaa_ntt_tables *t, uint64_t *a);
+    /* Same, but input may be in [0, 4q) and output is in [0, 4q) (no final correction). */
+    void (*ntt_fwd_lazy)(const beaa_ntt_tables *t, uint64_t *a);
+    /* Inverse NTT in place including the 1/n factor: bit-reversed in [0, q) -> natural, [0, q). */
+    void (*ntt_inv)(const beaa_ntt_tables *t, uint64_t *a);
+    /* Same, input in [0, 2q), output in [0, 2q). */
+    void (*ntt_inv_lazy)(const beaa_ntt_tables *t, uint64_t *a);
+
+    /* r[i] = a[i] + b[i] mod q */
+    void (*add_mod)(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+    /* r[i] = a[i] - b[i] mod q */
+    void (*sub_mod)(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+    /* r[i] = -a[i] mod q */
+    void (*neg_mod)(uint64_t *r, const uint64_t *a, size_t n, uint64_t q);
+    /* r[i] = a[i] * b[i] mod q (Barrett; a, b in [0, q)) */
+    void (*mul_mod)(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, const beaa_modulus *m);
+    /* r[i] += a[i] * b[i] mod q (r, a, b in [0, q)); the ct x ct tensor product inner loop */
+    void (*mac_mod)(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, const beaa_modulus *m);
+    /* r[i] = a[i] * w mod q, w < q constant, ws = beaa_shoup(w, q) */
+    void (*mul_const)(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, uint64_t ws, uint64_t q);
+    /* r[i] = r[i] + a[i] * w mod q (r, a in [0, q)): the BEAA convolution inner loop */
+    void (*mac_const)(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, uint64_t ws, uint64_t q);
+    /* r[i] = (a[i] - b[i] + q) * w mod q: the rescale / mod-down step
+     * (b is the last limb's value brought to this prime, w = q_last^{-1} or P^{-1} mod q).
+     * a in [0, q), b in [0, 2q). */
+    void (*sub_mul_const)(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                          uint64_t w, uint64_t ws, uint64_t q);
+
+    /* Fast basis conversion (key switching mod-up/mod-down):
+     * r[k] = sum_{i < n_in} x[i][k] * c[i] mod p, for k < n, where x[i] are n_in limbs with
+     * values in [0, 2^61) and c[i] < p. 128-bit lazy accumulation, one reduction per output. */
+    void (*basis_conv)(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
+                       size_t n, const beaa_modulus *p);
+
+    /* Automorphism as a permutation (valid in NTT form): r[i] = a[perm[i]], r != a. */
+    void (*permute)(uint64_t *r, const uint64_t *a, const uint32_t *perm, size_t n);
+} beaa_kernels;
+
+/* The reference table (always available). */
+extern const beaa_kernels beaa_kernels_ref;
+/* Tables for SIMD ISAs; their functions may call the ref ones for primes they cannot handle
+ * (e.g. avx512 IFMA for q >= 2^50). */
+extern const beaa_kernels beaa_kernels_avx2;
+extern const beaa_kernels beaa_kernels_avx512;
+
+/* The active table: chosen once on first call (best the CPU supports, or BEAA_ARCH).
+ * Never NULL. Thread-safe. If BEAA_ARCH names an unsupported/unknown ISA, the ref table is used
+ * and beaa_kernels_init() reports BEAA_ERR_CPU. */
+const beaa_kernels *beaa_kernels_get(void);
+
+#endif

@@ -1,0 +1,40 @@
+/* rng.h - randomness for libbeaa.
+ * Two sources: (1) OS entropy (getrandom) for secrets, errors and fresh seeds; (2) a seeded
+ * extendable-output function (XOF, SHAKE256 written here from the Keccak spec) that expands a
+ * 32-byte seed into a reproducible stream, used for the uniform 'a' parts of keys and symmetric
+ * ciphertexts (so they can be stored as their seed) and for reproducible tests. */
+#ifndef BEAA_RNG_H
+#define BEAA_RNG_H
+#include <stddef.h>
+#include <stdint.h>
+#include "lib/status.h"
+
+#define BEAA_SEED_BYTES 32
+
+/* Fills buf with n bytes from the OS random source. BEAA_ERR_ENTROPY on failure. */
+BEAA_MUST_CHECK beaa_status beaa_os_random(void *buf, size_t n);
+
+/* A XOF stream. Plain struct so it can live on the stack; wipe with beaa_xof_wipe when the
+ * seed is secret. */
+typedef struct beaa_xof {
+    uint64_t st[25];        /* Keccak-f[1600] state */
+    uint8_t buf[136];       /* current squeezed block (rate of SHAKE256) */
+    size_t pos;             /* next unread byte in buf */
+} beaa_xof;
+
+/* Starts a stream from seed (BEAA_SEED_BYTES bytes) and a domain-separation tag, so that the
+ * same seed gives independent streams for different purposes (e.g. key 'a' limb i). */
+void beaa_xof_init(beaa_xof *x, const uint8_t seed[BEAA_SEED_BYTES], uint64_t domain);
+/* Next n bytes of the stream. */
+void beaa_xof_read(beaa_xof *x, void *out, size_t n);
+/* Next 64-bit word. */
+uint64_t beaa_xof_u64(beaa_xof *x);
+/* Uniform integer in [0, bound) by rejection sampling (bound >= 1). */
+uint64_t beaa_xof_uniform(beaa_xof *x, uint64_t bound);
+/* Wipes the state. */
+void beaa_xof_wipe(beaa_xof *x);
+
+/* A fresh XOF seeded from OS entropy (for secrets and noise: the seed is never stored). */
+BEAA_MUST_CHECK beaa_status beaa_xof_init_os(beaa_xof *x, uint64_t domain);
+
+#endif
