@@ -43,7 +43,7 @@ EX_BIN     = $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRC  = $(wildcard bench/*.c)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-run test-asan bench bench-ckks bench-kernels examples tools install clean run model
+.PHONY: all deps test test-run test-ref test-asan test-run-asan bench bench-ckks bench-kernels examples tools install clean run model
 all: deps $(LIBA) tools examples
 
 deps:
@@ -109,3 +109,7 @@ clean:
 	rm -rf build build-asan bin lib/libbeaa.a
 
 -include $(LIB_OBJ:.o=.d)
+
+# The CKKS and kernel runners again with the portable kernels forced (BEAA_ARCH=ref).
+test-ref: $(TEST_BIN)
+	@BEAA_ARCH=ref sh scripts/run_tests.sh $(filter $(BUILD)/tests/check_ckks% $(BUILD)/tests/check_ntt% $(BUILD)/tests/check_nn%,$(TEST_BIN))
