@@ -37,4 +37,14 @@ void beaa_xof_wipe(beaa_xof *x);
 /* A fresh XOF seeded from OS entropy (for secrets and noise: the seed is never stored). */
 BEAA_MUST_CHECK beaa_status beaa_xof_init_os(beaa_xof *x, uint64_t domain);
 
+/* General SHAKE256 (FIPS 202) over arbitrary input, used for checksums and fingerprints.
+ * Incremental: beaa_shake256_init, any number of beaa_shake256_absorb calls, then
+ * beaa_shake256_final; after that read output with beaa_xof_read / beaa_xof_u64.
+ * beaa_xof_init(x, seed, d) equals init + absorb(seed || d as 8 little-endian bytes) + final. */
+void beaa_shake256_init(beaa_xof *x);
+void beaa_shake256_absorb(beaa_xof *x, const void *in, size_t n);
+void beaa_shake256_final(beaa_xof *x);
+/* One-shot: out (outlen bytes) = SHAKE256(in, inlen). in may be NULL when inlen == 0. */
+void beaa_shake256(void *out, size_t outlen, const void *in, size_t inlen);
+
 #endif

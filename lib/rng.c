@@ -1,0 +1,270 @@
+/* rng.c - OS entropy (getrandom, /dev/urandom fallback) and the seeded XOF of rng.h:
+ * SHAKE256 written from the Keccak-f[1600] specification (FIPS 202, sections 3 and 6.2).
+ * The XOF input is seed (32 bytes) || domain (8 bytes, little endian) with SHAKE padding. */
+#include "lib/rng.h"
+#include "lib/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+/* ---------------------------------------------------------------- OS entropy */
+
+/* getrandom(2) through syscall() so that we do not depend on a libc wrapper; returns -1 with
+ * errno = ENOSYS when the kernel (or platform) lacks it. */
+static long beaa_sys_getrandom(void *buf, size_t n)
+{
+#if defined(__linux__) && defined(SYS_getrandom)
+    return syscall(SYS_getrandom, buf, n, 0);
+#else
+    (void)buf; (void)n;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static beaa_status beaa_urandom_fill(unsigned char *p, size_t n)
+{
+    int fd;
+    do {
+        fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return BEAA_ERR_ENTROPY;
+    while (n > 0) {
+        ssize_t r = read(fd, p, n > 65536 ? 65536 : n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) { close(fd); return BEAA_ERR_ENTROPY; }
+        p += (size_t)r;
+        n -= (size_t)r;
+    }
+    close(fd);
+    return BEAA_OK;
+}
+
+beaa_status beaa_os_random(void *buf, size_t n)
+{
+    if (n == 0) return BEAA_OK;
+    if (!buf) return BEAA_ERR_ARG;
+    unsigned char *p = (unsigned char *)buf;
+    while (n > 0) {
+        /* getrandom returns at most 33554431 bytes per call; ask in modest chunks. */
+        size_t want = n > 65536 ? 65536 : n;
+        long r = beaa_sys_getrandom(p, want);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == ENOSYS) return beaa_urandom_fill(p, n);
+            return BEAA_ERR_ENTROPY;
+        }
+        if (r == 0) return BEAA_ERR_ENTROPY; /* never expected; avoid an endless loop */
+        p += (size_t)r;
+        n -= (size_t)r;
+    }
+    return BEAA_OK;
+}
+
+/* ---------------------------------------------------------------- Keccak-f[1600] */
+
+#define BEAA_SHAKE256_RATE 136 /* bytes: (1600 - 2*256) / 8 */
+
+/* Round constants RC[i] (FIPS 202, Algorithm 5/6), computed once from the LFSR would also be
+ * possible; they are listed here and checked by the test vectors. */
+static const uint64_t keccak_rc[24] = {
+    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
+    0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
+    0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
+    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
+    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
+    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
+};
+
+/* Rotation offsets r[x][y] of rho, indexed by lane x + 5y. */
+static const unsigned keccak_rho[25] = {
+     0,  1, 62, 28, 27,
+    36, 44,  6, 55, 20,
+     3, 10, 43, 25, 39,
+    41, 45, 15, 21,  8,
+    18,  2, 61, 56, 14,
+};
+
+static inline uint64_t rotl64(uint64_t v, unsigned r)
+{
+    return r == 0 ? v : (v << r) | (v >> (64 - r));
+}
+
+/* One application of Keccak-f[1600] to the state A (lane (x,y) is A[x + 5y]). */
+static void keccak_f1600(uint64_t A[25])
+{
+    uint64_t B[25], C[5], D[5];
+    for (int round = 0; round < 24; round++) {
+        /* theta */
+        for (int x = 0; x < 5; x++)
+            C[x] = A[x] ^ A[x + 5] ^ A[x + 10] ^ A[x + 15] ^ A[x + 20];
+        for (int x = 0; x < 5; x++)
+            D[x] = C[(x + 4) % 5] ^ rotl64(C[(x + 1) % 5], 1);
+        for (int i = 0; i < 25; i++)
+            A[i] ^= D[i % 5];
+        /* rho and pi: B[y, 2x+3y] = rot(A[x,y], r[x,y]) */
+        for (int x = 0; x < 5; x++)
+            for (int y = 0; y < 5; y++) {
+                int nx = y, ny = (2 * x + 3 * y) % 5;
+                B[nx + 5 * ny] = rotl64(A[x + 5 * y], keccak_rho[x + 5 * y]);
+            }
+        /* chi */
+        for (int y = 0; y < 5; y++)
+            for (int x = 0; x < 5; x++)
+                A[x + 5 * y] = B[x + 5 * y] ^ (~B[(x + 1) % 5 + 5 * y] & B[(x + 2) % 5 + 5 * y]);
+        /* iota */
+        A[0] ^= keccak_rc[round];
+    }
+    beaa_memzero(B, sizeof B);
+    beaa_memzero(C, sizeof C);
+    beaa_memzero(D, sizeof D);
+}
+
+static inline uint64_t load64_le(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void store64_le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Squeezes the next rate-sized block into x->buf (permutation first, per the sponge). */
+static void xof_squeeze_block(beaa_xof *x)
+{
+    keccak_f1600(x->st);
+    for (int i = 0; i < BEAA_SHAKE256_RATE / 8; i++)
+        store64_le(x->buf + 8 * i, x->st[i]);
+    x->pos = 0;
+}
+
+/* Absorbing phase: x->buf collects input bytes, x->pos counts them (< rate); a full block is
+ * XORed into the state and permuted. */
+void beaa_shake256_init(beaa_xof *x)
+{
+    memset(x->st, 0, sizeof x->st);
+    memset(x->buf, 0, sizeof x->buf);
+    x->pos = 0;
+}
+
+static void xof_absorb_block(beaa_xof *x)
+{
+    for (int i = 0; i < BEAA_SHAKE256_RATE / 8; i++)
+        x->st[i] ^= load64_le(x->buf + 8 * i);
+    keccak_f1600(x->st);
+    x->pos = 0;
+}
+
+void beaa_shake256_absorb(beaa_xof *x, const void *in, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)in;
+    while (n > 0) {
+        size_t take = BEAA_SHAKE256_RATE - x->pos;
+        if (take > n) take = n;
+        memcpy(x->buf + x->pos, p, take);
+        x->pos += take;
+        p += take;
+        n -= take;
+        if (x->pos == BEAA_SHAKE256_RATE) xof_absorb_block(x);
+    }
+}
+
+void beaa_shake256_final(beaa_xof *x)
+{
+    /* SHAKE padding: suffix bits 1111 then pad10*1, i.e. 0x1F at the first free byte and 0x80
+     * in the last byte of the block (both in one byte, 0x9F, when only one is free). */
+    memset(x->buf + x->pos, 0, BEAA_SHAKE256_RATE - x->pos);
+    x->buf[x->pos] ^= 0x1F;
+    x->buf[BEAA_SHAKE256_RATE - 1] ^= 0x80;
+    for (int i = 0; i < BEAA_SHAKE256_RATE / 8; i++)
+        x->st[i] ^= load64_le(x->buf + 8 * i);
+    /* First output block: the squeeze permutes before extracting. */
+    xof_squeeze_block(x);
+}
+
+void beaa_shake256(void *out, size_t outlen, const void *in, size_t inlen)
+{
+    beaa_xof x;
+    beaa_shake256_init(&x);
+    if (inlen > 0) beaa_shake256_absorb(&x, in, inlen);
+    beaa_shake256_final(&x);
+    beaa_xof_read(&x, out, outlen);
+    beaa_xof_wipe(&x);
+}
+
+void beaa_xof_init(beaa_xof *x, const uint8_t seed[BEAA_SEED_BYTES], uint64_t domain)
+{
+    uint8_t d[8];
+    store64_le(d, domain);
+    beaa_shake256_init(x);
+    beaa_shake256_absorb(x, seed, BEAA_SEED_BYTES);
+    beaa_shake256_absorb(x, d, sizeof d);
+    beaa_shake256_final(x);
+}
+
+void beaa_xof_read(beaa_xof *x, void *out, size_t n)
+{
+    uint8_t *o = (uint8_t *)out;
+    while (n > 0) {
+        if (x->pos >= BEAA_SHAKE256_RATE) xof_squeeze_block(x);
+        size_t take = BEAA_SHAKE256_RATE - x->pos;
+        if (take > n) take = n;
+        memcpy(o, x->buf + x->pos, take);
+        x->pos += take;
+        o += take;
+        n -= take;
+    }
+}
+
+uint64_t beaa_xof_u64(beaa_xof *x)
+{
+    uint8_t b[8];
+    beaa_xof_read(x, b, 8);
+    return load64_le(b);
+}
+
+uint64_t beaa_xof_uniform(beaa_xof *x, uint64_t bound)
+{
+    if (bound <= 1) return 0;
+    /* Smallest all-ones mask covering bound-1: each draw is accepted with probability > 1/2,
+     * and accepted values are exactly uniform on [0, bound). */
+    uint64_t mask = bound - 1;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    mask |= mask >> 32;
+    for (;;) {
+        uint64_t v = beaa_xof_u64(x) & mask;
+        if (v < bound) return v;
+    }
+}
+
+void beaa_xof_wipe(beaa_xof *x)
+{
+    if (x) beaa_memzero(x, sizeof *x);
+}
+
+beaa_status beaa_xof_init_os(beaa_xof *x, uint64_t domain)
+{
+    if (!x) return BEAA_ERR_ARG;
+    uint8_t seed[BEAA_SEED_BYTES];
+    beaa_status s = beaa_os_random(seed, sizeof seed);
+    if (s != BEAA_OK) {
+        beaa_memzero(seed, sizeof seed);
+        return s;
+    }
+    beaa_xof_init(x, seed, domain);
+    beaa_memzero(seed, sizeof seed);
+    return BEAA_OK;
+}

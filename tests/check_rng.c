@@ -1,0 +1,251 @@
+/* check_rng.c - tests of lib/rng: SHAKE256 against FIPS 202 / python3 hashlib.shake_256
+ * vectors, XOF reproducibility and domain separation, rejection-sampled uniformity
+ * (chi-square), and OS entropy sanity. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/rng.h"
+
+static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
+        out[i] = (uint8_t)v;
+    }
+}
+
+static void assert_bytes_hex(const uint8_t *got, const char *hex)
+{
+    size_t n = strlen(hex) / 2;
+    uint8_t *want = malloc(n);
+    ck_assert_ptr_nonnull(want);
+    hex_to_bytes(hex, want, n);
+    ck_assert_msg(memcmp(got, want, n) == 0, "digest differs from reference %s", hex);
+    free(want);
+}
+
+/* FIPS 202 SHAKE256 of the empty message (64 bytes of output). */
+START_TEST(test_shake256_empty)
+{
+    uint8_t out[64];
+    beaa_shake256(out, sizeof out, NULL, 0);
+    assert_bytes_hex(out, "46b9dd2b0ba88d13233b3feb743eeb243fcd52ea62b81b82b50c27646ed5762f"
+                          "d75dc4ddd8c0f200cb05019d67b592f6fc821c49479ab48640292eacb3b7c4be");
+}
+END_TEST
+
+/* "abc" and the 200 x 0xA3 message of the NIST examples (values from hashlib.shake_256). */
+START_TEST(test_shake256_vectors)
+{
+    uint8_t out[32];
+    beaa_shake256(out, 32, "abc", 3);
+    assert_bytes_hex(out, "483366601360a8771c6863080cc4114d8db44530f8f1e1ee4f94ea37e78b5739");
+
+    uint8_t msg[200];
+    memset(msg, 0xA3, sizeof msg);
+    beaa_shake256(out, 32, msg, sizeof msg);
+    assert_bytes_hex(out, "cd8a920ed141aa0407a22d59288652e9d9f1a7ee0c1e7c1ca699424da84a904d");
+
+    /* Same message absorbed in uneven pieces must give the same digest. */
+    static const size_t pieces[] = {1, 7, 0, 64, 63, 1, 64};
+    beaa_xof x;
+    beaa_shake256_init(&x);
+    size_t off = 0;
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        beaa_shake256_absorb(&x, msg + off, pieces[i]);
+        off += pieces[i];
+    }
+    ck_assert_uint_eq(off, 200);
+    beaa_shake256_final(&x);
+    beaa_xof_read(&x, out, 32);
+    assert_bytes_hex(out, "cd8a920ed141aa0407a22d59288652e9d9f1a7ee0c1e7c1ca699424da84a904d");
+}
+END_TEST
+
+/* Messages around the 136-byte rate boundary (padding in the last byte, a full extra block);
+ * message byte i is i mod 251; references from hashlib.shake_256. */
+START_TEST(test_shake256_rate_boundaries)
+{
+    static const struct { size_t len; const char *hex; } v[] = {
+        {135, "c45dae624ad8a2f5aa7bac9d7557737fd91c96eedb70a6be5574d57a844eade0"},
+        {136, "b7ff4073b3f5a8eabd6e17705ca7f6761a31058f9df781a6a47e3a3063b9d67a"},
+        {137, "01d90952c642a5eb2a8fc9d713f843a45d7ac05132dddcb2efc9bebc27e37bcb"},
+        {272, "e3299fa992163e7ffc875aff708dac93d2157e9b4ccaa2a13ba1ca4ef0b40f29"},
+    };
+    uint8_t msg[272], out[32];
+    for (size_t i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)(i % 251);
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+        beaa_shake256(out, 32, msg, v[k].len);
+        assert_bytes_hex(out, v[k].hex);
+    }
+}
+END_TEST
+
+/* beaa_xof_init(seed, domain) is SHAKE256(seed || domain_le64); reading across the 136-byte
+ * squeeze boundary in odd chunks gives the same stream as one read. */
+START_TEST(test_xof_stream_reference)
+{
+    uint8_t seed[BEAA_SEED_BYTES];
+    for (int i = 0; i < BEAA_SEED_BYTES; i++) seed[i] = (uint8_t)i;
+    beaa_xof x;
+    uint8_t all[300], parts[300];
+    beaa_xof_init(&x, seed, 7);
+    beaa_xof_read(&x, all, sizeof all);
+    assert_bytes_hex(all, "dd0566df0a3f090d2fa8e2cc92164d9b96d3fff9904c3a6202b1fee26302e39b");
+    assert_bytes_hex(all + 130, "91a475a4d3261cfc3135535f4dc8f52582a9918b634cd8ce1899f6fb70df17c2"
+                                "255815885b23f050");
+    assert_bytes_hex(all + 284, "f6268bdc98b4f4e81a7eab3f4705a3a6");
+
+    beaa_xof_init(&x, seed, 7);
+    static const size_t chunk[] = {1, 3, 131, 1, 0, 136, 28};
+    size_t off = 0;
+    for (size_t i = 0; i < sizeof chunk / sizeof chunk[0]; i++) {
+        beaa_xof_read(&x, parts + off, chunk[i]);
+        off += chunk[i];
+    }
+    ck_assert_uint_eq(off, 300);
+    ck_assert(memcmp(all, parts, sizeof all) == 0);
+
+    /* u64 is the little-endian reading of the next 8 bytes. */
+    beaa_xof_init(&x, seed, 7);
+    uint64_t w = beaa_xof_u64(&x);
+    uint64_t ref = 0;
+    for (int i = 7; i >= 0; i--) ref = (ref << 8) | all[i];
+    ck_assert_uint_eq(w, ref);
+}
+END_TEST
+
+START_TEST(test_xof_reproducible_and_separated)
+{
+    uint8_t seed[BEAA_SEED_BYTES], seed2[BEAA_SEED_BYTES];
+    memset(seed, 0x5a, sizeof seed);
+    memcpy(seed2, seed, sizeof seed);
+    seed2[31] ^= 1;
+    beaa_xof a, b, c, d;
+    beaa_xof_init(&a, seed, 1);
+    beaa_xof_init(&b, seed, 1);
+    beaa_xof_init(&c, seed, 2);
+    beaa_xof_init(&d, seed2, 1);
+    uint8_t ra[1000], rb[1000], rc[1000], rd[1000];
+    beaa_xof_read(&a, ra, sizeof ra);
+    beaa_xof_read(&b, rb, sizeof rb);
+    beaa_xof_read(&c, rc, sizeof rc);
+    beaa_xof_read(&d, rd, sizeof rd);
+    ck_assert(memcmp(ra, rb, sizeof ra) == 0);
+    /* Independent streams: count equal bytes, expected 1000/256 ~ 3.9; 40 would be absurd. */
+    int eq_c = 0, eq_d = 0;
+    for (int i = 0; i < 1000; i++) {
+        eq_c += ra[i] == rc[i];
+        eq_d += ra[i] == rd[i];
+    }
+    ck_assert_int_lt(eq_c, 40);
+    ck_assert_int_lt(eq_d, 40);
+
+    beaa_xof_wipe(&a);
+    const uint8_t *p = (const uint8_t *)&a;
+    for (size_t i = 0; i < sizeof a; i++) ck_assert_uint_eq(p[i], 0);
+}
+END_TEST
+
+/* Chi-square of n draws of beaa_xof_uniform(bound) folded into k equal-probability buckets
+ * (bucket = v * k / bound, requires bound % k == 0 for exact equal probability). */
+static double chi_square_uniform(uint64_t bound, unsigned k, unsigned n, uint64_t domain)
+{
+    uint8_t seed[BEAA_SEED_BYTES];
+    for (int i = 0; i < BEAA_SEED_BYTES; i++) seed[i] = (uint8_t)(3 * i + 1);
+    beaa_xof x;
+    beaa_xof_init(&x, seed, domain);
+    unsigned *cnt = calloc(k, sizeof *cnt);
+    ck_assert_ptr_nonnull(cnt);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t v = beaa_xof_uniform(&x, bound);
+        ck_assert_uint_lt(v, bound);
+        unsigned __int128 b = (unsigned __int128)v * k / bound;
+        cnt[(unsigned)b]++;
+    }
+    double e = (double)n / k, chi = 0;
+    for (unsigned j = 0; j < k; j++) chi += (cnt[j] - e) * (cnt[j] - e) / e;
+    free(cnt);
+    return chi;
+}
+
+/* Thresholds are the 0.9999 quantiles of chi-square (9 dof: 33.72; 15 dof: 44.26; 2 dof:
+ * 18.42). Streams are seeded, so the test is deterministic; a modulo-biased sampler would fail
+ * the bound 3 * 2^62 case by a huge margin (the lowest third would get twice the mass). */
+START_TEST(test_xof_uniform_chi_square)
+{
+    unsigned n = getenv("BEAA_TEST_LIGHT") ? 60000 : 300000;
+    ck_assert(chi_square_uniform(10, 10, n, 11) < 33.72);
+    ck_assert(chi_square_uniform(3, 3, n, 12) < 18.42);
+    ck_assert(chi_square_uniform(3ULL << 62, 3, n, 13) < 18.42);
+    /* A bound just above 2^49 (the size of our NTT primes); a multiple of 16 so that the 16
+     * buckets have exactly equal probability. */
+    ck_assert(chi_square_uniform((1ULL << 49) + 16 * 12345, 16, n, 14) < 44.26);
+    ck_assert(chi_square_uniform(1000, 10, n, 15) < 33.72);
+
+    beaa_xof x;
+    uint8_t seed[BEAA_SEED_BYTES] = {0};
+    beaa_xof_init(&x, seed, 0);
+    for (int i = 0; i < 100; i++) ck_assert_uint_eq(beaa_xof_uniform(&x, 1), 0);
+    for (int i = 0; i < 1000; i++) ck_assert_uint_lt(beaa_xof_uniform(&x, UINT64_MAX), UINT64_MAX);
+}
+END_TEST
+
+START_TEST(test_os_random)
+{
+    uint8_t a[64], b[64];
+    ck_assert_int_eq(beaa_os_random(a, sizeof a), BEAA_OK);
+    ck_assert_int_eq(beaa_os_random(b, sizeof b), BEAA_OK);
+    ck_assert(memcmp(a, b, sizeof a) != 0);
+    ck_assert_int_eq(beaa_os_random(NULL, 0), BEAA_OK);
+    ck_assert_int_eq(beaa_os_random(NULL, 5), BEAA_ERR_ARG);
+
+    /* 1 MiB in one call (exercises the chunked loop); byte histogram chi-square with 255 dof
+     * (mean 255, sd 22.6): 420 is > 7 sd, so a false alarm is practically impossible. */
+    size_t n = 1 << 20;
+    uint8_t *big = malloc(n);
+    ck_assert_ptr_nonnull(big);
+    ck_assert_int_eq(beaa_os_random(big, n), BEAA_OK);
+    unsigned cnt[256] = {0};
+    for (size_t i = 0; i < n; i++) cnt[big[i]]++;
+    double e = n / 256.0, chi = 0;
+    for (int j = 0; j < 256; j++) chi += (cnt[j] - e) * (cnt[j] - e) / e;
+    ck_assert_msg(chi < 420, "os random byte histogram chi2 = %f", chi);
+    free(big);
+
+    beaa_xof x1, x2;
+    ck_assert_int_eq(beaa_xof_init_os(&x1, 5), BEAA_OK);
+    ck_assert_int_eq(beaa_xof_init_os(&x2, 5), BEAA_OK);
+    ck_assert(beaa_xof_u64(&x1) != beaa_xof_u64(&x2) || beaa_xof_u64(&x1) != beaa_xof_u64(&x2));
+    ck_assert_int_eq(beaa_xof_init_os(NULL, 5), BEAA_ERR_ARG);
+}
+END_TEST
+
+static Suite *rng_suite(void)
+{
+    Suite *s = suite_create("rng");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_shake256_empty);
+    tcase_add_test(tc, test_shake256_vectors);
+    tcase_add_test(tc, test_shake256_rate_boundaries);
+    tcase_add_test(tc, test_xof_stream_reference);
+    tcase_add_test(tc, test_xof_reproducible_and_separated);
+    tcase_add_test(tc, test_xof_uniform_chi_square);
+    tcase_add_test(tc, test_os_random);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(rng_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
