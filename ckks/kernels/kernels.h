@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ckks/modarith.h"
+#include "lib/status.h"
 
 /* Precomputed tables of a negacyclic NTT for one prime q = 1 mod 2n (defined in ckks/ntt.c;
  * holds the bit-reversed powers of a primitive 2n-th root psi and their Shoup forms, in the
@@ -82,5 +83,10 @@ extern const beaa_kernels beaa_kernels_avx512;
  * Never NULL. Thread-safe. If BEAA_ARCH names an unsupported/unknown ISA, the ref table is used
  * and beaa_kernels_init() reports BEAA_ERR_CPU. */
 const beaa_kernels *beaa_kernels_get(void);
+
+/* Chooses the active table (as beaa_kernels_get) and reports how the choice went: BEAA_OK, or
+ * BEAA_ERR_CPU when BEAA_ARCH names an unknown ISA or one this CPU lacks (the ref table is then
+ * in use). Lets a program refuse to run with a clear message. Thread-safe, idempotent. */
+BEAA_MUST_CHECK beaa_status beaa_kernels_init(void);
 
 #endif

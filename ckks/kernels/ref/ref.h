@@ -1,0 +1,30 @@
+/* ref.h - the portable reference kernels, declared so the dispatch table and the SIMD kernels
+ * (which fall back to them for primes they cannot handle) can call them directly.
+ * Semantics and ranges of each function are those of the same-named field in kernels.h. */
+#ifndef BEAA_KERNELS_REF_H
+#define BEAA_KERNELS_REF_H
+#include "ckks/kernels/kernels.h"
+
+void beaa_ntt_fwd_ref(const beaa_ntt_tables *t, uint64_t *a);
+void beaa_ntt_fwd_lazy_ref(const beaa_ntt_tables *t, uint64_t *a);
+void beaa_ntt_inv_ref(const beaa_ntt_tables *t, uint64_t *a);
+void beaa_ntt_inv_lazy_ref(const beaa_ntt_tables *t, uint64_t *a);
+
+void beaa_add_mod_ref(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void beaa_sub_mod_ref(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void beaa_neg_mod_ref(uint64_t *r, const uint64_t *a, size_t n, uint64_t q);
+void beaa_mul_mod_ref(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                      const beaa_modulus *m);
+void beaa_mac_mod_ref(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                      const beaa_modulus *m);
+void beaa_mul_const_ref(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, uint64_t ws,
+                        uint64_t q);
+void beaa_mac_const_ref(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, uint64_t ws,
+                        uint64_t q);
+void beaa_sub_mul_const_ref(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                            uint64_t w, uint64_t ws, uint64_t q);
+void beaa_basis_conv_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
+                         size_t n, const beaa_modulus *p);
+void beaa_permute_ref(uint64_t *r, const uint64_t *a, const uint32_t *perm, size_t n);
+
+#endif

@@ -1,0 +1,52 @@
+/* ntt.h - internal layout of the negacyclic NTT tables (beaa_ntt_tables, see kernels.h).
+ * Only ckks/ntt.c and the kernels under ckks/kernels/ read these fields; everyone else uses the
+ * opaque type and the accessors declared in kernels.h. */
+#ifndef BEAA_NTT_H
+#define BEAA_NTT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "ckks/modarith.h"
+
+/* Index layout shared by every table below: entry m + i (1 <= m < n, 0 <= i < m) is the twiddle
+ * of butterfly group i in the stage that has m groups, i.e. psi^brv(m + i) where brv reverses
+ * log_n bits. Entry 0 is unused (holds 1). */
+struct beaa_ntt_tables {
+    beaa_modulus mod;
+    size_t n;
+    unsigned log_n;
+    uint64_t psi;           /* the primitive 2n-th root of unity used (psi^n = -1 mod q) */
+    uint64_t psi_inv;
+
+    /* Portable / AVX2-integer form: 64-bit Shoup pairs. */
+    uint64_t *fw, *fw_shoup; /* [n] fw[k] = psi^brv(k), fw_shoup[k] = floor(fw[k] 2^64 / q) */
+    uint64_t *iv, *iv_shoup; /* [n] iv[k] = psi^-brv(k) = fw[k]^-1 */
+    uint64_t n_inv, n_inv_shoup;     /* n^-1 mod q */
+    uint64_t n_inv_w, n_inv_w_shoup; /* n^-1 * iv[1] mod q: merged into the last inverse stage */
+
+    /* AVX-512 IFMA form (only when q < 2^50 and the CPU has IFMA; NULL otherwise):
+     * 52-bit Shoup forms floor(w 2^52 / q) for the same twiddles. */
+    uint64_t *fw_shoup52, *iv_shoup52; /* [n] */
+    uint64_t n_inv_shoup52, n_inv_w_shoup52;
+
+    /* AVX2 floating-point form (only when q < 2^50 and the CPU has AVX2+FMA; NULL otherwise):
+     * each twiddle w as an exact double and w/q rounded to double. */
+    double *fw_d, *fw_dq; /* [n] */
+    double *iv_d, *iv_dq; /* [n] */
+    double n_inv_d, n_inv_dq, n_inv_w_d, n_inv_w_dq;
+};
+
+/* Largest prime (exclusive bound) the 52-bit IFMA and the AVX2 double-precision paths accept. */
+#define BEAA_NTT_SMALL_Q_BOUND (UINT64_C(1) << 50)
+
+/* Reverses the low `bits` bits of x. */
+static inline size_t beaa_ntt_bitrev(size_t x, unsigned bits)
+{
+    size_t r = 0;
+    for (unsigned i = 0; i < bits; i++) {
+        r = (r << 1) | (x & 1);
+        x >>= 1;
+    }
+    return r;
+}
+
+#endif
