@@ -1,0 +1,690 @@
+/* check_encoder.c - tests of the special FFT (ckks/fft.c) and the RNS encoder (ckks/encoder.c):
+ * FFT against O(N^2) long-double evaluation at the roots zeta^(5^j); encode/decode round trips
+ * with stated bounds; the rotation/conjugation contract; CRT lift and scaled rounding against GMP;
+ * rejections. BEAA_TEST_LIGHT=1 shrinks the sizes (sanitizer run). */
+#include <check.h>
+#include <gmp.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/mem.h"
+#include "ckks/modarith.h"
+#include "ckks/fft.h"
+#include "ckks/encoder.h"
+
+static int light(void)
+{
+    const char *s = getenv("BEAA_TEST_LIGHT");
+    return s && *s && strcmp(s, "0") != 0;
+}
+
+/* ---- deterministic test randomness (splitmix64) ---- */
+static uint64_t rng_state = 0x0123456789abcdefull;
+static uint64_t rnd64(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+/* uniform in [-1, 1) */
+static double rnd_unit(void) { return (double)(rnd64() >> 11) * 0x1p-52 - 1.0; }
+
+/* `count` distinct primes of `bits` bits (random, via GMP). */
+static void make_primes(beaa_modulus *mods, size_t count, unsigned bits)
+{
+    mpz_t p;
+    mpz_init(p);
+    for (size_t i = 0; i < count; i++) {
+        for (;;) {
+            uint64_t start = (rnd64() >> (64 - bits)) | ((uint64_t)1 << (bits - 1));
+            mpz_set_ui(p, start);
+            mpz_nextprime(p, p);
+            uint64_t q = mpz_get_ui(p);
+            int dup = (mpz_sizeinbase(p, 2) != bits);
+            for (size_t j = 0; j < i; j++) dup |= (mods[j].q == q);
+            if (!dup) {
+                beaa_modulus_init(&mods[i], q);
+                break;
+            }
+        }
+    }
+    mpz_clear(p);
+}
+
+/* exact 2N-th roots of unity in long double: z[m] = exp(i*pi*m/N), m < 2N */
+static void root_table(size_t n, long double *zr, long double *zi)
+{
+    const long double pi = 3.141592653589793238462643383279502884L;
+    for (size_t m = 0; m < 2 * n; m++) {
+        zr[m] = cosl(pi * (long double)m / (long double)n);
+        zi[m] = sinl(pi * (long double)m / (long double)n);
+    }
+}
+
+/* direct O(N^2) evaluation: slot_j = sum_k c_k zeta^(5^j k mod 2N) */
+static void direct_decode(size_t n, const double *c, const long double *zr, const long double *zi,
+                          long double *sr, long double *si)
+{
+    size_t M = 2 * n, g = 1;
+    for (size_t j = 0; j < n / 2; j++) {
+        long double ar = 0, ai = 0;
+        for (size_t k = 0; k < n; k++) {
+            size_t e = (g * k) % M;
+            ar += c[k] * zr[e];
+            ai += c[k] * zi[e];
+        }
+        sr[j] = ar;
+        si[j] = ai;
+        g = (g * 5) % M;
+    }
+}
+
+/* direct inverse: c_k = (2/N) Re sum_j s_j * zeta^(-5^j k) */
+static void direct_encode(size_t n, const double *sr, const double *si, const long double *zr,
+                          const long double *zi, long double *c)
+{
+    size_t M = 2 * n;
+    for (size_t k = 0; k < n; k++) {
+        long double acc = 0;
+        size_t g = 1;
+        for (size_t j = 0; j < n / 2; j++) {
+            size_t e = (M - (g * k) % M) % M;
+            acc += sr[j] * zr[e] - si[j] * zi[e];
+            g = (g * 5) % M;
+        }
+        c[k] = 2 * acc / (long double)n;
+    }
+}
+
+START_TEST(test_fft_tables_args)
+{
+    beaa_fft_tables *t = (beaa_fft_tables *)1;
+    ck_assert_int_eq(beaa_fft_tables_new(0, &t), BEAA_ERR_ARG);
+    ck_assert_ptr_null(t);
+    ck_assert_int_eq(beaa_fft_tables_new(2, &t), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_fft_tables_new(48, &t), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_fft_tables_new(2 * BEAA_FFT_MAX_N, &t), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_fft_tables_new(16, NULL), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_fft_tables_new(16, &t), BEAA_OK);
+    ck_assert_uint_eq(beaa_fft_tables_degree(t), 16);
+    ck_assert_uint_eq(beaa_fft_tables_slots(t), 8);
+    beaa_fft_tables_free(t);
+    beaa_fft_tables_free(NULL);
+}
+END_TEST
+
+/* FFT (both directions) against O(N^2) long-double evaluation at zeta^(5^j).
+ * Bound: |error| <= 2^-50 * log2(N) * (sum of |inputs|) -- the standard FFT error bound
+ * (a few ulps per stage on the l1 norm), much above the measured ~1e-16 relative. */
+START_TEST(test_fft_vs_direct)
+{
+    size_t maxlog = light() ? 9 : 11;
+    for (size_t logn = 2; logn <= maxlog; logn++) {
+        size_t n = (size_t)1 << logn, h = n / 2;
+        beaa_fft_tables *t;
+        ck_assert_int_eq(beaa_fft_tables_new(n, &t), BEAA_OK);
+        long double *zr = malloc(2 * n * sizeof *zr), *zi = malloc(2 * n * sizeof *zi);
+        long double *sr = malloc(h * sizeof *sr), *si = malloc(h * sizeof *si);
+        long double *cref = malloc(n * sizeof *cref);
+        double *c = malloc(n * sizeof *c), *work = malloc(n * sizeof *work);
+        double *re = malloc(h * sizeof *re), *im = malloc(h * sizeof *im);
+        root_table(n, zr, zi);
+
+        /* coefficients -> slots */
+        double l1 = 0;
+        for (size_t k = 0; k < n; k++) {
+            c[k] = rnd_unit();
+            l1 += fabs(c[k]);
+        }
+        direct_decode(n, c, zr, zi, sr, si);
+        memcpy(work, c, n * sizeof *c);
+        beaa_fft_coeffs_to_slots(t, work, re, im, h);
+        double bound = 0x1p-50 * (double)logn * l1, worst = 0;
+        for (size_t j = 0; j < h; j++) {
+            double e = fmax(fabs(re[j] - (double)sr[j]), fabs(im[j] - (double)si[j]));
+            worst = fmax(worst, e);
+        }
+        ck_assert_msg(worst <= bound, "decode N=%zu err %g > %g", n, worst, bound);
+
+        /* slots -> coefficients */
+        double sl1 = 0;
+        for (size_t j = 0; j < h; j++) {
+            re[j] = rnd_unit();
+            im[j] = rnd_unit();
+            sl1 += fabs(re[j]) + fabs(im[j]);
+        }
+        direct_encode(n, re, im, zr, zi, cref);
+        beaa_fft_slots_to_coeffs(t, re, im, h, c);
+        worst = 0;
+        for (size_t k = 0; k < n; k++) worst = fmax(worst, fabs(c[k] - (double)cref[k]));
+        bound = 0x1p-50 * (double)logn * sl1 * 2.0 / (double)n + 0x1p-60;
+        ck_assert_msg(worst <= bound, "encode N=%zu err %g > %g", n, worst, bound);
+
+        /* the encoded polynomial evaluates back to the slots (direct evaluation) */
+        direct_decode(n, c, zr, zi, sr, si);
+        worst = 0;
+        for (size_t j = 0; j < h; j++)
+            worst = fmax(worst, fmax(fabs(re[j] - (double)sr[j]), fabs(im[j] - (double)si[j])));
+        ck_assert_msg(worst <= 0x1p-50 * (double)logn * 4.0, "eval N=%zu err %g", n, worst);
+
+        /* fewer slots: the rest are zero; real-only input gives zero imaginary parts */
+        size_t cnt = h / 2 + 1;
+        beaa_fft_slots_to_coeffs(t, re, NULL, cnt, c);
+        direct_decode(n, c, zr, zi, sr, si);
+        for (size_t j = 0; j < h; j++) {
+            double want = j < cnt ? re[j] : 0.0;
+            ck_assert(fabs((double)sr[j] - want) <= 1e-13);
+            ck_assert(fabs((double)si[j]) <= 1e-13);
+        }
+        free(zr); free(zi); free(sr); free(si); free(cref); free(c); free(work); free(re); free(im);
+        beaa_fft_tables_free(t);
+    }
+}
+END_TEST
+
+/* The N = 4 case by hand: slots are m(zeta) and m(zeta^5) = m(-zeta) with zeta = exp(i*pi/4).
+ * m = X: slots (zeta, -zeta). */
+START_TEST(test_fft_n4_by_hand)
+{
+    beaa_fft_tables *t;
+    ck_assert_int_eq(beaa_fft_tables_new(4, &t), BEAA_OK);
+    double c[4] = {0, 1, 0, 0}, re[2], im[2];
+    beaa_fft_coeffs_to_slots(t, c, re, im, 2);
+    double s = sqrt(0.5);
+    ck_assert(fabs(re[0] - s) < 1e-15 && fabs(im[0] - s) < 1e-15);
+    ck_assert(fabs(re[1] + s) < 1e-15 && fabs(im[1] + s) < 1e-15);
+    /* X^(N/2) = X^2 is i in every slot */
+    double c2[4] = {0, 0, 1, 0};
+    beaa_fft_coeffs_to_slots(t, c2, re, im, 2);
+    ck_assert(fabs(re[0]) < 1e-15 && fabs(im[0] - 1) < 1e-15);
+    ck_assert(fabs(re[1]) < 1e-15 && fabs(im[1] - 1) < 1e-15);
+    beaa_fft_tables_free(t);
+}
+END_TEST
+
+/* Encode -> decode at N = 2^4 .. 2^15 and scales 2^20 .. 2^100.
+ * Bound per slot: N/(2*scale) (each coefficient is rounded by at most 1/2 and a slot sums N of
+ * them) + 2^-48 * log2(N) * max|value| (FFT in both directions). */
+START_TEST(test_round_trip)
+{
+    struct { double logscale; unsigned bits; size_t limbs; } cfg[] = {
+        {20, 40, 1}, {40, 61, 1}, {40, 30, 3}, {60, 61, 2}, {100, 61, 3}, {100, 50, 20},
+    };
+    size_t maxlog = light() ? 12 : 15;
+    for (size_t logn = 4; logn <= maxlog; logn++) {
+        size_t n = (size_t)1 << logn, h = n / 2;
+        beaa_fft_tables *t;
+        ck_assert_int_eq(beaa_fft_tables_new(n, &t), BEAA_OK);
+        double *re = malloc(h * sizeof *re), *im = malloc(h * sizeof *im);
+        double *ore = malloc(h * sizeof *ore), *oim = malloc(h * sizeof *oim);
+        uint64_t *poly = beaa_alloc(20 * n * sizeof(uint64_t));
+        for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
+            if (cfg[c].limbs > 3 && logn > 12) continue; /* 20 limbs: keep the runner fast */
+            beaa_modulus mods[20];
+            make_primes(mods, cfg[c].limbs, cfg[c].bits);
+            double scale = ldexp(1.0, (int)cfg[c].logscale);
+            for (size_t j = 0; j < h; j++) {
+                re[j] = rnd_unit();
+                im[j] = rnd_unit();
+            }
+            ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, scale, mods, cfg[c].limbs, poly),
+                             BEAA_OK);
+            for (size_t i = 0; i < cfg[c].limbs; i++)
+                for (size_t k = 0; k < n; k++) ck_assert_uint_lt(poly[i * n + k], mods[i].q);
+            ck_assert_int_eq(beaa_encoder_decode(t, poly, mods, cfg[c].limbs, scale, ore, oim, h),
+                             BEAA_OK);
+            double bound = (double)n / (2 * scale) + 0x1p-48 * (double)logn, worst = 0;
+            for (size_t j = 0; j < h; j++)
+                worst = fmax(worst, fmax(fabs(ore[j] - re[j]), fabs(oim[j] - im[j])));
+            ck_assert_msg(worst <= bound, "N=2^%zu scale=2^%g limbs=%zu err %g > %g", logn,
+                          cfg[c].logscale, cfg[c].limbs, worst, bound);
+
+            /* real convenience and partial slot counts */
+            size_t cnt = h > 3 ? h - 3 : h;
+            ck_assert_int_eq(beaa_encoder_encode_real(t, re, cnt, scale, mods, cfg[c].limbs, poly),
+                             BEAA_OK);
+            ck_assert_int_eq(beaa_encoder_decode(t, poly, mods, cfg[c].limbs, scale, ore, oim, h),
+                             BEAA_OK);
+            for (size_t j = 0; j < h; j++) {
+                ck_assert(fabs(ore[j] - (j < cnt ? re[j] : 0.0)) <= bound);
+                ck_assert(fabs(oim[j]) <= bound);
+            }
+            ck_assert_int_eq(beaa_encoder_decode_real(t, poly, mods, cfg[c].limbs, scale, ore, 5),
+                             BEAA_OK);
+            for (size_t j = 0; j < 5; j++) ck_assert(fabs(ore[j] - re[j]) <= bound);
+        }
+        free(re); free(im); free(ore); free(oim);
+        beaa_free(poly);
+        beaa_fft_tables_free(t);
+    }
+}
+END_TEST
+
+/* Applies X -> X^g to every limb of an integer polynomial (negacyclic: X^N = -1). */
+static void automorphism(const uint64_t *in, uint64_t *out, size_t n, size_t g,
+                         const beaa_modulus *mods, size_t limbs)
+{
+    for (size_t i = 0; i < limbs; i++) {
+        for (size_t k = 0; k < n; k++) {
+            size_t e = (k * g) % (2 * n);
+            uint64_t v = in[i * n + k];
+            if (e < n) out[i * n + e] = v;
+            else out[i * n + e - n] = beaa_neg_mod(v, mods[i].q);
+        }
+    }
+}
+
+/* The contract of fft.h: X -> X^(5^k) shifts slots left by k; X -> X^(2N-1) conjugates. */
+START_TEST(test_rotation_contract)
+{
+    size_t logs[] = {3, 6, 12};
+    for (size_t li = 0; li < sizeof logs / sizeof logs[0]; li++) {
+        size_t n = (size_t)1 << logs[li], h = n / 2;
+        beaa_fft_tables *t;
+        ck_assert_int_eq(beaa_fft_tables_new(n, &t), BEAA_OK);
+        beaa_modulus mods[2];
+        make_primes(mods, 2, 55);
+        double scale = 0x1p40;
+        double *re = malloc(h * sizeof *re), *im = malloc(h * sizeof *im);
+        double *ore = malloc(h * sizeof *ore), *oim = malloc(h * sizeof *oim);
+        uint64_t *poly = malloc(2 * n * sizeof *poly), *rot = malloc(2 * n * sizeof *rot);
+        for (size_t j = 0; j < h; j++) {
+            re[j] = rnd_unit();
+            im[j] = rnd_unit();
+        }
+        ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, scale, mods, 2, poly), BEAA_OK);
+        const double tol = 1e-9;
+        size_t ks[] = {0, 1, 2, 3, h - 1, h / 2};
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+            size_t k = ks[ki] % h, g = 1;
+            for (size_t s = 0; s < k; s++) g = (g * 5) % (2 * n);
+            automorphism(poly, rot, n, g, mods, 2);
+            ck_assert_int_eq(beaa_encoder_decode(t, rot, mods, 2, scale, ore, oim, h), BEAA_OK);
+            for (size_t j = 0; j < h; j++) {
+                ck_assert_msg(fabs(ore[j] - re[(j + k) % h]) < tol &&
+                                  fabs(oim[j] - im[(j + k) % h]) < tol,
+                              "rotation by %zu, N=%zu, slot %zu", k, n, j);
+            }
+        }
+        automorphism(poly, rot, n, 2 * n - 1, mods, 2);
+        ck_assert_int_eq(beaa_encoder_decode(t, rot, mods, 2, scale, ore, oim, h), BEAA_OK);
+        for (size_t j = 0; j < h; j++)
+            ck_assert(fabs(ore[j] - re[j]) < tol && fabs(oim[j] + im[j]) < tol);
+        free(re); free(im); free(ore); free(oim); free(poly); free(rot);
+        beaa_fft_tables_free(t);
+    }
+}
+END_TEST
+
+/* Reference: out = x mod m_i per limb for an mpz x. */
+static void mpz_to_limbs(const mpz_t x, const beaa_modulus *mods, size_t limbs, size_t n,
+                         size_t k, uint64_t *poly)
+{
+    mpz_t r;
+    mpz_init(r);
+    for (size_t i = 0; i < limbs; i++) {
+        mpz_fdiv_r_ui(r, x, mods[i].q);
+        poly[i * n + k] = mpz_get_ui(r);
+    }
+    mpz_clear(r);
+}
+
+/* CRT lift against GMP: uniform residues (values up to Q/2) and small signed values, up to 20
+ * limbs of 61 bits. Reference x / 2^s from mpz_get_d (truncation: 1 ulp); bound 2^-51 relative. */
+START_TEST(test_crt_lift_gmp)
+{
+    const size_t n = light() ? 64 : 256;
+    mpz_t Q, x, half, tmp;
+    mpz_inits(Q, x, half, tmp, NULL);
+    uint64_t *poly = malloc(20 * n * sizeof *poly);
+    double *out = malloc(n * sizeof *out);
+    mpz_t *xs = malloc(n * sizeof *xs);
+    for (size_t k = 0; k < n; k++) mpz_init(xs[k]);
+    size_t sizes[] = {1, 2, 3, 5, 8, 13, 20};
+    unsigned bitsv[] = {61, 50, 36};
+    for (size_t bi = 0; bi < 3; bi++) {
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            size_t L = sizes[si];
+            beaa_modulus mods[20];
+            make_primes(mods, L, bitsv[bi]);
+            mpz_set_ui(Q, 1);
+            for (size_t i = 0; i < L; i++) mpz_mul_ui(Q, Q, mods[i].q);
+            mpz_fdiv_q_2exp(half, Q, 1);
+            size_t qbits = mpz_sizeinbase(Q, 2);
+            /* (a) uniform residues; scale keeps the result inside the double range */
+            int logscale = qbits > 900 ? (int)qbits - 900 : 0;
+            for (size_t k = 0; k < n; k++)
+                for (size_t i = 0; i < L; i++) poly[i * n + k] = rnd64() % mods[i].q;
+            ck_assert_int_eq(beaa_encoder_lift_centered(poly, n, mods, L, ldexp(1.0, logscale), out),
+                             BEAA_OK);
+            for (size_t k = 0; k < n; k++) {
+                /* CRT by GMP: x = sum r_i * (Q/q_i) * ((Q/q_i)^-1 mod q_i) mod Q, centered */
+                mpz_set_ui(x, 0);
+                for (size_t i = 0; i < L; i++) {
+                    mpz_t Mi, inv, qi;
+                    mpz_inits(Mi, inv, qi, NULL);
+                    mpz_set_ui(qi, mods[i].q);
+                    mpz_divexact(Mi, Q, qi);
+                    ck_assert(mpz_invert(inv, Mi, qi));
+                    mpz_mul_ui(tmp, inv, poly[i * n + k]);
+                    mpz_mul(tmp, tmp, Mi);
+                    mpz_add(x, x, tmp);
+                    mpz_clears(Mi, inv, qi, NULL);
+                }
+                mpz_mod(x, x, Q);
+                if (mpz_cmp(x, half) > 0) mpz_sub(x, x, Q);
+                double ref = ldexp(mpz_get_d(x), -logscale);
+                ck_assert_msg(fabs(out[k] - ref) <= 0x1p-51 * fabs(ref), "L=%zu k=%zu %.17g vs %.17g",
+                              L, k, out[k], ref);
+            }
+            /* (b) small signed values of every size below Q/2: the centered lift must find
+             * them; below 2^53 the result at scale 1 is exact */
+            for (size_t k = 0; k < n; k++) {
+                size_t b = 1 + rnd64() % (qbits - 1);
+                mpz_set_ui(x, 0);
+                for (size_t w = 0; w * 60 < b; w++) {
+                    mpz_mul_2exp(x, x, 60);
+                    mpz_add_ui(x, x, rnd64() >> 4);
+                }
+                mpz_fdiv_r_2exp(x, x, b - 1 < 1 ? 1 : b - 1);
+                if (rnd64() & 1) mpz_neg(x, x);
+                mpz_set(xs[k], x);
+                mpz_to_limbs(x, mods, L, n, k, poly);
+            }
+            ck_assert_int_eq(beaa_encoder_lift_centered(poly, n, mods, L, ldexp(1.0, logscale),
+                                                        out), BEAA_OK);
+            for (size_t k = 0; k < n; k++) {
+                long ex;
+                double ref = mpz_get_d_2exp(&ex, xs[k]); /* truncated: 1 ulp */
+                ref = ldexp(ref, (int)ex - logscale);
+                if (logscale == 0 && mpz_sizeinbase(xs[k], 2) <= 53) ck_assert(out[k] == ref);
+                else ck_assert_msg(fabs(out[k] - ref) <= 0x1p-51 * fabs(ref), "L=%zu small k=%zu", L, k);
+            }
+        }
+    }
+    /* the extremes: x = (Q-1)/2 and x = -(Q-1)/2 for 20 limbs */
+    {
+        beaa_modulus mods[20];
+        make_primes(mods, 20, 61);
+        mpz_set_ui(Q, 1);
+        for (size_t i = 0; i < 20; i++) mpz_mul_ui(Q, Q, mods[i].q);
+        mpz_fdiv_q_2exp(half, Q, 1);
+        mpz_to_limbs(half, mods, 20, 2, 0, poly);
+        mpz_neg(x, half);
+        mpz_to_limbs(x, mods, 20, 2, 1, poly);
+        int logscale = (int)mpz_sizeinbase(Q, 2) - 600;
+        ck_assert_int_eq(beaa_encoder_lift_centered(poly, 2, mods, 20, ldexp(1.0, logscale), out),
+                         BEAA_OK);
+        double ref = ldexp(mpz_get_d(half), -logscale);
+        ck_assert(fabs(out[0] - ref) <= 0x1p-51 * ref);
+        ck_assert(fabs(out[1] + ref) <= 0x1p-51 * ref);
+        /* at scale 1 this overflows a double: BEAA_ERR_VALUE */
+        ck_assert_int_eq(beaa_encoder_lift_centered(poly, 2, mods, 20, 1.0, out), BEAA_ERR_VALUE);
+        /* a word >= q is refused */
+        poly[2 * 3] = mods[3].q;
+        ck_assert_int_eq(beaa_encoder_lift_centered(poly, 2, mods, 20, 1.0, out), BEAA_ERR_ARG);
+    }
+    for (size_t k = 0; k < n; k++) mpz_clear(xs[k]);
+    free(xs);
+    free(poly);
+    free(out);
+    mpz_clears(Q, x, half, tmp, NULL);
+}
+END_TEST
+
+/* Exact round(c * scale) by GMP for a double c and a double scale (both exact rationals). */
+static void mpz_round_product(mpz_t r, double c, double scale)
+{
+    int ec, es;
+    double mc = frexp(c, &ec), ms = frexp(scale, &es);
+    int64_t ic = (int64_t)ldexp(mc, 53), is = (int64_t)ldexp(ms, 53);
+    mpz_t a;
+    mpz_init(a);
+    mpz_set_si(r, ic);
+    mpz_set_si(a, is);
+    mpz_mul(r, r, a); /* c*scale = r * 2^(ec+es-106) */
+    long sh = (long)ec + es - 106;
+    if (sh >= 0) {
+        mpz_mul_2exp(r, r, (mp_bitcnt_t)sh);
+    } else {
+        /* round half away from zero: (|r| + 2^(-sh-1)) >> -sh */
+        int neg = mpz_sgn(r) < 0;
+        mpz_abs(r, r);
+        mpz_set_ui(a, 1);
+        mpz_mul_2exp(a, a, (mp_bitcnt_t)(-sh - 1));
+        mpz_add(r, r, a);
+        mpz_fdiv_q_2exp(r, r, (mp_bitcnt_t)(-sh));
+        if (neg) mpz_neg(r, r);
+    }
+    mpz_clear(a);
+}
+
+/* Is (c*scale) exactly halfway between two integers? (ties may round either way) */
+static int is_tie(double c, double scale)
+{
+    /* c*scale = r * 2^sh with r = (53-bit mantissa of c) * (53-bit mantissa of scale); it is a
+     * half-integer iff 2*c*scale is an odd integer, i.e. r's lowest set bit is at -(sh+1) */
+    int ec, es;
+    double mc = frexp(c, &ec), ms = frexp(scale, &es);
+    mpz_t r;
+    mpz_init(r);
+    mpz_set_si(r, (long)ldexp(mc, 53));
+    mpz_mul_si(r, r, (long)ldexp(ms, 53));
+    long sh = (long)ec + es - 106 + 1; /* 2*c*scale = r * 2^sh */
+    int tie = mpz_sgn(r) != 0 && sh <= 0 && mpz_scan1(r, 0) == (mp_bitcnt_t)(-sh);
+    mpz_clear(r);
+    return tie;
+}
+
+/* Scaled rounding into limbs against GMP: coefficients at huge scales (>= 2^63, 128-bit path),
+ * non-power-of-two scales (two-product path), and constants. */
+START_TEST(test_scaled_rounding_gmp)
+{
+    const size_t n = 512;
+    beaa_modulus mods[4];
+    make_primes(mods, 4, 61);
+    double *c = malloc(n * sizeof *c);
+    uint64_t *poly = malloc(4 * n * sizeof *poly), want[4];
+    double scales[] = {0x1p40, 0x1p70, 0x1p100, 0x1p120, 3.0 * 0x1p60 + 0x1p9, 1234567.890625,
+                       0.75 * 0x1p110 + 0x1p58};
+    mpz_t r;
+    mpz_init(r);
+    for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
+        double scale = scales[si];
+        for (size_t k = 0; k < n; k++) {
+            c[k] = rnd_unit() * ldexp(1.0, -(int)(rnd64() % 20));
+            if (k % 7 == 0) c[k] = rint(c[k] * 1000) / 1024; /* some exactly representable */
+        }
+        c[0] = 0.0;
+        c[1] = -0.5 / scale; /* a tie or near-tie */
+        ck_assert_int_eq(beaa_encoder_coeffs_encode(c, n, scale, mods, 4, poly), BEAA_OK);
+        for (size_t k = 0; k < n; k++) {
+            if (is_tie(c[k], scale)) continue; /* both neighbours are correct */
+            mpz_round_product(r, c[k], scale);
+            mpz_to_limbs(r, mods, 4, 1, 0, want);
+            for (size_t i = 0; i < 4; i++)
+                ck_assert_msg(poly[i * n + k] == want[i], "scale %g k %zu limb %zu", scale, k, i);
+        }
+        /* the constant encoder gives the same per-limb values */
+        for (size_t k = 2; k < 40; k++) {
+            uint64_t cst[4];
+            ck_assert_int_eq(beaa_encoder_const_encode(c[k], scale, mods, 4, cst), BEAA_OK);
+            if (is_tie(c[k], scale)) continue;
+            for (size_t i = 0; i < 4; i++) ck_assert_uint_eq(cst[i], poly[i * n + k]);
+        }
+    }
+    /* round_encode: 2.5e30 (>= 2^63) and a negative non-integer */
+    uint64_t out[4];
+    double xs[] = {2.5e30, -123456789.75, -0x1p100 - 0x1p60, 0.49, -0.51};
+    for (size_t xi = 0; xi < sizeof xs / sizeof xs[0]; xi++) {
+        ck_assert_int_eq(beaa_encoder_round_encode(xs[xi], mods, 4, out), BEAA_OK);
+        mpz_round_product(r, xs[xi], 1.0);
+        mpz_to_limbs(r, mods, 4, 1, 0, want);
+        for (size_t i = 0; i < 4; i++) ck_assert_uint_eq(out[i], want[i]);
+    }
+    /* int_encode, including INT64_MIN */
+    int64_t vs[] = {0, 1, -1, INT64_MAX, INT64_MIN, -4096, 1234567890123};
+    for (size_t vi = 0; vi < sizeof vs / sizeof vs[0]; vi++) {
+        ck_assert_int_eq(beaa_encoder_int_encode(vs[vi], mods, 4, out), BEAA_OK);
+        mpz_set_si(r, vs[vi]);
+        mpz_to_limbs(r, mods, 4, 1, 0, want);
+        for (size_t i = 0; i < 4; i++) ck_assert_uint_eq(out[i], want[i]);
+    }
+    mpz_clear(r);
+    free(c);
+    free(poly);
+}
+END_TEST
+
+/* Encode at scale 2^100 on 3 limbs and check every limb against GMP rounding of the FFT
+ * coefficients (the encode path = slots_to_coeffs + exact scaled rounding). */
+START_TEST(test_encode_limbs_gmp)
+{
+    const size_t n = 1024, h = n / 2;
+    beaa_fft_tables *t;
+    ck_assert_int_eq(beaa_fft_tables_new(n, &t), BEAA_OK);
+    beaa_modulus mods[3];
+    make_primes(mods, 3, 61);
+    double *re = malloc(h * sizeof *re), *c = malloc(n * sizeof *c);
+    uint64_t *poly = malloc(3 * n * sizeof *poly), want[3];
+    for (size_t j = 0; j < h; j++) re[j] = 3.0 * rnd_unit();
+    ck_assert_int_eq(beaa_encoder_encode_real(t, re, h, 0x1p100, mods, 3, poly), BEAA_OK);
+    beaa_fft_slots_to_coeffs(t, re, NULL, h, c);
+    mpz_t r;
+    mpz_init(r);
+    for (size_t k = 0; k < n; k++) {
+        mpz_round_product(r, c[k], 0x1p100);
+        mpz_to_limbs(r, mods, 3, 1, 0, want);
+        for (size_t i = 0; i < 3; i++) ck_assert_uint_eq(poly[i * n + k], want[i]);
+    }
+    mpz_clear(r);
+    free(re); free(c); free(poly);
+    beaa_fft_tables_free(t);
+}
+END_TEST
+
+START_TEST(test_rejections)
+{
+    const size_t n = 64, h = 32;
+    beaa_fft_tables *t;
+    ck_assert_int_eq(beaa_fft_tables_new(n, &t), BEAA_OK);
+    beaa_modulus mods[3];
+    make_primes(mods, 3, 50);
+    double re[40], im[40];
+    uint64_t poly[3 * 64], cst[3];
+    for (size_t j = 0; j < 40; j++) re[j] = im[j] = 0.25;
+    /* too many slots */
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h + 1, 0x1p30, mods, 1, poly), BEAA_ERR_SLOTS);
+    ck_assert_int_eq(beaa_encoder_decode(t, poly, mods, 1, 0x1p30, re, im, h + 1), BEAA_ERR_SLOTS);
+    /* NaN / inf in real or imaginary parts */
+    re[3] = NAN;
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, mods, 1, poly), BEAA_ERR_VALUE);
+    re[3] = INFINITY;
+    ck_assert_int_eq(beaa_encoder_encode_real(t, re, h, 0x1p30, mods, 1, poly), BEAA_ERR_VALUE);
+    re[3] = 0.25;
+    im[7] = -INFINITY;
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, mods, 1, poly), BEAA_ERR_VALUE);
+    im[7] = 0.25;
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, mods, 1, poly), BEAA_OK);
+    /* too large for Q/2 (one 50-bit prime: 2^49 limit) but fine with 3 limbs */
+    re[0] = 1e9;
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, mods, 1, poly), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, mods, 3, poly), BEAA_OK);
+    /* beyond 2^126 even though Q is large */
+    re[0] = 1e30;
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p100, mods, 3, poly), BEAA_ERR_VALUE);
+    /* finite values whose scaled coefficients overflow */
+    re[0] = 1e300;
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p100, mods, 3, poly), BEAA_ERR_VALUE);
+    re[0] = 0.25;
+    /* scales */
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, NAN, mods, 1, poly), BEAA_ERR_SCALE_RANGE);
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0.0, mods, 1, poly), BEAA_ERR_SCALE_RANGE);
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, -0x1p30, mods, 1, poly),
+                     BEAA_ERR_SCALE_RANGE);
+    ck_assert_int_eq(beaa_encoder_decode(t, poly, mods, 1, INFINITY, re, im, h),
+                     BEAA_ERR_SCALE_RANGE);
+    /* bad moduli: even, duplicate, too many limbs, NULLs */
+    beaa_modulus bad[2] = {mods[0], mods[0]};
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, bad, 2, poly), BEAA_ERR_ARG);
+    beaa_modulus_init(&bad[1], 1024);
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, bad, 2, poly), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, mods, 0, poly), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_encoder_encode(NULL, re, im, h, 0x1p30, mods, 1, poly), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_encoder_encode(t, NULL, im, h, 0x1p30, mods, 1, poly), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, mods, 1, NULL), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, 0x1p30, NULL, 1, poly), BEAA_ERR_ARG);
+    /* zero values encode to zero */
+    ck_assert_int_eq(beaa_encoder_encode(t, NULL, NULL, 0, 0x1p30, mods, 3, poly), BEAA_OK);
+    for (size_t k = 0; k < 3 * n; k++) ck_assert_uint_eq(poly[k], 0);
+    /* decode: unreduced words, overflow of a double */
+    poly[5] = mods[0].q;
+    ck_assert_int_eq(beaa_encoder_decode(t, poly, mods, 1, 0x1p30, re, im, h), BEAA_ERR_ARG);
+    poly[5] = mods[0].q / 2;
+    ck_assert_int_eq(beaa_encoder_decode(t, poly, mods, 1, 0x1p-1070, re, im, h), BEAA_ERR_VALUE);
+    /* constants */
+    ck_assert_int_eq(beaa_encoder_const_encode(NAN, 0x1p30, mods, 3, cst), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_encoder_const_encode(-INFINITY, 0x1p30, mods, 3, cst), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_encoder_const_encode(1e10, 0x1p40, mods, 1, cst), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_encoder_const_encode(1e10, 0x1p40, mods, 3, cst), BEAA_OK);
+    ck_assert_int_eq(beaa_encoder_const_encode(1.0, 0.0, mods, 3, cst), BEAA_ERR_SCALE_RANGE);
+    ck_assert_int_eq(beaa_encoder_round_encode(0x1p126, mods, 3, cst), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_encoder_round_encode(NAN, mods, 3, cst), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_encoder_int_encode(5, mods, 3, NULL), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_encoder_coeffs_encode(re, 0, 0x1p30, mods, 1, poly), BEAA_ERR_ARG);
+    beaa_fft_tables_free(t);
+}
+END_TEST
+
+/* Q/2 boundary on one prime: round(v*scale) = (q-1)/2 is accepted, (q+1)/2 is refused. */
+START_TEST(test_q_half_boundary)
+{
+    beaa_modulus m;
+    make_primes(&m, 1, 40);
+    uint64_t out;
+    double top = (double)((m.q - 1) / 2); /* exact: < 2^53 */
+    ck_assert_int_eq(beaa_encoder_round_encode(top, &m, 1, &out), BEAA_OK);
+    ck_assert_uint_eq(out, (m.q - 1) / 2);
+    ck_assert_int_eq(beaa_encoder_round_encode(-top, &m, 1, &out), BEAA_OK);
+    ck_assert_uint_eq(out, (m.q + 1) / 2);
+    ck_assert_int_eq(beaa_encoder_round_encode(top + 1, &m, 1, &out), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_encoder_round_encode(-top - 1, &m, 1, &out), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_encoder_const_encode(top / 1024, 1024, &m, 1, &out), BEAA_OK);
+    ck_assert_int_eq(beaa_encoder_const_encode((top + 1) / 1024, 1024, &m, 1, &out),
+                     BEAA_ERR_VALUE);
+}
+END_TEST
+
+static Suite *encoder_suite(void)
+{
+    Suite *s = suite_create("encoder");
+    TCase *tc = tcase_create("fft");
+    tcase_add_test(tc, test_fft_tables_args);
+    tcase_add_test(tc, test_fft_n4_by_hand);
+    tcase_add_test(tc, test_fft_vs_direct);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("encoder");
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_rotation_contract);
+    tcase_add_test(tc, test_crt_lift_gmp);
+    tcase_add_test(tc, test_scaled_rounding_gmp);
+    tcase_add_test(tc, test_encode_limbs_gmp);
+    tcase_add_test(tc, test_rejections);
+    tcase_add_test(tc, test_q_half_boundary);
+    tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(encoder_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
