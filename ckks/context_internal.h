@@ -1,0 +1,39 @@
+/* context_internal.h - the layout of beaa_ckks_context, shared by the ckks/ sources only.
+ * Users go through the accessors of params.h. Extended prime index k: k <= L is q_k,
+ * k = L+1+j is the special prime p_j. */
+#ifndef BEAA_CKKS_CONTEXT_INTERNAL_H
+#define BEAA_CKKS_CONTEXT_INTERNAL_H
+#include "ckks/params.h"
+#include "ckks/fft.h"
+
+#define BEAA_CKKS_MAX_EXT (BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL)
+
+struct beaa_ckks_context {
+    beaa_ckks_params_spec spec;
+    unsigned log_n;
+    size_t n;
+    unsigned L;                 /* max level = n_primes - 1 */
+    unsigned alpha;             /* special primes = primes per digit */
+    unsigned dnum;              /* ceil((L+1)/alpha) */
+    unsigned n_ext;             /* L+1+alpha */
+    beaa_modulus mod[BEAA_CKKS_MAX_EXT];
+    beaa_ntt_tables *ntt[BEAA_CKKS_MAX_EXT];
+    const beaa_kernels *kern;
+    beaa_fft_tables *fft;
+    /* rescale: q_l^{-1} mod q_i for i < l, at [l * (L+1) + i] (plain and Shoup) */
+    uint64_t *rs_inv, *rs_inv_shoup;
+    /* mod down by P: P^{-1} mod q_i and P mod q_i (i <= L) */
+    uint64_t p_inv[BEAA_CKKS_MAX_PRIMES], p_inv_shoup[BEAA_CKKS_MAX_PRIMES];
+    uint64_t p_mod[BEAA_CKKS_MAX_PRIMES];
+    /* (P/p_j)^{-1} mod p_j and (P/p_j) mod q_i at [i * alpha + j] */
+    uint64_t phat_inv[BEAA_CKKS_MAX_SPECIAL], phat_inv_shoup[BEAA_CKKS_MAX_SPECIAL];
+    uint64_t phat_mod_q[BEAA_CKKS_MAX_PRIMES * BEAA_CKKS_MAX_SPECIAL];
+    /* Galois: slot i of the NTT form is the evaluation at r^{exp[i]} (r a primitive 2N-th root,
+     * exp odd); idx_of_exp[e] is the slot of exponent e (odd e < 2N). */
+    uint32_t *exp_of_idx, *idx_of_exp;
+    double log2_q_cum[BEAA_CKKS_MAX_PRIMES]; /* log2(q_0...q_l) */
+    double log2_qp;
+    uint8_t fingerprint[BEAA_CKKS_FINGERPRINT_BYTES];
+};
+
+#endif

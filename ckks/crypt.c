@@ -1,0 +1,171 @@
+/* crypt.c - CKKS encryption with the public key (v*pk + (m + e0, e1)) or the secret key
+ * ((-a*s + e + m, a), a from a stored seed), and decryption c0 + c1*s (+ c2*s^2), optionally
+ * flooded with a wide Gaussian (IND-CPA-D, Li-Micciancio 2020). */
+#include <math.h>
+#include <string.h>
+#include "lib/mem.h"
+#include "ckks/context_internal.h"
+#include "ckks/crypt.h"
+#include "ckks/sampler.h"
+
+static beaa_status check_pt(const beaa_ckks_context *c, const beaa_ckks_plaintext *pt)
+{
+    if (!pt || !pt->data) return BEAA_ERR_ARG;
+    if (pt->ctx != c) return BEAA_ERR_PARAMS_MISMATCH;
+    if (pt->level > c->L) return BEAA_ERR_LEVEL_EXHAUSTED;
+    if (!pt->ntt_form) return BEAA_ERR_ARG;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_encrypt_pk(const beaa_ckks_public_key *pk, const beaa_ckks_plaintext *pt,
+                                 beaa_ckks_ciphertext *ct)
+{
+    if (!pk || !pk->ctx || !ct) return BEAA_ERR_ARG;
+    const beaa_ckks_context *c = pk->ctx;
+    beaa_status st = check_pt(c, pt);
+    if (st != BEAA_OK) return st;
+    if (ct->ctx != c) return BEAA_ERR_PARAMS_MISMATCH;
+    const unsigned l = pt->level;
+    const size_t n = c->n, words = (size_t)(l + 1) * n;
+    int8_t *small = beaa_alloc(3 * n);
+    uint64_t *tmp = beaa_alloc(3 * words * sizeof *tmp);
+    beaa_xof x;
+    if (!small || !tmp) { st = BEAA_ERR_NOMEM; goto out; }
+    st = beaa_xof_init_os(&x, 0xe2);
+    if (st != BEAA_OK) goto out;
+    beaa_ckks_sample_ternary(&x, small, n);
+    beaa_ckks_sample_gauss(&x, small + n, n);
+    beaa_ckks_sample_gauss(&x, small + 2 * n, n);
+    beaa_xof_wipe(&x);
+    st = beaa_ckks_ciphertext_resize(ct, 2, l);
+    if (st != BEAA_OK) goto out;
+    for (int t = 0; t < 3; t++) beaa_ckks_small_to_ntt(c, small + t * n, 0, l + 1, tmp + t * words);
+    {
+        const uint64_t *b = pk->data, *a = pk->data + (size_t)(c->L + 1) * n;
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i <= (int)l; i++) {
+            size_t off = (size_t)i * n;
+            uint64_t q = c->mod[i].q;
+            uint64_t *c0 = beaa_ckks_ct_limb(ct, 0, (unsigned)i), *c1 = beaa_ckks_ct_limb(ct, 1, (unsigned)i);
+            c->kern->mul_mod(c0, tmp + off, b + off, n, &c->mod[i]);
+            c->kern->add_mod(c0, c0, tmp + words + off, n, q);
+            c->kern->add_mod(c0, c0, pt->data + off, n, q);
+            c->kern->mul_mod(c1, tmp + off, a + off, n, &c->mod[i]);
+            c->kern->add_mod(c1, c1, tmp + 2 * words + off, n, q);
+        }
+    }
+    ct->ntt_form = 1;
+    ct->scale = pt->scale;
+    ct->has_seed = 0;
+out:
+    beaa_free_secret(small, 3 * n);
+    beaa_free_secret(tmp, 3 * words * sizeof *tmp);
+    return st;
+}
+
+beaa_status beaa_ckks_encrypt_sk(const beaa_ckks_secret_key *sk, const beaa_ckks_plaintext *pt,
+                                 beaa_ckks_ciphertext *ct)
+{
+    if (!sk || !sk->ctx || !ct) return BEAA_ERR_ARG;
+    const beaa_ckks_context *c = sk->ctx;
+    beaa_status st = check_pt(c, pt);
+    if (st != BEAA_OK) return st;
+    if (ct->ctx != c) return BEAA_ERR_PARAMS_MISMATCH;
+    const unsigned l = pt->level;
+    const size_t n = c->n, words = (size_t)(l + 1) * n;
+    int8_t *e8 = beaa_alloc(n);
+    uint64_t *e = beaa_alloc(words * sizeof *e);
+    beaa_xof x;
+    if (!e8 || !e) { st = BEAA_ERR_NOMEM; goto out; }
+    st = beaa_ckks_ciphertext_resize(ct, 2, l);
+    if (st != BEAA_OK) goto out;
+    st = beaa_os_random(ct->seed, sizeof ct->seed);
+    if (st != BEAA_OK) goto out;
+    st = beaa_xof_init_os(&x, 0xe3);
+    if (st != BEAA_OK) goto out;
+    beaa_ckks_sample_gauss(&x, e8, n);
+    beaa_xof_wipe(&x);
+    beaa_ckks_small_to_ntt(c, e8, 0, l + 1, e);
+    st = beaa_ckks_ciphertext_expand_seed(ct);
+    if (st != BEAA_OK) goto out;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i <= (int)l; i++) {
+        size_t off = (size_t)i * n;
+        uint64_t q = c->mod[i].q;
+        uint64_t *c0 = beaa_ckks_ct_limb(ct, 0, (unsigned)i), *c1 = beaa_ckks_ct_limb(ct, 1, (unsigned)i);
+        c->kern->mul_mod(c0, c1, sk->data + off, n, &c->mod[i]);
+        c->kern->sub_mod(c0, e + off, c0, n, q);
+        c->kern->add_mod(c0, c0, pt->data + off, n, q);
+    }
+    ct->ntt_form = 1;
+    ct->scale = pt->scale;
+out:
+    beaa_free_secret(e8, n);
+    beaa_free_secret(e, words * sizeof *e);
+    return st;
+}
+
+beaa_status beaa_ckks_decrypt(const beaa_ckks_secret_key *sk, const beaa_ckks_ciphertext *ct,
+                              beaa_ckks_plaintext *pt)
+{
+    if (!sk || !sk->ctx || !ct || !ct->data || !pt) return BEAA_ERR_ARG;
+    const beaa_ckks_context *c = sk->ctx;
+    if (ct->ctx != c || pt->ctx != c) return BEAA_ERR_PARAMS_MISMATCH;
+    if (ct->size != 2 && ct->size != 3) return BEAA_ERR_SIZE;
+    if (ct->level > c->L) return BEAA_ERR_LEVEL_EXHAUSTED;
+    if (!ct->ntt_form) return BEAA_ERR_ARG;
+    beaa_status st = beaa_ckks_plaintext_resize(pt, ct->level);
+    if (st != BEAA_OK) return st;
+    const size_t n = c->n;
+    const unsigned size = ct->size;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i <= (int)ct->level; i++) {
+        const beaa_modulus *m = &c->mod[i];
+        uint64_t *r = pt->data + (size_t)i * n;
+        const uint64_t *s = sk->data + (size_t)i * n;
+        /* Horner: ((c2 * s) + c1) * s + c0 */
+        memcpy(r, beaa_ckks_ct_limb(ct, size - 1, (unsigned)i), n * sizeof *r);
+        for (int k = (int)size - 2; k >= 0; k--) {
+            c->kern->mul_mod(r, r, s, n, m);
+            c->kern->add_mod(r, r, beaa_ckks_ct_limb(ct, (unsigned)k, (unsigned)i), n, m->q);
+        }
+    }
+    pt->ntt_form = 1;
+    pt->scale = ct->scale;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_decrypt_flooded(const beaa_ckks_secret_key *sk, const beaa_ckks_ciphertext *ct,
+                                      double log2_sigma, beaa_ckks_plaintext *pt)
+{
+    if (!(log2_sigma >= 0.0 && log2_sigma <= 50.0)) return BEAA_ERR_ARG;
+    beaa_status st = beaa_ckks_decrypt(sk, ct, pt);
+    if (st != BEAA_OK) return st;
+    const beaa_ckks_context *c = sk->ctx;
+    const size_t n = c->n;
+    int64_t *noise = beaa_alloc(n * sizeof *noise);
+    uint64_t *limb = beaa_alloc(((size_t)pt->level + 1) * n * sizeof *limb);
+    beaa_xof x;
+    if (!noise || !limb) { st = BEAA_ERR_NOMEM; goto out; }
+    st = beaa_xof_init_os(&x, 0xf1);
+    if (st != BEAA_OK) goto out;
+    beaa_ckks_sample_gauss_wide(&x, noise, n, exp2(log2_sigma));
+    beaa_xof_wipe(&x);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i <= (int)pt->level; i++) {
+        const beaa_modulus *m = &c->mod[i];
+        uint64_t *t = limb + (size_t)i * n;
+        for (size_t k = 0; k < n; k++) {
+            int64_t v = noise[k];
+            uint64_t a = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v; /* |v| without overflow */
+            a = beaa_reduce64(a, m);
+            t[k] = v < 0 ? beaa_neg_mod(a, m->q) : a;
+        }
+        c->kern->ntt_fwd(c->ntt[i], t);
+        c->kern->add_mod(pt->data + (size_t)i * n, pt->data + (size_t)i * n, t, n, m->q);
+    }
+out:
+    beaa_free_secret(noise, n * sizeof *noise);
+    beaa_free_secret(limb, ((size_t)pt->level + 1) * n * sizeof *limb);
+    return st;
+}

@@ -1,0 +1,674 @@
+/* evaluator.c - homomorphic operations on CKKS ciphertexts: additions, products with
+ * ciphertexts, plaintexts and constants, relinearization, rescale, level drop, rotations and
+ * conjugation (single and hoisted). Metadata is validated once here; limb loops go through the
+ * kernel table, parallel across RNS limbs (each limb computed independently: thread-count
+ * independent results). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/mem.h"
+#include "ckks/context_internal.h"
+#include "ckks/encoder.h"
+#include "ckks/evaluator.h"
+#include "ckks/keyswitch.h"
+
+#define SCALE_REL_TOL 0x1p-40
+
+/* ---- validation ---- */
+
+static beaa_status check_ct(const beaa_ckks_ciphertext *a)
+{
+    if (!a || !a->ctx || !a->data) return BEAA_ERR_ARG;
+    if (a->size != 2 && a->size != 3) return BEAA_ERR_SIZE;
+    if (a->level > a->ctx->L) return BEAA_ERR_LEVEL_EXHAUSTED;
+    if (!a->ntt_form) return BEAA_ERR_ARG;
+    return BEAA_OK;
+}
+
+static int scales_equal(double x, double y)
+{
+    return fabs(x - y) <= SCALE_REL_TOL * fabs(x);
+}
+
+static beaa_status check_pair(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b, int need_scale)
+{
+    beaa_status st = check_ct(a);
+    if (st == BEAA_OK) st = check_ct(b);
+    if (st != BEAA_OK) return st;
+    if (a->ctx != b->ctx) return BEAA_ERR_PARAMS_MISMATCH;
+    if (a->level != b->level) return BEAA_ERR_LEVEL_MISMATCH;
+    if (need_scale && !scales_equal(a->scale, b->scale)) return BEAA_ERR_SCALE_MISMATCH;
+    return BEAA_OK;
+}
+
+static beaa_status check_pt(const beaa_ckks_ciphertext *a, const beaa_ckks_plaintext *pt, int need_scale)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!pt || !pt->data || !pt->ntt_form) return BEAA_ERR_ARG;
+    if (pt->ctx != a->ctx) return BEAA_ERR_PARAMS_MISMATCH;
+    if (pt->level < a->level) return BEAA_ERR_LEVEL_MISMATCH;
+    if (need_scale && !scales_equal(a->scale, pt->scale)) return BEAA_ERR_SCALE_MISMATCH;
+    return BEAA_OK;
+}
+
+static beaa_status check_product_scale(const beaa_ckks_context *c, unsigned level, double s)
+{
+    if (!(s >= 1.0) || !isfinite(s) || log2(s) >= c->log2_q_cum[level] - 1.0) return BEAA_ERR_SCALE_RANGE;
+    return BEAA_OK;
+}
+
+/* ---- output handling: `out` may alias an input; when the result's layout differs from the
+ * input it aliases, the result is built in a fresh buffer and moved in at the end ---- */
+
+typedef struct outbuf {
+    beaa_ckks_ciphertext *out;
+    beaa_ckks_ciphertext tmp;
+    beaa_ckks_ciphertext *r; /* where to write */
+} outbuf;
+
+static beaa_status out_begin(outbuf *ob, beaa_ckks_ciphertext *out, const beaa_ckks_ciphertext *a,
+                             const beaa_ckks_ciphertext *b, unsigned size, unsigned level, int inplace_ok)
+{
+    if (!out) return BEAA_ERR_ARG;
+    ob->out = out;
+    int alias = (out == a) || (b && out == b);
+    if (alias && !inplace_ok) {
+        memset(&ob->tmp, 0, sizeof ob->tmp);
+        ob->tmp.ctx = a->ctx;
+        ob->r = &ob->tmp;
+    } else {
+        out->ctx = a->ctx;
+        ob->r = out;
+    }
+    return beaa_ckks_ciphertext_resize(ob->r, size, level);
+}
+
+static void out_end(outbuf *ob, beaa_status st, double scale)
+{
+    if (ob->r == &ob->tmp) {
+        if (st == BEAA_OK) {
+            beaa_free(ob->out->data);
+            ob->out->data = ob->tmp.data;
+            ob->out->capacity = ob->tmp.capacity;
+            ob->out->size = ob->tmp.size;
+            ob->out->level = ob->tmp.level;
+            ob->out->ctx = ob->tmp.ctx;
+        } else {
+            beaa_free(ob->tmp.data);
+        }
+    }
+    if (st == BEAA_OK) {
+        ob->out->scale = scale;
+        ob->out->ntt_form = 1;
+        ob->out->has_seed = 0;
+    }
+}
+
+/* ---- additions ---- */
+
+static beaa_status add_sub(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
+                           beaa_ckks_ciphertext *out, int sub)
+{
+    beaa_status st = check_pair(a, b, 1);
+    if (st != BEAA_OK) return st;
+    const beaa_ckks_context *c = a->ctx;
+    unsigned size = a->size > b->size ? a->size : b->size, l = a->level;
+    outbuf ob;
+    /* same level: limb offsets do not depend on size, so aliasing is fine unless it must grow */
+    unsigned alias_size = out == a ? a->size : out == b ? b->size : size;
+    st = out_begin(&ob, out, a, b, size, l, alias_size == size);
+    if (st != BEAA_OK) return st;
+    const double scale = a->scale;
+    const size_t n = c->n;
+    const int total = (int)(size * (l + 1));
+#pragma omp parallel for schedule(static)
+    for (int w = 0; w < total; w++) {
+        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
+        uint64_t q = c->mod[i].q, *r = beaa_ckks_ct_limb(ob.r, k, i);
+        const uint64_t *x = k < a->size ? beaa_ckks_ct_limb(a, k, i) : NULL;
+        const uint64_t *y = k < b->size ? beaa_ckks_ct_limb(b, k, i) : NULL;
+        if (x && y) {
+            if (sub) c->kern->sub_mod(r, x, y, n, q); else c->kern->add_mod(r, x, y, n, q);
+        } else if (x) {
+            if (r != x) memcpy(r, x, n * sizeof *r);
+        } else {
+            if (sub) c->kern->neg_mod(r, y, n, q); else if (r != y) memcpy(r, y, n * sizeof *r);
+        }
+    }
+    out_end(&ob, BEAA_OK, scale);
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_add(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
+                          beaa_ckks_ciphertext *out)
+{
+    return add_sub(a, b, out, 0);
+}
+
+beaa_status beaa_ckks_sub(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
+                          beaa_ckks_ciphertext *out)
+{
+    return add_sub(a, b, out, 1);
+}
+
+beaa_status beaa_ckks_negate(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    const beaa_ckks_context *c = a->ctx;
+    unsigned l = a->level;
+    const double scale = a->scale;
+    outbuf ob;
+    st = out_begin(&ob, out, a, NULL, a->size, l, 1);
+    if (st != BEAA_OK) return st;
+    const int total = (int)(a->size * (l + 1));
+#pragma omp parallel for schedule(static)
+    for (int w = 0; w < total; w++) {
+        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
+        c->kern->neg_mod(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i), c->n, c->mod[i].q);
+    }
+    out_end(&ob, BEAA_OK, scale);
+    return BEAA_OK;
+}
+
+static beaa_status plain_add_sub(const beaa_ckks_ciphertext *a, const beaa_ckks_plaintext *pt,
+                                 beaa_ckks_ciphertext *out, int sub)
+{
+    beaa_status st = check_pt(a, pt, 1);
+    if (st != BEAA_OK) return st;
+    if (out != a) {
+        st = beaa_ckks_ciphertext_copy(out, a);
+        if (st != BEAA_OK) return st;
+    }
+    const beaa_ckks_context *c = a->ctx;
+    const size_t n = c->n;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i <= (int)out->level; i++) {
+        uint64_t q = c->mod[i].q, *r = beaa_ckks_ct_limb(out, 0, (unsigned)i);
+        const uint64_t *p = pt->data + (size_t)i * n;
+        if (sub) c->kern->sub_mod(r, r, p, n, q); else c->kern->add_mod(r, r, p, n, q);
+    }
+    out->has_seed = 0;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_add_plain(const beaa_ckks_ciphertext *a, const beaa_ckks_plaintext *pt,
+                                beaa_ckks_ciphertext *out)
+{
+    return plain_add_sub(a, pt, out, 0);
+}
+
+beaa_status beaa_ckks_sub_plain(const beaa_ckks_ciphertext *a, const beaa_ckks_plaintext *pt,
+                                beaa_ckks_ciphertext *out)
+{
+    return plain_add_sub(a, pt, out, 1);
+}
+
+beaa_status beaa_ckks_add_const(const beaa_ckks_ciphertext *a, double v, beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    if (!isfinite(v) || fabs(v * a->scale) >= 0x1p62) return BEAA_ERR_VALUE;
+    const beaa_ckks_context *c = a->ctx;
+    uint64_t cst[BEAA_CKKS_MAX_PRIMES];
+    st = beaa_encoder_const_encode(v, a->scale, c->mod, a->level + 1, cst);
+    if (st != BEAA_OK) return st;
+    if (out != a) {
+        st = beaa_ckks_ciphertext_copy(out, a);
+        if (st != BEAA_OK) return st;
+    }
+    const size_t n = c->n;
+    /* a constant polynomial is the same value in every NTT slot */
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i <= (int)out->level; i++) {
+        uint64_t q = c->mod[i].q, w = cst[i], *r = beaa_ckks_ct_limb(out, 0, (unsigned)i);
+        for (size_t k = 0; k < n; k++) r[k] = beaa_add_mod(r[k], w, q);
+    }
+    out->has_seed = 0;
+    return BEAA_OK;
+}
+
+/* ---- products with plaintexts and constants ---- */
+
+beaa_status beaa_ckks_mul_plain(const beaa_ckks_ciphertext *a, const beaa_ckks_plaintext *pt,
+                                beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_pt(a, pt, 0);
+    if (st != BEAA_OK) return st;
+    const beaa_ckks_context *c = a->ctx;
+    const double scale = a->scale * pt->scale;
+    st = check_product_scale(c, a->level, scale);
+    if (st != BEAA_OK) return st;
+    unsigned l = a->level;
+    outbuf ob;
+    st = out_begin(&ob, out, a, NULL, a->size, l, 1);
+    if (st != BEAA_OK) return st;
+    const int total = (int)(a->size * (l + 1));
+#pragma omp parallel for schedule(static)
+    for (int w = 0; w < total; w++) {
+        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
+        c->kern->mul_mod(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i),
+                         pt->data + (size_t)i * c->n, c->n, &c->mod[i]);
+    }
+    out_end(&ob, BEAA_OK, scale);
+    return BEAA_OK;
+}
+
+/* out = a * (per-limb constant cst[i]) with the given output scale */
+static beaa_status mul_limb_consts(const beaa_ckks_ciphertext *a, const uint64_t *cst, double scale,
+                                   beaa_ckks_ciphertext *out)
+{
+    const beaa_ckks_context *c = a->ctx;
+    unsigned l = a->level;
+    outbuf ob;
+    beaa_status st = out_begin(&ob, out, a, NULL, a->size, l, 1);
+    if (st != BEAA_OK) return st;
+    const int total = (int)(a->size * (l + 1));
+#pragma omp parallel for schedule(static)
+    for (int w = 0; w < total; w++) {
+        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
+        uint64_t q = c->mod[i].q;
+        c->kern->mul_const(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i), c->n, cst[i],
+                           beaa_shoup(cst[i], q), q);
+    }
+    out_end(&ob, BEAA_OK, scale);
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_mul_const(const beaa_ckks_ciphertext *a, double v, double c_scale,
+                                beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    if (!isfinite(v) || !isfinite(c_scale)) return BEAA_ERR_VALUE;
+    if (!(c_scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;
+    if (fabs(v * c_scale) >= 0x1p62) return BEAA_ERR_VALUE;
+    const double scale = a->scale * c_scale;
+    st = check_product_scale(a->ctx, a->level, scale);
+    if (st != BEAA_OK) return st;
+    uint64_t cst[BEAA_CKKS_MAX_PRIMES];
+    st = beaa_encoder_const_encode(v, c_scale, a->ctx->mod, a->level + 1, cst);
+    if (st != BEAA_OK) return st;
+    return mul_limb_consts(a, cst, scale, out);
+}
+
+beaa_status beaa_ckks_mul_int(const beaa_ckks_ciphertext *a, int64_t k, beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    uint64_t cst[BEAA_CKKS_MAX_PRIMES];
+    st = beaa_encoder_int_encode(k, a->ctx->mod, a->level + 1, cst);
+    if (st != BEAA_OK) return st;
+    return mul_limb_consts(a, cst, a->scale, out);
+}
+
+/* ---- ciphertext products ---- */
+
+beaa_status beaa_ckks_mul(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
+                          beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_pair(a, b, 0);
+    if (st != BEAA_OK) return st;
+    if (a->size != 2 || b->size != 2) return BEAA_ERR_SIZE;
+    const beaa_ckks_context *c = a->ctx;
+    const double scale = a->scale * b->scale;
+    st = check_product_scale(c, a->level, scale);
+    if (st != BEAA_OK) return st;
+    unsigned l = a->level;
+    outbuf ob;
+    st = out_begin(&ob, out, a, b, 3, l, 0);
+    if (st != BEAA_OK) return st;
+    const size_t n = c->n;
+    const int square = (a == b);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i <= (int)l; i++) {
+        const beaa_modulus *m = &c->mod[i];
+        const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, (unsigned)i), *a1 = beaa_ckks_ct_limb(a, 1, (unsigned)i);
+        const uint64_t *b0 = beaa_ckks_ct_limb(b, 0, (unsigned)i), *b1 = beaa_ckks_ct_limb(b, 1, (unsigned)i);
+        uint64_t *r0 = beaa_ckks_ct_limb(ob.r, 0, (unsigned)i), *r1 = beaa_ckks_ct_limb(ob.r, 1, (unsigned)i),
+                 *r2 = beaa_ckks_ct_limb(ob.r, 2, (unsigned)i);
+        c->kern->mul_mod(r0, a0, b0, n, m);
+        if (square) {
+            c->kern->mul_mod(r1, a0, a1, n, m);
+            c->kern->add_mod(r1, r1, r1, n, m->q);
+        } else {
+            c->kern->mul_mod(r1, a0, b1, n, m);
+            c->kern->mac_mod(r1, a1, b0, n, m);
+        }
+        c->kern->mul_mod(r2, a1, b1, n, m);
+    }
+    out_end(&ob, BEAA_OK, scale);
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_square(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertext *out)
+{
+    return beaa_ckks_mul(a, a, out);
+}
+
+beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a, const beaa_ckks_relin_key *rk,
+                                  beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    if (!rk || !rk->key.data) return BEAA_ERR_NO_KEY;
+    if (rk->key.ctx != a->ctx) return BEAA_ERR_PARAMS_MISMATCH;
+    if (a->size == 2) return beaa_ckks_ciphertext_copy(out, a);
+    const beaa_ckks_context *c = a->ctx;
+    const unsigned l = a->level, ns = l + 1 + c->alpha;
+    const size_t n = c->n;
+    const double scale = a->scale;
+    uint64_t *dec = beaa_alloc(beaa_ckks_ks_decomp_words(c, l) * sizeof *dec);
+    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
+    if (!dec || !acc) { st = BEAA_ERR_NOMEM; goto fail; }
+    st = beaa_ckks_ks_decompose(c, beaa_ckks_ct_limb(a, 2, 0), l, dec);
+    if (st != BEAA_OK) goto fail;
+    beaa_ckks_ks_inner(c, dec, l, &rk->key, NULL, acc, acc + (size_t)ns * n);
+    st = beaa_ckks_ks_moddown(c, acc, l);
+    if (st == BEAA_OK) st = beaa_ckks_ks_moddown(c, acc + (size_t)ns * n, l);
+    if (st != BEAA_OK) goto fail;
+    outbuf ob;
+    /* polys 0 and 1 keep their offsets when size drops from 3 to 2: in place is fine */
+    st = out_begin(&ob, out, a, NULL, 2, l, 1);
+    if (st != BEAA_OK) goto fail;
+#pragma omp parallel for schedule(static)
+    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
+        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
+        c->kern->add_mod(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i),
+                         acc + ((size_t)k * ns + i) * n, n, c->mod[i].q);
+    }
+    out_end(&ob, BEAA_OK, scale);
+fail:
+    beaa_free(dec);
+    beaa_free(acc);
+    return st;
+}
+
+beaa_status beaa_ckks_mul_relin(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
+                                const beaa_ckks_relin_key *rk, beaa_ckks_ciphertext *out)
+{
+    if (!rk || !rk->key.data) return BEAA_ERR_NO_KEY;
+    beaa_status st = beaa_ckks_mul(a, b, out);
+    if (st != BEAA_OK) return st;
+    return beaa_ckks_relinearize(out, rk, out);
+}
+
+/* ---- rescale and level drop ---- */
+
+beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    if (a->level == 0) return BEAA_ERR_LEVEL_EXHAUSTED;
+    const beaa_ckks_context *c = a->ctx;
+    const unsigned l = a->level, size = a->size;
+    const double scale = a->scale / (double)c->mod[l].q;
+    if (!(scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;
+    const size_t n = c->n;
+    const uint64_t ql = c->mod[l].q, half = ql >> 1;
+    uint64_t *last = beaa_alloc((size_t)size * n * sizeof *last);
+    uint64_t *tmp = beaa_alloc((size_t)size * l * n * sizeof *tmp);
+    if (!last || !tmp) { st = BEAA_ERR_NOMEM; goto done; }
+    /* last limb to coefficient form, shifted by floor(q_l/2) so the division rounds */
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < (int)size; k++) {
+        uint64_t *t = last + (size_t)k * n;
+        memcpy(t, beaa_ckks_ct_limb(a, (unsigned)k, l), n * sizeof *t);
+        c->kern->ntt_inv(c->ntt[l], t);
+        for (size_t j = 0; j < n; j++) t[j] = beaa_add_mod(t[j], half, ql);
+    }
+    /* tmp(k,i) = NTT_i((t mod q_i) - half), coefficient-wise */
+#pragma omp parallel for schedule(static)
+    for (int w = 0; w < (int)(size * l); w++) {
+        unsigned k = (unsigned)w / l, i = (unsigned)w % l;
+        const beaa_modulus *m = &c->mod[i];
+        uint64_t *b = tmp + (size_t)w * n;
+        const uint64_t *x[1] = {last + (size_t)k * n};
+        const uint64_t one = 1;
+        c->kern->basis_conv(b, x, &one, 1, n, m);
+        uint64_t h = half % m->q; /* undo the shift on every coefficient, then to NTT form */
+        for (size_t j = 0; j < n; j++) b[j] = beaa_sub_mod(b[j], h, m->q);
+        c->kern->ntt_fwd(c->ntt[i], b);
+    }
+    outbuf ob;
+    st = out_begin(&ob, out, a, NULL, size, l - 1, 0);
+    if (st != BEAA_OK) goto done;
+#pragma omp parallel for schedule(static)
+    for (int w = 0; w < (int)(size * l); w++) {
+        unsigned k = (unsigned)w / l, i = (unsigned)w % l;
+        size_t idx = (size_t)l * (c->L + 1) + i;
+        c->kern->sub_mul_const(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i),
+                               tmp + (size_t)w * n, n, c->rs_inv[idx], c->rs_inv_shoup[idx], c->mod[i].q);
+    }
+    out_end(&ob, BEAA_OK, scale);
+done:
+    beaa_free(last);
+    beaa_free(tmp);
+    return st;
+}
+
+beaa_status beaa_ckks_drop_level(const beaa_ckks_ciphertext *a, unsigned level, beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    if (level > a->level) return BEAA_ERR_LEVEL_EXHAUSTED;
+    if (level == a->level) return beaa_ckks_ciphertext_copy(out, a);
+    const size_t n = a->ctx->n;
+    const unsigned old_l = a->level, size = a->size;
+    const double scale = a->scale;
+    if (out == a) {
+        /* move limbs down in increasing order: destinations never overtake sources */
+        for (unsigned k = 1; k < size; k++)
+            for (unsigned i = 0; i <= level; i++)
+                memmove(out->data + ((size_t)k * (level + 1) + i) * n,
+                        out->data + ((size_t)k * (old_l + 1) + i) * n, n * sizeof *out->data);
+        out->level = level;
+        out->has_seed = 0;
+        return BEAA_OK;
+    }
+    out->ctx = a->ctx;
+    st = beaa_ckks_ciphertext_resize(out, size, level);
+    if (st != BEAA_OK) return st;
+    for (unsigned k = 0; k < size; k++)
+        memcpy(beaa_ckks_ct_limb(out, k, 0), beaa_ckks_ct_limb(a, k, 0), (size_t)(level + 1) * n * sizeof *out->data);
+    out->scale = scale;
+    out->ntt_form = 1;
+    out->has_seed = 0;
+    return BEAA_OK;
+}
+
+/* ---- automorphisms ---- */
+
+/* out = (phi(c0) + moddown(<dec^phi, key_b>), moddown(<dec^phi, key_a>)) with dec the
+ * decomposition of c1 of a; perm NULL = identity. out must not alias a. */
+static beaa_status galois_from_decomp(const beaa_ckks_ciphertext *a, const uint64_t *dec,
+                                      const uint32_t *perm, const beaa_ckks_switch_key *key,
+                                      uint64_t *acc, beaa_ckks_ciphertext *out)
+{
+    const beaa_ckks_context *c = a->ctx;
+    const unsigned l = a->level, ns = l + 1 + c->alpha;
+    const size_t n = c->n;
+    const double scale = a->scale;
+    beaa_ckks_ks_inner(c, dec, l, key, perm, acc, acc + (size_t)ns * n);
+    beaa_status st = beaa_ckks_ks_moddown(c, acc, l);
+    if (st == BEAA_OK) st = beaa_ckks_ks_moddown(c, acc + (size_t)ns * n, l);
+    if (st != BEAA_OK) return st;
+    out->ctx = c;
+    st = beaa_ckks_ciphertext_resize(out, 2, l);
+    if (st != BEAA_OK) return st;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i <= (int)l; i++) {
+        uint64_t q = c->mod[i].q;
+        uint64_t *r0 = beaa_ckks_ct_limb(out, 0, (unsigned)i), *r1 = beaa_ckks_ct_limb(out, 1, (unsigned)i);
+        const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, (unsigned)i);
+        if (perm) c->kern->permute(r0, a0, perm, n); else memcpy(r0, a0, n * sizeof *r0);
+        c->kern->add_mod(r0, r0, acc + (size_t)i * n, n, q);
+        memcpy(r1, acc + ((size_t)ns + i) * n, n * sizeof *r1);
+    }
+    out->scale = scale;
+    out->ntt_form = 1;
+    out->has_seed = 0;
+    return BEAA_OK;
+}
+
+static beaa_status check_key(const beaa_ckks_ciphertext *a, const beaa_ckks_switch_key *k)
+{
+    if (!k || !k->data) return BEAA_ERR_NO_KEY;
+    if (k->ctx != a->ctx || k->dnum != a->ctx->dnum || k->n_limbs != a->ctx->n_ext)
+        return BEAA_ERR_PARAMS_MISMATCH;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
+                                   const beaa_ckks_switch_key *k, beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    if (a->size != 2) return BEAA_ERR_SIZE;
+    st = check_key(a, k);
+    if (st != BEAA_OK) return st;
+    const beaa_ckks_context *c = a->ctx;
+    if ((g & 1) == 0 || g >= 2 * (uint64_t)c->n) return BEAA_ERR_ARG;
+    const unsigned l = a->level, ns = l + 1 + c->alpha;
+    const size_t n = c->n;
+    uint64_t *dec = beaa_alloc(beaa_ckks_ks_decomp_words(c, l) * sizeof *dec);
+    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
+    uint32_t *perm = g == 1 ? NULL : malloc(n * sizeof *perm);
+    beaa_ckks_ciphertext tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (!dec || !acc || (g != 1 && !perm)) { st = BEAA_ERR_NOMEM; goto done; }
+    if (perm) {
+        st = beaa_ckks_galois_perm(c, g, perm);
+        if (st != BEAA_OK) goto done;
+    }
+    st = beaa_ckks_ks_decompose(c, beaa_ckks_ct_limb(a, 1, 0), l, dec);
+    if (st != BEAA_OK) goto done;
+    beaa_ckks_ciphertext *dst = out == a ? &tmp : out;
+    st = galois_from_decomp(a, dec, perm, k, acc, dst);
+    if (st == BEAA_OK && dst == &tmp) {
+        beaa_free(out->data);
+        *out = tmp;
+        tmp.data = NULL;
+    }
+done:
+    beaa_free(tmp.data);
+    beaa_free(dec);
+    beaa_free(acc);
+    free(perm);
+    return st;
+}
+
+beaa_status beaa_ckks_rotate(const beaa_ckks_ciphertext *a, int step, const beaa_ckks_galois_keys *gk,
+                             beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    if (a->size != 2) return BEAA_ERR_SIZE;
+    uint64_t g = beaa_ckks_galois_elt(a->ctx, step);
+    if (g == 1) return beaa_ckks_ciphertext_copy(out, a);
+    if (gk && gk->ctx != a->ctx) return BEAA_ERR_PARAMS_MISMATCH;
+    return beaa_ckks_apply_galois(a, g, beaa_ckks_galois_keys_find(gk, g), out);
+}
+
+beaa_status beaa_ckks_conjugate(const beaa_ckks_ciphertext *a, const beaa_ckks_galois_keys *gk,
+                                beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (gk && gk->ctx != a->ctx) return BEAA_ERR_PARAMS_MISMATCH;
+    uint64_t g = beaa_ckks_galois_conj(a->ctx);
+    return beaa_ckks_apply_galois(a, g, beaa_ckks_galois_keys_find(gk, g), out);
+}
+
+beaa_status beaa_ckks_rotate_hoisted(const beaa_ckks_ciphertext *a, const int *steps, size_t cnt,
+                                     const beaa_ckks_galois_keys *gk, beaa_ckks_ciphertext *const *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if ((!steps || !out) && cnt) return BEAA_ERR_ARG;
+    if (a->size != 2) return BEAA_ERR_SIZE;
+    if (gk && gk->ctx != a->ctx) return BEAA_ERR_PARAMS_MISMATCH;
+    const beaa_ckks_context *c = a->ctx;
+    /* validate everything before doing work */
+    for (size_t s = 0; s < cnt; s++) {
+        if (!out[s] || out[s] == a) return BEAA_ERR_ARG;
+        uint64_t g = beaa_ckks_galois_elt(c, steps[s]);
+        if (g != 1) {
+            st = check_key(a, beaa_ckks_galois_keys_find(gk, g));
+            if (st != BEAA_OK) return st;
+        }
+    }
+    const unsigned l = a->level, ns = l + 1 + c->alpha;
+    const size_t n = c->n;
+    uint64_t *dec = beaa_alloc(beaa_ckks_ks_decomp_words(c, l) * sizeof *dec);
+    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
+    uint32_t *perm = malloc(n * sizeof *perm);
+    if (!dec || !acc || !perm) { st = BEAA_ERR_NOMEM; goto done; }
+    st = beaa_ckks_ks_decompose(c, beaa_ckks_ct_limb(a, 1, 0), l, dec);
+    for (size_t s = 0; s < cnt && st == BEAA_OK; s++) {
+        uint64_t g = beaa_ckks_galois_elt(c, steps[s]);
+        if (g == 1) { st = beaa_ckks_ciphertext_copy(out[s], a); continue; }
+        st = beaa_ckks_galois_perm(c, g, perm);
+        if (st == BEAA_OK)
+            st = galois_from_decomp(a, dec, perm, beaa_ckks_galois_keys_find(gk, g), acc, out[s]);
+    }
+done:
+    beaa_free(dec);
+    beaa_free(acc);
+    free(perm);
+    return st;
+}
+
+/* ---- allocating variants ---- */
+
+beaa_status beaa_ckks_add_new(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
+                              beaa_ckks_ciphertext **out)
+{
+    if (!out || !a || !a->ctx) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_status st = beaa_ckks_ciphertext_new(a->ctx, 2, 0, out);
+    if (st == BEAA_OK) st = beaa_ckks_add(a, b, *out);
+    if (st != BEAA_OK) { beaa_ckks_ciphertext_free(*out); *out = NULL; }
+    return st;
+}
+
+beaa_status beaa_ckks_mul_relin_new(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
+                                    const beaa_ckks_relin_key *rk, beaa_ckks_ciphertext **out)
+{
+    if (!out || !a || !a->ctx) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_status st = beaa_ckks_ciphertext_new(a->ctx, 2, 0, out);
+    if (st == BEAA_OK) st = beaa_ckks_mul_relin(a, b, rk, *out);
+    if (st != BEAA_OK) { beaa_ckks_ciphertext_free(*out); *out = NULL; }
+    return st;
+}
+
+beaa_status beaa_ckks_rescale_new(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertext **out)
+{
+    if (!out || !a || !a->ctx) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_status st = beaa_ckks_ciphertext_new(a->ctx, 2, 0, out);
+    if (st == BEAA_OK) st = beaa_ckks_rescale(a, *out);
+    if (st != BEAA_OK) { beaa_ckks_ciphertext_free(*out); *out = NULL; }
+    return st;
+}
+
+beaa_status beaa_ckks_rotate_new(const beaa_ckks_ciphertext *a, int step, const beaa_ckks_galois_keys *gk,
+                                 beaa_ckks_ciphertext **out)
+{
+    if (!out || !a || !a->ctx) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_status st = beaa_ckks_ciphertext_new(a->ctx, 2, 0, out);
+    if (st == BEAA_OK) st = beaa_ckks_rotate(a, step, gk, *out);
+    if (st != BEAA_OK) { beaa_ckks_ciphertext_free(*out); *out = NULL; }
+    return st;
+}

@@ -1,0 +1,358 @@
+/* keys.c - key generation: secret key (ternary or sparse, OS entropy), public key, and the
+ * hybrid key-switching keys behind relinearization (s^2 -> s) and rotations (phi_g(s) -> s).
+ * The uniform parts come from a fresh XOF seed stored with the key. */
+#include <stdlib.h>
+#include <string.h>
+#include "lib/mem.h"
+#include "ckks/context_internal.h"
+#include "ckks/keys.h"
+#include "ckks/sampler.h"
+#include "ckks/types.h"
+
+static beaa_status sk_alloc(const beaa_ckks_context *c, beaa_ckks_secret_key **out)
+{
+    beaa_ckks_secret_key *sk = beaa_calloc(1, sizeof *sk);
+    if (!sk) return BEAA_ERR_NOMEM;
+    sk->ctx = c;
+    sk->coeffs = beaa_calloc(c->n, 1);
+    sk->data = beaa_calloc((size_t)c->n_ext * c->n, sizeof *sk->data);
+    if (!sk->coeffs || !sk->data) { beaa_ckks_secret_key_free(sk); return BEAA_ERR_NOMEM; }
+    *out = sk;
+    return BEAA_OK;
+}
+
+void beaa_ckks_secret_key_free(beaa_ckks_secret_key *sk)
+{
+    if (!sk) return;
+    if (sk->ctx) {
+        beaa_free_secret(sk->coeffs, sk->ctx->n);
+        beaa_free_secret(sk->data, (size_t)sk->ctx->n_ext * sk->ctx->n * sizeof *sk->data);
+    }
+    beaa_free_secret(sk, sizeof *sk);
+}
+
+beaa_status beaa_ckks_secret_key_gen(const beaa_ckks_context *c, beaa_ckks_secret_key **out)
+{
+    if (!c || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_ckks_secret_key *sk;
+    beaa_status st = sk_alloc(c, &sk);
+    if (st != BEAA_OK) return st;
+    beaa_xof x;
+    st = beaa_xof_init_os(&x, 0x5ec);
+    if (st != BEAA_OK) { beaa_ckks_secret_key_free(sk); return st; }
+    if (c->spec.secret == BEAA_CKKS_SECRET_SPARSE)
+        beaa_ckks_sample_sparse(&x, sk->coeffs, c->n, c->spec.hamming_weight);
+    else
+        beaa_ckks_sample_ternary(&x, sk->coeffs, c->n);
+    beaa_xof_wipe(&x);
+    beaa_ckks_small_to_ntt(c, sk->coeffs, 0, c->n_ext, sk->data);
+    *out = sk;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_secret_key_from_coeffs(const beaa_ckks_context *c, const int8_t *coeffs,
+                                             beaa_ckks_secret_key **out)
+{
+    if (!c || !coeffs || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    for (size_t i = 0; i < c->n; i++)
+        if (coeffs[i] < -1 || coeffs[i] > 1) return BEAA_ERR_VALUE;
+    beaa_ckks_secret_key *sk;
+    beaa_status st = sk_alloc(c, &sk);
+    if (st != BEAA_OK) return st;
+    memcpy(sk->coeffs, coeffs, c->n);
+    beaa_ckks_small_to_ntt(c, sk->coeffs, 0, c->n_ext, sk->data);
+    *out = sk;
+    return BEAA_OK;
+}
+
+/* ---- public key ---- */
+
+beaa_status beaa_ckks_public_key_alloc(const beaa_ckks_context *c, beaa_ckks_public_key **out)
+{
+    if (!c || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_ckks_public_key *pk = beaa_calloc(1, sizeof *pk);
+    if (!pk) return BEAA_ERR_NOMEM;
+    pk->ctx = c;
+    pk->data = beaa_calloc((size_t)2 * (c->L + 1) * c->n, sizeof *pk->data);
+    if (!pk->data) { beaa_free(pk); return BEAA_ERR_NOMEM; }
+    *out = pk;
+    return BEAA_OK;
+}
+
+void beaa_ckks_public_key_expand_seed(beaa_ckks_public_key *pk)
+{
+    if (!pk || !pk->ctx || !pk->data) return;
+    const beaa_ckks_context *c = pk->ctx;
+    uint64_t *a = pk->data + (size_t)(c->L + 1) * c->n;
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k <= (int)c->L; k++)
+        beaa_ckks_sample_uniform_seeded(a + (size_t)k * c->n, c->n, &c->mod[k], pk->seed,
+                                        BEAA_CKKS_DOMAIN_PK_A + (uint64_t)k);
+}
+
+void beaa_ckks_public_key_free(beaa_ckks_public_key *pk)
+{
+    if (!pk) return;
+    beaa_free(pk->data);
+    beaa_free(pk);
+}
+
+/* b = -a*s + e for limbs [0, count) of the extended primes (a, b, s, e all NTT form). */
+static void b_from_a(const beaa_ckks_context *c, uint64_t *b, const uint64_t *a, const uint64_t *s,
+                     const uint64_t *e, unsigned count)
+{
+    const size_t n = c->n;
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < (int)count; k++) {
+        size_t off = (size_t)k * n;
+        c->kern->mul_mod(b + off, a + off, s + off, n, &c->mod[k]);
+        c->kern->sub_mod(b + off, e + off, b + off, n, c->mod[k].q);
+    }
+}
+
+beaa_status beaa_ckks_public_key_gen(const beaa_ckks_secret_key *sk, beaa_ckks_public_key **out)
+{
+    if (!sk || !sk->ctx || !out) return BEAA_ERR_ARG;
+    const beaa_ckks_context *c = sk->ctx;
+    beaa_ckks_public_key *pk;
+    beaa_status st = beaa_ckks_public_key_alloc(c, &pk);
+    if (st != BEAA_OK) return st;
+    int8_t *e8 = beaa_alloc(c->n);
+    uint64_t *e = beaa_alloc((size_t)(c->L + 1) * c->n * sizeof *e);
+    beaa_xof x;
+    if (!e8 || !e) { st = BEAA_ERR_NOMEM; goto out; }
+    st = beaa_os_random(pk->seed, sizeof pk->seed);
+    if (st != BEAA_OK) goto out;
+    st = beaa_xof_init_os(&x, 0xe0);
+    if (st != BEAA_OK) goto out;
+    beaa_ckks_sample_gauss(&x, e8, c->n);
+    beaa_xof_wipe(&x);
+    beaa_ckks_small_to_ntt(c, e8, 0, c->L + 1, e);
+    beaa_ckks_public_key_expand_seed(pk);
+    b_from_a(c, pk->data, pk->data + (size_t)(c->L + 1) * c->n, sk->data, e, c->L + 1);
+out:
+    beaa_free_secret(e8, c->n);
+    beaa_free_secret(e, (size_t)(c->L + 1) * c->n * sizeof *e);
+    if (st != BEAA_OK) { beaa_ckks_public_key_free(pk); pk = NULL; }
+    *out = pk;
+    return st;
+}
+
+/* ---- switching keys ---- */
+
+size_t beaa_ckks_switch_key_words(const beaa_ckks_context *c)
+{
+    return (size_t)c->dnum * 2 * c->n_ext * c->n;
+}
+
+beaa_status beaa_ckks_switch_key_alloc(const beaa_ckks_context *c, beaa_ckks_switch_key *key)
+{
+    if (!c || !key) return BEAA_ERR_ARG;
+    memset(key, 0, sizeof *key);
+    key->ctx = c;
+    key->dnum = c->dnum;
+    key->n_limbs = c->n_ext;
+    key->data = beaa_calloc(beaa_ckks_switch_key_words(c), sizeof *key->data);
+    return key->data ? BEAA_OK : BEAA_ERR_NOMEM;
+}
+
+void beaa_ckks_switch_key_expand_seed(beaa_ckks_switch_key *key)
+{
+    if (!key || !key->ctx || !key->data) return;
+    const beaa_ckks_context *c = key->ctx;
+    const int total = (int)(key->dnum * key->n_limbs);
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < total; t++) {
+        unsigned j = (unsigned)t / key->n_limbs, k = (unsigned)t % key->n_limbs;
+        uint64_t *a = key->data + ((size_t)(j * 2 + 1) * key->n_limbs + k) * c->n;
+        beaa_ckks_sample_uniform_seeded(a, c->n, &c->mod[k], key->seed,
+                                        BEAA_CKKS_DOMAIN_SWK_A + (uint64_t)j * 256 + k);
+    }
+}
+
+void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key)
+{
+    if (!key) return;
+    beaa_free(key->data);
+    key->data = NULL;
+}
+
+/* Fills key as a switching key from s' (sp: L+1 data limbs, NTT form) to sk. */
+static beaa_status switch_key_gen(const beaa_ckks_secret_key *sk, const uint64_t *sp,
+                                  beaa_ckks_switch_key *key)
+{
+    const beaa_ckks_context *c = sk->ctx;
+    const size_t n = c->n;
+    beaa_status st = beaa_ckks_switch_key_alloc(c, key);
+    if (st != BEAA_OK) return st;
+    st = beaa_os_random(key->seed, sizeof key->seed);
+    if (st != BEAA_OK) { beaa_ckks_switch_key_clear(key); return st; }
+    beaa_ckks_switch_key_expand_seed(key);
+    int8_t *e8 = beaa_alloc(n);
+    uint64_t *e = beaa_alloc((size_t)c->n_ext * n * sizeof *e);
+    beaa_xof x;
+    if (!e8 || !e) { st = BEAA_ERR_NOMEM; goto out; }
+    st = beaa_xof_init_os(&x, 0xe1);
+    if (st != BEAA_OK) goto out;
+    for (unsigned j = 0; j < c->dnum; j++) {
+        beaa_ckks_sample_gauss(&x, e8, n);
+        beaa_ckks_small_to_ntt(c, e8, 0, c->n_ext, e);
+        uint64_t *b = key->data + (size_t)(j * 2) * c->n_ext * n;
+        const uint64_t *a = b + (size_t)c->n_ext * n;
+        b_from_a(c, b, a, sk->data, e, c->n_ext);
+        /* gadget: + (P mod q_i) * s' on the primes of digit j */
+        unsigned k0 = j * c->alpha, k1 = k0 + c->alpha;
+        if (k1 > c->L + 1) k1 = c->L + 1;
+        for (unsigned k = k0; k < k1; k++) {
+            uint64_t w = c->p_mod[k], ws = beaa_shoup(w, c->mod[k].q);
+            c->kern->mac_const(b + (size_t)k * n, sp + (size_t)k * n, n, w, ws, c->mod[k].q);
+        }
+    }
+    beaa_xof_wipe(&x);
+out:
+    beaa_free_secret(e8, n);
+    beaa_free_secret(e, (size_t)c->n_ext * n * sizeof *e);
+    if (st != BEAA_OK) beaa_ckks_switch_key_clear(key);
+    return st;
+}
+
+beaa_status beaa_ckks_relin_key_alloc(const beaa_ckks_context *c, beaa_ckks_relin_key **out)
+{
+    if (!c || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_ckks_relin_key *rk = beaa_calloc(1, sizeof *rk);
+    if (!rk) return BEAA_ERR_NOMEM;
+    beaa_status st = beaa_ckks_switch_key_alloc(c, &rk->key);
+    if (st != BEAA_OK) { beaa_free(rk); return st; }
+    *out = rk;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_relin_key_gen(const beaa_ckks_secret_key *sk, beaa_ckks_relin_key **out)
+{
+    if (!sk || !sk->ctx || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    const beaa_ckks_context *c = sk->ctx;
+    size_t words = (size_t)(c->L + 1) * c->n;
+    uint64_t *s2 = beaa_alloc(words * sizeof *s2);
+    beaa_ckks_relin_key *rk = beaa_calloc(1, sizeof *rk);
+    beaa_status st = BEAA_ERR_NOMEM;
+    if (!s2 || !rk) goto out;
+    for (unsigned k = 0; k <= c->L; k++)
+        c->kern->mul_mod(s2 + (size_t)k * c->n, sk->data + (size_t)k * c->n,
+                         sk->data + (size_t)k * c->n, c->n, &c->mod[k]);
+    st = switch_key_gen(sk, s2, &rk->key);
+out:
+    beaa_free_secret(s2, words * sizeof *s2);
+    if (st != BEAA_OK) { beaa_free(rk); rk = NULL; }
+    *out = rk;
+    return st;
+}
+
+void beaa_ckks_relin_key_free(beaa_ckks_relin_key *rk)
+{
+    if (!rk) return;
+    beaa_ckks_switch_key_clear(&rk->key);
+    beaa_free(rk);
+}
+
+/* ---- Galois keys ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+beaa_status beaa_ckks_galois_keys_alloc(const beaa_ckks_context *c, const uint64_t *elts,
+                                        size_t count, beaa_ckks_galois_keys **out)
+{
+    if (!c || !out || (!elts && count)) return BEAA_ERR_ARG;
+    *out = NULL;
+    for (size_t i = 0; i < count; i++)
+        if ((elts[i] & 1) == 0 || elts[i] >= 2 * (uint64_t)c->n) return BEAA_ERR_ARG;
+    beaa_ckks_galois_keys *gk = beaa_calloc(1, sizeof *gk);
+    if (!gk) return BEAA_ERR_NOMEM;
+    gk->ctx = c;
+    gk->elts = beaa_calloc(count ? count : 1, sizeof *gk->elts);
+    gk->keys = beaa_calloc(count ? count : 1, sizeof *gk->keys);
+    if (!gk->elts || !gk->keys) { beaa_ckks_galois_keys_free(gk); return BEAA_ERR_NOMEM; }
+    if (count) memcpy(gk->elts, elts, count * sizeof *elts);
+    qsort(gk->elts, count, sizeof *gk->elts, cmp_u64);
+    for (size_t i = 0; i < count; i++) {
+        if (i && gk->elts[i] == gk->elts[i - 1]) { beaa_ckks_galois_keys_free(gk); return BEAA_ERR_ARG; }
+        beaa_status st = beaa_ckks_switch_key_alloc(c, &gk->keys[i]);
+        gk->count = i + 1;
+        if (st != BEAA_OK) { beaa_ckks_galois_keys_free(gk); return st; }
+    }
+    *out = gk;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_galois_keys_gen(const beaa_ckks_secret_key *sk, const int *steps,
+                                      size_t n_steps, int conj, beaa_ckks_galois_keys **out)
+{
+    if (!sk || !sk->ctx || !out || (!steps && n_steps)) return BEAA_ERR_ARG;
+    *out = NULL;
+    const beaa_ckks_context *c = sk->ctx;
+    uint64_t *elts = malloc((n_steps + 1) * sizeof *elts);
+    if (!elts) return BEAA_ERR_NOMEM;
+    size_t cnt = 0;
+    for (size_t i = 0; i <= n_steps; i++) {
+        uint64_t g;
+        if (i < n_steps) g = beaa_ckks_galois_elt(c, steps[i]);
+        else if (conj) g = beaa_ckks_galois_conj(c);
+        else break;
+        if (g == 1) continue;
+        int dup = 0;
+        for (size_t k = 0; k < cnt && !dup; k++) dup = elts[k] == g;
+        if (!dup) elts[cnt++] = g;
+    }
+    beaa_ckks_galois_keys *gk = NULL;
+    beaa_status st = beaa_ckks_galois_keys_alloc(c, elts, cnt, &gk);
+    free(elts);
+    if (st != BEAA_OK) return st;
+    size_t words = (size_t)(c->L + 1) * c->n;
+    uint64_t *sp = beaa_alloc(words * sizeof *sp);
+    uint32_t *perm = malloc(c->n * sizeof *perm);
+    if (!sp || !perm) { st = BEAA_ERR_NOMEM; goto out; }
+    for (size_t i = 0; i < gk->count; i++) {
+        st = beaa_ckks_galois_perm(c, gk->elts[i], perm);
+        if (st != BEAA_OK) goto out;
+        for (unsigned k = 0; k <= c->L; k++)
+            c->kern->permute(sp + (size_t)k * c->n, sk->data + (size_t)k * c->n, perm, c->n);
+        beaa_ckks_switch_key_clear(&gk->keys[i]);
+        st = switch_key_gen(sk, sp, &gk->keys[i]);
+        if (st != BEAA_OK) goto out;
+    }
+out:
+    beaa_free_secret(sp, words * sizeof *sp);
+    free(perm);
+    if (st != BEAA_OK) { beaa_ckks_galois_keys_free(gk); gk = NULL; }
+    *out = gk;
+    return st;
+}
+
+const beaa_ckks_switch_key *beaa_ckks_galois_keys_find(const beaa_ckks_galois_keys *gk, uint64_t g)
+{
+    if (!gk) return NULL;
+    size_t lo = 0, hi = gk->count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (gk->elts[mid] < g) lo = mid + 1; else hi = mid;
+    }
+    return (lo < gk->count && gk->elts[lo] == g && gk->keys[lo].data) ? &gk->keys[lo] : NULL;
+}
+
+void beaa_ckks_galois_keys_free(beaa_ckks_galois_keys *gk)
+{
+    if (!gk) return;
+    if (gk->keys)
+        for (size_t i = 0; i < gk->count; i++) beaa_ckks_switch_key_clear(&gk->keys[i]);
+    beaa_free(gk->keys);
+    beaa_free(gk->elts);
+    beaa_free(gk);
+}

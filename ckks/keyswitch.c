@@ -1,0 +1,133 @@
+/* keyswitch.c - hybrid key switching (see keyswitch.h). Noise: with P >= every digit product
+ * Q_j, the key-switching error after the division by P is about dnum * N * sigma * Q_j / P plus
+ * the rounding of mod-down (<= alpha), far below the scale; see docs/ckks.md. */
+#include <string.h>
+#include "lib/mem.h"
+#include "ckks/context_internal.h"
+#include "ckks/keyswitch.h"
+
+unsigned beaa_ckks_ks_digits(const beaa_ckks_context *c, unsigned level)
+{
+    return (level + 1 + c->alpha - 1) / c->alpha;
+}
+
+size_t beaa_ckks_ks_decomp_words(const beaa_ckks_context *c, unsigned level)
+{
+    return (size_t)beaa_ckks_ks_digits(c, level) * (level + 1 + c->alpha) * c->n;
+}
+
+/* extended prime index of slot t at level l */
+static inline unsigned slot_prime(const beaa_ckks_context *c, unsigned l, unsigned t)
+{
+    return t <= l ? t : c->L + 1 + (t - l - 1);
+}
+
+beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *c, const uint64_t *in, unsigned l,
+                                   uint64_t *out)
+{
+    const size_t n = c->n;
+    const unsigned alpha = c->alpha, nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + alpha;
+    uint64_t *y = beaa_alloc((size_t)(l + 1) * n * sizeof *y);
+    if (!y) return BEAA_ERR_NOMEM;
+    /* y_i = INTT(in_i) * (Q_D / q_i)^{-1} mod q_i, D the digit of i */
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i <= (int)l; i++) {
+        unsigned j = (unsigned)i / alpha, k0 = j * alpha, k1 = k0 + alpha > l + 1 ? l + 1 : k0 + alpha;
+        const beaa_modulus *m = &c->mod[i];
+        uint64_t h = 1;
+        for (unsigned k = k0; k < k1; k++)
+            if (k != (unsigned)i) h = beaa_mul_mod(h, c->mod[k].q % m->q, m);
+        uint64_t hinv = beaa_inv_mod(h, m);
+        uint64_t *yi = y + (size_t)i * n;
+        memcpy(yi, in + (size_t)i * n, n * sizeof *yi);
+        c->kern->ntt_inv(c->ntt[i], yi);
+        c->kern->mul_const(yi, yi, n, hinv, beaa_shoup(hinv, m->q), m->q);
+    }
+    /* each (digit, slot): copy if the slot's prime is in the digit, else basis-convert + NTT */
+    const int total = (int)(nd * ns);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int w = 0; w < total; w++) {
+        unsigned j = (unsigned)w / ns, t = (unsigned)w % ns;
+        unsigned k0 = j * alpha, k1 = k0 + alpha > l + 1 ? l + 1 : k0 + alpha;
+        uint64_t *o = out + ((size_t)j * ns + t) * n;
+        if (t >= k0 && t < k1) {
+            memcpy(o, in + (size_t)t * n, n * sizeof *o);
+            continue;
+        }
+        unsigned kp = slot_prime(c, l, t);
+        const beaa_modulus *m = &c->mod[kp];
+        uint64_t cst[BEAA_CKKS_MAX_SPECIAL];
+        const uint64_t *x[BEAA_CKKS_MAX_SPECIAL];
+        for (unsigned i = k0; i < k1; i++) {
+            uint64_t h = 1;
+            for (unsigned k = k0; k < k1; k++)
+                if (k != i) h = beaa_mul_mod(h, c->mod[k].q % m->q, m);
+            cst[i - k0] = h;
+            x[i - k0] = y + (size_t)i * n;
+        }
+        c->kern->basis_conv(o, x, cst, k1 - k0, n, m);
+        c->kern->ntt_fwd(c->ntt[kp], o);
+    }
+    beaa_free(y);
+    return BEAA_OK;
+}
+
+void beaa_ckks_ks_inner(const beaa_ckks_context *c, const uint64_t *dec, unsigned l,
+                        const beaa_ckks_switch_key *key, const uint32_t *perm, uint64_t *acc0,
+                        uint64_t *acc1)
+{
+    const size_t n = c->n;
+    const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha, nl = key->n_limbs;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < (int)ns; t++) {
+        unsigned kp = slot_prime(c, l, (unsigned)t);
+        const beaa_modulus *m = &c->mod[kp];
+        const uint64_t *d[BEAA_CKKS_MAX_PRIMES], *kb[BEAA_CKKS_MAX_PRIMES], *ka[BEAA_CKKS_MAX_PRIMES];
+        for (unsigned j = 0; j < nd; j++) {
+            d[j] = dec + ((size_t)j * ns + (unsigned)t) * n;
+            kb[j] = key->data + ((size_t)(j * 2) * nl + kp) * n;
+            ka[j] = key->data + ((size_t)(j * 2 + 1) * nl + kp) * n;
+        }
+        uint64_t *r0 = acc0 + (size_t)t * n, *r1 = acc1 + (size_t)t * n;
+        /* lazy: products < 2^122, at most 48 digits, so the 128-bit sums cannot overflow */
+        for (size_t i = 0; i < n; i++) {
+            size_t src = perm ? perm[i] : i;
+            beaa_u128 s0 = 0, s1 = 0;
+            for (unsigned j = 0; j < nd; j++) {
+                uint64_t v = d[j][src];
+                s0 += (beaa_u128)v * kb[j][i];
+                s1 += (beaa_u128)v * ka[j][i];
+            }
+            r0[i] = beaa_reduce128(s0, m);
+            r1[i] = beaa_reduce128(s1, m);
+        }
+    }
+}
+
+beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *c, uint64_t *acc, unsigned l)
+{
+    const size_t n = c->n;
+    const unsigned alpha = c->alpha;
+    uint64_t *v = beaa_alloc((size_t)(l + 1) * n * sizeof *v);
+    if (!v) return BEAA_ERR_NOMEM;
+    uint64_t *sp = acc + (size_t)(l + 1) * n;
+#pragma omp parallel for schedule(static)
+    for (int j = 0; j < (int)alpha; j++) {
+        unsigned kp = c->L + 1 + (unsigned)j;
+        uint64_t *z = sp + (size_t)j * n;
+        c->kern->ntt_inv(c->ntt[kp], z);
+        c->kern->mul_const(z, z, n, c->phat_inv[j], c->phat_inv_shoup[j], c->mod[kp].q);
+    }
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i <= (int)l; i++) {
+        const beaa_modulus *m = &c->mod[i];
+        const uint64_t *x[BEAA_CKKS_MAX_SPECIAL];
+        for (unsigned j = 0; j < alpha; j++) x[j] = sp + (size_t)j * n;
+        uint64_t *vi = v + (size_t)i * n, *ai = acc + (size_t)i * n;
+        c->kern->basis_conv(vi, x, &c->phat_mod_q[(size_t)i * alpha], alpha, n, m);
+        c->kern->ntt_fwd(c->ntt[i], vi);
+        c->kern->sub_mul_const(ai, ai, vi, n, c->p_inv[i], c->p_inv_shoup[i], m->q);
+    }
+    beaa_free(v);
+    return BEAA_OK;
+}

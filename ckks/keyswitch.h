@@ -1,0 +1,30 @@
+/* keyswitch.h - (internal) hybrid key switching in three steps: decompose a polynomial into
+ * dnum digits raised to Q_l*P (mod-up), inner product with a switching key (128-bit lazy
+ * accumulation, optional automorphism applied to the digits for hoisted rotations), and division
+ * by P (mod-down). "Slot" t numbers the limbs of Q_l*P: t <= l is q_t, t = l+1+j is p_j. */
+#ifndef BEAA_CKKS_KEYSWITCH_H
+#define BEAA_CKKS_KEYSWITCH_H
+#include <stdint.h>
+#include "lib/status.h"
+#include "ckks/keys.h"
+#include "ckks/params.h"
+
+/* Digits of a level-l polynomial: ceil((l+1)/alpha). */
+unsigned beaa_ckks_ks_digits(const beaa_ckks_context *ctx, unsigned level);
+/* Words of a decomposition at level l: digits * (l+1+alpha) * N. */
+size_t beaa_ckks_ks_decomp_words(const beaa_ckks_context *ctx, unsigned level);
+/* in: l+1 limbs, NTT form (not modified). out: decomposition (beaa_ckks_ks_decomp_words), digit
+ * j slot t at out + (j*(l+1+alpha) + t)*N, NTT form. BEAA_ERR_NOMEM. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *ctx, const uint64_t *in,
+                                                    unsigned level, uint64_t *out);
+/* acc0/acc1 (l+1+alpha limbs each) = sum_j dec_j(perm) * (b_j, a_j); perm NULL = identity,
+ * else dec_j is read as dec_j[perm[i]] (the automorphism of perm applied to each digit). */
+void beaa_ckks_ks_inner(const beaa_ckks_context *ctx, const uint64_t *dec, unsigned level,
+                        const beaa_ckks_switch_key *key, const uint32_t *perm, uint64_t *acc0,
+                        uint64_t *acc1);
+/* Divides acc (l+1+alpha limbs, NTT form; destroyed) by P: acc's first l+1 limbs become
+ * round-ish(acc / P) mod q_i (error at most alpha). BEAA_ERR_NOMEM. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *ctx, uint64_t *acc,
+                                                  unsigned level);
+
+#endif

@@ -1,0 +1,31 @@
+/* sampler.h - (internal) the distributions of CKKS: uniform ternary and sparse secrets, the
+ * discrete Gaussian error (sigma 3.2), uniform residues from a seeded XOF, and conversion of
+ * small signed polynomials to RNS/NTT form. Secrets and errors always come from OS entropy. */
+#ifndef BEAA_CKKS_SAMPLER_H
+#define BEAA_CKKS_SAMPLER_H
+#include <stddef.h>
+#include <stdint.h>
+#include "lib/rng.h"
+#include "lib/status.h"
+#include "ckks/params.h"
+
+#define BEAA_CKKS_SIGMA 3.2
+#define BEAA_CKKS_GAUSS_BOUND 19 /* floor(6 * sigma): samples beyond are redrawn */
+
+/* n coefficients uniform in {-1,0,1} from x. */
+void beaa_ckks_sample_ternary(beaa_xof *x, int8_t *out, size_t n);
+/* Exactly h nonzero +-1 coefficients at uniformly random positions (h <= n). */
+void beaa_ckks_sample_sparse(beaa_xof *x, int8_t *out, size_t n, unsigned h);
+/* Rounded normal of standard deviation BEAA_CKKS_SIGMA, redrawn when |e| > GAUSS_BOUND. */
+void beaa_ckks_sample_gauss(beaa_xof *x, int8_t *out, size_t n);
+/* Rounded normal of standard deviation sigma (any size, |result| < 2^62) into int64. */
+void beaa_ckks_sample_gauss_wide(beaa_xof *x, int64_t *out, size_t n, double sigma);
+/* One limb uniform in [0, q) from the XOF (seed, domain). */
+void beaa_ckks_sample_uniform_seeded(uint64_t *out, size_t n, const beaa_modulus *m,
+                                     const uint8_t seed[BEAA_SEED_BYTES], uint64_t domain);
+/* The small signed polynomial s (n coefficients) as limbs in NTT form for the extended primes
+ * k0 .. k0+count-1 of ctx: out + j*n is the limb of prime k0+j. */
+void beaa_ckks_small_to_ntt(const beaa_ckks_context *ctx, const int8_t *s, unsigned k0,
+                            unsigned count, uint64_t *out);
+
+#endif

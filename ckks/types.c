@@ -1,0 +1,134 @@
+/* types.c - allocation, re-shaping and copying of CKKS plaintexts and ciphertexts, and the
+ * expansion of a seeded ciphertext's c_1. One 64-byte aligned block per object. */
+#include <string.h>
+#include "lib/mem.h"
+#include "ckks/context_internal.h"
+#include "ckks/sampler.h"
+#include "ckks/types.h"
+
+static beaa_status grow(uint64_t **data, size_t *cap, size_t words, int secret)
+{
+    if (words <= *cap) return BEAA_OK;
+    uint64_t *p = beaa_alloc(words * sizeof *p);
+    if (!p) return BEAA_ERR_NOMEM;
+    if (secret) beaa_free_secret(*data, *cap * sizeof **data);
+    else beaa_free(*data);
+    *data = p;
+    *cap = words;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_plaintext_new(const beaa_ckks_context *ctx, unsigned level,
+                                    beaa_ckks_plaintext **out)
+{
+    if (!ctx || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    if (level > ctx->L) return BEAA_ERR_LEVEL_EXHAUSTED;
+    beaa_ckks_plaintext *pt = beaa_calloc(1, sizeof *pt);
+    if (!pt) return BEAA_ERR_NOMEM;
+    pt->ctx = ctx;
+    pt->level = level;
+    pt->ntt_form = 1;
+    pt->scale = 1.0;
+    pt->capacity = (size_t)(level + 1) * ctx->n;
+    pt->data = beaa_calloc(pt->capacity, sizeof *pt->data);
+    if (!pt->data) { beaa_free(pt); return BEAA_ERR_NOMEM; }
+    *out = pt;
+    return BEAA_OK;
+}
+
+void beaa_ckks_plaintext_free(beaa_ckks_plaintext *pt)
+{
+    if (!pt) return;
+    beaa_free_secret(pt->data, pt->capacity * sizeof *pt->data);
+    beaa_free(pt);
+}
+
+beaa_status beaa_ckks_plaintext_resize(beaa_ckks_plaintext *pt, unsigned level)
+{
+    if (!pt || !pt->ctx) return BEAA_ERR_ARG;
+    if (level > pt->ctx->L) return BEAA_ERR_LEVEL_EXHAUSTED;
+    beaa_status st = grow(&pt->data, &pt->capacity, (size_t)(level + 1) * pt->ctx->n, 1);
+    if (st != BEAA_OK) return st;
+    pt->level = level;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_ciphertext_new(const beaa_ckks_context *ctx, unsigned size, unsigned level,
+                                     beaa_ckks_ciphertext **out)
+{
+    if (!ctx || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    if (size != 2 && size != 3) return BEAA_ERR_SIZE;
+    if (level > ctx->L) return BEAA_ERR_LEVEL_EXHAUSTED;
+    beaa_ckks_ciphertext *ct = beaa_calloc(1, sizeof *ct);
+    if (!ct) return BEAA_ERR_NOMEM;
+    ct->ctx = ctx;
+    ct->size = size;
+    ct->level = level;
+    ct->ntt_form = 1;
+    ct->scale = 1.0;
+    ct->capacity = (size_t)size * (level + 1) * ctx->n;
+    ct->data = beaa_calloc(ct->capacity, sizeof *ct->data);
+    if (!ct->data) { beaa_free(ct); return BEAA_ERR_NOMEM; }
+    *out = ct;
+    return BEAA_OK;
+}
+
+void beaa_ckks_ciphertext_free(beaa_ckks_ciphertext *ct)
+{
+    if (!ct) return;
+    beaa_free(ct->data);
+    beaa_free(ct);
+}
+
+beaa_status beaa_ckks_ciphertext_resize(beaa_ckks_ciphertext *ct, unsigned size, unsigned level)
+{
+    if (!ct || !ct->ctx) return BEAA_ERR_ARG;
+    if (size != 2 && size != 3) return BEAA_ERR_SIZE;
+    if (level > ct->ctx->L) return BEAA_ERR_LEVEL_EXHAUSTED;
+    beaa_status st = grow(&ct->data, &ct->capacity, (size_t)size * (level + 1) * ct->ctx->n, 0);
+    if (st != BEAA_OK) return st;
+    ct->size = size;
+    ct->level = level;
+    ct->has_seed = 0;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_ciphertext_copy(beaa_ckks_ciphertext *dst, const beaa_ckks_ciphertext *src)
+{
+    if (!dst || !src || !src->ctx) return BEAA_ERR_ARG;
+    if (dst == src) return BEAA_OK;
+    dst->ctx = src->ctx;
+    beaa_status st = beaa_ckks_ciphertext_resize(dst, src->size, src->level);
+    if (st != BEAA_OK) return st;
+    memcpy(dst->data, src->data, (size_t)src->size * (src->level + 1) * src->ctx->n * sizeof *dst->data);
+    dst->ntt_form = src->ntt_form;
+    dst->scale = src->scale;
+    dst->has_seed = src->has_seed;
+    memcpy(dst->seed, src->seed, sizeof dst->seed);
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_ciphertext_clone(const beaa_ckks_ciphertext *src, beaa_ckks_ciphertext **out)
+{
+    if (!src || !out || !src->ctx) return BEAA_ERR_ARG;
+    beaa_status st = beaa_ckks_ciphertext_new(src->ctx, src->size, src->level, out);
+    if (st != BEAA_OK) return st;
+    st = beaa_ckks_ciphertext_copy(*out, src);
+    if (st != BEAA_OK) { beaa_ckks_ciphertext_free(*out); *out = NULL; }
+    return st;
+}
+
+beaa_status beaa_ckks_ciphertext_expand_seed(beaa_ckks_ciphertext *ct)
+{
+    if (!ct || !ct->ctx || !ct->data) return BEAA_ERR_ARG;
+    if (ct->size != 2) return BEAA_ERR_SIZE;
+    const beaa_ckks_context *c = ct->ctx;
+    for (unsigned i = 0; i <= ct->level; i++)
+        beaa_ckks_sample_uniform_seeded(beaa_ckks_ct_limb(ct, 1, i), c->n, &c->mod[i], ct->seed,
+                                        BEAA_CKKS_DOMAIN_CT_A + i);
+    ct->has_seed = 1;
+    ct->ntt_form = 1;
+    return BEAA_OK;
+}
