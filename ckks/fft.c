@@ -113,63 +113,139 @@ void beaa_fft_tables_free(beaa_fft_tables *t)
 size_t beaa_fft_tables_degree(const beaa_fft_tables *t) { return t ? t->n : 0; }
 size_t beaa_fft_tables_slots(const beaa_fft_tables *t) { return t ? t->h : 0; }
 
-/* In-place DFT with the + sign, X_t = sum_k x_k exp(+2*pi*i*k*t/h): natural order in,
- * bit-reversed order out (decimation in frequency, Gentleman-Sande butterflies). */
-static void dft_forward_dif(const beaa_fft_tables *t, double *restrict re, double *restrict im)
+/* One DIF butterfly group: (a, b) <- (a + b, (a - b) * w) for k < half (half % 4 == 0).
+ * Unrolled by 4 with restrict pointers so the compiler vectorizes it at -O2 (SSE2/AVX). */
+static inline void dif_group(double *restrict ar, double *restrict ai, double *restrict br,
+                             double *restrict bi, const double *restrict wr,
+                             const double *restrict wi, size_t half)
 {
-    size_t h = t->h;
-    for (size_t len = h; len >= 4; len >>= 1) {
-        size_t half = len / 2;
-        const double *wr = t->root_re + half, *wi = t->root_im + half;
-        for (size_t s = 0; s < h; s += len) {
-            double *ar = re + s, *ai = im + s, *br = re + s + half, *bi = im + s + half;
-            for (size_t k = 0; k < half; k++) {
-                double xr = ar[k], xi = ai[k], yr = br[k], yi = bi[k];
-                double dr = xr - yr, di = xi - yi;
-                ar[k] = xr + yr;
-                ai[k] = xi + yi;
-                br[k] = dr * wr[k] - di * wi[k];
-                bi[k] = dr * wi[k] + di * wr[k];
-            }
+    for (size_t k = 0; k < half; k += 4) {
+        for (size_t u = 0; u < 4; u++) {
+            double xr = ar[k + u], xi = ai[k + u], yr = br[k + u], yi = bi[k + u];
+            double dr = xr - yr, di = xi - yi;
+            ar[k + u] = xr + yr;
+            ai[k + u] = xi + yi;
+            br[k + u] = dr * wr[k + u] - di * wi[k + u];
+            bi[k + u] = dr * wi[k + u] + di * wr[k + u];
         }
     }
-    /* last stage, len = 2: root 1 */
-    for (size_t s = 0; s < h; s += 2) {
-        double xr = re[s], xi = im[s], yr = re[s + 1], yi = im[s + 1];
-        re[s] = xr + yr;
-        im[s] = xi + yi;
-        re[s + 1] = xr - yr;
-        im[s + 1] = xi - yi;
+}
+
+/* One DIT butterfly group: (a, b) <- (a + b*conj(w), a - b*conj(w)) for k < half (half % 4 == 0). */
+static inline void dit_group(double *restrict ar, double *restrict ai, double *restrict br,
+                             double *restrict bi, const double *restrict wr,
+                             const double *restrict wi, size_t half)
+{
+    for (size_t k = 0; k < half; k += 4) {
+        for (size_t u = 0; u < 4; u++) {
+            double yr = br[k + u] * wr[k + u] + bi[k + u] * wi[k + u];
+            double yi = bi[k + u] * wr[k + u] - br[k + u] * wi[k + u];
+            double xr = ar[k + u], xi = ai[k + u];
+            ar[k + u] = xr + yr;
+            ai[k + u] = xi + yi;
+            br[k + u] = xr - yr;
+            bi[k + u] = xi - yi;
+        }
+    }
+}
+
+/* In-place DFT with the + sign, X_t = sum_k x_k exp(+2*pi*i*k*t/h): natural order in,
+ * bit-reversed order out (decimation in frequency, Gentleman-Sande butterflies).
+ * The last two stages (len 4 and 2, roots 1 and i) are fused without multiplications. */
+static void dft_forward_dif(const beaa_fft_tables *t, double *restrict re, double *restrict im)
+{
+    const size_t h = t->h;
+    for (size_t len = h; len >= 8; len >>= 1) {
+        size_t half = len / 2;
+        for (size_t s = 0; s < h; s += len)
+            dif_group(re + s, im + s, re + s + half, im + s + half, t->root_re + half,
+                      t->root_im + half, half);
+    }
+    if (h >= 4) {
+        for (size_t s = 0; s < h; s += 4) {
+            /* len 4: (a0, a1, a2, a3) -> (a0 + a2, a1 + a3, a0 - a2, (a1 - a3) * i) */
+            double r0 = re[s] + re[s + 2], i0 = im[s] + im[s + 2];
+            double r1 = re[s + 1] + re[s + 3], i1 = im[s + 1] + im[s + 3];
+            double r2 = re[s] - re[s + 2], i2 = im[s] - im[s + 2];
+            double r3 = -(im[s + 1] - im[s + 3]), i3 = re[s + 1] - re[s + 3];
+            /* len 2 on both halves */
+            re[s] = r0 + r1;
+            im[s] = i0 + i1;
+            re[s + 1] = r0 - r1;
+            im[s + 1] = i0 - i1;
+            re[s + 2] = r2 + r3;
+            im[s + 2] = i2 + i3;
+            re[s + 3] = r2 - r3;
+            im[s + 3] = i2 - i3;
+        }
+    } else { /* h == 2 */
+        double xr = re[0], xi = im[0], yr = re[1], yi = im[1];
+        re[0] = xr + yr;
+        im[0] = xi + yi;
+        re[1] = xr - yr;
+        im[1] = xi - yi;
     }
 }
 
 /* In-place DFT with the - sign (unnormalized): bit-reversed order in, natural order out
- * (decimation in time, Cooley-Tukey butterflies). Inverse of dft_forward_dif up to a factor h. */
+ * (decimation in time, Cooley-Tukey butterflies). Inverse of dft_forward_dif up to a factor h.
+ * The first two stages (len 2 and 4, roots 1 and -i) are fused without multiplications. */
 static void dft_inverse_dit(const beaa_fft_tables *t, double *restrict re, double *restrict im)
 {
-    size_t h = t->h;
-    for (size_t s = 0; s < h; s += 2) {
-        double xr = re[s], xi = im[s], yr = re[s + 1], yi = im[s + 1];
-        re[s] = xr + yr;
-        im[s] = xi + yi;
-        re[s + 1] = xr - yr;
-        im[s + 1] = xi - yi;
+    const size_t h = t->h;
+    if (h >= 4) {
+        for (size_t s = 0; s < h; s += 4) {
+            /* len 2 on both pairs */
+            double r0 = re[s] + re[s + 1], i0 = im[s] + im[s + 1];
+            double r1 = re[s] - re[s + 1], i1 = im[s] - im[s + 1];
+            double r2 = re[s + 2] + re[s + 3], i2 = im[s + 2] + im[s + 3];
+            double r3 = re[s + 2] - re[s + 3], i3 = im[s + 2] - im[s + 3];
+            /* len 4: b * conj(w) with w = 1 for k = 0 and w = i for k = 1 (times -i) */
+            double t3r = i3, t3i = -r3;
+            re[s] = r0 + r2;
+            im[s] = i0 + i2;
+            re[s + 2] = r0 - r2;
+            im[s + 2] = i0 - i2;
+            re[s + 1] = r1 + t3r;
+            im[s + 1] = i1 + t3i;
+            re[s + 3] = r1 - t3r;
+            im[s + 3] = i1 - t3i;
+        }
+    } else { /* h == 2 */
+        double xr = re[0], xi = im[0], yr = re[1], yi = im[1];
+        re[0] = xr + yr;
+        im[0] = xi + yi;
+        re[1] = xr - yr;
+        im[1] = xi - yi;
     }
-    for (size_t len = 4; len <= h; len <<= 1) {
+    for (size_t len = 8; len <= h; len <<= 1) {
         size_t half = len / 2;
-        const double *wr = t->root_re + half, *wi = t->root_im + half;
-        for (size_t s = 0; s < h; s += len) {
-            double *ar = re + s, *ai = im + s, *br = re + s + half, *bi = im + s + half;
-            for (size_t k = 0; k < half; k++) {
-                /* y * conj(w) */
-                double yr = br[k] * wr[k] + bi[k] * wi[k];
-                double yi = bi[k] * wr[k] - br[k] * wi[k];
-                double xr = ar[k], xi = ai[k];
-                ar[k] = xr + yr;
-                ai[k] = xi + yi;
-                br[k] = xr - yr;
-                bi[k] = xi - yi;
-            }
+        for (size_t s = 0; s < h; s += len)
+            dit_group(re + s, im + s, re + s + half, im + s + half, t->root_re + half,
+                      t->root_im + half, half);
+    }
+}
+
+/* x_k <- x_k * w_k * f (sign > 0) or x_k * conj(w_k) * f (sign < 0), k < h; f a power of two. */
+static void twist_multiply(double *restrict xr, double *restrict xi, const double *restrict wr,
+                           const double *restrict wi, size_t h, int sign, double f)
+{
+    /* h is even; the explicit pairs let -O2 vectorize */
+    if (sign > 0) {
+        for (size_t k = 0; k < h; k += 2) {
+            double a0 = xr[k], b0 = xi[k], a1 = xr[k + 1], b1 = xi[k + 1];
+            xr[k] = (a0 * wr[k] - b0 * wi[k]) * f;
+            xr[k + 1] = (a1 * wr[k + 1] - b1 * wi[k + 1]) * f;
+            xi[k] = (a0 * wi[k] + b0 * wr[k]) * f;
+            xi[k + 1] = (a1 * wi[k + 1] + b1 * wr[k + 1]) * f;
+        }
+    } else {
+        for (size_t k = 0; k < h; k += 2) {
+            double a0 = xr[k], b0 = xi[k], a1 = xr[k + 1], b1 = xi[k + 1];
+            xr[k] = (a0 * wr[k] + b0 * wi[k]) * f;
+            xr[k + 1] = (a1 * wr[k + 1] + b1 * wi[k + 1]) * f;
+            xi[k] = (b0 * wr[k] - a0 * wi[k]) * f;
+            xi[k + 1] = (b1 * wr[k + 1] - a1 * wi[k + 1]) * f;
         }
     }
 }
@@ -188,13 +264,7 @@ void beaa_fft_slots_to_coeffs(const beaa_fft_tables *t, const double *re, const 
     }
     dft_inverse_dit(t, xr, xi);
     /* z_k = Y_k * conj(zeta^k) / h; c_k = Re z_k, c_{k+h} = Im z_k (1/h is exact) */
-    const double inv_h = 1.0 / (double)h;
-    const double *tr = t->twist_re, *ti = t->twist_im;
-    for (size_t k = 0; k < h; k++) {
-        double yr = xr[k], yi = xi[k];
-        xr[k] = (yr * tr[k] + yi * ti[k]) * inv_h;
-        xi[k] = (yi * tr[k] - yr * ti[k]) * inv_h;
-    }
+    twist_multiply(xr, xi, t->twist_re, t->twist_im, h, -1, 1.0 / (double)h);
 }
 
 void beaa_fft_coeffs_to_slots(const beaa_fft_tables *t, double *coeffs, double *re, double *im,
@@ -204,12 +274,7 @@ void beaa_fft_coeffs_to_slots(const beaa_fft_tables *t, double *coeffs, double *
     double *xr = coeffs, *xi = coeffs + h;
     if (count > h) count = h;
     /* z_k = (c_k + i*c_{k+h}) * zeta^k */
-    const double *tr = t->twist_re, *ti = t->twist_im;
-    for (size_t k = 0; k < h; k++) {
-        double a = xr[k], b = xi[k];
-        xr[k] = a * tr[k] - b * ti[k];
-        xi[k] = a * ti[k] + b * tr[k];
-    }
+    twist_multiply(xr, xi, t->twist_re, t->twist_im, h, 1, 1.0);
     dft_forward_dif(t, xr, xi);
     for (size_t j = 0; j < count; j++) {
         uint32_t p = t->perm[j];
