@@ -1,0 +1,51 @@
+/* forward.h - the encrypted BEAA forward pass (server side, element-wise packing).
+ * Streams stage by stage: each group of output positions (one pooling window) gets its x and u
+ * ciphertexts from the exact integer linear map, then z = rescale(relin(x*u)) and the window's
+ * sum; inputs are freed after their last use, so un-pooled maps are never all resident. */
+#ifndef BEAA_NN_FORWARD_H
+#define BEAA_NN_FORWARD_H
+#include <stddef.h>
+#include "lib/status.h"
+#include "ckks/ckks.h"
+#include "nn/fold.h"
+#include "nn/quant.h"
+
+#define BEAA_NN_MAX_STAGES 48
+
+/* Progress: called from the calling thread after each group (stage si of nstages, done of
+ * total groups). */
+typedef void (*beaa_nn_progress_fn)(void *user, unsigned si, unsigned nstages, size_t done,
+                                    size_t total);
+
+typedef struct beaa_nn_forward_opts {
+    int threads;                    /* 0: beaa_cpu_threads() (BEAA_THREADS) */
+    beaa_nn_progress_fn progress;   /* may be NULL */
+    void *user;
+} beaa_nn_forward_opts;
+
+/* Seconds spent, per stage: total, in the integer linear maps, in multiply+relinearize+rescale
+ * and pooling; and the final affine. */
+typedef struct beaa_nn_forward_stats {
+    unsigned nstages;
+    double stage_s[BEAA_NN_MAX_STAGES];
+    double linear_s[BEAA_NN_MAX_STAGES];
+    double act_s[BEAA_NN_MAX_STAGES];
+    double total_s;
+} beaa_nn_forward_stats;
+
+/* Runs the encrypted pass. in: the C*H*W input ciphertexts (element (c,h,w) at index
+ * (c*H+h)*W+w, size 2, level L = net->nstages, scale qn->in_scale); OWNERSHIP IS TAKEN: every
+ * in[i] is freed (and set to NULL) during the pass, also on error. logits: num_classes pointers,
+ * set to new ciphertexts (level 0) that decrypt to the logits of every image (slot j = image j);
+ * owned by the caller. rk: the relinearization key (the server needs no other key).
+ * Results are identical for any thread count. stats may be NULL.
+ * Errors: BEAA_ERR_ARG, BEAA_ERR_PARAMS_MISMATCH (inputs of another context), BEAA_ERR_LEVEL_MISMATCH
+ * (inputs not at level L), BEAA_ERR_SCALE_MISMATCH (input scale differs from the plan),
+ * BEAA_ERR_SIZE, BEAA_ERR_NO_KEY (rk NULL), BEAA_ERR_NOMEM, evaluator errors. */
+BEAA_MUST_CHECK beaa_status beaa_nn_forward(const beaa_nn_net *net, const beaa_nn_qnet *qn,
+                                            const beaa_ckks_relin_key *rk,
+                                            beaa_ckks_ciphertext **in, beaa_ckks_ciphertext **logits,
+                                            const beaa_nn_forward_opts *opts,
+                                            beaa_nn_forward_stats *stats);
+
+#endif

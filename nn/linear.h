@@ -1,0 +1,50 @@
+/* linear.h - exact integer linear maps over RNS limbs (the BEAA convolution inner loop).
+ * Per output position, out[o] = sum_i w[o][i] * in[i] (+ bias[o]) mod q, element by element over
+ * long vectors (ciphertext limbs, NTT form), computed exactly with OpenBLAS dgemm on 2 halves. */
+#ifndef BEAA_NN_LINEAR_H
+#define BEAA_NN_LINEAR_H
+#include <stddef.h>
+#include <stdint.h>
+#include "ckks/modarith.h"
+
+/* Coefficients processed per dgemm call (a B panel is k x 2*BEAA_NN_LIN_CHUNK doubles). */
+#define BEAA_NN_LIN_CHUNK 128
+
+/* One dense block of a sparse linear map: m outputs that read the same k inputs (for a
+ * convolution: all output channels at one output position, the in-bounds taps of the window).
+ * w is m x k row-major and holds INTEGERS (as doubles); bias holds m integers or is NULL.
+ * in[]/out[] are indices into the caller's input/output pointer arrays. */
+typedef struct beaa_nn_linblock {
+    int32_t k, m;
+    const int32_t *in;    /* k input indices */
+    const int32_t *out;   /* m output indices */
+    const double *w;      /* m x k integer weights */
+    const int64_t *bias;  /* m integer biases (already multiplied by the scale), or NULL */
+} beaa_nn_linblock;
+
+/* Number of low bits of a value mod q that go into the "lo" half: ceil(bits(q)/2). */
+unsigned beaa_nn_linear_half_bits(uint64_t q);
+
+/* Largest allowed L1 norm of one weight row for prime q: sums of |w| * 2^half stay below 2^53,
+ * so every dgemm sum is an exact integer in double. */
+double beaa_nn_linear_l1_limit(uint64_t q);
+
+/* Doubles of scratch needed by beaa_nn_linear_range for blocks with at most kmax inputs and
+ * mmax outputs (one scratch per thread). */
+size_t beaa_nn_linear_work_doubles(int kmax, int mmax);
+
+/* Applies nb blocks to elements [lo, hi) of the vectors: for each block b and output row r,
+ * out[b.out[r]][t] = (sum_c b.w[r][c] * in[b.in[c]][t] + (add_bias ? b.bias[r] : 0)) mod q.
+ * in[] vectors hold values in [0, q); outputs are in [0, q). Every row's L1 norm must be at most
+ * beaa_nn_linear_l1_limit(q) (the caller checks; the result is exact then). work holds
+ * beaa_nn_linear_work_doubles(kmax, mmax) doubles for the largest block. Infallible. */
+void beaa_nn_linear_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
+                          const uint64_t *const *in, int add_bias, const beaa_modulus *q,
+                          size_t lo, size_t hi, double *work);
+
+/* The obvious reference of the same map with 128-bit integer arithmetic (test oracle). */
+void beaa_nn_linear_range_ref(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
+                              const uint64_t *const *in, int add_bias, const beaa_modulus *q,
+                              size_t lo, size_t hi);
+
+#endif

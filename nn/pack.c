@@ -1,0 +1,62 @@
+/* pack.c - element-wise packing: encode + encrypt a batch, decrypt + decode the logits. */
+#include "nn/pack.h"
+#include <stdlib.h>
+#include <string.h>
+
+beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x, size_t n,
+                                 size_t el, unsigned level, double scale,
+                                 beaa_ckks_ciphertext **out)
+{
+    if (!sk || !x || !out || n == 0 || el == 0) return BEAA_ERR_ARG;
+    const beaa_ckks_context *ctx = sk->ctx;
+    for (size_t e = 0; e < el; e++) out[e] = NULL;
+    if (n > beaa_ckks_context_slots(ctx)) return BEAA_ERR_SLOTS;
+    if (level > beaa_ckks_context_max_level(ctx)) return BEAA_ERR_LEVEL_EXHAUSTED;
+    beaa_status err = BEAA_OK;
+#pragma omp parallel
+    {
+        double *v = malloc(sizeof(double) * n);
+        beaa_ckks_plaintext *pt = NULL;
+        beaa_status st = v ? beaa_ckks_plaintext_new(ctx, level, &pt) : BEAA_ERR_NOMEM;
+#pragma omp for schedule(dynamic, 4)
+        for (size_t e = 0; e < el; e++) {
+            if (st != BEAA_OK) continue;
+            for (size_t j = 0; j < n; j++) v[j] = x[j * el + e];
+            st = beaa_ckks_encode_real(ctx, v, n, scale, level, pt);
+            if (st == BEAA_OK) st = beaa_ckks_ciphertext_new(ctx, 2, level, &out[e]);
+            if (st == BEAA_OK) st = beaa_ckks_encrypt_sk(sk, pt, out[e]);
+        }
+        if (st != BEAA_OK) {
+#pragma omp critical(beaa_nn_pack_err)
+            if (err == BEAA_OK) err = st;
+        }
+        beaa_ckks_plaintext_free(pt);
+        free(v);
+    }
+    if (err != BEAA_OK)
+        for (size_t e = 0; e < el; e++) { beaa_ckks_ciphertext_free(out[e]); out[e] = NULL; }
+    return err;
+}
+
+beaa_status beaa_nn_pack_decrypt(const beaa_ckks_secret_key *sk, beaa_ckks_ciphertext *const *cts,
+                                 size_t nc, size_t n, double *logits)
+{
+    if (!sk || !cts || !logits || nc == 0) return BEAA_ERR_ARG;
+    if (n > beaa_ckks_context_slots(sk->ctx)) return BEAA_ERR_SLOTS;
+    for (size_t k = 0; k < nc; k++) {
+        if (!cts[k]) return BEAA_ERR_ARG;
+        if (cts[k]->ctx != sk->ctx) return BEAA_ERR_PARAMS_MISMATCH;
+    }
+    double *v = malloc(sizeof(double) * (n ? n : 1));
+    beaa_ckks_plaintext *pt = NULL;
+    beaa_status st = v ? beaa_ckks_plaintext_new(sk->ctx, 0, &pt) : BEAA_ERR_NOMEM;
+    for (size_t k = 0; k < nc && st == BEAA_OK; k++) {
+        st = beaa_ckks_decrypt(sk, cts[k], pt);
+        if (st == BEAA_OK) st = beaa_ckks_decode_real(pt, v, n);
+        if (st == BEAA_OK)
+            for (size_t i = 0; i < n; i++) logits[i * nc + k] = v[i];
+    }
+    beaa_ckks_plaintext_free(pt);
+    free(v);
+    return st;
+}

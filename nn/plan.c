@@ -1,0 +1,146 @@
+/* plan.c - parameter choice and peak-memory estimate for encrypted inference (see plan.h).
+ * Chain: q_0 (base_bits), then one stage_bits prime per stage; the input is encrypted at the
+ * top level L = stages and each stage ends one level lower, the logits at level 0. */
+#include "nn/plan.h"
+#include <stdio.h>
+#include <string.h>
+#include "lib/cpu.h"
+#include "ckks/keys.h"
+
+void beaa_nn_plan_opts_default(beaa_nn_plan_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = 1;
+    o->log_scale = 26;
+    o->stage_bits = 55;
+    o->base_bits = 60;
+    o->n_special = 1;
+    o->special_bits = 61;
+    o->min_log_n = 10;
+}
+
+size_t beaa_nn_ct_bytes(unsigned log_n, unsigned size, unsigned level)
+{
+    return (size_t)size * (level + 1) * ((size_t)1 << log_n) * 8;
+}
+
+static unsigned dflt(unsigned v, unsigned d) { return v ? v : d; }
+
+/* Estimated peak: for each stage, its resident inputs, its pooled outputs, and the working set
+ * of one group of outputs (x and u, the size-3 product per thread), plus the keys. */
+static size_t estimate_peak(const beaa_nn_net *net, unsigned log_n, unsigned L, int threads,
+                            size_t key_bytes)
+{
+    size_t peak = 0;
+    for (uint32_t si = 0; si < net->nstages; si++) {
+        const beaa_nn_stage *s = &net->stages[si];
+        unsigned lin = L - si;
+        size_t nin = (size_t)s->cin * s->hin * s->win;
+        size_t nout = beaa_nn_stage_out_count(s);
+        size_t group = (size_t)s->cout * (s->pool_kh ? (size_t)s->pool_kh * s->pool_kw : 4);
+        size_t b = nin * beaa_nn_ct_bytes(log_n, 2, lin)
+                 + nout * beaa_nn_ct_bytes(log_n, 2, lin - 1)
+                 + 2 * group * beaa_nn_ct_bytes(log_n, 2, lin)
+                 + (size_t)threads * 2 * beaa_nn_ct_bytes(log_n, 3, lin);
+        if (b > peak) peak = b;
+    }
+    return peak + key_bytes + ((size_t)64 << 20);
+}
+
+beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *oin,
+                              beaa_nn_plan *plan)
+{
+    if (!net || !plan) return BEAA_ERR_ARG;
+    memset(plan, 0, sizeof *plan);
+    beaa_nn_plan_opts o;
+    beaa_nn_plan_opts_default(&o);
+    if (oin) {
+        o.batch = oin->batch ? oin->batch : 1;
+        o.log_scale = dflt(oin->log_scale, o.log_scale);
+        o.in_log_scale = oin->in_log_scale;
+        o.stage_bits = dflt(oin->stage_bits, o.stage_bits);
+        o.base_bits = dflt(oin->base_bits, o.base_bits);
+        o.n_special = dflt(oin->n_special, o.n_special);
+        o.special_bits = dflt(oin->special_bits, o.special_bits);
+        o.min_log_n = dflt(oin->min_log_n, o.min_log_n);
+        o.force_log_n = oin->force_log_n;
+        o.allow_insecure = oin->allow_insecure;
+        o.threads = oin->threads;
+    }
+    if (!o.in_log_scale) o.in_log_scale = o.log_scale;
+    int threads = o.threads > 0 ? o.threads : beaa_cpu_threads();
+    unsigned L = net->nstages;
+    plan->levels = L;
+    plan->batch = o.batch;
+    plan->scale = (double)(1ull << o.log_scale);
+    plan->in_scale = (double)(1ull << o.in_log_scale);
+    if (o.log_scale < 10 || o.log_scale > 40 || o.in_log_scale > 45 ||
+        o.stage_bits < o.log_scale + 10 || o.stage_bits > BEAA_CKKS_MAX_PRIME_BITS ||
+        o.base_bits < o.log_scale + 10 || o.base_bits > BEAA_CKKS_MAX_PRIME_BITS ||
+        o.n_special > BEAA_CKKS_MAX_SPECIAL || o.special_bits > BEAA_CKKS_MAX_PRIME_BITS) {
+        snprintf(plan->msg, sizeof plan->msg, "plan options out of range");
+        return BEAA_ERR_PARAMS;
+    }
+    if (L + 1 > BEAA_CKKS_MAX_PRIMES) {
+        snprintf(plan->msg, sizeof plan->msg,
+                 "model has %u activation stages; at most %u levels are supported", L,
+                 BEAA_CKKS_MAX_PRIMES - 1);
+        return BEAA_ERR_DEPTH;
+    }
+    if (o.batch > ((size_t)1 << (BEAA_CKKS_MAX_LOG_N - 1))) {
+        snprintf(plan->msg, sizeof plan->msg, "batch of %zu images exceeds the %u slots of N=2^%u",
+                 o.batch, 1u << (BEAA_CKKS_MAX_LOG_N - 1), BEAA_CKKS_MAX_LOG_N);
+        return BEAA_ERR_SLOTS;
+    }
+    unsigned total = o.base_bits + L * o.stage_bits + o.n_special * o.special_bits;
+    plan->total_bits = total;
+    unsigned log_n = 0;
+    unsigned lo = o.min_log_n < BEAA_CKKS_MIN_LOG_N ? BEAA_CKKS_MIN_LOG_N : o.min_log_n;
+    if (o.force_log_n) lo = o.force_log_n;
+    for (unsigned ln = lo; ln <= BEAA_CKKS_MAX_LOG_N; ln++) {
+        if (((size_t)1 << (ln - 1)) < o.batch) {
+            if (o.force_log_n) break;
+            continue;
+        }
+        if (o.allow_insecure || total <= beaa_ckks_security_max_logqp(ln)) { log_n = ln; break; }
+        if (o.force_log_n) break;
+    }
+    if (!log_n) {
+        unsigned maxb = beaa_ckks_security_max_logqp(BEAA_CKKS_MAX_LOG_N);
+        int fit = (int)((maxb - o.base_bits - o.n_special * o.special_bits) / o.stage_bits);
+        if (o.force_log_n && ((size_t)1 << (o.force_log_n - 1)) < o.batch)
+            snprintf(plan->msg, sizeof plan->msg, "batch of %zu images does not fit the %zu slots of N=2^%u",
+                     o.batch, (size_t)1 << (o.force_log_n - 1), o.force_log_n);
+        else
+            snprintf(plan->msg, sizeof plan->msg,
+                     "model is %u levels deep (needs log2(QP) = %u bits); a 128-bit secure chain "
+                     "%s holds at most %d levels (N=2^%u allows %u bits)",
+                     L, total, o.force_log_n ? "for the forced ring" : "",
+                     fit < 0 ? 0 : fit, o.force_log_n ? o.force_log_n : BEAA_CKKS_MAX_LOG_N,
+                     o.force_log_n ? beaa_ckks_security_max_logqp(o.force_log_n) : maxb);
+        return (o.force_log_n && ((size_t)1 << (o.force_log_n - 1)) < o.batch) ? BEAA_ERR_SLOTS
+                                                                              : BEAA_ERR_DEPTH;
+    }
+    unsigned bits[BEAA_CKKS_MAX_PRIMES];
+    bits[0] = o.base_bits;
+    for (unsigned i = 1; i <= L; i++) bits[i] = o.stage_bits;
+    beaa_status st = beaa_ckks_params_spec_make(&plan->spec, log_n, bits, L + 1, o.n_special,
+                                                o.special_bits);
+    if (st != BEAA_OK) {
+        snprintf(plan->msg, sizeof plan->msg, "parameter spec rejected: %s", beaa_strerror(st));
+        return st;
+    }
+    plan->spec.allow_insecure = o.allow_insecure;
+    plan->max_bits = beaa_ckks_security_max_logqp(log_n);
+    unsigned dnum = (L + 1 + o.n_special - 1) / o.n_special;
+    plan->key_bytes = (size_t)dnum * 2 * (L + 1 + o.n_special) * ((size_t)1 << log_n) * 8;
+    plan->input_cts = (size_t)net->in_c * net->in_h * net->in_w;
+    plan->output_cts = net->num_classes;
+    plan->peak_bytes = estimate_peak(net, log_n, L, threads, plan->key_bytes);
+    snprintf(plan->msg, sizeof plan->msg,
+             "N=2^%u (%zu slots, batch %zu), %u levels: q0 %u bits + %u x %u bits + %u special x %u "
+             "bits = %u bits (128-bit bound %u), scale 2^%u",
+             log_n, (size_t)1 << (log_n - 1), o.batch, L, o.base_bits, L, o.stage_bits,
+             o.n_special, o.special_bits, total, plan->max_bits, o.log_scale);
+    return BEAA_OK;
+}

@@ -1,0 +1,128 @@
+/* quant.c - integer weights and per-output scales for the encrypted pass (see quant.h). */
+#include "nn/quant.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void beaa_nn_qnet_free(beaa_nn_qnet *q)
+{
+    if (!q) return;
+    for (uint32_t i = 0; q->stages && i < q->nstages; i++) free(q->stages[i].mem);
+    free(q->stages);
+    free(q);
+}
+
+static beaa_status quant_stage(const beaa_nn_stage *s, unsigned level, double D,
+                               const double *s_in, const beaa_ckks_context *ctx,
+                               beaa_nn_qstage *qs, beaa_nn_qnet *qn)
+{
+    double q = (double)beaa_ckks_context_q(ctx, level)->q;
+    double lim = 1e300;
+    for (unsigned i = 0; i <= level; i++) {
+        double l = beaa_nn_linear_l1_limit(beaa_ckks_context_q(ctx, i)->q);
+        if (l < lim) lim = l;
+    }
+    lim *= 0.95;
+    size_t nout = (size_t)s->cout * s->hout * s->wout;
+    size_t nint = 0, nw = 0, nrow = 0;
+    for (uint32_t b = 0; b < s->nblocks; b++) {
+        nint += s->blocks[b].k + 2 * (size_t)s->blocks[b].m;
+        nw += 2 * (size_t)s->blocks[b].m * s->blocks[b].k;
+        nrow += 2 * (size_t)s->blocks[b].m;
+    }
+    size_t bytes = sizeof(beaa_nn_linblock) * (s->nblocks + 1) + sizeof(double) * (2 * nout + nw)
+                 + sizeof(int64_t) * nrow + sizeof(int32_t) * (nint + 1);
+    uint8_t *mem = calloc(1, bytes + 64);
+    if (!mem) return BEAA_ERR_NOMEM;
+    qs->mem = mem;
+    qs->blocks = (beaa_nn_linblock *)mem;
+    double *dp = (double *)(mem + sizeof(beaa_nn_linblock) * (s->nblocks + 1));
+    qs->sx = dp; dp += nout;
+    qs->su = dp; dp += nout;
+    int64_t *bp = (int64_t *)(dp + nw);
+    int32_t *ip = (int32_t *)(bp + nrow);
+    qs->nblocks = s->nblocks;
+    qs->nout = nout;
+    qs->kmax = qs->mmax = 1;
+    for (uint32_t bi = 0; bi < s->nblocks; bi++) {
+        const beaa_nn_fblock *fb = &s->blocks[bi];
+        beaa_nn_linblock *lb = &qs->blocks[bi];
+        uint32_t k = fb->k, m = fb->m;
+        double *w = dp; dp += (size_t)2 * m * k;
+        int64_t *bias = bp; bp += 2 * m;
+        int32_t *in = ip; ip += k;
+        int32_t *outi = ip; ip += 2 * m;
+        memcpy(in, fb->in, sizeof(int32_t) * k);
+        for (uint32_t r = 0; r < m; r++) {
+            int32_t o = fb->out[r];
+            double a = s->a[o], bb = s->b[o], l1 = 0;
+            for (uint32_t c = 0; c < k; c++) l1 += fabs(fb->w[(size_t)r * k + c]) / s_in[fb->in[c]];
+            double sx;
+            if (fabs(a) > 0) sx = sqrt(D * q * fabs(a));
+            else sx = sqrt(D * q);
+            if (l1 > 0 && sx * l1 > lim) sx = lim / l1;
+            double su = D * q / sx;
+            if (l1 > 0 && su * fabs(a) * l1 > lim) return BEAA_ERR_SCALE_RANGE;
+            double bx = fb->bias[r] * sx, bu = (a * fb->bias[r] + bb) * su;
+            if (!(fabs(bx) < 4e18) || !(fabs(bu) < 4e18)) return BEAA_ERR_SCALE_RANGE;
+            qs->sx[o] = sx;
+            qs->su[o] = su;
+            double mxw = 0, l1x = 0, l1u = 0;
+            for (uint32_t c = 0; c < k; c++) {
+                double wr = fb->w[(size_t)r * k + c] / s_in[fb->in[c]];
+                double wx = nearbyint(wr * sx), wu = nearbyint(a * wr * su);
+                w[(size_t)r * k + c] = wx;
+                w[(size_t)(m + r) * k + c] = wu;
+                if (fabs(wx) > mxw) mxw = fabs(wx);
+                l1x += fabs(wx);
+                l1u += fabs(wu);
+            }
+            double l1r = (l1x > l1u ? l1x : l1u) / (lim / 0.95);
+            if (l1r > qn->worst_l1) qn->worst_l1 = l1r;
+            if (mxw > 0 && mxw < qn->min_row_max) qn->min_row_max = mxw;
+            bias[r] = (int64_t)nearbyint(bx);
+            bias[m + r] = (int64_t)nearbyint(bu);
+            outi[r] = o;
+            outi[m + r] = (int32_t)(nout + (size_t)o);
+        }
+        lb->k = (int32_t)k;
+        lb->m = (int32_t)(2 * m);
+        lb->in = in;
+        lb->out = outi;
+        lb->w = w;
+        lb->bias = bias;
+        if ((int)k > qs->kmax) qs->kmax = (int)k;
+        if ((int)(2 * m) > qs->mmax) qs->mmax = (int)(2 * m);
+    }
+    return BEAA_OK;
+}
+
+beaa_status beaa_nn_quantize(const beaa_nn_net *net, const beaa_nn_plan *plan,
+                             const beaa_ckks_context *ctx, beaa_nn_qnet **out)
+{
+    if (!net || !plan || !ctx || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    unsigned L = beaa_ckks_context_max_level(ctx);
+    if (L != net->nstages) return BEAA_ERR_PARAMS_MISMATCH;
+    beaa_nn_qnet *qn = calloc(1, sizeof *qn);
+    if (!qn) return BEAA_ERR_NOMEM;
+    qn->stages = calloc(net->nstages, sizeof *qn->stages);
+    if (!qn->stages) { free(qn); return BEAA_ERR_NOMEM; }
+    qn->nstages = net->nstages;
+    qn->scale = plan->scale;
+    qn->in_scale = plan->in_scale;
+    qn->min_row_max = 1e300;
+    beaa_status st = BEAA_OK;
+    for (uint32_t si = 0; si < net->nstages && st == BEAA_OK; si++) {
+        const beaa_nn_stage *s = &net->stages[si];
+        size_t nin = (size_t)s->cin * s->hin * s->win;
+        double *s_in = malloc(sizeof(double) * nin);
+        if (!s_in) { st = BEAA_ERR_NOMEM; break; }
+        for (size_t j = 0; j < nin; j++) s_in[j] = si == 0 ? plan->in_scale : plan->scale;
+        st = quant_stage(s, L - si, plan->scale, s_in, ctx, &qn->stages[si], qn);
+        free(s_in);
+    }
+    if (st != BEAA_OK) { beaa_nn_qnet_free(qn); return st; }
+    *out = qn;
+    return BEAA_OK;
+}

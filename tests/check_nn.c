@@ -1,0 +1,446 @@
+/* check_nn.c - tests of nn/: exact integer linear maps vs a 128-bit reference, folding vs the
+ * unfolded model forward (incl. border pixels), parameter planning and its refusals, and the
+ * encrypted forward pass vs the plaintext folded reference on a small ring. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/mem.h"
+#include "lib/rng.h"
+#include "ckks/ckks.h"
+#include "nn/fold.h"
+#include "nn/forward.h"
+#include "nn/linear.h"
+#include "nn/model.h"
+#include "nn/pack.h"
+#include "nn/plain.h"
+#include "nn/plan.h"
+#include "nn/quant.h"
+
+static uint64_t rs = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+    return rs;
+}
+static double urand(double lo, double hi) { return lo + (hi - lo) * (double)(rnd() >> 11) / 9007199254740992.0; }
+static int light(void) { return getenv("BEAA_TEST_LIGHT") != NULL; }
+
+/* ------------------------------------------------------------------ linear maps */
+
+static void linear_case(uint64_t q, int k, int m, size_t n)
+{
+    beaa_modulus qm;
+    beaa_modulus_init(&qm, q);
+    int nin = k + 3, nout = m + 2;
+    uint64_t **in = malloc(sizeof(uint64_t *) * nin);
+    uint64_t **o1 = malloc(sizeof(uint64_t *) * nout), **o2 = malloc(sizeof(uint64_t *) * nout);
+    for (int i = 0; i < nin; i++) {
+        in[i] = beaa_alloc(n * 8);
+        for (size_t t = 0; t < n; t++) in[i][t] = rnd() % q;
+        if (i == 0) { in[i][0] = q - 1; in[i][1] = 0; }
+    }
+    for (int i = 0; i < nout; i++) { o1[i] = beaa_calloc(n, 8); o2[i] = beaa_calloc(n, 8); }
+    int32_t *ii = malloc(sizeof(int32_t) * k), *oo = malloc(sizeof(int32_t) * m);
+    double *w = malloc(sizeof(double) * k * m);
+    int64_t *bias = malloc(sizeof(int64_t) * m);
+    double lim = beaa_nn_linear_l1_limit(q);
+    for (int c = 0; c < k; c++) ii[c] = (c * 7 + 1) % nin;
+    for (int r = 0; r < m; r++) {
+        oo[r] = (r + 1) % nout;
+        double wmax = floor(lim / k);
+        for (int c = 0; c < k; c++) w[r * k + c] = (r == 0) ? wmax * ((c & 1) ? -1 : 1) : (double)((int64_t)(rnd() % (2 * (uint64_t)wmax + 1)) - (int64_t)wmax);
+        bias[r] = (int64_t)(rnd() >> 2) * ((r & 1) ? -1 : 1);
+    }
+    beaa_nn_linblock b = { k, m, ii, oo, w, bias };
+    double *work = malloc(sizeof(double) * beaa_nn_linear_work_doubles(k, m));
+    beaa_nn_linear_range(&b, 1, o1, (const uint64_t *const *)in, 1, &qm, 0, n, work);
+    beaa_nn_linear_range_ref(&b, 1, o2, (const uint64_t *const *)in, 1, &qm, 0, n);
+    for (int r = 0; r < m; r++)
+        for (size_t t = 0; t < n; t++)
+            ck_assert_msg(o1[oo[r]][t] == o2[oo[r]][t], "q=%llu k=%d row %d t %zu: %llu vs %llu",
+                          (unsigned long long)q, k, r, t, (unsigned long long)o1[oo[r]][t],
+                          (unsigned long long)o2[oo[r]][t]);
+    for (int i = 0; i < nin; i++) beaa_free(in[i]);
+    for (int i = 0; i < nout; i++) { beaa_free(o1[i]); beaa_free(o2[i]); }
+    free(in); free(o1); free(o2); free(ii); free(oo); free(w); free(bias); free(work);
+}
+
+START_TEST(test_linear_exact)
+{
+    /* primes of 40, 50, 55 and 61 bits (1 mod 2^13), max-size weights, odd lengths */
+    uint64_t qs[4];
+    ck_assert_int_eq(beaa_ckks_primes_generate(&qs[0], 1, 40, 12, NULL, 0), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_primes_generate(&qs[1], 1, 50, 12, NULL, 0), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_primes_generate(&qs[2], 1, 55, 12, NULL, 0), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_primes_generate(&qs[3], 1, 61, 12, NULL, 0), BEAA_OK);
+    for (int i = 0; i < 4; i++) {
+        linear_case(qs[i], 1, 3, 200);
+        linear_case(qs[i], 25, 16, 300);
+        linear_case(qs[i], 288, 64, 136);
+    }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ models */
+
+static void fill_model(beaa_model *m, double wscale)
+{
+    for (uint32_t i = 0; i < m->n_modules; i++) {
+        beaa_model_module *md = &m->modules[i];
+        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
+        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
+        for (int c = 0; c < nconv; c++) {
+            beaa_model_conv *cv = &md->conv[c];
+            size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
+            double sd = wscale / sqrt((double)cv->cin * cv->kh * cv->kw);
+            for (size_t j = 0; j < nw; j++) cv->weight[j] = (float)urand(-sd, sd) * 1.7f;
+            for (uint32_t j = 0; j < cv->cout; j++) cv->bias[j] = (float)urand(-0.2, 0.2);
+        }
+        for (int a = 0; a < nact; a++) {
+            beaa_model_act *ac = &md->act[a];
+            for (uint32_t j = 0; j < ac->count; j++) {
+                ac->a[j] = (float)urand(0.02, 0.2) * ((j % 5 == 3) ? -1.0f : 1.0f);
+                ac->b[j] = (float)urand(0.4, 0.7);
+                ac->c0[j] = (float)urand(-0.1, 0.3);
+            }
+            beaa_model_bn *bn = &md->bn[a];
+            for (uint32_t j = 0; j < bn->channels; j++) {
+                bn->gamma[j] = (float)urand(0.6, 1.4) * ((j % 7 == 2) ? -1.0f : 1.0f);
+                bn->beta[j] = (float)urand(-0.5, 0.5);
+                bn->mean[j] = (float)urand(-0.3, 0.3);
+                bn->var[j] = (float)urand(0.5, 2.0);
+            }
+        }
+    }
+}
+
+/* A small SqueezeNet-shaped model: 1x11x11 -> conv5 s2 p2 (6x6) -> fire -> pool2 (3x3) ->
+ * conv3 p1 -> conv1x1 to 4 classes -> GAP. Odd sizes exercise floor pooling and borders. */
+static beaa_model *small_model(beaa_poly_gran gran)
+{
+    beaa_model_desc d[6];
+    memset(d, 0, sizeof d);
+    d[0] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 3, .k = 5, .stride = 2, .pad = 2,
+                              .act = BEAA_ACT_POLY, .gran = gran };
+    d[1] = (beaa_model_desc){ .kind = BEAA_MODULE_FIRE, .squeeze = 2, .expand1 = 2, .expand3 = 3,
+                              .k3 = 3, .act = BEAA_ACT_POLY, .gran = gran };
+    d[2] = (beaa_model_desc){ .kind = BEAA_MODULE_AVGPOOL, .k = 2, .stride = 2 };
+    d[3] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 4, .k = 3, .stride = 1, .pad = 1,
+                              .act = BEAA_ACT_POLY, .gran = gran };
+    d[4] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 4, .k = 1, .stride = 1, .pad = 0,
+                              .act = BEAA_ACT_POLY, .gran = gran };
+    d[5] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
+    beaa_model *m = NULL;
+    ck_assert_int_eq(beaa_model_build(1, 11, 11, 4, d, 6, &m), BEAA_OK);
+    fill_model(m, 1.0);
+    m->in_mean[0] = 0.3f;
+    m->in_std[0] = 0.35f;
+    return m;
+}
+
+static void rand_images(uint8_t *px, size_t n) { for (size_t i = 0; i < n; i++) px[i] = (uint8_t)(rnd() & 255); }
+
+START_TEST(test_fold_matches_model)
+{
+    beaa_poly_gran grans[3] = { BEAA_POLY_LAYER, BEAA_POLY_CHANNEL, BEAA_POLY_ELEMENT };
+    for (int g = 0; g < 3; g++) {
+        beaa_model *m = small_model(grans[g]);
+        beaa_nn_net *net = NULL;
+        ck_assert_int_eq(beaa_nn_net_fold(m, &net), BEAA_OK);
+        ck_assert_uint_eq(net->nstages, 5);
+        /* floor pooling 6x6 -> 3x3 uses every position; each stage's MAC count */
+        size_t n = 20;
+        uint8_t *px = malloc(n * 121);
+        rand_images(px, n * 121);
+        /* one all-white image: the border taps see large values */
+        memset(px, 255, 121);
+        double *x = malloc(sizeof(double) * n * 121), *l1 = malloc(sizeof(double) * n * 4),
+               *l2 = malloc(sizeof(double) * n * 4);
+        beaa_nn_normalize(m, px, n, x);
+        ck_assert_int_eq(beaa_nn_plain_model_forward(m, x, n, l1), BEAA_OK);
+        ck_assert_int_eq(beaa_nn_plain_folded_forward(net, x, n, l2), BEAA_OK);
+        for (size_t i = 0; i < n * 4; i++)
+            ck_assert_msg(fabs(l1[i] - l2[i]) <= 1e-9 * (1 + fabs(l1[i])), "gran %d logit %zu: %.15g vs %.15g",
+                          g, i, l1[i], l2[i]);
+        free(px); free(x); free(l1); free(l2);
+        beaa_nn_net_free(net);
+        beaa_model_free(m);
+    }
+}
+END_TEST
+
+/* Border pixels: with a BN shift folded into a padded 3x3 conv, the corner output's bias
+ * counts 4 taps, the edge 6, the centre 9 (checked against a hand computation). */
+START_TEST(test_fold_border_bias)
+{
+    beaa_model_desc d[3];
+    memset(d, 0, sizeof d);
+    d[0] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 1, .k = 1, .stride = 1, .pad = 0,
+                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_LAYER };
+    d[1] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 2, .k = 3, .stride = 1, .pad = 1,
+                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_LAYER };
+    d[2] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
+    beaa_model *m = NULL;
+    ck_assert_int_eq(beaa_model_build(1, 4, 4, 2, d, 3, &m), BEAA_OK);
+    /* stage 0: identity conv, act y = x*(0.5x+1) + 0.25, BN shift beta = 1 (gamma 1) */
+    m->modules[0].conv[0].weight[0] = 1.0f;
+    m->modules[0].act[0].a[0] = 0.5f;
+    m->modules[0].act[0].c0[0] = 0.25f;
+    m->modules[0].bn[0].beta[0] = 1.0f;
+    for (int j = 0; j < 18; j++) m->modules[1].conv[0].weight[j] = 1.0f;
+    m->modules[1].conv[0].bias[0] = m->modules[1].conv[0].bias[1] = 0.5f;
+    m->modules[1].act[0].a[0] = 0.1f;
+    beaa_nn_net *net = NULL;
+    ck_assert_int_eq(beaa_nn_net_fold(m, &net), BEAA_OK);
+    const beaa_nn_stage *s = &net->stages[1];
+    double t = 0.25 * 1.0 / sqrt(1.0 + 1e-5) + 1.0; /* folded shift per input element */
+    for (uint32_t b = 0; b < s->nblocks; b++) {
+        int32_t p = s->blocks[b].out[0];
+        int y = p / 4, x = p % 4;
+        int ny = (y == 0 || y == 3) ? 2 : 3, nx = (x == 0 || x == 3) ? 2 : 3;
+        ck_assert_uint_eq(s->blocks[b].k, (uint32_t)(ny * nx));
+        ck_assert_msg(fabs(s->blocks[b].bias[0] - (0.5 + ny * nx * t)) < 1e-6, "pos %d bias %g", p,
+                      s->blocks[b].bias[0]);
+    }
+    beaa_nn_net_free(net);
+    beaa_model_free(m);
+}
+END_TEST
+
+START_TEST(test_fold_refuses)
+{
+    beaa_model *m = small_model(BEAA_POLY_CHANNEL);
+    beaa_nn_net *net = NULL;
+    m->modules[0].act[0].kind = BEAA_ACT_RELU;
+    m->modules[0].act[0].count = 0;
+    /* a ReLU model (the teacher) cannot be folded for encryption */
+    beaa_status st = beaa_nn_net_fold(m, &net);
+    ck_assert(st == BEAA_ERR_MODEL);
+    ck_assert_ptr_null(net);
+    ck_assert_int_eq(beaa_nn_net_fold(NULL, &net), BEAA_ERR_ARG);
+    beaa_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ planning */
+
+static beaa_model *deep_model(int nconv)
+{
+    beaa_model_desc d[40];
+    memset(d, 0, sizeof d);
+    for (int i = 0; i < nconv; i++)
+        d[i] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = i == nconv - 1 ? 10 : 2, .k = 1,
+                                  .stride = 1, .pad = 0, .act = BEAA_ACT_POLY,
+                                  .gran = BEAA_POLY_LAYER };
+    d[nconv] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
+    beaa_model *m = NULL;
+    ck_assert_int_eq(beaa_model_build(1, 2, 2, 10, d, (uint32_t)nconv + 1, &m), BEAA_OK);
+    fill_model(m, 1.0);
+    return m;
+}
+
+START_TEST(test_plan)
+{
+    beaa_nn_plan_opts o;
+    beaa_nn_plan p;
+    beaa_nn_net *net = NULL;
+    /* depth 8 with a 10,000 image batch: N = 2^15 */
+    beaa_model *m = deep_model(8);
+    ck_assert_int_eq(beaa_nn_net_fold(m, &net), BEAA_OK);
+    beaa_nn_plan_opts_default(&o);
+    o.batch = 10000;
+    ck_assert_int_eq(beaa_nn_plan_make(net, &o, &p), BEAA_OK);
+    ck_assert_uint_eq(p.spec.log_n, 15);
+    ck_assert_uint_eq(p.spec.n_primes, 9);
+    ck_assert_uint_le(p.total_bits, beaa_ckks_security_max_logqp(15));
+    /* a batch of 8 fits N=2^14 slots, but depth 8 needs more than 438 bits: still 2^15 */
+    o.batch = 8;
+    ck_assert_int_eq(beaa_nn_plan_make(net, &o, &p), BEAA_OK);
+    ck_assert_uint_eq(p.spec.log_n, 15);
+    /* too many images */
+    o.batch = 40000;
+    ck_assert_int_eq(beaa_nn_plan_make(net, &o, &p), BEAA_ERR_SLOTS);
+    ck_assert(strlen(p.msg) > 0);
+    beaa_nn_net_free(net);
+    beaa_model_free(m);
+    /* depth 30: 60 + 30*55 + 61 > 1747 bits: refused with a message naming the depth */
+    m = deep_model(30);
+    ck_assert_int_eq(beaa_nn_net_fold(m, &net), BEAA_OK);
+    o.batch = 1;
+    ck_assert_int_eq(beaa_nn_plan_make(net, &o, &p), BEAA_ERR_DEPTH);
+    ck_assert_ptr_nonnull(strstr(p.msg, "30 levels"));
+    beaa_nn_net_free(net);
+    beaa_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ encrypted */
+
+typedef struct enc_env {
+    beaa_model *m;
+    beaa_nn_net *net;
+    beaa_nn_plan plan;
+    beaa_ckks_context *ctx;
+    beaa_ckks_secret_key *sk;
+    beaa_ckks_relin_key *rk;
+    beaa_nn_qnet *qn;
+} enc_env;
+
+static void env_make(enc_env *e, beaa_poly_gran gran, size_t batch)
+{
+    memset(e, 0, sizeof *e);
+    e->m = small_model(gran);
+    ck_assert_int_eq(beaa_nn_net_fold(e->m, &e->net), BEAA_OK);
+    beaa_nn_plan_opts o;
+    beaa_nn_plan_opts_default(&o);
+    o.batch = batch;
+    o.force_log_n = 12;
+    o.allow_insecure = 1;
+    ck_assert_int_eq(beaa_nn_plan_make(e->net, &o, &e->plan), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_context_new(&e->plan.spec, &e->ctx), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_secret_key_gen(e->ctx, &e->sk), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_relin_key_gen(e->sk, &e->rk), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_quantize(e->net, &e->plan, e->ctx, &e->qn), BEAA_OK);
+    ck_assert(e->qn->worst_l1 <= 1.0);
+}
+
+static void env_free(enc_env *e)
+{
+    beaa_nn_qnet_free(e->qn);
+    beaa_ckks_relin_key_free(e->rk);
+    beaa_ckks_secret_key_free(e->sk);
+    beaa_ckks_context_free(e->ctx);
+    beaa_nn_net_free(e->net);
+    beaa_model_free(e->m);
+}
+
+static void run_encrypted(beaa_poly_gran gran, int threads)
+{
+    enc_env e;
+    size_t n = light() ? 16 : 64;
+    env_make(&e, gran, n);
+    uint8_t *px = malloc(n * 121);
+    rand_images(px, n * 121);
+    double *x = malloc(sizeof(double) * n * 121), *ref = malloc(sizeof(double) * n * 4),
+           *got = malloc(sizeof(double) * n * 4);
+    beaa_nn_normalize(e.m, px, n, x);
+    ck_assert_int_eq(beaa_nn_plain_folded_forward(e.net, x, n, ref), BEAA_OK);
+    beaa_ckks_ciphertext *in[121], *lg[4];
+    ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale, in), BEAA_OK);
+    beaa_nn_forward_opts fo = { threads, NULL, NULL };
+    beaa_nn_forward_stats stt;
+    ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in, lg, &fo, &stt), BEAA_OK);
+    for (int i = 0; i < 121; i++) ck_assert_ptr_null(in[i]);
+    ck_assert_int_eq(beaa_nn_pack_decrypt(e.sk, lg, 4, n, got), BEAA_OK);
+    double maxerr = 0, maxref = 0;
+    size_t agree = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < 4; k++) {
+            double d = fabs(got[i * 4 + k] - ref[i * 4 + k]);
+            if (d > maxerr) maxerr = d;
+            if (fabs(ref[i * 4 + k]) > maxref) maxref = fabs(ref[i * 4 + k]);
+        }
+        agree += beaa_nn_argmax(got + i * 4, 4) == beaa_nn_argmax(ref + i * 4, 4);
+    }
+    /* stated bound: weights quantized to >= 2^10 levels and CKKS noise at scale 2^26 give
+     * logits within 1e-2 * (1 + max |logit|) of the plaintext folded reference */
+    ck_assert_msg(maxerr <= 1e-2 * (1 + maxref), "max |enc - plain| = %g (max |logit| %g)", maxerr, maxref);
+    ck_assert_uint_ge(agree, n - 1);
+    for (int k = 0; k < 4; k++) beaa_ckks_ciphertext_free(lg[k]);
+    free(px); free(x); free(ref); free(got);
+    env_free(&e);
+}
+
+START_TEST(test_encrypted_element) { run_encrypted(BEAA_POLY_ELEMENT, 2); }
+END_TEST
+START_TEST(test_encrypted_channel) { run_encrypted(BEAA_POLY_CHANNEL, 1); }
+END_TEST
+
+/* Same inputs, 1 and 2 threads: bit-identical logit ciphertexts. */
+START_TEST(test_encrypted_threads_identical)
+{
+    enc_env e;
+    size_t n = 8;
+    env_make(&e, BEAA_POLY_ELEMENT, n);
+    uint8_t px[8 * 121];
+    rand_images(px, sizeof px);
+    double x[8 * 121];
+    beaa_nn_normalize(e.m, px, n, x);
+    beaa_ckks_ciphertext *in[121], *in2[121], *l1[4], *l2[4];
+    ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale, in), BEAA_OK);
+    for (int i = 0; i < 121; i++) ck_assert_int_eq(beaa_ckks_ciphertext_clone(in[i], &in2[i]), BEAA_OK);
+    beaa_nn_forward_opts f1 = { 1, NULL, NULL }, f2 = { 2, NULL, NULL };
+    ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in, l1, &f1, NULL), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in2, l2, &f2, NULL), BEAA_OK);
+    size_t words = 2 * (size_t)(l1[0]->level + 1) * beaa_ckks_context_n(e.ctx);
+    for (int k = 0; k < 4; k++) {
+        ck_assert(memcmp(l1[k]->data, l2[k]->data, words * 8) == 0);
+        beaa_ckks_ciphertext_free(l1[k]);
+        beaa_ckks_ciphertext_free(l2[k]);
+    }
+    env_free(&e);
+}
+END_TEST
+
+START_TEST(test_encrypted_errors)
+{
+    enc_env e;
+    size_t n = 4;
+    env_make(&e, BEAA_POLY_LAYER, n);
+    double x[4 * 121];
+    for (size_t i = 0; i < 4 * 121; i++) x[i] = urand(-1, 1);
+    beaa_ckks_ciphertext *in[121], *lg[4];
+    /* no relinearization key */
+    ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale, in), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, NULL, in, lg, NULL, NULL), BEAA_ERR_NO_KEY);
+    for (int i = 0; i < 121; i++) ck_assert_ptr_null(in[i]); /* ownership taken even on error */
+    /* inputs one level too low (a ciphertext file for a shallower chain) */
+    ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels - 1, e.plan.in_scale, in), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in, lg, NULL, NULL), BEAA_ERR_LEVEL_MISMATCH);
+    /* wrong input scale */
+    ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale * 2, in), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in, lg, NULL, NULL), BEAA_ERR_SCALE_MISMATCH);
+    /* more images than slots */
+    double *big = calloc(2049 * 121, sizeof(double));
+    ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, big, 2049, 121, e.plan.levels, e.plan.in_scale, in), BEAA_ERR_SLOTS);
+    free(big);
+    /* a model deeper than this context's chain */
+    beaa_model *dm = deep_model(7);
+    beaa_nn_net *dn = NULL;
+    beaa_nn_qnet *dq = NULL;
+    ck_assert_int_eq(beaa_nn_net_fold(dm, &dn), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_quantize(dn, &e.plan, e.ctx, &dq), BEAA_ERR_PARAMS_MISMATCH);
+    beaa_nn_net_free(dn);
+    beaa_model_free(dm);
+    env_free(&e);
+}
+END_TEST
+
+static Suite *nn_suite(void)
+{
+    Suite *s = suite_create("nn");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_linear_exact);
+    tcase_add_test(tc, test_fold_matches_model);
+    tcase_add_test(tc, test_fold_border_bias);
+    tcase_add_test(tc, test_fold_refuses);
+    tcase_add_test(tc, test_plan);
+    tcase_add_test(tc, test_encrypted_element);
+    tcase_add_test(tc, test_encrypted_channel);
+    tcase_add_test(tc, test_encrypted_threads_identical);
+    tcase_add_test(tc, test_encrypted_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(nn_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf == 0 ? 0 : 1;
+}
