@@ -339,17 +339,31 @@ static beaa_status lift_centered_impl(const uint64_t *limbs, size_t n, const bea
         uint64_t d1 = beaa_sub_mod(limbs[n + k], reduce_u64(x0, m1->q, m1->barrett_hi), m1->q);
         uint64_t u1 = beaa_mul_shoup(d1, inv01, inv01s, m1->q);
         u128 X = (u128)x0 + (u128)u1 * mods[0].q;
-        int neg = X > half01;
-        u128 mag = neg ? q01 - X : X;
+        /* branch-free: the sign of a decrypted message is random */
+        const int neg = X > half01;
+        const u128 nmask = (u128)0 - (u128)neg;
+        const u128 mag = ((q01 - X) & nmask) | (X & ~nmask);
+        const uint64_t nm64 = (uint64_t)nmask;
         int match = 1;
         for (size_t i = 2; i < L && match; i++) {
             const beaa_modulus *m = &mods[i];
             uint64_t r = (mag >> 64) ? beaa_reduce128(mag, m) : reduce_u64((uint64_t)mag, m->q,
                                                                              m->barrett_hi);
-            if (neg) r = beaa_neg_mod(r, m->q);
+            /* neg: q - r, or 0 when r == 0 */
+            uint64_t nr = (m->q - r) & ((uint64_t)0 - (uint64_t)(r != 0));
+            r = (nr & nm64) | (r & ~nm64);
             match = (r == limbs[i * n + k]);
         }
         long double v;
+        if (match && inv_exact && (mag >> 63) == 0) {
+            /* one rounding (int64 -> double), then an exact power-of-two scaling */
+            uint64_t m64 = (uint64_t)mag;
+            int64_t sv = (int64_t)((m64 ^ nm64) - nm64); /* +-mag */
+            double d = (double)sv * inv_scale;
+            finite &= isfinite(d);
+            out[k] = d;
+            continue;
+        }
         if (match) {
             v = (long double)(uint64_t)(mag >> 64) * 0x1p64L + (long double)(uint64_t)mag;
             if (neg) v = -v;
