@@ -16,6 +16,8 @@
 #include "lib/rng.h"
 #include "lib/serial.h"
 #include "lib/stream.h"
+#include "ckks/ckks.h"
+#include "ckks/serialize.h"
 
 static int light(void) { return getenv("BEAA_TEST_LIGHT") != NULL; }
 
@@ -538,6 +540,729 @@ START_TEST(test_stream_corruption)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- CKKS objects */
+
+/* A tiny insecure ring (N = 2^10) with primes of different sizes (45, 30, 30 bits; two 45-bit
+ * special primes, so dnum = 2) to exercise the per-prime bit packing. */
+typedef struct fixture {
+    beaa_ckks_context *ctx;
+    beaa_ckks_secret_key *sk;
+    beaa_ckks_public_key *pk;
+    beaa_ckks_relin_key *rk;
+    beaa_ckks_galois_keys *gk;
+    size_t slots;
+    double *x, *y;  /* plaintext references in [-1, 1] */
+} fixture;
+
+#define SCALE 1073741824.0 /* 2^30 */
+#define TOL 1e-3           /* |decrypted - reference| bound at this scale and N (noise ~1e-6) */
+
+static void make_context(beaa_ckks_context **ctx, unsigned first_bits)
+{
+    beaa_ckks_params_spec sp;
+    unsigned bits[3] = {first_bits, 30, 30};
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 10, bits, 3, 2, 45), BEAA_OK);
+    sp.allow_insecure = 1;
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, ctx), BEAA_OK);
+}
+
+static void fixture_make(fixture *f, int with_keys)
+{
+    memset(f, 0, sizeof *f);
+    make_context(&f->ctx, 45);
+    f->slots = beaa_ckks_context_slots(f->ctx);
+    f->x = malloc(f->slots * sizeof *f->x);
+    f->y = malloc(f->slots * sizeof *f->y);
+    ck_assert_ptr_nonnull(f->x);
+    ck_assert_ptr_nonnull(f->y);
+    for (size_t j = 0; j < f->slots; j++) {
+        f->x[j] = sin(0.37 * (double)j);
+        f->y[j] = cos(0.11 * (double)j + 0.5);
+    }
+    ck_assert_int_eq(beaa_ckks_secret_key_gen(f->ctx, &f->sk), BEAA_OK);
+    if (!with_keys) return;
+    ck_assert_int_eq(beaa_ckks_public_key_gen(f->sk, &f->pk), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_relin_key_gen(f->sk, &f->rk), BEAA_OK);
+    int steps[3] = {1, -3, 5};
+    ck_assert_int_eq(beaa_ckks_galois_keys_gen(f->sk, steps, 3, 1, &f->gk), BEAA_OK);
+}
+
+static void fixture_free(fixture *f)
+{
+    beaa_ckks_galois_keys_free(f->gk);
+    beaa_ckks_relin_key_free(f->rk);
+    beaa_ckks_public_key_free(f->pk);
+    beaa_ckks_secret_key_free(f->sk);
+    beaa_ckks_context_free(f->ctx);
+    free(f->x);
+    free(f->y);
+}
+
+/* Encrypts vals (all slots) at the top level, with pk if given, else with sk (seeded). */
+static beaa_ckks_ciphertext *encrypt_vals(const fixture *f, const double *vals, int use_pk)
+{
+    unsigned L = beaa_ckks_context_max_level(f->ctx);
+    beaa_ckks_plaintext *pt = NULL;
+    beaa_ckks_ciphertext *ct = NULL;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(f->ctx, L, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encode_real(f->ctx, vals, f->slots, SCALE, L, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(f->ctx, 2, L, &ct), BEAA_OK);
+    if (use_pk) ck_assert_int_eq(beaa_ckks_encrypt_pk(f->pk, pt, ct), BEAA_OK);
+    else ck_assert_int_eq(beaa_ckks_encrypt_sk(f->sk, pt, ct), BEAA_OK);
+    beaa_ckks_plaintext_free(pt);
+    return ct;
+}
+
+/* Decrypts ct with sk and checks every slot against ref within tol. */
+static void assert_decrypts_to(const beaa_ckks_secret_key *sk, const beaa_ckks_ciphertext *ct,
+                               const double *ref, size_t n, double tol)
+{
+    beaa_ckks_plaintext *pt = NULL;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(sk->ctx, 0, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decrypt(sk, ct, pt), BEAA_OK);
+    double *got = malloc(n * sizeof *got);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(beaa_ckks_decode_real(pt, got, n), BEAA_OK);
+    double worst = 0;
+    for (size_t j = 0; j < n; j++) worst = fmax(worst, fabs(got[j] - ref[j]));
+    ck_assert_msg(worst < tol, "max error %g >= %g", worst, tol);
+    free(got);
+    beaa_ckks_plaintext_free(pt);
+}
+
+static size_t ct_words(const beaa_ckks_ciphertext *ct)
+{
+    return (size_t)ct->size * (ct->level + 1) * beaa_ckks_context_n(ct->ctx);
+}
+
+static void assert_ct_equal(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b)
+{
+    ck_assert_uint_eq(a->size, b->size);
+    ck_assert_uint_eq(a->level, b->level);
+    ck_assert_int_eq(a->ntt_form, b->ntt_form);
+    ck_assert(a->scale == b->scale);
+    ck_assert(memcmp(a->data, b->data, ct_words(a) * 8) == 0);
+}
+
+static size_t switch_key_bytes(const beaa_ckks_context *ctx)
+{
+    return beaa_ckks_switch_key_words(ctx) * 8;
+}
+
+START_TEST(test_ckks_params_roundtrip)
+{
+    fixture f;
+    fixture_make(&f, 0);
+    beaa_serial_writer w;
+    beaa_serial_writer_init(&w, 0);
+    ck_assert_int_eq(beaa_ckks_params_serialize(f.ctx, &w), BEAA_OK);
+    beaa_ckks_context *c2 = NULL;
+    /* The file never grants allow_insecure: the caller must. */
+    ck_assert_int_eq(beaa_ckks_params_deserialize(w.buf, w.len, 0, &c2), BEAA_ERR_INSECURE);
+    ck_assert_ptr_null(c2);
+    ck_assert_int_eq(beaa_ckks_params_deserialize(w.buf, w.len, 1, &c2), BEAA_OK);
+    ck_assert(memcmp(beaa_ckks_context_fingerprint(c2), beaa_ckks_context_fingerprint(f.ctx), 32) == 0);
+    ck_assert_uint_eq(beaa_ckks_context_n(c2), 1024);
+    for (unsigned k = 0; k < 5; k++)
+        ck_assert_uint_eq(beaa_ckks_context_prime(c2, k)->q, beaa_ckks_context_prime(f.ctx, k)->q);
+    /* Objects of the original context load into the rebuilt one (same fingerprint). */
+    beaa_serial_writer ws;
+    beaa_serial_writer_init(&ws, 0);
+    ck_assert_int_eq(beaa_ckks_secret_key_serialize(f.sk, &ws), BEAA_OK);
+    beaa_ckks_secret_key *sk2 = NULL;
+    ck_assert_int_eq(beaa_ckks_secret_key_deserialize(c2, ws.buf, ws.len, &sk2), BEAA_OK);
+    beaa_ckks_secret_key_free(sk2);
+    beaa_serial_writer_free_secret(&ws);
+    beaa_ckks_context_free(c2);
+    beaa_serial_writer_free(&w);
+
+    /* A secure set (N = 2^11, 25 + 25 bits <= 54) loads without the opt-out. */
+    beaa_ckks_params_spec sp;
+    unsigned bits[1] = {25};
+    beaa_ckks_context *cs = NULL;
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 11, bits, 1, 1, 25), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, &cs), BEAA_OK);
+    make_tmpdir();
+    char p[512];
+    path_in_dir(p, sizeof p, "params.beaa");
+    ck_assert_int_eq(beaa_ckks_params_save(cs, p, 0), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_params_save(cs, p, 0), BEAA_ERR_EXISTS);
+    ck_assert_int_eq(beaa_ckks_params_load(p, 0, &c2), BEAA_OK);
+    ck_assert(memcmp(beaa_ckks_context_fingerprint(c2), beaa_ckks_context_fingerprint(cs), 32) == 0);
+    beaa_ckks_context_free(c2);
+    beaa_ckks_context_free(cs);
+    remove_tmpdir();
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(test_ckks_keys_roundtrip)
+{
+    fixture f;
+    fixture_make(&f, 1);
+    const beaa_ckks_context *ctx = f.ctx;
+    size_t n = beaa_ckks_context_n(ctx);
+    unsigned nd = beaa_ckks_context_max_level(ctx) + 1;
+    unsigned ne = nd + beaa_ckks_context_n_special(ctx);
+    beaa_serial_writer w;
+    beaa_serial_writer_init(&w, 0);
+
+    /* secret key: 2 bits per coefficient */
+    ck_assert_int_eq(beaa_ckks_secret_key_serialize(f.sk, &w), BEAA_OK);
+    ck_assert_uint_eq(w.len, BEAA_SERIAL_OVERHEAD + 8 + n / 4);
+    beaa_ckks_secret_key *sk2 = NULL;
+    ck_assert_int_eq(beaa_ckks_secret_key_deserialize(ctx, w.buf, w.len, &sk2), BEAA_OK);
+    ck_assert(memcmp(sk2->coeffs, f.sk->coeffs, n) == 0);
+    ck_assert(memcmp(sk2->data, f.sk->data, (size_t)ne * n * 8) == 0);
+    beaa_serial_writer_free_secret(&w);
+
+    /* public key, seeded and full: identical limbs either way */
+    size_t sizes[2];
+    for (int full = 0; full <= 1; full++) {
+        ck_assert_int_eq(beaa_ckks_public_key_serialize(f.pk, full, &w), BEAA_OK);
+        sizes[full] = w.len;
+        beaa_ckks_public_key *pk2 = NULL;
+        ck_assert_int_eq(beaa_ckks_public_key_deserialize(ctx, w.buf, w.len, &pk2), BEAA_OK);
+        ck_assert(memcmp(pk2->data, f.pk->data, (size_t)2 * nd * n * 8) == 0);
+        /* Encrypt with the loaded key, decrypt with the loaded secret key. */
+        beaa_ckks_public_key *keep = f.pk;
+        f.pk = pk2;
+        beaa_ckks_ciphertext *ct = encrypt_vals(&f, f.x, 1);
+        assert_decrypts_to(sk2, ct, f.x, f.slots, TOL);
+        beaa_ckks_ciphertext_free(ct);
+        f.pk = keep;
+        beaa_ckks_public_key_free(pk2);
+        beaa_serial_writer_reset(&w);
+    }
+    /* packed limbs: 45 + 30 + 30 bits per coefficient pair half vs 64 */
+    size_t limbs = beaa_ckks_serial_limb_bytes(n, 45) + 2 * beaa_ckks_serial_limb_bytes(n, 30);
+    ck_assert_uint_eq(sizes[1], BEAA_SERIAL_OVERHEAD + 4 + 2 * limbs);
+    ck_assert_uint_eq(sizes[0], BEAA_SERIAL_OVERHEAD + 4 + limbs + 32);
+
+    /* relinearization key */
+    for (int full = 0; full <= 1; full++) {
+        ck_assert_int_eq(beaa_ckks_relin_key_serialize(f.rk, full, &w), BEAA_OK);
+        beaa_ckks_relin_key *rk2 = NULL;
+        ck_assert_int_eq(beaa_ckks_relin_key_deserialize(ctx, w.buf, w.len, &rk2), BEAA_OK);
+        ck_assert(memcmp(rk2->key.data, f.rk->key.data, switch_key_bytes(ctx)) == 0);
+        /* x*y with the loaded key decrypts to the product */
+        beaa_ckks_ciphertext *a = encrypt_vals(&f, f.x, 1), *b = encrypt_vals(&f, f.y, 1);
+        ck_assert_int_eq(beaa_ckks_mul_relin(a, b, rk2, a), BEAA_OK);
+        ck_assert_int_eq(beaa_ckks_rescale(a, a), BEAA_OK);
+        double *xy = malloc(f.slots * sizeof *xy);
+        ck_assert_ptr_nonnull(xy);
+        for (size_t j = 0; j < f.slots; j++) xy[j] = f.x[j] * f.y[j];
+        assert_decrypts_to(f.sk, a, xy, f.slots, TOL);
+        free(xy);
+        beaa_ckks_ciphertext_free(a);
+        beaa_ckks_ciphertext_free(b);
+        beaa_ckks_relin_key_free(rk2);
+        beaa_serial_writer_reset(&w);
+    }
+
+    /* Galois keys */
+    for (int full = 0; full <= 1; full++) {
+        ck_assert_int_eq(beaa_ckks_galois_keys_serialize(f.gk, full, &w), BEAA_OK);
+        beaa_ckks_galois_keys *gk2 = NULL;
+        ck_assert_int_eq(beaa_ckks_galois_keys_deserialize(ctx, w.buf, w.len, &gk2), BEAA_OK);
+        ck_assert_uint_eq(gk2->count, f.gk->count);
+        ck_assert_uint_eq(gk2->count, 4);
+        for (size_t i = 0; i < gk2->count; i++) {
+            ck_assert_uint_eq(gk2->elts[i], f.gk->elts[i]);
+            ck_assert(memcmp(gk2->keys[i].data, f.gk->keys[i].data, switch_key_bytes(ctx)) == 0);
+        }
+        /* rotation by 5 with the loaded keys: slot j holds x[j + 5] */
+        beaa_ckks_ciphertext *a = encrypt_vals(&f, f.x, 1);
+        ck_assert_int_eq(beaa_ckks_rotate(a, 5, gk2, a), BEAA_OK);
+        double *rot = malloc(f.slots * sizeof *rot);
+        ck_assert_ptr_nonnull(rot);
+        for (size_t j = 0; j < f.slots; j++) rot[j] = f.x[(j + 5) % f.slots];
+        assert_decrypts_to(f.sk, a, rot, f.slots, TOL);
+        free(rot);
+        beaa_ckks_ciphertext_free(a);
+        beaa_ckks_galois_keys_free(gk2);
+        beaa_serial_writer_reset(&w);
+    }
+    beaa_serial_writer_free(&w);
+    beaa_ckks_secret_key_free(sk2);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(test_ckks_texts_roundtrip)
+{
+    fixture f;
+    fixture_make(&f, 1);
+    const beaa_ckks_context *ctx = f.ctx;
+    size_t n = beaa_ckks_context_n(ctx);
+    unsigned L = beaa_ckks_context_max_level(ctx);
+    beaa_serial_writer w;
+    beaa_serial_writer_init(&w, 0);
+
+    /* plaintext: bit-exact */
+    beaa_ckks_plaintext *pt = NULL, *pt2 = NULL;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, L, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, f.x, f.slots, SCALE, L, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_plaintext_serialize(pt, &w), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_plaintext_deserialize(ctx, w.buf, w.len, &pt2), BEAA_OK);
+    ck_assert_uint_eq(pt2->level, L);
+    ck_assert(pt2->scale == SCALE);
+    ck_assert(memcmp(pt2->data, pt->data, (size_t)(L + 1) * n * 8) == 0);
+    beaa_ckks_plaintext_free(pt2);
+    beaa_ckks_plaintext_free(pt);
+    beaa_serial_writer_reset(&w);
+
+    /* public-key ciphertext (full form) */
+    beaa_ckks_ciphertext *ct = encrypt_vals(&f, f.x, 1), *ct2 = NULL;
+    ck_assert_int_eq(ct->has_seed, 0);
+    ck_assert_int_eq(beaa_ckks_ciphertext_serialize(ct, &w), BEAA_OK);
+    size_t full_len = w.len;
+    ck_assert_int_eq(beaa_ckks_ciphertext_deserialize(ctx, w.buf, w.len, &ct2), BEAA_OK);
+    assert_ct_equal(ct, ct2);
+    assert_decrypts_to(f.sk, ct2, f.x, f.slots, TOL);
+    beaa_ckks_ciphertext_free(ct2);
+    beaa_serial_writer_reset(&w);
+
+    /* secret-key ciphertext: c_1 stored as its seed, about half the size */
+    beaa_ckks_ciphertext *cs = encrypt_vals(&f, f.y, 0);
+    ck_assert_int_eq(cs->has_seed, 1);
+    ck_assert_int_eq(beaa_ckks_ciphertext_serialize(cs, &w), BEAA_OK);
+    ck_assert_uint_lt(w.len, full_len / 2 + 128);
+    ck_assert_int_eq(beaa_ckks_ciphertext_deserialize(ctx, w.buf, w.len, &ct2), BEAA_OK);
+    assert_ct_equal(cs, ct2);
+    ck_assert_int_eq(ct2->has_seed, 1);
+    assert_decrypts_to(f.sk, ct2, f.y, f.slots, TOL);
+    beaa_serial_writer_reset(&w);
+
+    /* size 3 (product before relinearization) and a rescaled one at a lower level, loaded
+     * into the same (re-shaped) ciphertext */
+    beaa_ckks_ciphertext *c3 = NULL;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 3, L, &c3), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_mul(ct, cs, c3), BEAA_OK);
+    ck_assert_uint_eq(c3->size, 3);
+    ck_assert_int_eq(beaa_ckks_ciphertext_serialize(c3, &w), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_deserialize_into(w.buf, w.len, ct2), BEAA_OK);
+    assert_ct_equal(c3, ct2);
+    ck_assert_int_eq(ct2->has_seed, 0);
+    ck_assert_int_eq(beaa_ckks_rescale(ct2, ct2), BEAA_OK);
+    double *xy = malloc(f.slots * sizeof *xy);
+    ck_assert_ptr_nonnull(xy);
+    for (size_t j = 0; j < f.slots; j++) xy[j] = f.x[j] * f.y[j];
+    assert_decrypts_to(f.sk, ct2, xy, f.slots, TOL);
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_ciphertext_serialize(ct2, &w), BEAA_OK);
+    beaa_ckks_ciphertext *c4 = NULL;
+    ck_assert_int_eq(beaa_ckks_ciphertext_deserialize(ctx, w.buf, w.len, &c4), BEAA_OK);
+    assert_ct_equal(ct2, c4);
+    ck_assert_uint_eq(c4->level, L - 1);
+    assert_decrypts_to(f.sk, c4, xy, f.slots, TOL);
+    beaa_ckks_ciphertext_free(c4);
+    beaa_serial_writer_reset(&w);
+    free(xy);
+
+    /* files: save, refuse to clobber, load */
+    make_tmpdir();
+    char p[512];
+    path_in_dir(p, sizeof p, "ct.beaa");
+    ck_assert_int_eq(beaa_ckks_ciphertext_save(cs, p, 0), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_save(ct, p, 0), BEAA_ERR_EXISTS);
+    beaa_ckks_ciphertext *cl = NULL;
+    ck_assert_int_eq(beaa_ckks_ciphertext_load(ctx, p, &cl), BEAA_OK);
+    assert_ct_equal(cs, cl);
+    beaa_ckks_ciphertext_free(cl);
+    path_in_dir(p, sizeof p, "sk.beaa");
+    ck_assert_int_eq(beaa_ckks_secret_key_save(f.sk, p, 0), BEAA_OK);
+    beaa_ckks_secret_key *skl = NULL;
+    ck_assert_int_eq(beaa_ckks_secret_key_load(ctx, p, &skl), BEAA_OK);
+    ck_assert(memcmp(skl->coeffs, f.sk->coeffs, n) == 0);
+    beaa_ckks_secret_key_free(skl);
+    path_in_dir(p, sizeof p, "pk.beaa");
+    ck_assert_int_eq(beaa_ckks_public_key_save(f.pk, 0, p, 0), BEAA_OK);
+    beaa_ckks_public_key *pkl = NULL;
+    ck_assert_int_eq(beaa_ckks_public_key_load(ctx, p, &pkl), BEAA_OK);
+    ck_assert(memcmp(pkl->data, f.pk->data, (size_t)2 * (L + 1) * n * 8) == 0);
+    beaa_ckks_public_key_free(pkl);
+    path_in_dir(p, sizeof p, "rk.beaa");
+    ck_assert_int_eq(beaa_ckks_relin_key_save(f.rk, 0, p, 0), BEAA_OK);
+    beaa_ckks_relin_key *rkl = NULL;
+    ck_assert_int_eq(beaa_ckks_relin_key_load(ctx, p, &rkl), BEAA_OK);
+    beaa_ckks_relin_key_free(rkl);
+    path_in_dir(p, sizeof p, "gk.beaa");
+    ck_assert_int_eq(beaa_ckks_galois_keys_save(f.gk, 0, p, 0), BEAA_OK);
+    beaa_ckks_galois_keys *gkl = NULL;
+    ck_assert_int_eq(beaa_ckks_galois_keys_load(ctx, p, &gkl), BEAA_OK);
+    beaa_ckks_galois_keys_free(gkl);
+    /* a ciphertext file is not a public key */
+    path_in_dir(p, sizeof p, "ct.beaa");
+    ck_assert_int_eq(beaa_ckks_public_key_load(ctx, p, &pkl), BEAA_ERR_FORMAT);
+    ck_assert_ptr_null(pkl);
+    remove_tmpdir();
+
+    beaa_ckks_ciphertext_free(c3);
+    beaa_ckks_ciphertext_free(ct2);
+    beaa_ckks_ciphertext_free(cs);
+    beaa_ckks_ciphertext_free(ct);
+    beaa_serial_writer_free(&w);
+    fixture_free(&f);
+}
+END_TEST
+
+/* Loads data with the loader for `type` into ctx; frees whatever was made. Returns the status. */
+static beaa_status try_load(const beaa_ckks_context *ctx, uint32_t type, const uint8_t *data,
+                            size_t len)
+{
+    beaa_status s = BEAA_ERR_INTERNAL;
+    switch (type) {
+    case BEAA_OBJ_PARAMS: {
+        beaa_ckks_context *c = NULL;
+        s = beaa_ckks_params_deserialize(data, len, 1, &c);
+        ck_assert(s == BEAA_OK || c == NULL);
+        beaa_ckks_context_free(c);
+        break;
+    }
+    case BEAA_OBJ_SECRET_KEY: {
+        beaa_ckks_secret_key *o = NULL;
+        s = beaa_ckks_secret_key_deserialize(ctx, data, len, &o);
+        ck_assert(s == BEAA_OK || o == NULL);
+        beaa_ckks_secret_key_free(o);
+        break;
+    }
+    case BEAA_OBJ_PUBLIC_KEY: {
+        beaa_ckks_public_key *o = NULL;
+        s = beaa_ckks_public_key_deserialize(ctx, data, len, &o);
+        ck_assert(s == BEAA_OK || o == NULL);
+        beaa_ckks_public_key_free(o);
+        break;
+    }
+    case BEAA_OBJ_RELIN_KEY: {
+        beaa_ckks_relin_key *o = NULL;
+        s = beaa_ckks_relin_key_deserialize(ctx, data, len, &o);
+        ck_assert(s == BEAA_OK || o == NULL);
+        beaa_ckks_relin_key_free(o);
+        break;
+    }
+    case BEAA_OBJ_GALOIS_KEYS: {
+        beaa_ckks_galois_keys *o = NULL;
+        s = beaa_ckks_galois_keys_deserialize(ctx, data, len, &o);
+        ck_assert(s == BEAA_OK || o == NULL);
+        beaa_ckks_galois_keys_free(o);
+        break;
+    }
+    case BEAA_OBJ_PLAINTEXT: {
+        beaa_ckks_plaintext *o = NULL;
+        s = beaa_ckks_plaintext_deserialize(ctx, data, len, &o);
+        ck_assert(s == BEAA_OK || o == NULL);
+        beaa_ckks_plaintext_free(o);
+        break;
+    }
+    case BEAA_OBJ_CIPHERTEXT: {
+        beaa_ckks_ciphertext *o = NULL;
+        s = beaa_ckks_ciphertext_deserialize(ctx, data, len, &o);
+        ck_assert(s == BEAA_OK || o == NULL);
+        beaa_ckks_ciphertext_free(o);
+        break;
+    }
+    default:
+        ck_abort_msg("unknown type");
+    }
+    return s;
+}
+
+/* Next position to corrupt: every byte of the header, the first payload fields and the
+ * checksum; every `step`-th byte in between (step 1: every byte). */
+static size_t next_pos(size_t i, size_t len, size_t step)
+{
+    if (step < 1 || i < 96 || i + 1 + BEAA_SERIAL_CHECKSUM_BYTES >= len) return i + 1;
+    size_t j = i + step;
+    return j + BEAA_SERIAL_CHECKSUM_BYTES >= len ? len - BEAA_SERIAL_CHECKSUM_BYTES : j;
+}
+
+/* Every single-byte change and every truncation of obj is rejected with a status. `step` > 1
+ * samples the positions in the middle (larger objects, sanitizer runs). */
+static void assert_all_corruptions_rejected(const beaa_ckks_context *ctx, uint32_t type,
+                                            const uint8_t *obj, size_t len, size_t step)
+{
+    ck_assert_int_eq(try_load(ctx, type, obj, len), BEAA_OK);
+    uint8_t *copy = malloc(len);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, obj, len);
+    for (size_t i = 0; i < len; i = next_pos(i, len, step)) {
+        uint8_t delta = (uint8_t)(1u + (i * 37u) % 255u); /* nonzero, varies with i */
+        copy[i] ^= delta;
+        beaa_status s = try_load(ctx, type, copy, len);
+        ck_assert_msg(s != BEAA_OK, "type %u: change at byte %zu of %zu accepted", type, i, len);
+        copy[i] ^= delta;
+    }
+    for (size_t cut = 0; cut < len; cut = next_pos(cut, len, step)) {
+        beaa_status s = try_load(ctx, type, copy, cut);
+        ck_assert_msg(s == BEAA_ERR_TRUNCATED || (cut < 4 && s == BEAA_ERR_ARG),
+                      "type %u: truncation to %zu gave %d", type, cut, (int)s);
+    }
+    free(copy);
+}
+
+START_TEST(test_ckks_every_flip_and_truncation)
+{
+    fixture f;
+    fixture_make(&f, 1);
+    const beaa_ckks_context *ctx = f.ctx;
+    beaa_serial_writer w;
+    beaa_serial_writer_init(&w, 0);
+    size_t big_step = light() ? 7 : 1;
+
+    ck_assert_int_eq(beaa_ckks_params_serialize(ctx, &w), BEAA_OK);
+    assert_all_corruptions_rejected(ctx, BEAA_OBJ_PARAMS, w.buf, w.len, 1);
+    beaa_serial_writer_reset(&w);
+
+    ck_assert_int_eq(beaa_ckks_secret_key_serialize(f.sk, &w), BEAA_OK);
+    assert_all_corruptions_rejected(ctx, BEAA_OBJ_SECRET_KEY, w.buf, w.len, 1);
+    beaa_serial_writer_free_secret(&w);
+
+    /* a seeded ciphertext dropped to level 0 (one 45-bit limb + seed: ~5.8 KB) */
+    beaa_ckks_ciphertext *ct = encrypt_vals(&f, f.x, 0);
+    ck_assert_int_eq(beaa_ckks_drop_level(ct, 0, ct), BEAA_OK);
+    ct->has_seed = 1; /* drop_level keeps c_1 = expansion of the seed on limbs 0..level */
+    ck_assert_int_eq(beaa_ckks_ciphertext_serialize(ct, &w), BEAA_OK);
+    ck_assert_uint_lt(w.len, 6000);
+    assert_all_corruptions_rejected(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, light() ? 3 : 1);
+    beaa_serial_writer_reset(&w);
+
+    beaa_ckks_plaintext *pt = NULL;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, 0, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, f.y, f.slots, SCALE, 0, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_plaintext_serialize(pt, &w), BEAA_OK);
+    assert_all_corruptions_rejected(ctx, BEAA_OBJ_PLAINTEXT, w.buf, w.len, light() ? 3 : 1);
+    beaa_serial_writer_reset(&w);
+
+    /* the larger keys: every byte too outside the sanitizer run */
+    ck_assert_int_eq(beaa_ckks_public_key_serialize(f.pk, 0, &w), BEAA_OK);
+    assert_all_corruptions_rejected(ctx, BEAA_OBJ_PUBLIC_KEY, w.buf, w.len, big_step);
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_relin_key_serialize(f.rk, 0, &w), BEAA_OK);
+    assert_all_corruptions_rejected(ctx, BEAA_OBJ_RELIN_KEY, w.buf, w.len, w.len / 997);
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_galois_keys_serialize(f.gk, 0, &w), BEAA_OK);
+    assert_all_corruptions_rejected(ctx, BEAA_OBJ_GALOIS_KEYS, w.buf, w.len, w.len / 997);
+    beaa_serial_writer_reset(&w);
+
+    beaa_ckks_plaintext_free(pt);
+    beaa_ckks_ciphertext_free(ct);
+    beaa_serial_writer_free(&w);
+    fixture_free(&f);
+}
+END_TEST
+
+/* Re-wraps the payload of env (same type, flags, fingerprint) after mutate() changed a copy of
+ * it, so the checksum is valid and the loader's own field checks are what is tested. */
+static uint8_t *rewrap(const uint8_t *env, size_t len, uint32_t new_flags_xor, size_t *out_len,
+                       void (*mutate)(uint8_t *payload, size_t *plen, void *arg), void *arg)
+{
+    beaa_serial_reader pr;
+    beaa_serial_info info;
+    ck_assert_int_eq(beaa_serial_envelope_open(env, len, BEAA_OBJ_NONE, NULL, &pr, &info, NULL),
+                     BEAA_OK);
+    size_t plen = pr.left;
+    uint8_t *pl = malloc(plen + 16);
+    ck_assert_ptr_nonnull(pl);
+    memcpy(pl, pr.p, plen);
+    if (mutate) mutate(pl, &plen, arg);
+    beaa_serial_writer w;
+    size_t mark;
+    beaa_serial_writer_init(&w, 0);
+    ck_assert_int_eq(beaa_serial_envelope_begin(&w, info.type, info.flags ^ new_flags_xor,
+                                                info.fingerprint, &mark), BEAA_OK);
+    ck_assert_int_eq(beaa_serial_write_bytes(&w, pl, plen), BEAA_OK);
+    ck_assert_int_eq(beaa_serial_envelope_end(&w, mark), BEAA_OK);
+    free(pl);
+    uint8_t *b = beaa_serial_writer_take(&w, out_len);
+    ck_assert_ptr_nonnull(b);
+    return b;
+}
+
+static void mut_set_u32(uint8_t *p, size_t *plen, void *arg)
+{
+    (void)plen;
+    const uint32_t *a = arg; /* a[0] offset, a[1] value */
+    for (int k = 0; k < 4; k++) p[a[0] + (uint32_t)k] = (uint8_t)(a[1] >> (8 * k));
+}
+
+static void mut_set_u64(uint8_t *p, size_t *plen, void *arg)
+{
+    (void)plen;
+    const uint64_t *a = arg;
+    for (int k = 0; k < 8; k++) p[a[0] + (uint64_t)k] = (uint8_t)(a[1] >> (8 * k));
+}
+
+static void mut_append_byte(uint8_t *p, size_t *plen, void *arg)
+{
+    (void)arg;
+    p[(*plen)++] = 0;
+}
+
+static void mut_ones(uint8_t *p, size_t *plen, void *arg)
+{
+    (void)plen;
+    const size_t *a = arg; /* a[0] offset, a[1] count */
+    memset(p + a[0], 0xFF, a[1]);
+}
+
+static void assert_rewrap_status(const beaa_ckks_context *ctx, uint32_t type, const uint8_t *env,
+                                 size_t len, uint32_t flags_xor,
+                                 void (*mutate)(uint8_t *, size_t *, void *), void *arg,
+                                 beaa_status want)
+{
+    size_t n2;
+    uint8_t *b = rewrap(env, len, flags_xor, &n2, mutate, arg);
+    ck_assert_int_eq(try_load(ctx, type, b, n2), want);
+    beaa_free(b);
+}
+
+/* Fields out of range in well-formed (checksummed) data give BEAA_ERR_CORRUPT; objects of
+ * another parameter set give BEAA_ERR_PARAMS_MISMATCH. */
+START_TEST(test_ckks_fields_and_mismatch)
+{
+    fixture f;
+    fixture_make(&f, 1);
+    const beaa_ckks_context *ctx = f.ctx;
+    beaa_serial_writer w;
+    beaa_serial_writer_init(&w, 0);
+
+    /* ciphertext payload: size u32 @0, level u32 @4, ntt u32 @8, scale f64 @12, limbs @20 */
+    beaa_ckks_ciphertext *ct = encrypt_vals(&f, f.x, 1);
+    ck_assert_int_eq(beaa_ckks_ciphertext_serialize(ct, &w), BEAA_OK);
+    ck_assert_int_eq(try_load(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len), BEAA_OK);
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 0, NULL, NULL, BEAA_OK);
+    uint32_t a32[2] = {0, 4};
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 0, mut_set_u32, a32, BEAA_ERR_CORRUPT);
+    a32[0] = 4; a32[1] = 3; /* level 3 > L = 2 */
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 0, mut_set_u32, a32, BEAA_ERR_CORRUPT);
+    a32[0] = 8; a32[1] = 2;
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 0, mut_set_u32, a32, BEAA_ERR_CORRUPT);
+    uint64_t a64[2] = {12, 0x7FF8000000000000ULL}; /* NaN scale */
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 0, mut_set_u64, a64, BEAA_ERR_CORRUPT);
+    a64[1] = 0xBFF0000000000000ULL; /* -1.0 */
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 0, mut_set_u64, a64, BEAA_ERR_CORRUPT);
+    size_t ones[2] = {20, 6}; /* first residue = 2^45 - 1 >= q_0 */
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 0, mut_ones, ones, BEAA_ERR_CORRUPT);
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 0, mut_append_byte, NULL,
+                         BEAA_ERR_CORRUPT);
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 2, NULL, NULL, BEAA_ERR_CORRUPT);
+    /* seeded flag on a payload with full c_1: lengths disagree */
+    assert_rewrap_status(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, 1, NULL, NULL, BEAA_ERR_CORRUPT);
+
+    /* another parameter set (first prime 40 bits instead of 45): mismatch for every object */
+    beaa_ckks_context *other = NULL;
+    make_context(&other, 40);
+    ck_assert_int_eq(try_load(other, BEAA_OBJ_CIPHERTEXT, w.buf, w.len), BEAA_ERR_PARAMS_MISMATCH);
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_public_key_serialize(f.pk, 0, &w), BEAA_OK);
+    ck_assert_int_eq(try_load(other, BEAA_OBJ_PUBLIC_KEY, w.buf, w.len), BEAA_ERR_PARAMS_MISMATCH);
+    ck_assert_int_eq(try_load(ctx, BEAA_OBJ_RELIN_KEY, w.buf, w.len), BEAA_ERR_FORMAT);
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_relin_key_serialize(f.rk, 0, &w), BEAA_OK);
+    ck_assert_int_eq(try_load(other, BEAA_OBJ_RELIN_KEY, w.buf, w.len), BEAA_ERR_PARAMS_MISMATCH);
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_galois_keys_serialize(f.gk, 0, &w), BEAA_OK);
+    ck_assert_int_eq(try_load(other, BEAA_OBJ_GALOIS_KEYS, w.buf, w.len), BEAA_ERR_PARAMS_MISMATCH);
+    /* Galois payload: count u64 @0, elts @8: unsorted, even, too many */
+    uint64_t g[2] = {8, f.gk->elts[1]};
+    assert_rewrap_status(ctx, BEAA_OBJ_GALOIS_KEYS, w.buf, w.len, 0, mut_set_u64, g, BEAA_ERR_CORRUPT);
+    g[1] = 2;
+    assert_rewrap_status(ctx, BEAA_OBJ_GALOIS_KEYS, w.buf, w.len, 0, mut_set_u64, g, BEAA_ERR_CORRUPT);
+    g[0] = 0; g[1] = 1u << 20;
+    assert_rewrap_status(ctx, BEAA_OBJ_GALOIS_KEYS, w.buf, w.len, 0, mut_set_u64, g, BEAA_ERR_CORRUPT);
+    g[1] = 5; /* one more key than the payload holds: the 5th "element" is key data */
+    size_t n5;
+    uint8_t *b5 = rewrap(w.buf, w.len, 0, &n5, mut_set_u64, g);
+    beaa_status s5 = try_load(ctx, BEAA_OBJ_GALOIS_KEYS, b5, n5);
+    ck_assert(s5 == BEAA_ERR_CORRUPT || s5 == BEAA_ERR_TRUNCATED);
+    beaa_free(b5);
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_secret_key_serialize(f.sk, &w), BEAA_OK);
+    ck_assert_int_eq(try_load(other, BEAA_OBJ_SECRET_KEY, w.buf, w.len), BEAA_ERR_PARAMS_MISMATCH);
+    /* secret payload: n u32 @0, encoding u32 @4, 2-bit codes @8: code 3 is invalid */
+    size_t code3[2] = {8, 1};
+    assert_rewrap_status(ctx, BEAA_OBJ_SECRET_KEY, w.buf, w.len, 0, mut_ones, code3, BEAA_ERR_CORRUPT);
+    a32[0] = 0; a32[1] = 2048;
+    assert_rewrap_status(ctx, BEAA_OBJ_SECRET_KEY, w.buf, w.len, 0, mut_set_u32, a32, BEAA_ERR_CORRUPT);
+    beaa_serial_writer_free_secret(&w);
+    /* params payload: log_n u32 @0 */
+    ck_assert_int_eq(beaa_ckks_params_serialize(ctx, &w), BEAA_OK);
+    a32[0] = 0; a32[1] = 9;
+    assert_rewrap_status(ctx, BEAA_OBJ_PARAMS, w.buf, w.len, 0, mut_set_u32, a32, BEAA_ERR_CORRUPT);
+    a32[0] = 4; a32[1] = 0;
+    assert_rewrap_status(ctx, BEAA_OBJ_PARAMS, w.buf, w.len, 0, mut_set_u32, a32, BEAA_ERR_CORRUPT);
+    /* a stored prime that this library would not generate for the spec */
+    uint64_t pr[2] = {24 + 4 * 5, 12289};
+    assert_rewrap_status(ctx, BEAA_OBJ_PARAMS, w.buf, w.len, 0, mut_set_u64, pr,
+                         BEAA_ERR_PARAMS_MISMATCH);
+    beaa_serial_writer_free(&w);
+
+    beaa_ckks_context_free(other);
+    beaa_ckks_ciphertext_free(ct);
+    fixture_free(&f);
+}
+END_TEST
+
+/* A stream file of ciphertexts, written and read one at a time, decrypts correctly. */
+START_TEST(test_ckks_ciphertext_stream)
+{
+    fixture f;
+    fixture_make(&f, 1);
+    make_tmpdir();
+    char p[512];
+    path_in_dir(p, sizeof p, "batch.beaa");
+    const unsigned count = light() ? 4 : 12;
+    beaa_stream_writer *sw = NULL;
+    ck_assert_int_eq(beaa_stream_writer_open(p, 0, BEAA_OBJ_CIPHERTEXT,
+                                             beaa_ckks_context_fingerprint(f.ctx), "c1h3w4", 6, &sw),
+                     BEAA_OK);
+    beaa_serial_writer w;
+    beaa_serial_writer_init(&w, 0);
+    double *v = malloc(f.slots * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    for (unsigned i = 0; i < count; i++) {
+        for (size_t j = 0; j < f.slots; j++) v[j] = f.x[j] * (double)i / count;
+        beaa_ckks_ciphertext *ct = encrypt_vals(&f, v, (int)(i % 2));
+        beaa_serial_writer_reset(&w);
+        ck_assert_int_eq(beaa_ckks_ciphertext_serialize(ct, &w), BEAA_OK);
+        ck_assert_int_eq(beaa_stream_writer_append(sw, w.buf, w.len), BEAA_OK);
+        beaa_ckks_ciphertext_free(ct);
+    }
+    ck_assert_int_eq(beaa_stream_writer_close(sw), BEAA_OK);
+
+    beaa_stream_reader *sr = NULL;
+    ck_assert_int_eq(beaa_stream_reader_open(p, BEAA_OBJ_CIPHERTEXT,
+                                             beaa_ckks_context_fingerprint(f.ctx),
+                                             beaa_ckks_ciphertext_max_bytes(f.ctx), &sr), BEAA_OK);
+    ck_assert_uint_eq(beaa_stream_reader_count(sr), count);
+    beaa_ckks_ciphertext *ct = NULL;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(f.ctx, 2, 0, &ct), BEAA_OK);
+    for (unsigned i = 0; i < count; i++) {
+        const uint8_t *obj;
+        size_t len;
+        ck_assert_int_eq(beaa_stream_reader_next(sr, &obj, &len), BEAA_OK);
+        ck_assert_int_eq(beaa_ckks_ciphertext_deserialize_into(obj, len, ct), BEAA_OK);
+        ck_assert_int_eq(ct->has_seed, (int)(i % 2 == 0));
+        for (size_t j = 0; j < f.slots; j++) v[j] = f.x[j] * (double)i / count;
+        assert_decrypts_to(f.sk, ct, v, f.slots, TOL);
+    }
+    beaa_stream_reader_close(sr);
+    /* another parameter set refuses the whole stream */
+    beaa_ckks_context *other = NULL;
+    make_context(&other, 40);
+    ck_assert_int_eq(beaa_stream_reader_open(p, BEAA_OBJ_CIPHERTEXT,
+                                             beaa_ckks_context_fingerprint(other), 0, &sr),
+                     BEAA_ERR_PARAMS_MISMATCH);
+    beaa_ckks_context_free(other);
+    beaa_ckks_ciphertext_free(ct);
+    free(v);
+    beaa_serial_writer_free(&w);
+    remove_tmpdir();
+    fixture_free(&f);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- suite */
 
 static Suite *serialize_suite(void)
@@ -557,6 +1282,15 @@ static Suite *serialize_suite(void)
     tcase_add_test(tf, test_stream_roundtrip);
     tcase_add_test(tf, test_stream_corruption);
     suite_add_tcase(s, tf);
+    TCase *tk = tcase_create("ckks");
+    tcase_set_timeout(tk, 300);
+    tcase_add_test(tk, test_ckks_params_roundtrip);
+    tcase_add_test(tk, test_ckks_keys_roundtrip);
+    tcase_add_test(tk, test_ckks_texts_roundtrip);
+    tcase_add_test(tk, test_ckks_every_flip_and_truncation);
+    tcase_add_test(tk, test_ckks_fields_and_mismatch);
+    tcase_add_test(tk, test_ckks_ciphertext_stream);
+    suite_add_tcase(s, tk);
     return s;
 }
 

@@ -1,0 +1,845 @@
+/* serialize.c - CKKS objects <-> checked envelopes (see serialize.h for the rules and
+ * docs/serialization.md for the byte layouts). Residues are bit-packed to the bit length of their
+ * prime and range-checked on load; seeded 'a' parts are re-expanded with the core's XOF. */
+#include "ckks/serialize.h"
+#include "lib/fileio.h"
+#include "lib/mem.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SER_SEEDED 1u /* flags bit: uniform 'a' parts stored as their seed */
+
+/* ---------------------------------------------------------------- packed limbs */
+
+size_t beaa_ckks_serial_limb_bytes(size_t n, unsigned bits)
+{
+    if (bits == 0 || bits > 64 || n > SIZE_MAX / 64) return 0;
+    return (n * bits + 7) / 8;
+}
+
+/* Appends n residues of `bits` bits each, least significant bit first (little endian). */
+static beaa_status write_limb(beaa_serial_writer *w, const uint64_t *v, size_t n, unsigned bits)
+{
+    size_t nbytes = beaa_ckks_serial_limb_bytes(n, bits);
+    beaa_status s = beaa_serial_writer_reserve(w, nbytes);
+    if (s != BEAA_OK) return s;
+    uint8_t *p = w->buf + w->len, *end = p + nbytes;
+    unsigned __int128 acc = 0;
+    unsigned nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (unsigned __int128)v[i] << nb;
+        nb += bits;
+        if (nb >= 64) {
+            uint64_t word = (uint64_t)acc;
+            for (int k = 0; k < 8; k++) p[k] = (uint8_t)(word >> (8 * k));
+            p += 8;
+            acc >>= 64;
+            nb -= 64;
+        }
+    }
+    while (p < end) {
+        *p++ = (uint8_t)acc;
+        acc >>= 8;
+    }
+    w->len += nbytes;
+    return BEAA_OK;
+}
+
+/* Reads n residues of bits(q) bits each into out, checking every one is < q and that the unused
+ * high bits of the last byte are zero (one canonical encoding): BEAA_ERR_CORRUPT otherwise. */
+static beaa_status read_limb(beaa_serial_reader *r, uint64_t *out, size_t n, const beaa_modulus *m)
+{
+    const unsigned bits = m->bits;
+    const uint64_t q = m->q, mask = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
+    size_t nbytes = beaa_ckks_serial_limb_bytes(n, bits);
+    const uint8_t *p;
+    beaa_status s = beaa_serial_read_view(r, &p, nbytes);
+    if (s != BEAA_OK) return s;
+    const uint8_t *end = p + nbytes;
+    unsigned __int128 acc = 0;
+    unsigned nb = 0;
+    uint64_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nb < bits) {
+            uint64_t word = 0;
+            size_t avail = (size_t)(end - p);
+            unsigned take = avail >= 8 ? 8 : (unsigned)avail;
+            for (unsigned k = 0; k < take; k++) word |= (uint64_t)p[k] << (8 * k);
+            p += take;
+            acc |= (unsigned __int128)word << nb;
+            nb += 8 * take;
+        }
+        uint64_t v = (uint64_t)acc & mask;
+        acc >>= bits;
+        nb -= bits;
+        bad |= (uint64_t)(v >= q);
+        out[i] = v;
+    }
+    if (bad || acc != 0 || p != end) return BEAA_ERR_CORRUPT;
+    return BEAA_OK;
+}
+
+/* ---------------------------------------------------------------- small helpers */
+
+static beaa_status expect_end(const beaa_serial_reader *r)
+{
+    return r->left == 0 ? BEAA_OK : BEAA_ERR_CORRUPT;
+}
+
+static beaa_status open_obj(const beaa_ckks_context *ctx, const void *data, size_t len,
+                            uint32_t type, uint32_t allowed_flags, beaa_serial_reader *pr,
+                            uint32_t *flags)
+{
+    if (!ctx || !data) return BEAA_ERR_ARG;
+    beaa_serial_info info;
+    beaa_status s = beaa_serial_envelope_open(data, len, type, beaa_ckks_context_fingerprint(ctx),
+                                              pr, &info, NULL);
+    if (s != BEAA_OK) return s;
+    if (info.flags & ~allowed_flags) return BEAA_ERR_CORRUPT;
+    *flags = info.flags;
+    return BEAA_OK;
+}
+
+static size_t ctx_n(const beaa_ckks_context *ctx) { return beaa_ckks_context_n(ctx); }
+static unsigned ctx_n_data(const beaa_ckks_context *ctx)
+{
+    return beaa_ckks_context_max_level(ctx) + 1;
+}
+static unsigned ctx_n_ext(const beaa_ckks_context *ctx)
+{
+    return ctx_n_data(ctx) + beaa_ckks_context_n_special(ctx);
+}
+
+/* Bytes of limbs k0..k0+count-1 (extended numbering) as stored. */
+static size_t limbs_bytes(const beaa_ckks_context *ctx, unsigned k0, unsigned count)
+{
+    size_t t = 0;
+    for (unsigned k = k0; k < k0 + count; k++)
+        t += beaa_ckks_serial_limb_bytes(ctx_n(ctx), beaa_ckks_context_prime(ctx, k)->bits);
+    return t;
+}
+
+/* Writes / reads `count` consecutive limbs (limb j is prime k0 + j) at data. */
+static beaa_status write_limbs(beaa_serial_writer *w, const beaa_ckks_context *ctx,
+                               const uint64_t *data, unsigned k0, unsigned count)
+{
+    size_t n = ctx_n(ctx);
+    beaa_status s = beaa_serial_writer_reserve(w, limbs_bytes(ctx, k0, count));
+    for (unsigned j = 0; j < count && s == BEAA_OK; j++)
+        s = write_limb(w, data + (size_t)j * n, n, beaa_ckks_context_prime(ctx, k0 + j)->bits);
+    return s;
+}
+
+static beaa_status read_limbs(beaa_serial_reader *r, const beaa_ckks_context *ctx, uint64_t *data,
+                              unsigned k0, unsigned count)
+{
+    size_t n = ctx_n(ctx);
+    beaa_status s = BEAA_OK;
+    for (unsigned j = 0; j < count && s == BEAA_OK; j++)
+        s = read_limb(r, data + (size_t)j * n, n, beaa_ckks_context_prime(ctx, k0 + j));
+    return s;
+}
+
+/* Serializes into a fresh writer and saves it to path; wipes the buffer when secret. */
+typedef beaa_status (*ser_fn)(const void *obj, int opt, beaa_serial_writer *w);
+
+static beaa_status save_with(ser_fn fn, const void *obj, int opt, const char *path, int overwrite,
+                             int secret)
+{
+    if (!obj || !path) return BEAA_ERR_ARG;
+    beaa_serial_writer w;
+    beaa_serial_writer_init(&w, 0);
+    beaa_status s = fn(obj, opt, &w);
+    if (s == BEAA_OK) s = beaa_file_write_atomic(path, w.buf, w.len, overwrite);
+    if (secret) beaa_serial_writer_free_secret(&w);
+    else beaa_serial_writer_free(&w);
+    return s;
+}
+
+/* Reads path with a size bound; *buf must be freed with beaa_free_secret(*buf, *len). */
+static beaa_status load_bytes(const char *path, size_t bound, uint8_t **buf, size_t *len)
+{
+    if (!path) return BEAA_ERR_ARG;
+    beaa_status s = beaa_file_read_all(path, bound, buf, len);
+    if (s == BEAA_OK && *len == 0) s = BEAA_ERR_TRUNCATED;
+    return s;
+}
+
+/* ---------------------------------------------------------------- parameter set */
+
+beaa_status beaa_ckks_params_serialize(const beaa_ckks_context *ctx, beaa_serial_writer *w)
+{
+    if (!ctx || !w) return BEAA_ERR_ARG;
+    const beaa_ckks_params_spec *sp = beaa_ckks_context_spec(ctx);
+    size_t mark;
+    beaa_status s = beaa_serial_envelope_begin(w, BEAA_OBJ_PARAMS, 0,
+                                               beaa_ckks_context_fingerprint(ctx), &mark);
+    if (s != BEAA_OK) return s;
+    s = beaa_serial_write_u32(w, sp->log_n);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, sp->n_primes);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, sp->n_special);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, (uint32_t)sp->secret);
+    if (s == BEAA_OK)
+        s = beaa_serial_write_u32(w, sp->secret == BEAA_CKKS_SECRET_SPARSE ? sp->hamming_weight : 0);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, 0);
+    for (unsigned i = 0; i < sp->n_primes && s == BEAA_OK; i++)
+        s = beaa_serial_write_u32(w, sp->prime_bits[i]);
+    for (unsigned i = 0; i < sp->n_special && s == BEAA_OK; i++)
+        s = beaa_serial_write_u32(w, sp->special_bits[i]);
+    for (unsigned k = 0; k < sp->n_primes + sp->n_special && s == BEAA_OK; k++)
+        s = beaa_serial_write_u64(w, beaa_ckks_context_prime(ctx, k)->q);
+    if (s != BEAA_OK) return s;
+    return beaa_serial_envelope_end(w, mark);
+}
+
+beaa_status beaa_ckks_params_deserialize(const void *data, size_t len, int allow_insecure,
+                                         beaa_ckks_context **out)
+{
+    if (!data || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_serial_reader r;
+    beaa_serial_info info;
+    beaa_status s = beaa_serial_envelope_open(data, len, BEAA_OBJ_PARAMS, NULL, &r, &info, NULL);
+    if (s != BEAA_OK) return s;
+    if (info.flags != 0) return BEAA_ERR_CORRUPT;
+    uint32_t log_n, np, ns, secret, h, reserved;
+    if ((s = beaa_serial_read_u32(&r, &log_n)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &np)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &ns)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &secret)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &h)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &reserved)) != BEAA_OK) return s;
+    if (reserved != 0 || log_n < BEAA_CKKS_MIN_LOG_N || log_n > BEAA_CKKS_MAX_LOG_N || np < 1 ||
+        np > BEAA_CKKS_MAX_PRIMES || ns < 1 || ns > BEAA_CKKS_MAX_SPECIAL ||
+        (secret != BEAA_CKKS_SECRET_TERNARY && secret != BEAA_CKKS_SECRET_SPARSE) ||
+        (secret == BEAA_CKKS_SECRET_SPARSE && (h < 1 || h > (1u << log_n))) ||
+        (secret == BEAA_CKKS_SECRET_TERNARY && h != 0))
+        return BEAA_ERR_CORRUPT;
+    beaa_ckks_params_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.log_n = log_n;
+    spec.n_primes = np;
+    spec.n_special = ns;
+    spec.secret = (beaa_ckks_secret_dist)secret;
+    spec.hamming_weight = h;
+    spec.allow_insecure = allow_insecure ? 1 : 0;
+    for (unsigned i = 0; i < np; i++) {
+        uint32_t b;
+        if ((s = beaa_serial_read_u32(&r, &b)) != BEAA_OK) return s;
+        if (b < BEAA_CKKS_MIN_PRIME_BITS || b > BEAA_CKKS_MAX_PRIME_BITS) return BEAA_ERR_CORRUPT;
+        spec.prime_bits[i] = b;
+    }
+    for (unsigned i = 0; i < ns; i++) {
+        uint32_t b;
+        if ((s = beaa_serial_read_u32(&r, &b)) != BEAA_OK) return s;
+        if (b < BEAA_CKKS_MIN_PRIME_BITS || b > BEAA_CKKS_MAX_PRIME_BITS) return BEAA_ERR_CORRUPT;
+        spec.special_bits[i] = b;
+    }
+    uint64_t primes[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL];
+    if ((s = beaa_serial_read_u64_array(&r, primes, np + ns)) != BEAA_OK) return s;
+    if ((s = expect_end(&r)) != BEAA_OK) return s;
+    s = beaa_ckks_params_spec_check(&spec);
+    if (s == BEAA_ERR_PARAMS) return BEAA_ERR_CORRUPT;
+    if (s != BEAA_OK) return s; /* BEAA_ERR_INSECURE */
+    beaa_ckks_context *ctx = NULL;
+    s = beaa_ckks_context_new(&spec, &ctx);
+    if (s != BEAA_OK) return s;
+    for (unsigned k = 0; k < np + ns; k++)
+        if (beaa_ckks_context_prime(ctx, k)->q != primes[k]) s = BEAA_ERR_PARAMS_MISMATCH;
+    if (memcmp(beaa_ckks_context_fingerprint(ctx), info.fingerprint,
+               BEAA_SERIAL_FINGERPRINT_BYTES) != 0)
+        s = BEAA_ERR_PARAMS_MISMATCH;
+    if (s != BEAA_OK) {
+        beaa_ckks_context_free(ctx);
+        return s;
+    }
+    *out = ctx;
+    return BEAA_OK;
+}
+
+static beaa_status params_ser(const void *obj, int opt, beaa_serial_writer *w)
+{
+    (void)opt;
+    return beaa_ckks_params_serialize((const beaa_ckks_context *)obj, w);
+}
+
+beaa_status beaa_ckks_params_save(const beaa_ckks_context *ctx, const char *path, int overwrite)
+{
+    return save_with(params_ser, ctx, 0, path, overwrite, 0);
+}
+
+beaa_status beaa_ckks_params_load(const char *path, int allow_insecure, beaa_ckks_context **out)
+{
+    if (!out) return BEAA_ERR_ARG;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    beaa_status s = load_bytes(path, 1 << 16, &buf, &len);
+    if (s == BEAA_OK) s = beaa_ckks_params_deserialize(buf, len, allow_insecure, out);
+    beaa_free(buf);
+    return s;
+}
+
+/* ---------------------------------------------------------------- secret key */
+
+#define SK_ENCODING_2BIT 1u
+
+beaa_status beaa_ckks_secret_key_serialize(const beaa_ckks_secret_key *sk, beaa_serial_writer *w)
+{
+    if (!sk || !sk->ctx || !sk->coeffs || !w) return BEAA_ERR_ARG;
+    const size_t n = ctx_n(sk->ctx);
+    size_t mark;
+    beaa_status s = beaa_serial_envelope_begin(w, BEAA_OBJ_SECRET_KEY, 0,
+                                               beaa_ckks_context_fingerprint(sk->ctx), &mark);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, (uint32_t)n);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, SK_ENCODING_2BIT);
+    if (s == BEAA_OK) s = beaa_serial_writer_reserve(w, n / 4);
+    if (s != BEAA_OK) return s;
+    /* Written straight into the (wipe-on-growth) writer: no other copy of the secret. */
+    uint8_t *p = w->buf + w->len;
+    for (size_t i = 0; i < n / 4; i++) {
+        uint8_t b = 0;
+        for (int k = 0; k < 4; k++) {
+            int8_t c = sk->coeffs[4 * i + (size_t)k];
+            uint8_t code = c == 1 ? 1 : c == -1 ? 2 : 0;
+            b |= (uint8_t)(code << (2 * k));
+        }
+        p[i] = b;
+    }
+    w->len += n / 4;
+    return beaa_serial_envelope_end(w, mark);
+}
+
+beaa_status beaa_ckks_secret_key_deserialize(const beaa_ckks_context *ctx, const void *data,
+                                             size_t len, beaa_ckks_secret_key **out)
+{
+    if (!out) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_serial_reader r;
+    uint32_t flags, n32, enc;
+    beaa_status s = open_obj(ctx, data, len, BEAA_OBJ_SECRET_KEY, 0, &r, &flags);
+    if (s != BEAA_OK) return s;
+    const size_t n = ctx_n(ctx);
+    if ((s = beaa_serial_read_u32(&r, &n32)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &enc)) != BEAA_OK) return s;
+    if (n32 != n || enc != SK_ENCODING_2BIT) return BEAA_ERR_CORRUPT;
+    const uint8_t *p;
+    if ((s = beaa_serial_read_view(&r, &p, n / 4)) != BEAA_OK) return s;
+    if ((s = expect_end(&r)) != BEAA_OK) return s;
+    int8_t *coeffs = beaa_alloc(n);
+    if (!coeffs) return BEAA_ERR_NOMEM;
+    size_t weight = 0;
+    for (size_t i = 0; i < n && s == BEAA_OK; i++) {
+        unsigned code = (p[i / 4] >> (2 * (i % 4))) & 3u;
+        if (code == 3) s = BEAA_ERR_CORRUPT;
+        coeffs[i] = code == 1 ? 1 : code == 2 ? -1 : 0;
+        weight += code != 0;
+    }
+    const beaa_ckks_params_spec *sp = beaa_ckks_context_spec(ctx);
+    if (s == BEAA_OK && sp->secret == BEAA_CKKS_SECRET_SPARSE && weight != sp->hamming_weight)
+        s = BEAA_ERR_CORRUPT;
+    if (s == BEAA_OK) {
+        s = beaa_ckks_secret_key_from_coeffs(ctx, coeffs, out);
+        if (s == BEAA_ERR_VALUE) s = BEAA_ERR_CORRUPT;
+    }
+    beaa_free_secret(coeffs, n);
+    return s;
+}
+
+static beaa_status sk_ser(const void *obj, int opt, beaa_serial_writer *w)
+{
+    (void)opt;
+    return beaa_ckks_secret_key_serialize((const beaa_ckks_secret_key *)obj, w);
+}
+
+beaa_status beaa_ckks_secret_key_save(const beaa_ckks_secret_key *sk, const char *path,
+                                      int overwrite)
+{
+    return save_with(sk_ser, sk, 0, path, overwrite, 1);
+}
+
+beaa_status beaa_ckks_secret_key_load(const beaa_ckks_context *ctx, const char *path,
+                                      beaa_ckks_secret_key **out)
+{
+    if (!ctx || !out) return BEAA_ERR_ARG;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    beaa_status s = load_bytes(path, BEAA_SERIAL_OVERHEAD + 8 + ctx_n(ctx) / 4, &buf, &len);
+    if (s == BEAA_OK) s = beaa_ckks_secret_key_deserialize(ctx, buf, len, out);
+    beaa_free_secret(buf, len);
+    return s;
+}
+
+/* ---------------------------------------------------------------- public key */
+
+beaa_status beaa_ckks_public_key_serialize(const beaa_ckks_public_key *pk, int full,
+                                           beaa_serial_writer *w)
+{
+    if (!pk || !pk->ctx || !pk->data || !w) return BEAA_ERR_ARG;
+    const beaa_ckks_context *ctx = pk->ctx;
+    const unsigned nl = ctx_n_data(ctx);
+    const size_t n = ctx_n(ctx);
+    size_t mark;
+    beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + 4 + 32 +
+                                                      2 * limbs_bytes(ctx, 0, nl));
+    if (s == BEAA_OK)
+        s = beaa_serial_envelope_begin(w, BEAA_OBJ_PUBLIC_KEY, full ? 0 : SER_SEEDED,
+                                       beaa_ckks_context_fingerprint(ctx), &mark);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, nl);
+    if (s == BEAA_OK) s = write_limbs(w, ctx, pk->data, 0, nl);
+    if (s == BEAA_OK) {
+        if (full) s = write_limbs(w, ctx, pk->data + (size_t)nl * n, 0, nl);
+        else s = beaa_serial_write_bytes(w, pk->seed, BEAA_SEED_BYTES);
+    }
+    if (s != BEAA_OK) return s;
+    return beaa_serial_envelope_end(w, mark);
+}
+
+beaa_status beaa_ckks_public_key_deserialize(const beaa_ckks_context *ctx, const void *data,
+                                             size_t len, beaa_ckks_public_key **out)
+{
+    if (!out) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_serial_reader r;
+    uint32_t flags, nl32;
+    beaa_status s = open_obj(ctx, data, len, BEAA_OBJ_PUBLIC_KEY, SER_SEEDED, &r, &flags);
+    if (s != BEAA_OK) return s;
+    const unsigned nl = ctx_n_data(ctx);
+    const size_t n = ctx_n(ctx);
+    if ((s = beaa_serial_read_u32(&r, &nl32)) != BEAA_OK) return s;
+    if (nl32 != nl) return BEAA_ERR_CORRUPT;
+    beaa_ckks_public_key *pk = NULL;
+    if ((s = beaa_ckks_public_key_alloc(ctx, &pk)) != BEAA_OK) return s;
+    s = read_limbs(&r, ctx, pk->data, 0, nl);
+    if (s == BEAA_OK) {
+        if (flags & SER_SEEDED) s = beaa_serial_read_bytes(&r, pk->seed, BEAA_SEED_BYTES);
+        else s = read_limbs(&r, ctx, pk->data + (size_t)nl * n, 0, nl);
+    }
+    if (s == BEAA_OK) s = expect_end(&r);
+    if (s != BEAA_OK) {
+        beaa_ckks_public_key_free(pk);
+        return s;
+    }
+    if (flags & SER_SEEDED) beaa_ckks_public_key_expand_seed(pk);
+    *out = pk;
+    return BEAA_OK;
+}
+
+static beaa_status pk_ser(const void *obj, int opt, beaa_serial_writer *w)
+{
+    return beaa_ckks_public_key_serialize((const beaa_ckks_public_key *)obj, opt, w);
+}
+
+beaa_status beaa_ckks_public_key_save(const beaa_ckks_public_key *pk, int full, const char *path,
+                                      int overwrite)
+{
+    return save_with(pk_ser, pk, full, path, overwrite, 0);
+}
+
+beaa_status beaa_ckks_public_key_load(const beaa_ckks_context *ctx, const char *path,
+                                      beaa_ckks_public_key **out)
+{
+    if (!ctx || !out) return BEAA_ERR_ARG;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    size_t bound = BEAA_SERIAL_OVERHEAD + 4 + 2 * limbs_bytes(ctx, 0, ctx_n_data(ctx));
+    beaa_status s = load_bytes(path, bound, &buf, &len);
+    if (s == BEAA_OK) s = beaa_ckks_public_key_deserialize(ctx, buf, len, out);
+    beaa_free(buf);
+    return s;
+}
+
+/* ---------------------------------------------------------------- switching keys */
+
+/* Body of one switching key: u32 dnum, u32 n_limbs, [seed], per digit: b limbs, [a limbs]. */
+static size_t switch_key_max_bytes(const beaa_ckks_context *ctx)
+{
+    return 8 + BEAA_SEED_BYTES +
+           (size_t)beaa_ckks_context_dnum(ctx) * 2 * limbs_bytes(ctx, 0, ctx_n_ext(ctx));
+}
+
+static beaa_status write_switch_key(beaa_serial_writer *w, const beaa_ckks_switch_key *key,
+                                    int full)
+{
+    const beaa_ckks_context *ctx = key->ctx;
+    if (!key->data || key->dnum != beaa_ckks_context_dnum(ctx) || key->n_limbs != ctx_n_ext(ctx))
+        return BEAA_ERR_ARG;
+    const size_t n = ctx_n(ctx);
+    beaa_status s = beaa_serial_write_u32(w, key->dnum);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, key->n_limbs);
+    if (s == BEAA_OK && !full) s = beaa_serial_write_bytes(w, key->seed, BEAA_SEED_BYTES);
+    for (unsigned j = 0; j < key->dnum && s == BEAA_OK; j++) {
+        const uint64_t *b = key->data + (size_t)(j * 2) * key->n_limbs * n;
+        s = write_limbs(w, ctx, b, 0, key->n_limbs);
+        if (s == BEAA_OK && full) s = write_limbs(w, ctx, b + (size_t)key->n_limbs * n, 0, key->n_limbs);
+    }
+    return s;
+}
+
+/* Reads a body into key (allocated here; cleared on error). */
+static beaa_status read_switch_key(beaa_serial_reader *r, const beaa_ckks_context *ctx,
+                                   int seeded, beaa_ckks_switch_key *key)
+{
+    uint32_t dnum, nl;
+    beaa_status s = beaa_serial_read_u32(r, &dnum);
+    if (s == BEAA_OK) s = beaa_serial_read_u32(r, &nl);
+    if (s != BEAA_OK) return s;
+    if (dnum != beaa_ckks_context_dnum(ctx) || nl != ctx_n_ext(ctx)) return BEAA_ERR_CORRUPT;
+    if ((s = beaa_ckks_switch_key_alloc(ctx, key)) != BEAA_OK) return s;
+    const size_t n = ctx_n(ctx);
+    if (seeded) s = beaa_serial_read_bytes(r, key->seed, BEAA_SEED_BYTES);
+    for (unsigned j = 0; j < dnum && s == BEAA_OK; j++) {
+        uint64_t *b = key->data + (size_t)(j * 2) * nl * n;
+        s = read_limbs(r, ctx, b, 0, nl);
+        if (s == BEAA_OK && !seeded) s = read_limbs(r, ctx, b + (size_t)nl * n, 0, nl);
+    }
+    if (s != BEAA_OK) {
+        beaa_ckks_switch_key_clear(key);
+        return s;
+    }
+    if (seeded) beaa_ckks_switch_key_expand_seed(key);
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_relin_key_serialize(const beaa_ckks_relin_key *rk, int full,
+                                          beaa_serial_writer *w)
+{
+    if (!rk || !rk->key.ctx || !w) return BEAA_ERR_ARG;
+    const beaa_ckks_context *ctx = rk->key.ctx;
+    size_t mark;
+    beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + switch_key_max_bytes(ctx));
+    if (s == BEAA_OK)
+        s = beaa_serial_envelope_begin(w, BEAA_OBJ_RELIN_KEY, full ? 0 : SER_SEEDED,
+                                       beaa_ckks_context_fingerprint(ctx), &mark);
+    if (s == BEAA_OK) s = write_switch_key(w, &rk->key, full);
+    if (s != BEAA_OK) return s;
+    return beaa_serial_envelope_end(w, mark);
+}
+
+beaa_status beaa_ckks_relin_key_deserialize(const beaa_ckks_context *ctx, const void *data,
+                                            size_t len, beaa_ckks_relin_key **out)
+{
+    if (!out) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_serial_reader r;
+    uint32_t flags;
+    beaa_status s = open_obj(ctx, data, len, BEAA_OBJ_RELIN_KEY, SER_SEEDED, &r, &flags);
+    if (s != BEAA_OK) return s;
+    beaa_ckks_relin_key *rk = beaa_calloc(1, sizeof *rk);
+    if (!rk) return BEAA_ERR_NOMEM;
+    s = read_switch_key(&r, ctx, (flags & SER_SEEDED) != 0, &rk->key);
+    if (s == BEAA_OK) s = expect_end(&r);
+    if (s != BEAA_OK) {
+        beaa_ckks_relin_key_free(rk);
+        return s;
+    }
+    *out = rk;
+    return BEAA_OK;
+}
+
+static beaa_status rk_ser(const void *obj, int opt, beaa_serial_writer *w)
+{
+    return beaa_ckks_relin_key_serialize((const beaa_ckks_relin_key *)obj, opt, w);
+}
+
+beaa_status beaa_ckks_relin_key_save(const beaa_ckks_relin_key *rk, int full, const char *path,
+                                     int overwrite)
+{
+    return save_with(rk_ser, rk, full, path, overwrite, 0);
+}
+
+beaa_status beaa_ckks_relin_key_load(const beaa_ckks_context *ctx, const char *path,
+                                     beaa_ckks_relin_key **out)
+{
+    if (!ctx || !out) return BEAA_ERR_ARG;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    beaa_status s = load_bytes(path, BEAA_SERIAL_OVERHEAD + switch_key_max_bytes(ctx), &buf, &len);
+    if (s == BEAA_OK) s = beaa_ckks_relin_key_deserialize(ctx, buf, len, out);
+    beaa_free(buf);
+    return s;
+}
+
+/* ---------------------------------------------------------------- Galois keys */
+
+beaa_status beaa_ckks_galois_keys_serialize(const beaa_ckks_galois_keys *gk, int full,
+                                            beaa_serial_writer *w)
+{
+    if (!gk || !gk->ctx || !w || (gk->count && (!gk->elts || !gk->keys))) return BEAA_ERR_ARG;
+    const beaa_ckks_context *ctx = gk->ctx;
+    size_t mark;
+    beaa_status s = beaa_serial_envelope_begin(w, BEAA_OBJ_GALOIS_KEYS, full ? 0 : SER_SEEDED,
+                                               beaa_ckks_context_fingerprint(ctx), &mark);
+    if (s == BEAA_OK) s = beaa_serial_write_u64(w, (uint64_t)gk->count);
+    if (s == BEAA_OK) s = beaa_serial_write_u64_array(w, gk->elts, gk->count);
+    for (size_t i = 0; i < gk->count && s == BEAA_OK; i++) {
+        if (gk->keys[i].ctx != ctx) s = BEAA_ERR_PARAMS_MISMATCH;
+        else s = write_switch_key(w, &gk->keys[i], full);
+    }
+    if (s != BEAA_OK) return s;
+    return beaa_serial_envelope_end(w, mark);
+}
+
+beaa_status beaa_ckks_galois_keys_deserialize(const beaa_ckks_context *ctx, const void *data,
+                                              size_t len, beaa_ckks_galois_keys **out)
+{
+    if (!out) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_serial_reader r;
+    uint32_t flags;
+    beaa_status s = open_obj(ctx, data, len, BEAA_OBJ_GALOIS_KEYS, SER_SEEDED, &r, &flags);
+    if (s != BEAA_OK) return s;
+    uint64_t count;
+    if ((s = beaa_serial_read_u64(&r, &count)) != BEAA_OK) return s;
+    const size_t n = ctx_n(ctx);
+    /* There are N odd residues mod 2N; anything above cannot be a set of distinct elements. */
+    if (count > n) return BEAA_ERR_CORRUPT;
+    if (count > r.left / 8) return BEAA_ERR_TRUNCATED;
+    uint64_t *elts = malloc((size_t)(count ? count : 1) * sizeof *elts);
+    if (!elts) return BEAA_ERR_NOMEM;
+    s = beaa_serial_read_u64_array(&r, elts, (size_t)count);
+    for (size_t i = 0; i < count && s == BEAA_OK; i++)
+        if ((elts[i] & 1) == 0 || elts[i] >= 2 * (uint64_t)n || (i && elts[i] <= elts[i - 1]))
+            s = BEAA_ERR_CORRUPT;
+    /* Every key takes at least its smallest body: refuse counts the payload cannot hold before
+     * allocating count switching keys. */
+    size_t min_body = 8 + ((flags & SER_SEEDED) ? BEAA_SEED_BYTES : 0) +
+                      (size_t)beaa_ckks_context_dnum(ctx) * limbs_bytes(ctx, 0, ctx_n_ext(ctx));
+    if (s == BEAA_OK && count > r.left / min_body) s = BEAA_ERR_TRUNCATED;
+    beaa_ckks_galois_keys *gk = NULL;
+    if (s == BEAA_OK) s = beaa_ckks_galois_keys_alloc(ctx, elts, (size_t)count, &gk);
+    free(elts);
+    if (s != BEAA_OK) return s;
+    /* alloc made every key; read_switch_key allocates again, so release each first. */
+    for (size_t i = 0; i < gk->count && s == BEAA_OK; i++) {
+        beaa_ckks_switch_key_clear(&gk->keys[i]);
+        s = read_switch_key(&r, ctx, (flags & SER_SEEDED) != 0, &gk->keys[i]);
+    }
+    if (s == BEAA_OK) s = expect_end(&r);
+    if (s != BEAA_OK) {
+        beaa_ckks_galois_keys_free(gk);
+        return s;
+    }
+    *out = gk;
+    return BEAA_OK;
+}
+
+static beaa_status gk_ser(const void *obj, int opt, beaa_serial_writer *w)
+{
+    return beaa_ckks_galois_keys_serialize((const beaa_ckks_galois_keys *)obj, opt, w);
+}
+
+beaa_status beaa_ckks_galois_keys_save(const beaa_ckks_galois_keys *gk, int full, const char *path,
+                                       int overwrite)
+{
+    return save_with(gk_ser, gk, full, path, overwrite, 0);
+}
+
+beaa_status beaa_ckks_galois_keys_load(const beaa_ckks_context *ctx, const char *path,
+                                       beaa_ckks_galois_keys **out)
+{
+    if (!ctx || !out) return BEAA_ERR_ARG;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    size_t one = switch_key_max_bytes(ctx) + 8, n = ctx_n(ctx);
+    size_t bound = one > (SIZE_MAX - 1024) / n ? SIZE_MAX - 1024 : BEAA_SERIAL_OVERHEAD + 8 + n * one;
+    beaa_status s = load_bytes(path, bound, &buf, &len);
+    if (s == BEAA_OK) s = beaa_ckks_galois_keys_deserialize(ctx, buf, len, out);
+    beaa_free(buf);
+    return s;
+}
+
+/* ---------------------------------------------------------------- plaintext */
+
+static int scale_ok(double scale) { return isfinite(scale) && scale > 0.0; }
+
+beaa_status beaa_ckks_plaintext_serialize(const beaa_ckks_plaintext *pt, beaa_serial_writer *w)
+{
+    if (!pt || !pt->ctx || !pt->data || !w) return BEAA_ERR_ARG;
+    const beaa_ckks_context *ctx = pt->ctx;
+    if (pt->level > beaa_ckks_context_max_level(ctx) || !scale_ok(pt->scale)) return BEAA_ERR_ARG;
+    size_t mark;
+    beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + 16 +
+                                                      limbs_bytes(ctx, 0, pt->level + 1));
+    if (s == BEAA_OK)
+        s = beaa_serial_envelope_begin(w, BEAA_OBJ_PLAINTEXT, 0, beaa_ckks_context_fingerprint(ctx),
+                                       &mark);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, pt->level);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, pt->ntt_form ? 1 : 0);
+    if (s == BEAA_OK) s = beaa_serial_write_f64(w, pt->scale);
+    if (s == BEAA_OK) s = write_limbs(w, ctx, pt->data, 0, pt->level + 1);
+    if (s != BEAA_OK) return s;
+    return beaa_serial_envelope_end(w, mark);
+}
+
+beaa_status beaa_ckks_plaintext_deserialize(const beaa_ckks_context *ctx, const void *data,
+                                            size_t len, beaa_ckks_plaintext **out)
+{
+    if (!out) return BEAA_ERR_ARG;
+    *out = NULL;
+    beaa_serial_reader r;
+    uint32_t flags, level, ntt;
+    double scale;
+    beaa_status s = open_obj(ctx, data, len, BEAA_OBJ_PLAINTEXT, 0, &r, &flags);
+    if (s != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &level)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &ntt)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_f64(&r, &scale)) != BEAA_OK) return s;
+    if (level > beaa_ckks_context_max_level(ctx) || ntt > 1 || !scale_ok(scale))
+        return BEAA_ERR_CORRUPT;
+    if (limbs_bytes(ctx, 0, level + 1) != r.left) return BEAA_ERR_CORRUPT;
+    beaa_ckks_plaintext *pt = NULL;
+    if ((s = beaa_ckks_plaintext_new(ctx, level, &pt)) != BEAA_OK) return s;
+    pt->ntt_form = (int)ntt;
+    pt->scale = scale;
+    s = read_limbs(&r, ctx, pt->data, 0, level + 1);
+    if (s == BEAA_OK) s = expect_end(&r);
+    if (s != BEAA_OK) {
+        beaa_ckks_plaintext_free(pt);
+        return s;
+    }
+    *out = pt;
+    return BEAA_OK;
+}
+
+static beaa_status pt_ser(const void *obj, int opt, beaa_serial_writer *w)
+{
+    (void)opt;
+    return beaa_ckks_plaintext_serialize((const beaa_ckks_plaintext *)obj, w);
+}
+
+beaa_status beaa_ckks_plaintext_save(const beaa_ckks_plaintext *pt, const char *path, int overwrite)
+{
+    return save_with(pt_ser, pt, 0, path, overwrite, 1);
+}
+
+beaa_status beaa_ckks_plaintext_load(const beaa_ckks_context *ctx, const char *path,
+                                     beaa_ckks_plaintext **out)
+{
+    if (!ctx || !out) return BEAA_ERR_ARG;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    size_t bound = BEAA_SERIAL_OVERHEAD + 16 + limbs_bytes(ctx, 0, ctx_n_data(ctx));
+    beaa_status s = load_bytes(path, bound, &buf, &len);
+    if (s == BEAA_OK) s = beaa_ckks_plaintext_deserialize(ctx, buf, len, out);
+    beaa_free_secret(buf, len);
+    return s;
+}
+
+/* ---------------------------------------------------------------- ciphertext */
+
+size_t beaa_ckks_ciphertext_max_bytes(const beaa_ckks_context *ctx)
+{
+    if (!ctx) return 0;
+    return BEAA_SERIAL_OVERHEAD + 20 + 3 * limbs_bytes(ctx, 0, ctx_n_data(ctx));
+}
+
+beaa_status beaa_ckks_ciphertext_serialize(const beaa_ckks_ciphertext *ct, beaa_serial_writer *w)
+{
+    if (!ct || !ct->ctx || !ct->data || !w) return BEAA_ERR_ARG;
+    const beaa_ckks_context *ctx = ct->ctx;
+    if ((ct->size != 2 && ct->size != 3) || ct->level > beaa_ckks_context_max_level(ctx) ||
+        !scale_ok(ct->scale))
+        return BEAA_ERR_ARG;
+    const int seeded = ct->has_seed && ct->size == 2 && ct->ntt_form;
+    const unsigned nl = ct->level + 1;
+    size_t mark;
+    beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + 20 + BEAA_SEED_BYTES +
+                                                      ct->size * limbs_bytes(ctx, 0, nl));
+    if (s == BEAA_OK)
+        s = beaa_serial_envelope_begin(w, BEAA_OBJ_CIPHERTEXT, seeded ? SER_SEEDED : 0,
+                                       beaa_ckks_context_fingerprint(ctx), &mark);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, ct->size);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, ct->level);
+    if (s == BEAA_OK) s = beaa_serial_write_u32(w, ct->ntt_form ? 1 : 0);
+    if (s == BEAA_OK) s = beaa_serial_write_f64(w, ct->scale);
+    for (unsigned k = 0; k < ct->size && s == BEAA_OK; k++) {
+        if (k == 1 && seeded) s = beaa_serial_write_bytes(w, ct->seed, BEAA_SEED_BYTES);
+        else s = write_limbs(w, ctx, beaa_ckks_ct_limb(ct, k, 0), 0, nl);
+    }
+    if (s != BEAA_OK) return s;
+    return beaa_serial_envelope_end(w, mark);
+}
+
+beaa_status beaa_ckks_ciphertext_deserialize_into(const void *data, size_t len,
+                                                  beaa_ckks_ciphertext *ct)
+{
+    if (!ct || !ct->ctx) return BEAA_ERR_ARG;
+    const beaa_ckks_context *ctx = ct->ctx;
+    beaa_serial_reader r;
+    uint32_t flags, size, level, ntt;
+    double scale;
+    beaa_status s = open_obj(ctx, data, len, BEAA_OBJ_CIPHERTEXT, SER_SEEDED, &r, &flags);
+    if (s != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &size)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &level)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &ntt)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_f64(&r, &scale)) != BEAA_OK) return s;
+    const int seeded = (flags & SER_SEEDED) != 0;
+    if ((size != 2 && size != 3) || level > beaa_ckks_context_max_level(ctx) || ntt > 1 ||
+        !scale_ok(scale) || (seeded && (size != 2 || ntt != 1)))
+        return BEAA_ERR_CORRUPT;
+    size_t lb = limbs_bytes(ctx, 0, level + 1);
+    size_t want = seeded ? lb + BEAA_SEED_BYTES : (size_t)size * lb;
+    if (r.left != want) return r.left < want ? BEAA_ERR_TRUNCATED : BEAA_ERR_CORRUPT;
+    if ((s = beaa_ckks_ciphertext_resize(ct, size, level)) != BEAA_OK) return s;
+    ct->ntt_form = (int)ntt;
+    ct->scale = scale;
+    for (unsigned k = 0; k < size && s == BEAA_OK; k++) {
+        if (k == 1 && seeded) s = beaa_serial_read_bytes(&r, ct->seed, BEAA_SEED_BYTES);
+        else s = read_limbs(&r, ctx, beaa_ckks_ct_limb(ct, k, 0), 0, level + 1);
+    }
+    if (s == BEAA_OK) s = expect_end(&r);
+    if (s == BEAA_OK && seeded) s = beaa_ckks_ciphertext_expand_seed(ct);
+    return s;
+}
+
+beaa_status beaa_ckks_ciphertext_deserialize(const beaa_ckks_context *ctx, const void *data,
+                                             size_t len, beaa_ckks_ciphertext **out)
+{
+    if (!ctx || !out) return BEAA_ERR_ARG;
+    *out = NULL;
+    /* Check the envelope and header first so that bad input allocates nothing. */
+    beaa_serial_reader r;
+    uint32_t flags, size, level;
+    beaa_status s = open_obj(ctx, data, len, BEAA_OBJ_CIPHERTEXT, SER_SEEDED, &r, &flags);
+    if (s != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &size)) != BEAA_OK) return s;
+    if ((s = beaa_serial_read_u32(&r, &level)) != BEAA_OK) return s;
+    if ((size != 2 && size != 3) || level > beaa_ckks_context_max_level(ctx))
+        return BEAA_ERR_CORRUPT;
+    beaa_ckks_ciphertext *ct = NULL;
+    if ((s = beaa_ckks_ciphertext_new(ctx, size, level, &ct)) != BEAA_OK) return s;
+    s = beaa_ckks_ciphertext_deserialize_into(data, len, ct);
+    if (s != BEAA_OK) {
+        beaa_ckks_ciphertext_free(ct);
+        return s;
+    }
+    *out = ct;
+    return BEAA_OK;
+}
+
+static beaa_status ct_ser(const void *obj, int opt, beaa_serial_writer *w)
+{
+    (void)opt;
+    return beaa_ckks_ciphertext_serialize((const beaa_ckks_ciphertext *)obj, w);
+}
+
+beaa_status beaa_ckks_ciphertext_save(const beaa_ckks_ciphertext *ct, const char *path,
+                                      int overwrite)
+{
+    return save_with(ct_ser, ct, 0, path, overwrite, 0);
+}
+
+beaa_status beaa_ckks_ciphertext_load(const beaa_ckks_context *ctx, const char *path,
+                                      beaa_ckks_ciphertext **out)
+{
+    if (!ctx || !out) return BEAA_ERR_ARG;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    beaa_status s = load_bytes(path, beaa_ckks_ciphertext_max_bytes(ctx), &buf, &len);
+    if (s == BEAA_OK) s = beaa_ckks_ciphertext_deserialize(ctx, buf, len, out);
+    beaa_free(buf);
+    return s;
+}
