@@ -7,5 +7,9 @@
 #include "lib/rng.h"
 #include "lib/cpu.h"
 #include "ckks/ckks.h"
+#include "lib/serial.h"
+#include "lib/fileio.h"
+#include "lib/stream.h"
+#include "ckks/serialize.h"
 /* nn/ and train/ public headers go here */
 #endif
