@@ -1,0 +1,264 @@
+/* bench_kernels.c - validates every kernel of every ISA this CPU runs against ref, then times
+ * them single-threaded (median of repeats) and prints CSV rows
+ * `benchmark,params,metric,value,unit`, plus the speedup of each SIMD ISA over ref.
+ * Usage: bench_kernels [--quick]   (BEAA_BENCH_QUICK=1 also means fewer sizes and repeats) */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ckks/kernels/kernels.h"
+#include "lib/cpu.h"
+#include "lib/mem.h"
+
+static uint64_t rng_state = 0x0123456789abcdefu;
+static uint64_t next_u64(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+static void fill(uint64_t *a, size_t n, uint64_t bound)
+{
+    for (size_t i = 0; i < n; i++) a[i] = next_u64() % bound;
+}
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Deterministic Miller-Rabin (enough for the benchmark's own prime search). */
+static int is_prime(uint64_t q)
+{
+    static const uint64_t bases[] = {2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37};
+    if (q < 2) return 0;
+    for (size_t i = 0; i < 12; i++) {
+        if (q == bases[i]) return 1;
+        if (q % bases[i] == 0) return 0;
+    }
+    beaa_modulus m;
+    beaa_modulus_init(&m, q);
+    uint64_t d = q - 1;
+    unsigned s = 0;
+    while (!(d & 1)) {
+        d >>= 1;
+        s++;
+    }
+    for (size_t i = 0; i < 12; i++) {
+        uint64_t x = beaa_pow_mod(bases[i], d, &m);
+        if (x == 1 || x == q - 1) continue;
+        unsigned r = 1;
+        for (; r < s; r++) {
+            x = beaa_mul_mod(x, x, &m);
+            if (x == q - 1) break;
+        }
+        if (r == s) return 0;
+    }
+    return 1;
+}
+/* Largest prime q < 2^bits with q = 1 mod 2n. */
+static uint64_t find_prime(unsigned bits, size_t n)
+{
+    uint64_t m = 2 * (uint64_t)n;
+    uint64_t q = (((UINT64_C(1) << bits) - 1) / m) * m + 1;
+    while (!is_prime(q)) q -= m;
+    return q;
+}
+
+/* The state a timed kernel call needs. */
+typedef struct bench_ctx {
+    const beaa_kernels *k;
+    beaa_ntt_tables *t;
+    beaa_modulus m;
+    size_t n;
+    uint64_t *a, *b, *r, w, ws;
+    const uint64_t *const *x;
+    const uint64_t *c;
+    size_t n_in;
+} bench_ctx;
+
+typedef void (*bench_fn)(bench_ctx *c);
+static void b_ntt_fwd(bench_ctx *c) { c->k->ntt_fwd(c->t, c->a); }
+static void b_ntt_inv(bench_ctx *c) { c->k->ntt_inv(c->t, c->a); }
+static void b_ntt_fwd_lazy(bench_ctx *c) { c->k->ntt_fwd_lazy(c->t, c->a); }
+static void b_ntt_inv_lazy(bench_ctx *c) { c->k->ntt_inv_lazy(c->t, c->a); }
+static void b_add_mod(bench_ctx *c) { c->k->add_mod(c->r, c->a, c->b, c->n, c->m.q); }
+static void b_mul_mod(bench_ctx *c) { c->k->mul_mod(c->r, c->a, c->b, c->n, &c->m); }
+static void b_mac_mod(bench_ctx *c) { c->k->mac_mod(c->r, c->a, c->b, c->n, &c->m); }
+static void b_mul_const(bench_ctx *c) { c->k->mul_const(c->r, c->a, c->n, c->w, c->ws, c->m.q); }
+static void b_mac_const(bench_ctx *c) { c->k->mac_const(c->r, c->a, c->n, c->w, c->ws, c->m.q); }
+static void b_sub_mul_const(bench_ctx *c)
+{
+    c->k->sub_mul_const(c->r, c->a, c->b, c->n, c->w, c->ws, c->m.q);
+}
+static void b_basis_conv(bench_ctx *c) { c->k->basis_conv(c->r, c->x, c->c, c->n_in, c->n, &c->m); }
+
+/* Median over `reps` of the mean time of `iters` calls, in microseconds. */
+static double time_median(bench_fn f, bench_ctx *c, int reps)
+{
+    f(c); /* warm up caches */
+    double t0 = now_us();
+    f(c);
+    double one = now_us() - t0;
+    int iters = one > 0 ? (int)(2000.0 / one) : 1000; /* about 2 ms per repeat */
+    if (iters < 1) iters = 1;
+    if (iters > 10000) iters = 10000;
+    double *v = malloc((size_t)reps * sizeof *v);
+    if (!v) return -1;
+    for (int r = 0; r < reps; r++) {
+        double s = now_us();
+        for (int i = 0; i < iters; i++) f(c);
+        v[r] = (now_us() - s) / iters;
+    }
+    qsort(v, (size_t)reps, sizeof *v, cmp_double);
+    double med = v[reps / 2];
+    free(v);
+    return med;
+}
+
+/* Bit-exact validation of every kernel of k against ref on random data. 0 on success. */
+static int validate(const beaa_kernels *k, beaa_ntt_tables *t, size_t n)
+{
+    const beaa_kernels *ref = &beaa_kernels_ref;
+    uint64_t q = beaa_ntt_tables_modulus(t)->q;
+    const beaa_modulus *m = beaa_ntt_tables_modulus(t);
+    uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8), *r1 = beaa_alloc(n * 8),
+             *r2 = beaa_alloc(n * 8);
+    int bad = 0;
+    if (!a || !b || !r1 || !r2) bad = 1;
+    uint64_t w = next_u64() % q, ws = beaa_shoup(w, q);
+    if (!bad) {
+        fill(a, n, q);
+        memcpy(r1, a, n * 8);
+        memcpy(r2, a, n * 8);
+        ref->ntt_fwd(t, r1);
+        k->ntt_fwd(t, r2);
+        bad |= memcmp(r1, r2, n * 8) != 0;
+        ref->ntt_inv(t, r1);
+        k->ntt_inv(t, r2);
+        bad |= memcmp(r1, r2, n * 8) != 0 || memcmp(r1, a, n * 8) != 0;
+        fill(b, n, q);
+        ref->mul_mod(r1, a, b, n, m);
+        k->mul_mod(r2, a, b, n, m);
+        bad |= memcmp(r1, r2, n * 8) != 0;
+        ref->mac_mod(r1, a, b, n, m);
+        k->mac_mod(r2, a, b, n, m);
+        bad |= memcmp(r1, r2, n * 8) != 0;
+        ref->mac_const(r1, a, n, w, ws, q);
+        k->mac_const(r2, a, n, w, ws, q);
+        bad |= memcmp(r1, r2, n * 8) != 0;
+        ref->sub_mul_const(r1, a, b, n, w, ws, q);
+        k->sub_mul_const(r2, a, b, n, w, ws, q);
+        bad |= memcmp(r1, r2, n * 8) != 0;
+        ref->add_mod(r1, a, b, n, q);
+        k->add_mod(r2, a, b, n, q);
+        bad |= memcmp(r1, r2, n * 8) != 0;
+    }
+    beaa_free(a);
+    beaa_free(b);
+    beaa_free(r1);
+    beaa_free(r2);
+    return bad;
+}
+
+int main(int argc, char **argv)
+{
+    int quick = (argc > 1 && strcmp(argv[1], "--quick") == 0) || getenv("BEAA_BENCH_QUICK");
+    int reps = quick ? 5 : 15;
+    const beaa_kernels *isas[3];
+    int n_isa = 0;
+    isas[n_isa++] = &beaa_kernels_ref;
+    if (beaa_cpu_supports(BEAA_ISA_AVX2)) isas[n_isa++] = &beaa_kernels_avx2;
+    if (beaa_cpu_supports(BEAA_ISA_AVX512)) isas[n_isa++] = &beaa_kernels_avx512;
+    fprintf(stderr, "bench_kernels: ISAs on this CPU:%s%s%s (single thread, median of %d)\n",
+            " ref", n_isa > 1 ? " avx2" : "", n_isa > 2 ? " avx512" : " (no avx512)", reps);
+
+    const unsigned log_ns_full[] = {12, 14, 16}, log_ns_quick[] = {14};
+    const unsigned *log_ns = quick ? log_ns_quick : log_ns_full;
+    size_t n_sizes = quick ? 1 : 3;
+    const unsigned bits_list[] = {50, 60};
+    struct {
+        const char *name;
+        bench_fn f;
+        int is_ntt;
+    } kernels[] = {
+        {"ntt_fwd", b_ntt_fwd, 1},          {"ntt_inv", b_ntt_inv, 1},
+        {"ntt_fwd_lazy", b_ntt_fwd_lazy, 1}, {"ntt_inv_lazy", b_ntt_inv_lazy, 1},
+        {"add_mod", b_add_mod, 0},          {"mul_mod", b_mul_mod, 0},
+        {"mac_mod", b_mac_mod, 0},          {"mul_const", b_mul_const, 0},
+        {"mac_const", b_mac_const, 0},      {"sub_mul_const", b_sub_mul_const, 0},
+        {"basis_conv_8", b_basis_conv, 0},
+    };
+    const size_t n_kernels = sizeof kernels / sizeof kernels[0];
+    printf("benchmark,params,metric,value,unit\n");
+    int rc = 0;
+    for (size_t si = 0; si < n_sizes; si++) {
+        unsigned log_n = log_ns[si];
+        size_t n = (size_t)1 << log_n;
+        for (size_t bi = 0; bi < 2; bi++) {
+            uint64_t q = find_prime(bits_list[bi], n);
+            beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
+            uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8), *r = beaa_alloc(n * 8);
+            uint64_t *xs[8], cs[8];
+            int ok = t && a && b && r;
+            for (int i = 0; i < 8; i++) {
+                xs[i] = beaa_alloc(n * 8);
+                ok = ok && xs[i];
+            }
+            if (!ok) {
+                fprintf(stderr, "bench_kernels: out of memory\n");
+                return 1;
+            }
+            for (int i = 0; i < 8; i++) {
+                fill(xs[i], n, q);
+                cs[i] = next_u64() % q;
+            }
+            for (int s = 1; s < n_isa; s++) {
+                if (validate(isas[s], t, n)) {
+                    fprintf(stderr, "bench_kernels: VALIDATION FAILED for %s (N=%zu q=%u bits)\n",
+                            isas[s]->name, n, bits_list[bi]);
+                    rc = 1;
+                }
+            }
+            if (rc) return rc;
+            for (size_t ki = 0; ki < n_kernels; ki++) {
+                double ref_us = 0;
+                for (int s = 0; s < n_isa; s++) {
+                    bench_ctx c = {.k = isas[s], .t = t, .n = n, .a = a, .b = b, .r = r,
+                                   .x = (const uint64_t *const *)xs, .c = cs, .n_in = 8};
+                    beaa_modulus_init(&c.m, q);
+                    c.w = next_u64() % q;
+                    c.ws = beaa_shoup(c.w, q);
+                    fill(a, n, q);
+                    fill(b, n, q);
+                    fill(r, n, q);
+                    double us = time_median(kernels[ki].f, &c, reps);
+                    printf("%s,N=%zu q=%ubit isa=%s,median,%.2f,us\n", kernels[ki].name, n,
+                           bits_list[bi], isas[s]->name, us);
+                    if (s == 0) ref_us = us;
+                    else
+                        printf("%s,N=%zu q=%ubit isa=%s,speedup_vs_ref,%.2f,x\n",
+                               kernels[ki].name, n, bits_list[bi], isas[s]->name, ref_us / us);
+                }
+                fflush(stdout);
+            }
+            for (int i = 0; i < 8; i++) beaa_free(xs[i]);
+            beaa_free(a);
+            beaa_free(b);
+            beaa_free(r);
+            beaa_ntt_tables_free(t);
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,26 @@
+/* avx2.h - declarations of the AVX2 kernels (semantics and ranges as in kernels.h). They use the
+ * double-precision FMA path for primes q < 2^50 and call the ref kernels for larger primes. */
+#ifndef BEAA_KERNELS_AVX2_H
+#define BEAA_KERNELS_AVX2_H
+#include "ckks/kernels/kernels.h"
+
+void beaa_ntt_fwd_avx2(const beaa_ntt_tables *t, uint64_t *a);
+void beaa_ntt_fwd_lazy_avx2(const beaa_ntt_tables *t, uint64_t *a);
+void beaa_ntt_inv_avx2(const beaa_ntt_tables *t, uint64_t *a);
+void beaa_ntt_inv_lazy_avx2(const beaa_ntt_tables *t, uint64_t *a);
+
+void beaa_add_mod_avx2(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void beaa_sub_mod_avx2(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void beaa_neg_mod_avx2(uint64_t *r, const uint64_t *a, size_t n, uint64_t q);
+void beaa_mul_mod_avx2(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                       const beaa_modulus *m);
+void beaa_mac_mod_avx2(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                       const beaa_modulus *m);
+void beaa_mul_const_avx2(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, uint64_t ws,
+                         uint64_t q);
+void beaa_mac_const_avx2(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, uint64_t ws,
+                         uint64_t q);
+void beaa_sub_mul_const_avx2(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                             uint64_t w, uint64_t ws, uint64_t q);
+
+#endif

@@ -1,0 +1,448 @@
+/* check_kernels.c - every kernel of every ISA this CPU runs, bit-exact (after normalizing lazy
+ * outputs mod q) against the ref kernels on random and edge inputs, N = 2^10..2^16 for the NTT,
+ * 30..61-bit primes, in-place aliasing too; the ref element-wise kernels against naive 128-bit
+ * arithmetic; dispatch and BEAA_ARCH handling. The avx512 case is registered only on a CPU with
+ * AVX-512 IFMA (the runner prints when it did not run). */
+#include <check.h>
+#include <gmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckks/kernels/kernels.h"
+#include "ckks/ntt.h"
+#include "lib/cpu.h"
+#include "lib/mem.h"
+
+/* Per-element checks in hot loops: Check's ck_assert_* writes to a pipe on every call, so
+ * these only call into Check when the condition fails. */
+#define EXPECT(cond, ...)                                                                     \
+    do {                                                                                      \
+        if (!(cond)) ck_abort_msg(__VA_ARGS__);                                               \
+    } while (0)
+#define EXPECT_U64_EQ(x, y)                                                                   \
+    do {                                                                                      \
+        uint64_t x_ = (x), y_ = (y);                                                          \
+        if (x_ != y_)                                                                         \
+            ck_abort_msg("%s == %s failed: %llu vs %llu (line %d)", #x, #y,                   \
+                         (unsigned long long)x_, (unsigned long long)y_, __LINE__);           \
+    } while (0)
+#define EXPECT_U64_LT(x, y)                                                                   \
+    do {                                                                                      \
+        uint64_t x_ = (x), y_ = (y);                                                          \
+        if (!(x_ < y_))                                                                       \
+            ck_abort_msg("%s < %s failed: %llu vs %llu (line %d)", #x, #y,                    \
+                         (unsigned long long)x_, (unsigned long long)y_, __LINE__);           \
+    } while (0)
+
+static int light(void) { return getenv("BEAA_TEST_LIGHT") != NULL; }
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint64_t next_u64(void) /* splitmix64: test inputs only */
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+static uint64_t uniform(uint64_t bound) { return next_u64() % bound; }
+
+/* Random values in [0, bound) with the extremes 0, 1, bound-1 sprinkled in. */
+static void fill(uint64_t *a, size_t n, uint64_t bound)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = next_u64();
+        switch (r & 15) {
+        case 0: a[i] = 0; break;
+        case 1: a[i] = bound - 1; break;
+        case 2: a[i] = 1; break;
+        default: a[i] = (r >> 4) % bound; break;
+        }
+    }
+}
+
+static uint64_t find_prime(unsigned bits, size_t n, unsigned skip)
+{
+    uint64_t m = 2 * (uint64_t)n;
+    uint64_t q = (((UINT64_C(1) << bits) - 1) / m) * m + 1;
+    if (q >= (UINT64_C(1) << bits)) q -= m;
+    mpz_t z;
+    mpz_init(z);
+    for (; q > m; q -= m) {
+        mpz_set_ui(z, (unsigned long)q);
+        if (mpz_probab_prime_p(z, 30)) {
+            if (skip == 0) break;
+            skip--;
+        }
+    }
+    mpz_clear(z);
+    return q;
+}
+
+static const unsigned prime_bits[] = {30, 36, 44, 49, 50, 55, 61};
+#define N_PRIME_BITS (sizeof prime_bits / sizeof prime_bits[0])
+
+static void assert_same_mod(const char *what, const beaa_kernels *k, const uint64_t *got,
+                            const uint64_t *want, size_t n, uint64_t q, uint64_t bound)
+{
+    for (size_t i = 0; i < n; i++) {
+        EXPECT(got[i] < bound, "%s/%s: out of range at %zu: %llu >= %llu (q=%llu)", what,
+                      k->name, i, (unsigned long long)got[i], (unsigned long long)bound,
+                      (unsigned long long)q);
+        EXPECT(got[i] % q == want[i] % q, "%s/%s: differs at %zu (n=%zu q=%llu)", what,
+                      k->name, i, n, (unsigned long long)q);
+    }
+}
+
+/* All four NTT kernels of k against ref. */
+static void check_ntt_isa(const beaa_kernels *k)
+{
+    const beaa_kernels *ref = &beaa_kernels_ref;
+    unsigned max_log = light() ? 12 : 16;
+    for (unsigned log_n = 10; log_n <= max_log; log_n += (light() ? 2 : 1)) {
+        size_t n = (size_t)1 << log_n;
+        uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8);
+        ck_assert(a && b);
+        for (size_t bi = 0; bi < N_PRIME_BITS; bi++) {
+            uint64_t q = find_prime(prime_bits[bi], n, 0);
+            beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
+            ck_assert_ptr_nonnull(t);
+
+            fill(a, n, q);
+            memcpy(b, a, n * 8);
+            ref->ntt_fwd(t, a);
+            k->ntt_fwd(t, b);
+            assert_same_mod("ntt_fwd", k, b, a, n, q, q);
+
+            fill(a, n, 4 * q);
+            memcpy(b, a, n * 8);
+            ref->ntt_fwd_lazy(t, a);
+            k->ntt_fwd_lazy(t, b);
+            assert_same_mod("ntt_fwd_lazy", k, b, a, n, q, 4 * q);
+
+            fill(a, n, q);
+            memcpy(b, a, n * 8);
+            ref->ntt_inv(t, a);
+            k->ntt_inv(t, b);
+            assert_same_mod("ntt_inv", k, b, a, n, q, q);
+
+            fill(a, n, 2 * q);
+            memcpy(b, a, n * 8);
+            ref->ntt_inv_lazy(t, a);
+            k->ntt_inv_lazy(t, b);
+            assert_same_mod("ntt_inv_lazy", k, b, a, n, q, 2 * q);
+
+            beaa_ntt_tables_free(t);
+        }
+        beaa_free(a);
+        beaa_free(b);
+    }
+}
+
+enum { ALIAS_NONE, ALIAS_A, ALIAS_B };
+
+/* Every element-wise kernel of k against ref for length n, out of place (r distinct) and in
+ * place (r == a, r == b). Each side gets its own copies of the inputs; OUT picks the output. */
+static void check_elementwise_isa(const beaa_kernels *k, size_t n, uint64_t q)
+{
+    const beaa_kernels *ref = &beaa_kernels_ref;
+    beaa_modulus m;
+    beaa_modulus_init(&m, q);
+    uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8), *b2 = beaa_alloc(n * 8);
+    uint64_t *r0 = beaa_alloc(n * 8);
+    uint64_t *ka = beaa_alloc(n * 8), *kb = beaa_alloc(n * 8), *kr = beaa_alloc(n * 8);
+    uint64_t *ra = beaa_alloc(n * 8), *rb = beaa_alloc(n * 8), *rr = beaa_alloc(n * 8);
+    ck_assert(a && b && b2 && r0 && ka && kb && kr && ra && rb && rr);
+    uint64_t w = uniform(q), ws = beaa_shoup(w, q);
+    uint64_t we = q - 1, wes = beaa_shoup(we, q);
+
+    for (int alias = ALIAS_NONE; alias <= ALIAS_B; alias++) {
+        fill(a, n, q);
+        fill(b, n, q);
+        fill(b2, n, 2 * q);
+        fill(r0, n, q);
+        uint64_t *kout = alias == ALIAS_A ? ka : alias == ALIAS_B ? kb : kr;
+        uint64_t *rout = alias == ALIAS_A ? ra : alias == ALIAS_B ? rb : rr;
+#define RESET()                                                                               \
+    do {                                                                                      \
+        memcpy(ka, a, n * 8);                                                                 \
+        memcpy(ra, a, n * 8);                                                                 \
+        memcpy(kb, b, n * 8);                                                                 \
+        memcpy(rb, b, n * 8);                                                                 \
+        memcpy(kr, r0, n * 8);                                                                \
+        memcpy(rr, r0, n * 8);                                                                \
+    } while (0)
+#define COMPARE(what)                                                                         \
+    for (size_t i_ = 0; i_ < n; i_++)                                                         \
+    EXPECT(kout[i_] == rout[i_], "%s/%s alias=%d n=%zu q=%llu at %zu: %llu vs %llu",   \
+                  what, k->name, alias, n, (unsigned long long)q, i_,                         \
+                  (unsigned long long)kout[i_], (unsigned long long)rout[i_])
+
+        RESET();
+        k->add_mod(kout, ka, kb, n, q);
+        ref->add_mod(rout, ra, rb, n, q);
+        COMPARE("add_mod");
+        RESET();
+        k->sub_mod(kout, ka, kb, n, q);
+        ref->sub_mod(rout, ra, rb, n, q);
+        COMPARE("sub_mod");
+        RESET();
+        k->mul_mod(kout, ka, kb, n, &m);
+        ref->mul_mod(rout, ra, rb, n, &m);
+        COMPARE("mul_mod");
+        RESET();
+        k->mac_mod(kout, ka, kb, n, &m);
+        ref->mac_mod(rout, ra, rb, n, &m);
+        COMPARE("mac_mod");
+        if (alias == ALIAS_B) continue; /* the rest have no second input */
+        RESET();
+        k->neg_mod(kout, ka, n, q);
+        ref->neg_mod(rout, ra, n, q);
+        COMPARE("neg_mod");
+        RESET();
+        k->mul_const(kout, ka, n, w, ws, q);
+        ref->mul_const(rout, ra, n, w, ws, q);
+        COMPARE("mul_const");
+        RESET();
+        k->mul_const(kout, ka, n, we, wes, q);
+        ref->mul_const(rout, ra, n, we, wes, q);
+        COMPARE("mul_const(q-1)");
+        RESET();
+        k->mac_const(kout, ka, n, w, ws, q);
+        ref->mac_const(rout, ra, n, w, ws, q);
+        COMPARE("mac_const");
+        RESET();
+        k->sub_mul_const(kout, ka, b2, n, w, ws, q);
+        ref->sub_mul_const(rout, ra, b2, n, w, ws, q);
+        COMPARE("sub_mul_const");
+#undef RESET
+#undef COMPARE
+    }
+    beaa_free(a);
+    beaa_free(b);
+    beaa_free(b2);
+    beaa_free(r0);
+    beaa_free(ka);
+    beaa_free(kb);
+    beaa_free(kr);
+    beaa_free(ra);
+    beaa_free(rb);
+    beaa_free(rr);
+}
+
+static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
+{
+    const size_t n_in_list[] = {1, 3, 40, 70}; /* 70 > 64 terms: the 128-bit fold matters */
+    uint64_t p = find_prime(59, 1024, 3);
+    beaa_modulus m;
+    beaa_modulus_init(&m, p);
+    for (size_t li = 0; li < 4; li++) {
+        size_t n_in = n_in_list[li];
+        uint64_t **x = malloc(n_in * sizeof *x), *c = malloc(n_in * 8);
+        ck_assert(x && c);
+        for (size_t i = 0; i < n_in; i++) {
+            x[i] = beaa_alloc(n * 8);
+            ck_assert_ptr_nonnull(x[i]);
+            fill(x[i], n, UINT64_C(1) << 61);
+            c[i] = uniform(p);
+        }
+        uint64_t *r0 = beaa_alloc(n * 8), *r1 = beaa_alloc(n * 8);
+        ck_assert(r0 && r1);
+        beaa_kernels_ref.basis_conv(r0, (const uint64_t *const *)x, c, n_in, n, &m);
+        k->basis_conv(r1, (const uint64_t *const *)x, c, n_in, n, &m);
+        ck_assert(memcmp(r0, r1, n * 8) == 0);
+        if (k == &beaa_kernels_ref) { /* the oracle against GMP */
+            mpz_t acc, tmp;
+            mpz_init(acc);
+            mpz_init(tmp);
+            for (size_t j = 0; j < n; j += 97) {
+                mpz_set_ui(acc, 0);
+                for (size_t i = 0; i < n_in; i++) {
+                    mpz_set_ui(tmp, (unsigned long)x[i][j]);
+                    mpz_addmul_ui(acc, tmp, (unsigned long)c[i]);
+                }
+                EXPECT_U64_EQ(mpz_fdiv_ui(acc, (unsigned long)p), r0[j]);
+            }
+            mpz_clear(acc);
+            mpz_clear(tmp);
+        }
+        for (size_t i = 0; i < n_in; i++) beaa_free(x[i]);
+        free(x);
+        free(c);
+        beaa_free(r0);
+        beaa_free(r1);
+    }
+    /* permute: a random permutation */
+    uint32_t *perm = malloc(n * sizeof *perm);
+    uint64_t *a = beaa_alloc(n * 8), *r0 = beaa_alloc(n * 8);
+    ck_assert(perm && a && r0);
+    for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = uniform(i + 1);
+        uint32_t tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+    fill(a, n, UINT64_C(1) << 61);
+    k->permute(r0, a, perm, n);
+    for (size_t i = 0; i < n; i++) EXPECT_U64_EQ(r0[i], a[perm[i]]);
+    free(perm);
+    beaa_free(a);
+    beaa_free(r0);
+}
+
+static void check_isa(const beaa_kernels *k)
+{
+    check_ntt_isa(k);
+    const size_t lens[] = {8, 24, 1000, 4096};
+    for (size_t li = 0; li < 4; li++)
+        for (size_t bi = 0; bi < N_PRIME_BITS; bi++)
+            check_elementwise_isa(k, lens[li], find_prime(prime_bits[bi], 1024, 1));
+    check_basis_permute_isa(k, 1024);
+}
+
+/* The oracle itself: ref element-wise kernels against naive unsigned __int128 arithmetic. */
+START_TEST(test_ref_vs_naive)
+{
+    size_t n = 1000;
+    uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *r = malloc(n * 8), *r2 = malloc(n * 8);
+    ck_assert(a && b && r && r2);
+    for (size_t bi = 0; bi < N_PRIME_BITS; bi++) {
+        uint64_t q = find_prime(prime_bits[bi], 1024, 2);
+        beaa_modulus m;
+        beaa_modulus_init(&m, q);
+        fill(a, n, q);
+        fill(b, n, q);
+        uint64_t w = uniform(q), ws = beaa_shoup(w, q);
+        const beaa_kernels *k = &beaa_kernels_ref;
+        k->add_mod(r, a, b, n, q);
+        for (size_t i = 0; i < n; i++) EXPECT_U64_EQ(r[i], (a[i] + b[i]) % q);
+        k->sub_mod(r, a, b, n, q);
+        for (size_t i = 0; i < n; i++) EXPECT_U64_EQ(r[i], (a[i] + q - b[i]) % q);
+        k->neg_mod(r, a, n, q);
+        for (size_t i = 0; i < n; i++) EXPECT_U64_EQ(r[i], (q - a[i]) % q);
+        k->mul_mod(r, a, b, n, &m);
+        for (size_t i = 0; i < n; i++)
+            EXPECT_U64_EQ(r[i], (uint64_t)(((unsigned __int128)a[i] * b[i]) % q));
+        memcpy(r, b, n * 8);
+        k->mac_mod(r, a, b, n, &m);
+        for (size_t i = 0; i < n; i++)
+            EXPECT_U64_EQ(r[i], (uint64_t)(((unsigned __int128)a[i] * b[i] + b[i]) % q));
+        k->mul_const(r, a, n, w, ws, q);
+        for (size_t i = 0; i < n; i++)
+            EXPECT_U64_EQ(r[i], (uint64_t)(((unsigned __int128)a[i] * w) % q));
+        memcpy(r, b, n * 8);
+        k->mac_const(r, a, n, w, ws, q);
+        for (size_t i = 0; i < n; i++)
+            EXPECT_U64_EQ(r[i], (uint64_t)(((unsigned __int128)a[i] * w + b[i]) % q));
+        fill(r2, n, 2 * q);
+        k->sub_mul_const(r, a, r2, n, w, ws, q);
+        for (size_t i = 0; i < n; i++)
+            EXPECT_U64_EQ(r[i],
+                              (uint64_t)(((unsigned __int128)(a[i] + 2 * q - r2[i]) * w) % q));
+    }
+    free(a);
+    free(b);
+    free(r);
+    free(r2);
+}
+END_TEST
+
+START_TEST(test_ref_basis_permute) { check_basis_permute_isa(&beaa_kernels_ref, 1024); }
+END_TEST
+
+START_TEST(test_avx2) { check_isa(&beaa_kernels_avx2); }
+END_TEST
+
+START_TEST(test_avx512) { check_isa(&beaa_kernels_avx512); }
+END_TEST
+
+/* The dispatcher returns the table matching beaa_cpu_selected_isa, and init's status agrees. */
+START_TEST(test_dispatch)
+{
+    beaa_isa isa;
+    beaa_status st = beaa_cpu_selected_isa(&isa);
+    const beaa_kernels *k = beaa_kernels_get();
+    ck_assert_ptr_nonnull(k);
+    ck_assert_int_eq(beaa_kernels_init(), st);
+    ck_assert_str_eq(k->name, beaa_isa_name(isa));
+    const char *env = getenv("BEAA_ARCH");
+    if (!env) {
+        ck_assert_int_eq(st, BEAA_OK);
+        ck_assert_int_eq(isa, beaa_cpu_best_isa());
+    } else if (strcmp(env, "ref") && strcmp(env, "avx2") && strcmp(env, "avx512")) {
+        ck_assert_int_eq(st, BEAA_ERR_CPU);
+        ck_assert_int_eq(isa, BEAA_ISA_REF);
+    }
+    ck_assert(beaa_cpu_supports(BEAA_ISA_REF));
+    if (beaa_cpu_supports(BEAA_ISA_AVX512)) ck_assert(beaa_cpu_supports(BEAA_ISA_AVX2));
+    ck_assert_int_ge(beaa_cpu_threads(), 1);
+}
+END_TEST
+
+/* BEAA_ARCH handling in a fresh process per value (the choice is made once per process). */
+START_TEST(test_arch_env)
+{
+    ck_assert_int_eq(setenv("BEAA_ARCH", "bogus", 1), 0);
+    beaa_isa isa = BEAA_ISA_AVX512;
+    ck_assert_int_eq(beaa_cpu_selected_isa(&isa), BEAA_ERR_CPU);
+    ck_assert_int_eq(isa, BEAA_ISA_REF);
+    ck_assert_int_eq(beaa_kernels_init(), BEAA_ERR_CPU);
+    ck_assert_str_eq(beaa_kernels_get()->name, "ref");
+}
+END_TEST
+
+START_TEST(test_threads_env)
+{
+    ck_assert_int_eq(setenv("BEAA_THREADS", "3", 1), 0);
+    ck_assert_int_eq(beaa_cpu_threads(), 3);
+    ck_assert_int_eq(setenv("BEAA_THREADS", "0", 1), 0);
+    ck_assert_int_ge(beaa_cpu_threads(), 1);
+    ck_assert_int_eq(setenv("BEAA_THREADS", "2x", 1), 0);
+    ck_assert_int_ge(beaa_cpu_threads(), 1);
+}
+END_TEST
+
+static Suite *kernels_suite(void)
+{
+    Suite *s = suite_create("kernels");
+    TCase *tc = tcase_create("ref");
+    tcase_add_test(tc, test_ref_vs_naive);
+    tcase_add_test(tc, test_ref_basis_permute);
+    tcase_add_test(tc, test_dispatch);
+    const char *fork_env = getenv("CK_FORK");
+    if (fork_env && strcmp(fork_env, "no") == 0)
+        printf("check_kernels: test_arch_env NOT run (needs a fresh process: CK_FORK=no)\n");
+    else
+        tcase_add_test(tc, test_arch_env);
+    tcase_add_test(tc, test_threads_env);
+    suite_add_tcase(s, tc);
+    if (beaa_cpu_supports(BEAA_ISA_AVX2)) {
+        TCase *t2 = tcase_create("avx2");
+        tcase_set_timeout(t2, 120);
+        tcase_add_test(t2, test_avx2);
+        suite_add_tcase(s, t2);
+    }
+    if (beaa_cpu_supports(BEAA_ISA_AVX512)) {
+        TCase *t5 = tcase_create("avx512");
+        tcase_set_timeout(t5, 120);
+        tcase_add_test(t5, test_avx512);
+        suite_add_tcase(s, t5);
+    }
+    return s;
+}
+
+int main(void)
+{
+    printf("check_kernels: comparing against ref: %s%s\n",
+           beaa_cpu_supports(BEAA_ISA_AVX2) ? "avx2 " : "(avx2 NOT run: CPU lacks AVX2) ",
+           beaa_cpu_supports(BEAA_ISA_AVX512)
+               ? "avx512"
+               : "(avx512 NOT run: this CPU lacks AVX-512 IFMA; not counted as passed)");
+    SRunner *sr = srunner_create(kernels_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
