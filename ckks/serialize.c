@@ -19,13 +19,11 @@ size_t beaa_ckks_serial_limb_bytes(size_t n, unsigned bits)
     return (n * bits + 7) / 8;
 }
 
-/* Appends n residues of `bits` bits each, least significant bit first (little endian). */
-static beaa_status write_limb(beaa_serial_writer *w, const uint64_t *v, size_t n, unsigned bits)
+/* Packs n residues of `bits` bits each into dst (limb_bytes(n, bits) bytes), least significant
+ * bit first (little endian). */
+static void pack_limb(uint8_t *dst, const uint64_t *v, size_t n, unsigned bits)
 {
-    size_t nbytes = beaa_ckks_serial_limb_bytes(n, bits);
-    beaa_status s = beaa_serial_writer_reserve(w, nbytes);
-    if (s != BEAA_OK) return s;
-    uint8_t *p = w->buf + w->len, *end = p + nbytes;
+    uint8_t *p = dst, *end = dst + beaa_ckks_serial_limb_bytes(n, bits);
     unsigned __int128 acc = 0;
     unsigned nb = 0;
     for (size_t i = 0; i < n; i++) {
@@ -43,21 +41,16 @@ static beaa_status write_limb(beaa_serial_writer *w, const uint64_t *v, size_t n
         *p++ = (uint8_t)acc;
         acc >>= 8;
     }
-    w->len += nbytes;
-    return BEAA_OK;
 }
 
-/* Reads n residues of bits(q) bits each into out, checking every one is < q and that the unused
- * high bits of the last byte are zero (one canonical encoding): BEAA_ERR_CORRUPT otherwise. */
-static beaa_status read_limb(beaa_serial_reader *r, uint64_t *out, size_t n, const beaa_modulus *m)
+/* Unpacks n residues of bits(q) bits each from src (limb_bytes(n, bits) bytes), checking every
+ * one is < q and that the unused high bits of the last byte are zero (one canonical encoding).
+ * Returns 0 if all is well, 1 otherwise. */
+static int unpack_limb(const uint8_t *src, uint64_t *out, size_t n, const beaa_modulus *m)
 {
     const unsigned bits = m->bits;
     const uint64_t q = m->q, mask = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
-    size_t nbytes = beaa_ckks_serial_limb_bytes(n, bits);
-    const uint8_t *p;
-    beaa_status s = beaa_serial_read_view(r, &p, nbytes);
-    if (s != BEAA_OK) return s;
-    const uint8_t *end = p + nbytes;
+    const uint8_t *p = src, *end = src + beaa_ckks_serial_limb_bytes(n, bits);
     unsigned __int128 acc = 0;
     unsigned nb = 0;
     uint64_t bad = 0;
@@ -77,8 +70,7 @@ static beaa_status read_limb(beaa_serial_reader *r, uint64_t *out, size_t n, con
         bad |= (uint64_t)(v >= q);
         out[i] = v;
     }
-    if (bad || acc != 0 || p != end) return BEAA_ERR_CORRUPT;
-    return BEAA_OK;
+    return bad || acc != 0 || p != end;
 }
 
 /* ---------------------------------------------------------------- small helpers */
@@ -121,25 +113,45 @@ static size_t limbs_bytes(const beaa_ckks_context *ctx, unsigned k0, unsigned co
     return t;
 }
 
-/* Writes / reads `count` consecutive limbs (limb j is prime k0 + j) at data. */
+/* Writes / reads `count` consecutive limbs (limb j is prime k0 + j) at data. Limbs are packed
+ * in parallel (each has a known byte offset). read_limbs gives BEAA_ERR_CORRUPT for a residue
+ * out of range. */
 static beaa_status write_limbs(beaa_serial_writer *w, const beaa_ckks_context *ctx,
                                const uint64_t *data, unsigned k0, unsigned count)
 {
-    size_t n = ctx_n(ctx);
-    beaa_status s = beaa_serial_writer_reserve(w, limbs_bytes(ctx, k0, count));
-    for (unsigned j = 0; j < count && s == BEAA_OK; j++)
-        s = write_limb(w, data + (size_t)j * n, n, beaa_ckks_context_prime(ctx, k0 + j)->bits);
-    return s;
+    const size_t n = ctx_n(ctx), total = limbs_bytes(ctx, k0, count);
+    beaa_status s = beaa_serial_writer_reserve(w, total);
+    if (s != BEAA_OK) return s;
+    size_t off[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL + 1];
+    off[0] = 0;
+    for (unsigned j = 0; j < count; j++)
+        off[j + 1] = off[j] + beaa_ckks_serial_limb_bytes(n, beaa_ckks_context_prime(ctx, k0 + j)->bits);
+    uint8_t *dst = w->buf + w->len;
+#pragma omp parallel for schedule(static) if (count > 1)
+    for (int j = 0; j < (int)count; j++)
+        pack_limb(dst + off[j], data + (size_t)j * n, n,
+                  beaa_ckks_context_prime(ctx, k0 + (unsigned)j)->bits);
+    w->len += total;
+    return BEAA_OK;
 }
 
 static beaa_status read_limbs(beaa_serial_reader *r, const beaa_ckks_context *ctx, uint64_t *data,
                               unsigned k0, unsigned count)
 {
-    size_t n = ctx_n(ctx);
-    beaa_status s = BEAA_OK;
-    for (unsigned j = 0; j < count && s == BEAA_OK; j++)
-        s = read_limb(r, data + (size_t)j * n, n, beaa_ckks_context_prime(ctx, k0 + j));
-    return s;
+    const size_t n = ctx_n(ctx), total = limbs_bytes(ctx, k0, count);
+    const uint8_t *src;
+    beaa_status s = beaa_serial_read_view(r, &src, total);
+    if (s != BEAA_OK) return s;
+    size_t off[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL + 1];
+    off[0] = 0;
+    for (unsigned j = 0; j < count; j++)
+        off[j + 1] = off[j] + beaa_ckks_serial_limb_bytes(n, beaa_ckks_context_prime(ctx, k0 + j)->bits);
+    int bad = 0;
+#pragma omp parallel for schedule(static) reduction(| : bad) if (count > 1)
+    for (int j = 0; j < (int)count; j++)
+        bad |= unpack_limb(src + off[j], data + (size_t)j * n, n,
+                           beaa_ckks_context_prime(ctx, k0 + (unsigned)j));
+    return bad ? BEAA_ERR_CORRUPT : BEAA_OK;
 }
 
 /* Serializes into a fresh writer and saves it to path; wipes the buffer when secret. */

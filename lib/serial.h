@@ -1,6 +1,7 @@
 /* serial.h - bounded little-endian byte writer/reader and the checked object envelope that every
  * libbeaa file and message uses ("BEAA" magic, format version, object type, parameter-set
- * fingerprint, payload length, payload, 16-byte SHAKE256 checksum). */
+ * fingerprint, payload length, payload, 16-byte SHAKE256 checksum: plain up to 256 KiB, a
+ * two-level SHAKE256 tree hashed on all cores above; see docs/serialization.md). */
 #ifndef BEAA_SERIAL_H
 #define BEAA_SERIAL_H
 #include <stddef.h>
@@ -82,7 +83,7 @@ BEAA_MUST_CHECK beaa_status beaa_serial_read_skip(beaa_serial_reader *r, size_t 
 #define BEAA_SERIAL_MAGIC "BEAA"          /* 4 bytes, not NUL-terminated in the data */
 #define BEAA_SERIAL_VERSION 1u            /* envelope format version written and accepted */
 #define BEAA_SERIAL_FINGERPRINT_BYTES 32  /* parameter-set fingerprint (see ckks/params.h) */
-#define BEAA_SERIAL_CHECKSUM_BYTES 16     /* SHAKE256 digest of header || payload */
+#define BEAA_SERIAL_CHECKSUM_BYTES 16     /* SHAKE256 of header || payload; tree above 256 KiB */
 #define BEAA_SERIAL_HEADER_BYTES 56       /* magic 4, version 4, type 4, flags 4, fp 32, len 8 */
 #define BEAA_SERIAL_OVERHEAD (BEAA_SERIAL_HEADER_BYTES + BEAA_SERIAL_CHECKSUM_BYTES)
 

@@ -264,6 +264,41 @@ START_TEST(test_envelope_known_answer)
 }
 END_TEST
 
+/* Large bodies use the two-level tree checksum; references computed with python3 hashlib
+ * (leaves of 256 KiB, see serial.c). Also the boundary: a body of exactly one leaf is plain. */
+START_TEST(test_envelope_tree_checksum)
+{
+    static const struct { size_t payload; const char *sum; } v[] = {
+        {600000, "0f4f488e36986b93e3b4552e74323a3d"},
+        {262144 - 56, "1d42d5f271096dac8f3487bde22384c6"},
+    };
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = v[k].payload, len;
+        uint8_t *pl = malloc(n);
+        ck_assert_ptr_nonnull(pl);
+        for (size_t i = 0; i < n; i++) pl[i] = (uint8_t)((i * 7 + 3) % 256);
+        uint8_t *env = make_envelope(BEAA_OBJ_USER, pl, n, &len);
+        ck_assert_uint_eq(len, n + BEAA_SERIAL_OVERHEAD);
+        uint8_t want[16];
+        hex_to_bytes(v[k].sum, want, 16);
+        ck_assert(memcmp(env + len - 16, want, 16) == 0);
+        beaa_serial_reader pr;
+        ck_assert_int_eq(beaa_serial_envelope_open(env, len, BEAA_OBJ_USER, NULL, &pr, NULL, NULL),
+                         BEAA_OK);
+        /* a change in the last leaf and in the first are both caught */
+        env[len - 100] ^= 4;
+        ck_assert_int_eq(beaa_serial_envelope_open(env, len, BEAA_OBJ_USER, NULL, &pr, NULL, NULL),
+                         BEAA_ERR_CHECKSUM);
+        env[len - 100] ^= 4;
+        env[60] ^= 4;
+        ck_assert_int_eq(beaa_serial_envelope_open(env, len, BEAA_OBJ_USER, NULL, &pr, NULL, NULL),
+                         BEAA_ERR_CHECKSUM);
+        beaa_free(env);
+        free(pl);
+    }
+}
+END_TEST
+
 /* Every single-bit flip in every byte and every truncation of an envelope is rejected, with the
  * status the field implies. */
 START_TEST(test_envelope_flips_and_truncations)
@@ -1275,6 +1310,7 @@ static Suite *serialize_suite(void)
     tcase_add_test(tc, test_writer_limit_and_growth);
     tcase_add_test(tc, test_envelope_known_answer);
     tcase_add_test(tc, test_envelope_flips_and_truncations);
+    tcase_add_test(tc, test_envelope_tree_checksum);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("files");
     tcase_set_timeout(tf, 120);
