@@ -192,28 +192,31 @@ beaa_status beaa_nn_forward(const beaa_nn_net *net, const beaa_nn_qnet *qn,
                     int32_t o = gout[i];
                     if (s->pool_kh && (size_t)o / hw != un) continue;
                     if (!s->pool_kh && i != un) continue;
+                    /* tensor product only (size 3, scale Sx*Su = D*q); the window's sum is
+                     * rescaled and relinearized once below (both are linear) */
                     beaa_ckks_ciphertext *z = NULL;
                     beaa_status st = BEAA_OK;
-                    if (err == BEAA_OK) st = beaa_ckks_mul_relin_new(xu[o], xu[nout + o], rk, &z);
-                    if (st == BEAA_OK && z) st = beaa_ckks_rescale(z, z);
+                    if (err == BEAA_OK) st = beaa_ckks_ciphertext_new(ctx, 3, lvl, &z);
+                    if (st == BEAA_OK && err == BEAA_OK) st = beaa_ckks_mul(xu[o], xu[nout + o], z);
                     beaa_ckks_ciphertext_free(xu[o]);
                     beaa_ckks_ciphertext_free(xu[nout + o]);
                     xu[o] = xu[nout + o] = NULL;
-                    if (st == BEAA_OK && z) {
-                        if (!acc) acc = z;
-                        else {
-                            st = beaa_ckks_add(acc, z, acc);
-                            beaa_ckks_ciphertext_free(z);
-                        }
-                    } else {
-                        beaa_ckks_ciphertext_free(z);
+                    if (st == BEAA_OK && z && err == BEAA_OK) {
+                        if (!acc) { acc = z; z = NULL; }
+                        else st = beaa_ckks_add(acc, z, acc);
                     }
+                    beaa_ckks_ciphertext_free(z);
                     set_err(&err, st);
                     size_t p = (size_t)o % hw, c = (size_t)o / hw;
                     if (s->pool_kh)
                         pidx = (c * s->ph + (p / s->wout) / s->pool_kh) * s->pw + (p % s->wout) / s->pool_kw;
                     else
                         pidx = (size_t)o;
+                }
+                if (acc && err == BEAA_OK) {
+                    beaa_status st = beaa_ckks_rescale(acc, acc);
+                    if (st == BEAA_OK) st = beaa_ckks_relinearize(acc, rk, acc);
+                    set_err(&err, st);
                 }
                 if (acc) next[pidx] = acc;
             }

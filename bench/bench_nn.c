@@ -1,0 +1,204 @@
+/* bench_nn.c - amortized time per image of encrypted BEAA inference vs batch size.
+ * Default: a small SqueezeNet-shaped model on a small (insecure, N=2^12) ring, batch sizes
+ * 1..N/2; --full: the default Fashion-MNIST network (random weights or --model FILE) at N=2^15.
+ * Validates first (encrypted vs plaintext folded logits), then prints CSV rows
+ * benchmark,params,metric,value,unit. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include "lib/cpu.h"
+#include "ckks/ckks.h"
+#include "nn/fold.h"
+#include "nn/forward.h"
+#include "nn/model.h"
+#include "nn/pack.h"
+#include "nn/plain.h"
+#include "nn/plan.h"
+#include "nn/quant.h"
+#include "train/arch.h"
+
+static uint64_t rs = 0x1234567887654321ull;
+static double urand(double lo, double hi)
+{
+    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+    return lo + (hi - lo) * (double)(rs >> 11) / 9007199254740992.0;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Random weights of a plausible size (He-like), polynomial activations near x^2/8 + x/2. */
+static void fill_random(beaa_model *m)
+{
+    for (uint32_t i = 0; i < m->n_modules; i++) {
+        beaa_model_module *md = &m->modules[i];
+        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
+        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
+        for (int c = 0; c < nconv; c++) {
+            beaa_model_conv *cv = &md->conv[c];
+            size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
+            double sd = 1.5 / sqrt((double)cv->cin * cv->kh * cv->kw);
+            for (size_t j = 0; j < nw; j++) cv->weight[j] = (float)urand(-sd, sd);
+            for (uint32_t j = 0; j < cv->cout; j++) cv->bias[j] = (float)urand(-0.1, 0.1);
+        }
+        for (int a = 0; a < nact; a++) {
+            beaa_model_act *ac = &md->act[a];
+            for (uint32_t j = 0; j < ac->count; j++) {
+                ac->a[j] = (float)urand(0.05, 0.2);
+                ac->b[j] = (float)urand(0.4, 0.6);
+                ac->c0[j] = (float)urand(0.0, 0.2);
+            }
+            beaa_model_bn *bn = &md->bn[a];
+            for (uint32_t j = 0; j < bn->channels; j++) {
+                bn->gamma[j] = (float)urand(0.8, 1.2);
+                bn->beta[j] = (float)urand(-0.2, 0.2);
+                bn->mean[j] = (float)urand(0.0, 0.4);
+                bn->var[j] = (float)urand(0.5, 1.5);
+            }
+        }
+    }
+}
+
+static beaa_model *small_model(void)
+{
+    beaa_model_desc d[6];
+    memset(d, 0, sizeof d);
+    d[0] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 4, .k = 5, .stride = 2, .pad = 2,
+                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
+    d[1] = (beaa_model_desc){ .kind = BEAA_MODULE_FIRE, .squeeze = 2, .expand1 = 4, .expand3 = 4,
+                              .k3 = 3, .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
+    d[2] = (beaa_model_desc){ .kind = BEAA_MODULE_AVGPOOL, .k = 2, .stride = 2 };
+    d[3] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 8, .k = 3, .stride = 1, .pad = 1,
+                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
+    d[4] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 10, .k = 1, .stride = 1, .pad = 0,
+                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
+    d[5] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
+    beaa_model *m = NULL;
+    if (beaa_model_build(1, 12, 12, 10, d, 6, &m) != BEAA_OK) return NULL;
+    fill_random(m);
+    return m;
+}
+
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* One encrypted run of batch n; prints rows; returns 0 on success. */
+static int run(const char *name, const beaa_model *m, unsigned log_n, int insecure, size_t n,
+               int per_stage)
+{
+    beaa_nn_net *net = NULL;
+    beaa_nn_plan plan;
+    beaa_nn_plan_opts o;
+    beaa_ckks_context *ctx = NULL;
+    beaa_ckks_secret_key *sk = NULL;
+    beaa_ckks_relin_key *rk = NULL;
+    beaa_nn_qnet *qn = NULL;
+    beaa_status st = beaa_nn_net_fold(m, &net);
+    if (st != BEAA_OK) { fprintf(stderr, "fold: %s\n", beaa_strerror(st)); return 1; }
+    beaa_nn_plan_opts_default(&o);
+    o.batch = n;
+    o.force_log_n = log_n;
+    o.allow_insecure = insecure;
+    st = beaa_nn_plan_make(net, &o, &plan);
+    if (st == BEAA_OK) st = beaa_ckks_context_new(&plan.spec, &ctx);
+    if (st == BEAA_OK) st = beaa_ckks_secret_key_gen(ctx, &sk);
+    if (st == BEAA_OK) st = beaa_ckks_relin_key_gen(sk, &rk);
+    if (st == BEAA_OK) st = beaa_nn_quantize(net, &plan, ctx, &qn);
+    if (st != BEAA_OK) { fprintf(stderr, "setup: %s (%s)\n", beaa_strerror(st), plan.msg); return 1; }
+    size_t el = (size_t)m->in_c * m->in_h * m->in_w, nc = m->num_classes;
+    double *x = malloc(sizeof(double) * n * el), *ref = malloc(sizeof(double) * n * nc),
+           *got = malloc(sizeof(double) * n * nc);
+    beaa_ckks_ciphertext **in = calloc(el, sizeof *in), **lg = calloc(nc, sizeof *lg);
+    for (size_t i = 0; i < n * el; i++) x[i] = urand(-0.8, 2.0);
+    st = beaa_nn_plain_folded_forward(net, x, n, ref);
+    double t0 = now_s();
+    if (st == BEAA_OK) st = beaa_nn_pack_encrypt(sk, x, n, el, plan.levels, plan.in_scale, in);
+    double t1 = now_s();
+    beaa_nn_forward_stats fs;
+    if (st == BEAA_OK) st = beaa_nn_forward(net, qn, rk, in, lg, NULL, &fs);
+    double t2 = now_s();
+    if (st == BEAA_OK) st = beaa_nn_pack_decrypt(sk, lg, nc, n, got);
+    double t3 = now_s();
+    if (st != BEAA_OK) { fprintf(stderr, "run: %s\n", beaa_strerror(st)); return 1; }
+    double maxerr = 0;
+    size_t agree = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < nc; k++) {
+            double d = fabs(got[i * nc + k] - ref[i * nc + k]);
+            if (d > maxerr) maxerr = d;
+        }
+        agree += beaa_nn_argmax(got + i * nc, nc) == beaa_nn_argmax(ref + i * nc, nc);
+    }
+    char params[160];
+    snprintf(params, sizeof params, "%s N=2^%u L=%u batch=%zu threads=%d", name, log_n,
+             plan.levels, n, beaa_cpu_threads());
+    printf("bench_nn,%s,max_abs_logit_err,%.3g,1\n", params, maxerr);
+    printf("bench_nn,%s,agreement,%.4f,fraction\n", params, (double)agree / (double)n);
+    printf("bench_nn,%s,encrypt,%.3f,s\n", params, t1 - t0);
+    printf("bench_nn,%s,forward,%.3f,s\n", params, t2 - t1);
+    printf("bench_nn,%s,decrypt,%.3f,s\n", params, t3 - t2);
+    printf("bench_nn,%s,amortized_per_image,%.3f,ms\n", params, 1e3 * (t3 - t0) / (double)n);
+    if (per_stage)
+        for (unsigned s = 0; s < fs.nstages; s++) {
+            printf("bench_nn,%s,stage%u_linear,%.3f,s\n", params, s, fs.linear_s[s]);
+            printf("bench_nn,%s,stage%u_act,%.3f,s\n", params, s, fs.act_s[s]);
+        }
+    printf("bench_nn,%s,peak_rss,%.1f,MiB\n", params, peak_rss_kib() / 1024.0);
+    printf("bench_nn,%s,planned_peak,%.1f,MiB\n", params, plan.peak_bytes / 1048576.0);
+    fflush(stdout);
+    for (size_t k = 0; k < nc; k++) beaa_ckks_ciphertext_free(lg[k]);
+    free(in); free(lg); free(x); free(ref); free(got);
+    beaa_nn_qnet_free(qn);
+    beaa_ckks_relin_key_free(rk);
+    beaa_ckks_secret_key_free(sk);
+    beaa_ckks_context_free(ctx);
+    beaa_nn_net_free(net);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int full = 0;
+    size_t batch = 64;
+    const char *model = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--full")) full = 1;
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_nn [--full [--batch B] [--model FILE]]\n");
+            return 2;
+        }
+    }
+    printf("benchmark,params,metric,value,unit\n");
+    int rc = 0;
+    if (full) {
+        beaa_model *m = NULL;
+        beaa_status st = model ? beaa_model_load(model, &m)
+                               : beaa_train_arch_squeezenet(1, 28, 28, 10, BEAA_ACT_POLY,
+                                                            BEAA_POLY_ELEMENT, &m);
+        if (st != BEAA_OK) { fprintf(stderr, "model: %s\n", beaa_strerror(st)); return 1; }
+        if (!model) fill_random(m);
+        rc = run(model ? "element-wise model" : "element-wise squeezenet-random", m, 15, 0, batch, 1);
+        beaa_model_free(m);
+        return rc;
+    }
+    beaa_model *m = small_model();
+    if (!m) return 1;
+    size_t batches[4] = { 1, 16, 256, 2048 };
+    for (int i = 0; i < 4 && rc == 0; i++)
+        rc = run("element-wise small", m, 12, 1, batches[i], i == 3);
+    beaa_model_free(m);
+    return rc;
+}

@@ -1,0 +1,845 @@
+/* beaa - privacy-preserving inference with files: keygen / encrypt (client), infer (server,
+ * never reads the secret key), decrypt (client), info, and demo (the main job: the whole
+ * Fashion-MNIST test set in one batch, every step in one process, with timings and memory). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <zlib.h>
+#include "lib/cpu.h"
+#include "lib/fileio.h"
+#include "lib/mem.h"
+#include "lib/serial.h"
+#include "lib/stream.h"
+#include "ckks/ckks.h"
+#include "ckks/serialize.h"
+#include "nn/fold.h"
+#include "nn/forward.h"
+#include "nn/model.h"
+#include "nn/pack.h"
+#include "nn/plain.h"
+#include "nn/plan.h"
+#include "nn/quant.h"
+
+#define DEFAULT_MODEL "models/fmnist-beaa.model"
+#define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+#define NN_META_TYPE (BEAA_OBJ_USER + 0x4e4e) /* "NN": scales of the plan */
+#define CT_MAGIC "BEAANNC1"
+#define LG_MAGIC "BEAANNL1"
+#define MAX_KEYFILE ((size_t)4 << 30)
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+static int fail(const char *what, beaa_status st)
+{
+    fprintf(stderr, "beaa: %s: %s\n", what, beaa_strerror(st));
+    return 1;
+}
+
+/* ------------------------------------------------------------------ options */
+
+typedef struct opts {
+    const char *model, *secret, *keys, *in, *out, *images, *labels, *file;
+    size_t count, batch;
+    int overwrite, threads, insecure, log_n;
+} opts;
+
+static int parse(int argc, char **argv, opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->model = DEFAULT_MODEL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define STR(name, field) if (!strcmp(a, name)) { if (!v) goto missing; o->field = v; i++; continue; }
+#define NUM(name, field) if (!strcmp(a, name)) { if (!v) goto missing; o->field = strtoul(v, NULL, 10); i++; continue; }
+        STR("--model", model) STR("--secret", secret) STR("--keys", keys) STR("--in", in)
+        STR("--out", out) STR("--images", images) STR("--labels", labels)
+        NUM("--count", count) NUM("--batch", batch)
+        if (!strcmp(a, "--threads")) { if (!v) goto missing; o->threads = atoi(v); i++; continue; }
+        if (!strcmp(a, "--log-n")) { if (!v) goto missing; o->log_n = atoi(v); i++; continue; }
+        if (!strcmp(a, "--overwrite")) { o->overwrite = 1; continue; }
+        if (!strcmp(a, "--insecure-small-ring")) { o->insecure = 1; continue; }
+        if (a[0] != '-' && !o->file) { o->file = a; continue; }
+        fprintf(stderr, "beaa: unknown argument '%s'\n", a);
+        return -1;
+    missing:
+        fprintf(stderr, "beaa: %s needs a value\n", a);
+        return -1;
+    }
+    if (o->threads > 0) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%d", o->threads);
+        setenv("BEAA_THREADS", buf, 1);
+    }
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+        "usage: beaa <command> [options]\n"
+        "  keygen  --secret SK --keys KEYS [--model M] [--batch B]   client: secret key file (keep it),\n"
+        "                                                            public+relinearization keys for the server\n"
+        "  encrypt --secret SK --images IDX.gz --out CT [--count n] [--model M]\n"
+        "  infer   --keys KEYS --in CT --out LOGITS [--model M]       server: never reads a secret key\n"
+        "  decrypt --secret SK --in LOGITS [--labels IDX.gz] [--out LABELS.txt]\n"
+        "  info    FILE\n"
+        "  demo    [--model M] [--count n]                            the main job (10,000 test images)\n"
+        "common: --overwrite (replace existing outputs), --threads T, --log-n n with\n"
+        "        --insecure-small-ring (small rings for teaching/tests only)\n"
+        "default model: " DEFAULT_MODEL "\n");
+}
+
+/* ------------------------------------------------------------------ IDX (gzip) */
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads an IDX file (gzip or plain): magic 0x803 images (n,h,w) or 0x801 labels (n).
+ * *out holds at most max_n items. */
+static beaa_status idx_read(const char *path, uint32_t magic, size_t max_n, uint8_t **out,
+                            size_t *n, uint32_t *h, uint32_t *w)
+{
+    *out = NULL;
+    gzFile f = gzopen(path, "rb");
+    if (!f) return BEAA_ERR_IO;
+    uint8_t hdr[16];
+    size_t hl = magic == 0x803 ? 16 : 8;
+    beaa_status st = BEAA_OK;
+    if (gzread(f, hdr, (unsigned)hl) != (int)hl) { st = BEAA_ERR_DATA; goto done; }
+    if (be32(hdr) != magic) { st = BEAA_ERR_DATA; goto done; }
+    size_t cnt = be32(hdr + 4), item = 1;
+    *h = *w = 1;
+    if (magic == 0x803) {
+        *h = be32(hdr + 8);
+        *w = be32(hdr + 12);
+        if (*h == 0 || *w == 0 || *h > 4096 || *w > 4096) { st = BEAA_ERR_DATA; goto done; }
+        item = (size_t)*h * *w;
+    }
+    if (cnt > 10000000) { st = BEAA_ERR_DATA; goto done; }
+    if (cnt > max_n) cnt = max_n;
+    *out = malloc(cnt * item + 1);
+    if (!*out) { st = BEAA_ERR_NOMEM; goto done; }
+    size_t want = cnt * item, got = 0;
+    while (got < want) {
+        unsigned chunk = want - got > (1u << 30) ? (1u << 30) : (unsigned)(want - got);
+        int r = gzread(f, *out + got, chunk);
+        if (r <= 0) { st = BEAA_ERR_DATA; goto done; }
+        got += (size_t)r;
+    }
+    *n = cnt;
+done:
+    gzclose(f);
+    if (st != BEAA_OK) { free(*out); *out = NULL; }
+    return st;
+}
+
+/* ------------------------------------------------------------------ model and plan */
+
+typedef struct setup {
+    beaa_model *m;
+    beaa_nn_net *net;
+    beaa_nn_plan plan;
+} setup;
+
+static void setup_free(setup *s)
+{
+    beaa_nn_net_free(s->net);
+    beaa_model_free(s->m);
+}
+
+static int load_model(const char *path, setup *s)
+{
+    memset(s, 0, sizeof *s);
+    beaa_status st = beaa_model_load(path, &s->m);
+    if (st != BEAA_OK) {
+        fprintf(stderr, "beaa: model %s: %s\n", path, beaa_strerror(st));
+        return 1;
+    }
+    st = beaa_nn_net_fold(s->m, &s->net);
+    if (st != BEAA_OK) {
+        fprintf(stderr, "beaa: model %s cannot be run encrypted: %s%s\n", path, beaa_strerror(st),
+                st == BEAA_ERR_MODEL ? " (needs polynomial activations and non-overlapping pools)" : "");
+        return 1;
+    }
+    return 0;
+}
+
+/* Plans for batch images; log_n forces a ring (0: choose). */
+static int make_plan(setup *s, size_t batch, unsigned log_n, int insecure, unsigned log_scale,
+                     unsigned in_log_scale)
+{
+    beaa_nn_plan_opts o;
+    beaa_nn_plan_opts_default(&o);
+    o.batch = batch;
+    o.force_log_n = log_n;
+    o.allow_insecure = insecure;
+    if (log_scale) o.log_scale = log_scale;
+    if (in_log_scale) o.in_log_scale = in_log_scale;
+    beaa_status st = beaa_nn_plan_make(s->net, &o, &s->plan);
+    if (st != BEAA_OK) {
+        fprintf(stderr, "beaa: cannot plan encrypted inference: %s: %s\n", beaa_strerror(st),
+                s->plan.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ key files */
+
+static beaa_status write_meta(beaa_serial_writer *w, const beaa_ckks_context *ctx,
+                              const beaa_nn_plan *p)
+{
+    size_t mark;
+    beaa_status st = beaa_serial_envelope_begin(w, NN_META_TYPE, 0,
+                                                beaa_ckks_context_fingerprint(ctx), &mark);
+    if (st == BEAA_OK) st = beaa_serial_write_f64(w, p->scale);
+    if (st == BEAA_OK) st = beaa_serial_write_f64(w, p->in_scale);
+    if (st == BEAA_OK) st = beaa_serial_envelope_end(w, mark);
+    return st;
+}
+
+/* A key file: params, then objects, then the meta envelope. Reads each envelope in turn. */
+typedef struct keyfile {
+    uint8_t *data;
+    size_t len, off;
+} keyfile;
+
+static beaa_status kf_next(keyfile *kf, uint32_t type, const uint8_t **obj, size_t *len)
+{
+    size_t used = 0;
+    beaa_serial_reader r;
+    if (kf->off >= kf->len) return BEAA_ERR_TRUNCATED;
+    beaa_status st = beaa_serial_envelope_open(kf->data + kf->off, kf->len - kf->off, type, NULL,
+                                               &r, NULL, &used);
+    if (st != BEAA_OK) return st;
+    *obj = kf->data + kf->off;
+    *len = used;
+    kf->off += used;
+    return BEAA_OK;
+}
+
+static beaa_status kf_meta(keyfile *kf, const beaa_ckks_context *ctx, double *scale, double *in_scale)
+{
+    size_t used = 0;
+    beaa_serial_reader r;
+    if (kf->off >= kf->len) return BEAA_ERR_TRUNCATED;
+    beaa_status st = beaa_serial_envelope_open(kf->data + kf->off, kf->len - kf->off, NN_META_TYPE,
+                                               beaa_ckks_context_fingerprint(ctx), &r, NULL, &used);
+    if (st == BEAA_OK) st = beaa_serial_read_f64(&r, scale);
+    if (st == BEAA_OK) st = beaa_serial_read_f64(&r, in_scale);
+    if (st == BEAA_OK && (!(*scale >= 2) || !(*in_scale >= 2) || *scale > 1e15 || *in_scale > 1e15))
+        st = BEAA_ERR_CORRUPT;
+    kf->off += used;
+    return st;
+}
+
+static unsigned log2u(double v)
+{
+    unsigned k = 0;
+    while (k < 62 && (double)(1ull << k) < v) k++;
+    return k;
+}
+
+/* Opens a key file: context from its params envelope. */
+static beaa_status kf_open(const char *path, int insecure, keyfile *kf, beaa_ckks_context **ctx)
+{
+    memset(kf, 0, sizeof *kf);
+    *ctx = NULL;
+    beaa_status st = beaa_file_read_all(path, MAX_KEYFILE, &kf->data, &kf->len);
+    if (st != BEAA_OK) return st;
+    const uint8_t *obj;
+    size_t len;
+    st = kf_next(kf, BEAA_OBJ_PARAMS, &obj, &len);
+    if (st == BEAA_OK) st = beaa_ckks_params_deserialize(obj, len, insecure, ctx);
+    return st;
+}
+
+static void kf_close(keyfile *kf, int secret)
+{
+    if (secret && kf->data) beaa_memzero(kf->data, kf->len);
+    free(kf->data);
+    memset(kf, 0, sizeof *kf);
+}
+
+static int cmd_keygen(const opts *o)
+{
+    if (!o->secret || !o->keys) { usage(); return 2; }
+    setup s;
+    if (load_model(o->model, &s)) return 1;
+    size_t batch = o->batch ? o->batch : 10000;
+    if (make_plan(&s, batch, (unsigned)o->log_n, o->insecure, 0, 0)) { setup_free(&s); return 1; }
+    fprintf(stderr, "beaa: %s\n", s.plan.msg);
+    beaa_ckks_context *ctx = NULL;
+    beaa_ckks_secret_key *sk = NULL;
+    beaa_ckks_public_key *pk = NULL;
+    beaa_ckks_relin_key *rk = NULL;
+    beaa_serial_writer ws, wk;
+    beaa_serial_writer_init(&ws, 0);
+    beaa_serial_writer_init(&wk, 0);
+    beaa_status st = beaa_ckks_context_new(&s.plan.spec, &ctx);
+    if (st == BEAA_OK) st = beaa_ckks_secret_key_gen(ctx, &sk);
+    if (st == BEAA_OK) st = beaa_ckks_public_key_gen(sk, &pk);
+    if (st == BEAA_OK) st = beaa_ckks_relin_key_gen(sk, &rk);
+    if (st == BEAA_OK) st = beaa_ckks_params_serialize(ctx, &ws);
+    if (st == BEAA_OK) st = beaa_ckks_secret_key_serialize(sk, &ws);
+    if (st == BEAA_OK) st = write_meta(&ws, ctx, &s.plan);
+    if (st == BEAA_OK) st = beaa_ckks_params_serialize(ctx, &wk);
+    if (st == BEAA_OK) st = beaa_ckks_relin_key_serialize(rk, 0, &wk);
+    if (st == BEAA_OK) st = beaa_ckks_public_key_serialize(pk, 0, &wk);
+    if (st == BEAA_OK) st = write_meta(&wk, ctx, &s.plan);
+    if (st == BEAA_OK) st = beaa_file_write_atomic(o->secret, ws.buf, ws.len, o->overwrite);
+    if (st == BEAA_OK) {
+        st = beaa_file_write_atomic(o->keys, wk.buf, wk.len, o->overwrite);
+        if (st == BEAA_OK)
+            fprintf(stderr, "beaa: wrote %s (secret key: keep it on the client) and %s (%.1f MiB, for the server)\n",
+                    o->secret, o->keys, wk.len / 1048576.0);
+    }
+    beaa_serial_writer_free_secret(&ws);
+    beaa_serial_writer_free(&wk);
+    beaa_ckks_relin_key_free(rk);
+    beaa_ckks_public_key_free(pk);
+    beaa_ckks_secret_key_free(sk);
+    beaa_ckks_context_free(ctx);
+    setup_free(&s);
+    return st == BEAA_OK ? 0 : fail("keygen", st);
+}
+
+/* ------------------------------------------------------------------ ciphertext streams */
+
+typedef struct ct_meta {
+    char magic[8];
+    uint32_t n_images, c, h, w;
+} ct_meta;
+
+static beaa_status write_cts(const char *path, int overwrite, const beaa_ckks_context *ctx,
+                             const char *magic, uint32_t n_images, uint32_t c, uint32_t h,
+                             uint32_t w, beaa_ckks_ciphertext *const *cts, size_t count)
+{
+    ct_meta meta;
+    memcpy(meta.magic, magic, 8);
+    meta.n_images = n_images; meta.c = c; meta.h = h; meta.w = w;
+    beaa_stream_writer *sw = NULL;
+    beaa_status st = beaa_stream_writer_open(path, overwrite, BEAA_OBJ_CIPHERTEXT,
+                                             beaa_ckks_context_fingerprint(ctx), &meta, sizeof meta, &sw);
+    if (st != BEAA_OK) return st;
+    beaa_serial_writer sbuf;
+    beaa_serial_writer_init(&sbuf, 0);
+    for (size_t i = 0; i < count && st == BEAA_OK; i++) {
+        beaa_serial_writer_reset(&sbuf);
+        st = beaa_ckks_ciphertext_serialize(cts[i], &sbuf);
+        if (st == BEAA_OK) st = beaa_stream_writer_append(sw, sbuf.buf, sbuf.len);
+    }
+    beaa_serial_writer_free(&sbuf);
+    if (st != BEAA_OK) { beaa_stream_writer_abort(sw); return st; }
+    return beaa_stream_writer_close(sw);
+}
+
+/* Reads a ciphertext stream of the given kind for ctx; *cts gets meta->c*h*w ciphertexts. */
+static beaa_status read_cts(const char *path, const beaa_ckks_context *ctx, const char *magic,
+                            ct_meta *meta, beaa_ckks_ciphertext ***cts, size_t *count)
+{
+    *cts = NULL;
+    beaa_stream_reader *r = NULL;
+    beaa_status st = beaa_stream_reader_open(path, BEAA_OBJ_CIPHERTEXT,
+                                             beaa_ckks_context_fingerprint(ctx),
+                                             beaa_ckks_ciphertext_max_bytes(ctx), &r);
+    if (st != BEAA_OK) return st;
+    size_t ml = 0;
+    const uint8_t *mp = beaa_stream_reader_meta(r, &ml);
+    if (!mp || ml != sizeof *meta) { beaa_stream_reader_close(r); return BEAA_ERR_FORMAT; }
+    memcpy(meta, mp, sizeof *meta);
+    if (memcmp(meta->magic, magic, 8) != 0) { beaa_stream_reader_close(r); return BEAA_ERR_FORMAT; }
+    uint64_t n = beaa_stream_reader_count(r);
+    if (n != (uint64_t)meta->c * meta->h * meta->w || n == 0 || n > 1000000 ||
+        meta->n_images == 0 || meta->n_images > beaa_ckks_context_slots(ctx)) {
+        beaa_stream_reader_close(r);
+        return BEAA_ERR_CORRUPT;
+    }
+    *cts = calloc((size_t)n, sizeof **cts);
+    if (!*cts) { beaa_stream_reader_close(r); return BEAA_ERR_NOMEM; }
+    for (uint64_t i = 0; i < n && st == BEAA_OK; i++) {
+        const uint8_t *obj;
+        size_t len;
+        st = beaa_stream_reader_next(r, &obj, &len);
+        if (st == BEAA_OK) st = beaa_ckks_ciphertext_deserialize(ctx, obj, len, &(*cts)[i]);
+    }
+    beaa_stream_reader_close(r);
+    if (st != BEAA_OK) {
+        for (uint64_t i = 0; i < n; i++) beaa_ckks_ciphertext_free((*cts)[i]);
+        free(*cts);
+        *cts = NULL;
+        return st;
+    }
+    *count = (size_t)n;
+    return BEAA_OK;
+}
+
+static void free_cts(beaa_ckks_ciphertext **cts, size_t n)
+{
+    if (!cts) return;
+    for (size_t i = 0; i < n; i++) beaa_ckks_ciphertext_free(cts[i]);
+    free(cts);
+}
+
+/* Loads the client's secret key file: context, secret key, plan scales. */
+static beaa_status load_secret(const opts *o, beaa_ckks_context **ctx, beaa_ckks_secret_key **sk,
+                               double *scale, double *in_scale)
+{
+    keyfile kf;
+    *sk = NULL;
+    beaa_status st = kf_open(o->secret, o->insecure, &kf, ctx);
+    const uint8_t *obj;
+    size_t len;
+    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_SECRET_KEY, &obj, &len);
+    if (st == BEAA_OK) st = beaa_ckks_secret_key_deserialize(*ctx, obj, len, sk);
+    if (st == BEAA_OK) st = kf_meta(&kf, *ctx, scale, in_scale);
+    kf_close(&kf, 1);
+    if (st != BEAA_OK) {
+        beaa_ckks_secret_key_free(*sk);
+        *sk = NULL;
+        beaa_ckks_context_free(*ctx);
+        *ctx = NULL;
+    }
+    return st;
+}
+
+static int cmd_encrypt(const opts *o)
+{
+    if (!o->secret || !o->images || !o->out) { usage(); return 2; }
+    setup s;
+    if (load_model(o->model, &s)) return 1;
+    beaa_ckks_context *ctx = NULL;
+    beaa_ckks_secret_key *sk = NULL;
+    double scale, in_scale;
+    beaa_status st = load_secret(o, &ctx, &sk, &scale, &in_scale);
+    if (st != BEAA_OK) { setup_free(&s); return fail(o->secret, st); }
+    size_t slots = beaa_ckks_context_slots(ctx);
+    uint8_t *px = NULL;
+    size_t n = 0;
+    uint32_t h, w;
+    st = idx_read(o->images, 0x803, o->count ? o->count : slots + 1, &px, &n, &h, &w);
+    if (st != BEAA_OK) {
+        fprintf(stderr, "beaa: %s: not a readable IDX image file (%s)\n", o->images, beaa_strerror(st));
+        beaa_ckks_secret_key_free(sk); beaa_ckks_context_free(ctx); setup_free(&s);
+        return 1;
+    }
+    int rc = 0;
+    if (n > slots) {
+        fprintf(stderr, "beaa: %zu images do not fit the %zu slots of this key (use --count or a larger --batch at keygen)\n", n, slots);
+        rc = 1;
+    } else if (s.m->in_c != 1 || h != s.m->in_h || w != s.m->in_w) {
+        fprintf(stderr, "beaa: images are %ux%u, the model wants %ux%ux%u\n", h, w, s.m->in_c, s.m->in_h, s.m->in_w);
+        rc = 1;
+    } else if (make_plan(&s, n, beaa_ckks_context_log_n(ctx), 1, log2u(scale), log2u(in_scale)) ||
+               s.plan.spec.n_primes != beaa_ckks_context_max_level(ctx) + 1) {
+        fprintf(stderr, "beaa: the model needs %u levels, the key's chain has %u: keys for another model?\n",
+                s.plan.levels, beaa_ckks_context_max_level(ctx));
+        rc = 1;
+    } else {
+        size_t el = (size_t)h * w;
+        double *x = malloc(sizeof(double) * n * el);
+        beaa_ckks_ciphertext **cts = calloc(el, sizeof *cts);
+        if (!x || !cts) st = BEAA_ERR_NOMEM;
+        if (st == BEAA_OK) {
+            beaa_nn_normalize(s.m, px, n, x);
+            double t0 = now_s();
+            st = beaa_nn_pack_encrypt(sk, x, n, el, beaa_ckks_context_max_level(ctx), in_scale, cts);
+            if (st == BEAA_OK)
+                st = write_cts(o->out, o->overwrite, ctx, CT_MAGIC, (uint32_t)n, 1, h, w, cts, el);
+            if (st == BEAA_OK)
+                fprintf(stderr, "beaa: encrypted %zu images into %zu ciphertexts in %.1f s -> %s\n", n, el,
+                        now_s() - t0, o->out);
+        }
+        if (st != BEAA_OK) rc = fail("encrypt", st);
+        free_cts(cts, el);
+        free(x);
+    }
+    free(px);
+    beaa_ckks_secret_key_free(sk);
+    beaa_ckks_context_free(ctx);
+    setup_free(&s);
+    return rc;
+}
+
+static void progress(void *user, unsigned si, unsigned ns, size_t done, size_t total)
+{
+    double *t0 = user;
+    if (done == total || done % (total / 10 + 1) == 0)
+        fprintf(stderr, "\rbeaa: stage %u/%u  %5.1f%%  (%.0f s)   %s", si + 1, ns,
+                100.0 * (double)done / (double)total, now_s() - *t0, done == total ? "\n" : "");
+}
+
+static int cmd_infer(const opts *o)
+{
+    if (!o->keys || !o->in || !o->out) { usage(); return 2; }
+    setup s;
+    if (load_model(o->model, &s)) return 1;
+    keyfile kf;
+    beaa_ckks_context *ctx = NULL;
+    beaa_ckks_relin_key *rk = NULL;
+    beaa_nn_qnet *qn = NULL;
+    beaa_ckks_ciphertext **cts = NULL, **lg = NULL;
+    size_t ncts = 0;
+    double scale = 0, in_scale = 0;
+    const uint8_t *obj;
+    size_t len;
+    int rc = 0;
+    beaa_status st = kf_open(o->keys, o->insecure, &kf, &ctx);
+    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_RELIN_KEY, &obj, &len);
+    if (st == BEAA_OK) st = beaa_ckks_relin_key_deserialize(ctx, obj, len, &rk);
+    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_PUBLIC_KEY, &obj, &len);
+    if (st == BEAA_OK) st = kf_meta(&kf, ctx, &scale, &in_scale);
+    kf_close(&kf, 0);
+    if (st != BEAA_OK) { rc = fail(o->keys, st); goto out; }
+    ct_meta meta;
+    st = read_cts(o->in, ctx, CT_MAGIC, &meta, &cts, &ncts);
+    if (st != BEAA_OK) {
+        fprintf(stderr, "beaa: %s: %s%s\n", o->in, beaa_strerror(st),
+                st == BEAA_ERR_PARAMS_MISMATCH ? " (ciphertexts were made for other keys)" : "");
+        rc = 1;
+        goto out;
+    }
+    if (meta.c != s.m->in_c || meta.h != s.m->in_h || meta.w != s.m->in_w) {
+        fprintf(stderr, "beaa: ciphertexts hold %ux%ux%u inputs, the model wants %ux%ux%u\n", meta.c,
+                meta.h, meta.w, s.m->in_c, s.m->in_h, s.m->in_w);
+        rc = 1;
+        goto out;
+    }
+    if (make_plan(&s, meta.n_images, beaa_ckks_context_log_n(ctx), 1, log2u(scale), log2u(in_scale))) { rc = 1; goto out; }
+    if (s.plan.levels != beaa_ckks_context_max_level(ctx)) {
+        fprintf(stderr, "beaa: model is %u levels deep but the keys' chain has %u levels (%s)\n",
+                s.plan.levels, beaa_ckks_context_max_level(ctx), beaa_strerror(BEAA_ERR_DEPTH));
+        rc = 1;
+        goto out;
+    }
+    st = beaa_nn_quantize(s.net, &s.plan, ctx, &qn);
+    if (st != BEAA_OK) { rc = fail("quantize", st); goto out; }
+    lg = calloc(s.m->num_classes, sizeof *lg);
+    if (!lg) { rc = fail("infer", BEAA_ERR_NOMEM); goto out; }
+    double t0 = now_s();
+    beaa_nn_forward_opts fo = { 0, progress, &t0 };
+    beaa_nn_forward_stats fs;
+    st = beaa_nn_forward(s.net, qn, rk, cts, lg, &fo, &fs);
+    if (st != BEAA_OK) { rc = fail("encrypted forward pass", st); goto out; }
+    fprintf(stderr, "beaa: encrypted forward pass of %u images: %.1f s\n", meta.n_images, fs.total_s);
+    st = write_cts(o->out, o->overwrite, ctx, LG_MAGIC, meta.n_images, s.m->num_classes, 1, 1, lg,
+                   s.m->num_classes);
+    if (st != BEAA_OK) { rc = fail(o->out, st); goto out; }
+    fprintf(stderr, "beaa: wrote encrypted logits to %s\n", o->out);
+out:
+    free_cts(cts, ncts);
+    if (lg) free_cts(lg, s.m->num_classes);
+    beaa_nn_qnet_free(qn);
+    beaa_ckks_relin_key_free(rk);
+    beaa_ckks_context_free(ctx);
+    setup_free(&s);
+    return rc;
+}
+
+static int cmd_decrypt(const opts *o)
+{
+    if (!o->secret || !o->in) { usage(); return 2; }
+    beaa_ckks_context *ctx = NULL;
+    beaa_ckks_secret_key *sk = NULL;
+    double scale, in_scale;
+    beaa_status st = load_secret(o, &ctx, &sk, &scale, &in_scale);
+    if (st != BEAA_OK) return fail(o->secret, st);
+    ct_meta meta;
+    beaa_ckks_ciphertext **cts = NULL;
+    size_t n = 0;
+    int rc = 0;
+    double *lg = NULL;
+    uint8_t *labels = NULL;
+    st = read_cts(o->in, ctx, LG_MAGIC, &meta, &cts, &n);
+    if (st != BEAA_OK) { rc = fail(o->in, st); goto out; }
+    lg = malloc(sizeof(double) * meta.n_images * n);
+    if (!lg) { rc = fail("decrypt", BEAA_ERR_NOMEM); goto out; }
+    st = beaa_nn_pack_decrypt(sk, cts, n, meta.n_images, lg);
+    if (st != BEAA_OK) { rc = fail("decrypt", st); goto out; }
+    size_t nl = 0;
+    uint32_t h, w;
+    if (o->labels) {
+        st = idx_read(o->labels, 0x801, meta.n_images, &labels, &nl, &h, &w);
+        if (st != BEAA_OK || nl < meta.n_images) {
+            fprintf(stderr, "beaa: %s: not a label file with %u labels\n", o->labels, meta.n_images);
+            rc = 1;
+            goto out;
+        }
+    }
+    FILE *f = stdout;
+    char tmp[4096];
+    if (o->out) {
+        if (!o->overwrite && fopen(o->out, "r")) { rc = fail(o->out, BEAA_ERR_EXISTS); goto out; }
+        snprintf(tmp, sizeof tmp, "%s.tmp%ld", o->out, (long)time(NULL));
+        f = fopen(tmp, "w");
+        if (!f) { rc = fail(o->out, BEAA_ERR_IO); goto out; }
+    }
+    size_t correct = 0;
+    for (size_t i = 0; i < meta.n_images; i++) {
+        size_t p = beaa_nn_argmax(lg + i * n, n);
+        fprintf(f, "%zu\n", p);
+        if (labels) correct += p == labels[i];
+    }
+    if (o->out) {
+        if (fclose(f) != 0 || rename(tmp, o->out) != 0) { remove(tmp); rc = fail(o->out, BEAA_ERR_IO); goto out; }
+    }
+    if (labels)
+        fprintf(stderr, "beaa: accuracy %.2f%% (%zu / %u)\n", 100.0 * (double)correct / meta.n_images,
+                correct, meta.n_images);
+out:
+    free(labels);
+    free(lg);
+    free_cts(cts, n);
+    beaa_ckks_secret_key_free(sk);
+    beaa_ckks_context_free(ctx);
+    return rc;
+}
+
+static const char *type_name(uint32_t t)
+{
+    switch (t) {
+    case BEAA_OBJ_PARAMS: return "parameter set";
+    case BEAA_OBJ_SECRET_KEY: return "SECRET KEY";
+    case BEAA_OBJ_PUBLIC_KEY: return "public key";
+    case BEAA_OBJ_RELIN_KEY: return "relinearization key";
+    case BEAA_OBJ_GALOIS_KEYS: return "Galois keys";
+    case BEAA_OBJ_CIPHERTEXT: return "ciphertext";
+    case BEAA_OBJ_STREAM: return "stream";
+    case NN_META_TYPE: return "nn scales";
+    default: return "unknown";
+    }
+}
+
+static int cmd_info(const opts *o)
+{
+    if (!o->file) { usage(); return 2; }
+    beaa_model *m = NULL;
+    if (beaa_model_load(o->file, &m) == BEAA_OK) {
+        printf("%s: model \"%s\", input %ux%ux%u, %u classes, %u modules, %u activation layers, "
+               "%zu activated elements/image, %zu parameters\n", o->file, m->desc, m->in_c, m->in_h,
+               m->in_w, m->num_classes, m->n_modules, beaa_model_act_layers(m),
+               beaa_model_act_elements(m), beaa_model_trainable_params(m));
+        beaa_nn_net *net = NULL;
+        if (beaa_nn_net_fold(m, &net) == BEAA_OK) {
+            beaa_nn_plan p;
+            beaa_nn_plan_opts po;
+            beaa_nn_plan_opts_default(&po);
+            po.batch = 10000;
+            beaa_status st = beaa_nn_plan_make(net, &po, &p);
+            printf("  folded: %u stages, %zu scalar MACs and %zu products per image\n  plan (10,000 images): %s%s\n",
+                   net->nstages, beaa_nn_net_macs(net), beaa_nn_net_products(net),
+                   st == BEAA_OK ? "" : "refused: ", p.msg);
+            if (st == BEAA_OK) printf("  planned peak memory %.1f GiB\n", p.peak_bytes / 1073741824.0);
+            beaa_nn_net_free(net);
+        }
+        beaa_model_free(m);
+        return 0;
+    }
+    beaa_stream_reader *r = NULL;
+    if (beaa_stream_reader_open(o->file, BEAA_OBJ_NONE, NULL, 0, &r) == BEAA_OK) {
+        size_t ml = 0;
+        const uint8_t *mp = beaa_stream_reader_meta(r, &ml);
+        printf("%s: stream of %llu %s objects", o->file,
+               (unsigned long long)beaa_stream_reader_count(r), type_name(beaa_stream_reader_elem_type(r)));
+        if (mp && ml == sizeof(ct_meta)) {
+            ct_meta cm;
+            memcpy(&cm, mp, sizeof cm);
+            if (!memcmp(cm.magic, CT_MAGIC, 8))
+                printf(": encrypted inputs of %u images (%ux%ux%u)", cm.n_images, cm.c, cm.h, cm.w);
+            else if (!memcmp(cm.magic, LG_MAGIC, 8))
+                printf(": encrypted logits of %u images (%u classes)", cm.n_images, cm.c);
+        }
+        printf("\n");
+        beaa_stream_reader_close(r);
+        return 0;
+    }
+    keyfile kf;
+    memset(&kf, 0, sizeof kf);
+    beaa_status st = beaa_file_read_all(o->file, MAX_KEYFILE, &kf.data, &kf.len);
+    if (st != BEAA_OK) return fail(o->file, st);
+    printf("%s: %zu bytes\n", o->file, kf.len);
+    int any = 0;
+    while (kf.off < kf.len) {
+        beaa_serial_reader rr;
+        beaa_serial_info info;
+        size_t used = 0;
+        st = beaa_serial_envelope_open(kf.data + kf.off, kf.len - kf.off, BEAA_OBJ_NONE, NULL, &rr,
+                                       &info, &used);
+        if (st != BEAA_OK) { printf("  at byte %zu: %s\n", kf.off, beaa_strerror(st)); break; }
+        printf("  %s (%llu bytes)\n", type_name(info.type), (unsigned long long)info.payload_len);
+        if (info.type == BEAA_OBJ_PARAMS) {
+            beaa_ckks_context *ctx = NULL;
+            if (beaa_ckks_params_deserialize(kf.data + kf.off, used, 1, &ctx) == BEAA_OK) {
+                printf("    N=2^%u, %u levels, log2(QP)=%.1f\n", beaa_ckks_context_log_n(ctx),
+                       beaa_ckks_context_max_level(ctx), beaa_ckks_context_log2_qp(ctx));
+                beaa_ckks_context_free(ctx);
+            }
+        }
+        kf.off += used;
+        any = 1;
+    }
+    kf_close(&kf, 1);
+    return any ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ demo (the main job) */
+
+static int cmd_demo(const opts *o)
+{
+    double t_start = now_s();
+    setup s;
+    if (load_model(o->model, &s)) return 1;
+    char p_img[512], p_lab[512];
+    snprintf(p_img, sizeof p_img, "%s/t10k-images-idx3-ubyte.gz", FMNIST_DIR);
+    snprintf(p_lab, sizeof p_lab, "%s/t10k-labels-idx1-ubyte.gz", FMNIST_DIR);
+    const char *fi = o->images ? o->images : p_img, *fl = o->labels ? o->labels : p_lab;
+    uint8_t *px = NULL, *lab = NULL;
+    size_t n = 0, nl = 0;
+    uint32_t h, w, hh, ww;
+    size_t want = o->count ? o->count : 10000;
+    beaa_status st = idx_read(fi, 0x803, want, &px, &n, &h, &w);
+    if (st == BEAA_OK) st = idx_read(fl, 0x801, want, &lab, &nl, &hh, &ww);
+    if (st != BEAA_OK || nl != n) {
+        fprintf(stderr, "beaa: cannot read the Fashion-MNIST test set (%s, %s): %s\n", fi, fl,
+                beaa_strerror(st));
+        free(px); free(lab); setup_free(&s);
+        return 1;
+    }
+    if (h != s.m->in_h || w != s.m->in_w || s.m->in_c != 1) {
+        fprintf(stderr, "beaa: images are %ux%u, the model wants %ux%ux%u\n", h, w, s.m->in_c, s.m->in_h, s.m->in_w);
+        free(px); free(lab); setup_free(&s);
+        return 1;
+    }
+    printf("beaa demo: model %s (\"%s\"), %zu test images in ONE batch, %d threads, kernels %s\n",
+           o->model, s.m->desc, n, beaa_cpu_threads(), beaa_kernels_get()->name);
+    if (make_plan(&s, n, (unsigned)o->log_n, o->insecure, 0, 0)) { free(px); free(lab); setup_free(&s); return 1; }
+    printf("plan: %s\n", s.plan.msg);
+    printf("plan: %u stages, %zu scalar MACs + %zu ct-ct products per batch; planned peak memory %.2f GiB\n",
+           s.net->nstages, beaa_nn_net_macs(s.net), beaa_nn_net_products(s.net),
+           s.plan.peak_bytes / 1073741824.0);
+    fflush(stdout);
+
+    size_t el = (size_t)h * w, nc = s.m->num_classes;
+    double *x = malloc(sizeof(double) * n * el), *ref = malloc(sizeof(double) * n * nc),
+           *ref_m = malloc(sizeof(double) * n * nc), *got = malloc(sizeof(double) * n * nc);
+    beaa_ckks_ciphertext **cts = calloc(el, sizeof *cts), **lg = calloc(nc, sizeof *lg);
+    beaa_ckks_context *ctx = NULL;
+    beaa_ckks_secret_key *sk = NULL;
+    beaa_ckks_relin_key *rk = NULL;
+    beaa_nn_qnet *qn = NULL;
+    int rc = 0;
+    if (!x || !ref || !ref_m || !got || !cts || !lg) { rc = fail("demo", BEAA_ERR_NOMEM); goto out; }
+    beaa_nn_normalize(s.m, px, n, x);
+    double t0 = now_s();
+    st = beaa_nn_plain_model_forward(s.m, x, n, ref_m);
+    if (st == BEAA_OK) st = beaa_nn_plain_folded_forward(s.net, x, n, ref);
+    if (st != BEAA_OK) { rc = fail("plaintext reference", st); goto out; }
+    double t_plain = now_s() - t0;
+    t0 = now_s();
+    st = beaa_ckks_context_new(&s.plan.spec, &ctx);
+    if (st == BEAA_OK) st = beaa_ckks_secret_key_gen(ctx, &sk);
+    if (st == BEAA_OK) st = beaa_ckks_relin_key_gen(sk, &rk);
+    if (st == BEAA_OK) st = beaa_nn_quantize(s.net, &s.plan, ctx, &qn);
+    if (st != BEAA_OK) { rc = fail("keygen", st); goto out; }
+    double t_keygen = now_s() - t0;
+    printf("keygen + weight quantization: %.1f s (smallest max|integer weight| of a row %.0f, worst "
+           "row L1 at %.0f%% of the exactness limit)\n", t_keygen, qn->min_row_max, 100 * qn->worst_l1);
+    fflush(stdout);
+    t0 = now_s();
+    st = beaa_nn_pack_encrypt(sk, x, n, el, s.plan.levels, s.plan.in_scale, cts);
+    if (st != BEAA_OK) { rc = fail("encrypt", st); goto out; }
+    double t_enc = now_s() - t0;
+    printf("client encrypt: %zu ciphertexts in %.1f s\n", el, t_enc);
+    fflush(stdout);
+    double tf = now_s();
+    beaa_nn_forward_opts fo = { 0, progress, &tf };
+    beaa_nn_forward_stats fs;
+    st = beaa_nn_forward(s.net, qn, rk, cts, lg, &fo, &fs);
+    if (st != BEAA_OK) { rc = fail("encrypted forward pass", st); goto out; }
+    t0 = now_s();
+    st = beaa_nn_pack_decrypt(sk, lg, nc, n, got);
+    if (st != BEAA_OK) { rc = fail("decrypt", st); goto out; }
+    double t_dec = now_s() - t0;
+
+    size_t acc_enc = 0, acc_ref = 0, acc_model = 0, agree = 0, agree_model = 0;
+    double maxerr = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t pe = beaa_nn_argmax(got + i * nc, nc), pr = beaa_nn_argmax(ref + i * nc, nc);
+        size_t pm = beaa_nn_argmax(ref_m + i * nc, nc);
+        acc_enc += pe == lab[i];
+        acc_ref += pr == lab[i];
+        acc_model += pm == lab[i];
+        agree += pe == pr;
+        agree_model += pr == pm;
+        for (size_t k = 0; k < nc; k++) {
+            double d = fabs(got[i * nc + k] - ref[i * nc + k]);
+            if (d > maxerr) maxerr = d;
+        }
+    }
+    double total = t_enc + fs.total_s + t_dec;
+    printf("\nper stage (server, encrypted):\n");
+    for (unsigned si = 0; si < fs.nstages; si++)
+        printf("  stage %u (%2ux%2ux%2u -> %2ux%2ux%2u%s): %7.1f s  (linear %6.1f s, products/relin/rescale %6.1f s)\n",
+               si + 1, s.net->stages[si].cin, s.net->stages[si].hin, s.net->stages[si].win,
+               s.net->stages[si].cout, s.net->stages[si].hout, s.net->stages[si].wout,
+               s.net->stages[si].pool_kh ? ", pooled" : "", fs.stage_s[si], fs.linear_s[si], fs.act_s[si]);
+    printf("\nresults on %zu Fashion-MNIST test images (one batch):\n", n);
+    printf("  encrypted accuracy            %.2f%%\n", 100.0 * acc_enc / n);
+    printf("  plaintext (folded) accuracy   %.2f%%   (unfolded model: %.2f%%, folded==unfolded on %.2f%%)\n",
+           100.0 * acc_ref / n, 100.0 * acc_model / n, 100.0 * agree_model / n);
+    printf("  agreement enc vs plaintext    %.2f%%   (max |logit error| %.3g)\n", 100.0 * agree / n, maxerr);
+    printf("  time: encrypt %.1f s, forward %.1f s, decrypt %.2f s; total %.1f s\n", t_enc, fs.total_s,
+           t_dec, total);
+    printf("  amortized time per image      %.2f ms  (forward only %.2f ms)\n", 1e3 * total / n,
+           1e3 * fs.total_s / n);
+    printf("  plaintext reference           %.1f s; keygen %.1f s; whole demo %.1f s\n", t_plain,
+           t_keygen, now_s() - t_start);
+    printf("  peak memory: planned %.2f GiB, measured (ru_maxrss) %.2f GiB\n",
+           s.plan.peak_bytes / 1073741824.0, peak_rss_mib() / 1024.0);
+out:
+    if (lg) free_cts(lg, nc);
+    free_cts(cts, el);
+    beaa_nn_qnet_free(qn);
+    beaa_ckks_relin_key_free(rk);
+    beaa_ckks_secret_key_free(sk);
+    beaa_ckks_context_free(ctx);
+    free(x); free(ref); free(ref_m); free(got); free(px); free(lab);
+    setup_free(&s);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { usage(); return 2; }
+    opts o;
+    if (parse(argc, argv, &o) != 0) { usage(); return 2; }
+    const char *c = argv[1];
+    if (!strcmp(c, "keygen")) return cmd_keygen(&o);
+    if (!strcmp(c, "encrypt")) return cmd_encrypt(&o);
+    if (!strcmp(c, "infer")) return cmd_infer(&o);
+    if (!strcmp(c, "decrypt")) return cmd_decrypt(&o);
+    if (!strcmp(c, "info")) return cmd_info(&o);
+    if (!strcmp(c, "demo")) return cmd_demo(&o);
+    if (!strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "help")) { usage(); return 0; }
+    fprintf(stderr, "beaa: unknown command '%s'\n", c);
+    usage();
+    return 2;
+}
