@@ -1,21 +1,22 @@
-/* kernels_avx512.c - the AVX-512 IFMA kernel table (beaa_kernels_avx512). Placeholder: every entry is the
- * reference kernel until the AVX-512 kernels land. */
+/* kernels_avx512.c - the AVX-512 IFMA kernel table (beaa_kernels_avx512). basis_conv and
+ * permute are the ref kernels (64-bit inputs up to 2^61 do not fit the 52-bit multiplier). */
+#include "ckks/kernels/avx512/avx512.h"
 #include "ckks/kernels/ref/ref.h"
 
 const beaa_kernels beaa_kernels_avx512 = {
     .name = "avx512",
-    .ntt_fwd = beaa_ntt_fwd_ref,
-    .ntt_fwd_lazy = beaa_ntt_fwd_lazy_ref,
-    .ntt_inv = beaa_ntt_inv_ref,
-    .ntt_inv_lazy = beaa_ntt_inv_lazy_ref,
-    .add_mod = beaa_add_mod_ref,
-    .sub_mod = beaa_sub_mod_ref,
-    .neg_mod = beaa_neg_mod_ref,
-    .mul_mod = beaa_mul_mod_ref,
-    .mac_mod = beaa_mac_mod_ref,
-    .mul_const = beaa_mul_const_ref,
-    .mac_const = beaa_mac_const_ref,
-    .sub_mul_const = beaa_sub_mul_const_ref,
+    .ntt_fwd = beaa_ntt_fwd_avx512,
+    .ntt_fwd_lazy = beaa_ntt_fwd_lazy_avx512,
+    .ntt_inv = beaa_ntt_inv_avx512,
+    .ntt_inv_lazy = beaa_ntt_inv_lazy_avx512,
+    .add_mod = beaa_add_mod_avx512,
+    .sub_mod = beaa_sub_mod_avx512,
+    .neg_mod = beaa_neg_mod_avx512,
+    .mul_mod = beaa_mul_mod_avx512,
+    .mac_mod = beaa_mac_mod_avx512,
+    .mul_const = beaa_mul_const_avx512,
+    .mac_const = beaa_mac_const_avx512,
+    .sub_mul_const = beaa_sub_mul_const_avx512,
     .basis_conv = beaa_basis_conv_ref,
     .permute = beaa_permute_ref,
 };

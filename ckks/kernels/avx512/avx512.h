@@ -1,0 +1,27 @@
+/* avx512.h - declarations of the AVX-512 IFMA kernels (semantics and ranges as in kernels.h).
+ * Products use vpmadd52luq/vpmadd52huq for primes q < 2^50 (lazy values in [0, 4q) < 2^52);
+ * larger primes go to the ref kernels. add/sub/neg work for every q < 2^61. */
+#ifndef BEAA_KERNELS_AVX512_H
+#define BEAA_KERNELS_AVX512_H
+#include "ckks/kernels/kernels.h"
+
+void beaa_ntt_fwd_avx512(const beaa_ntt_tables *t, uint64_t *a);
+void beaa_ntt_fwd_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a);
+void beaa_ntt_inv_avx512(const beaa_ntt_tables *t, uint64_t *a);
+void beaa_ntt_inv_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a);
+
+void beaa_add_mod_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void beaa_sub_mod_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void beaa_neg_mod_avx512(uint64_t *r, const uint64_t *a, size_t n, uint64_t q);
+void beaa_mul_mod_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                         const beaa_modulus *m);
+void beaa_mac_mod_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                         const beaa_modulus *m);
+void beaa_mul_const_avx512(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, uint64_t ws,
+                           uint64_t q);
+void beaa_mac_const_avx512(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, uint64_t ws,
+                           uint64_t q);
+void beaa_sub_mul_const_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
+                               uint64_t w, uint64_t ws, uint64_t q);
+
+#endif

@@ -1,0 +1,95 @@
+/* ifma_emul.h - a scalar model of the few AVX-512F/IFMA intrinsics the avx512 kernels use,
+ * following the Intel intrinsics guide definitions, so check_kernels can run the avx512 kernel
+ * sources (included with BEAA_IFMA_EMULATE) on a CPU without AVX-512. It checks the algorithm
+ * (ranges, shuffles, Shoup/Barrett bounds), not the compiler's code generation. Test-only. */
+#ifndef BEAA_TEST_IFMA_EMUL_H
+#define BEAA_TEST_IFMA_EMUL_H
+#include <stdint.h>
+#include <string.h>
+
+typedef struct { uint64_t v[8]; } __m512i;
+
+#define EMU_M52 ((UINT64_C(1) << 52) - 1)
+
+static inline __m512i _mm512_setzero_si512(void)
+{
+    __m512i r;
+    memset(&r, 0, sizeof r);
+    return r;
+}
+static inline __m512i _mm512_set1_epi64(long long x)
+{
+    __m512i r;
+    for (int i = 0; i < 8; i++) r.v[i] = (uint64_t)x;
+    return r;
+}
+static inline __m512i _mm512_loadu_si512(const void *p)
+{
+    __m512i r;
+    memcpy(r.v, p, 64);
+    return r;
+}
+static inline __m512i _mm512_load_si512(const void *p)
+{
+    if ((uintptr_t)p % 64) __builtin_trap(); /* the real instruction faults on misalignment */
+    return _mm512_loadu_si512(p);
+}
+static inline void _mm512_storeu_si512(void *p, __m512i a) { memcpy(p, a.v, 64); }
+static inline void _mm512_store_si512(void *p, __m512i a)
+{
+    if ((uintptr_t)p % 64) __builtin_trap();
+    memcpy(p, a.v, 64);
+}
+#define EMU_LANEWISE(name, expr)                                                              \
+    static inline __m512i name(__m512i a, __m512i b)                                          \
+    {                                                                                         \
+        __m512i r;                                                                            \
+        for (int i = 0; i < 8; i++) {                                                         \
+            uint64_t x = a.v[i], y = b.v[i];                                                  \
+            r.v[i] = (expr);                                                                  \
+        }                                                                                     \
+        return r;                                                                             \
+    }
+EMU_LANEWISE(_mm512_add_epi64, x + y)
+EMU_LANEWISE(_mm512_sub_epi64, x - y)
+EMU_LANEWISE(_mm512_and_si512, x & y)
+EMU_LANEWISE(_mm512_or_si512, x | y)
+EMU_LANEWISE(_mm512_min_epu64, x < y ? x : y)
+EMU_LANEWISE(_mm512_sllv_epi64, y > 63 ? 0 : x << y)
+EMU_LANEWISE(_mm512_srlv_epi64, y > 63 ? 0 : x >> y)
+#undef EMU_LANEWISE
+
+/* dst = a + low 52 bits of (b[51:0] * c[51:0]) */
+static inline __m512i _mm512_madd52lo_epu64(__m512i a, __m512i b, __m512i c)
+{
+    __m512i r;
+    for (int i = 0; i < 8; i++) {
+        unsigned __int128 p = (unsigned __int128)(b.v[i] & EMU_M52) * (c.v[i] & EMU_M52);
+        r.v[i] = a.v[i] + ((uint64_t)p & EMU_M52);
+    }
+    return r;
+}
+/* dst = a + bits 103:52 of (b[51:0] * c[51:0]) */
+static inline __m512i _mm512_madd52hi_epu64(__m512i a, __m512i b, __m512i c)
+{
+    __m512i r;
+    for (int i = 0; i < 8; i++) {
+        unsigned __int128 p = (unsigned __int128)(b.v[i] & EMU_M52) * (c.v[i] & EMU_M52);
+        r.v[i] = a.v[i] + (uint64_t)(p >> 52);
+    }
+    return r;
+}
+static inline __m512i _mm512_permutexvar_epi64(__m512i idx, __m512i a)
+{
+    __m512i r;
+    for (int i = 0; i < 8; i++) r.v[i] = a.v[idx.v[i] & 7];
+    return r;
+}
+static inline __m512i _mm512_permutex2var_epi64(__m512i a, __m512i idx, __m512i b)
+{
+    __m512i r;
+    for (int i = 0; i < 8; i++) r.v[i] = (idx.v[i] & 8) ? b.v[idx.v[i] & 7] : a.v[idx.v[i] & 7];
+    return r;
+}
+
+#endif
