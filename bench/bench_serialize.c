@@ -109,6 +109,25 @@ int main(int argc, char **argv)
         row(name, n, L + 1, w.len, (now() - t0) / reps);
     }
 
+    /* relinearization key: seeded and full; loading a seeded key re-expands every a_j */
+    beaa_ckks_relin_key *rk = NULL, *rk2 = NULL;
+    CHECK(beaa_ckks_relin_key_gen(sk, &rk));
+    for (int full = 0; full <= 1; full++) {
+        beaa_serial_writer_reset(&w);
+        t0 = now();
+        CHECK(beaa_ckks_relin_key_serialize(rk, full, &w));
+        row(full ? "rk_full_write_mem" : "rk_seeded_write_mem", n, L + 1, w.len, now() - t0);
+        t0 = now();
+        CHECK(beaa_ckks_relin_key_deserialize(ctx, w.buf, w.len, &rk2));
+        row(full ? "rk_full_read_mem" : "rk_seeded_read_mem", n, L + 1, w.len, now() - t0);
+        if (memcmp(rk2->key.data, rk->key.data, beaa_ckks_switch_key_words(ctx) * 8) != 0) {
+            fprintf(stderr, "relin key round trip mismatch\n");
+            return 1;
+        }
+        beaa_ckks_relin_key_free(rk2);
+    }
+    beaa_ckks_relin_key_free(rk);
+
     /* stream file of `reps` full ciphertexts, written and read back one at a time */
     char path[] = "/tmp/beaa_bench_stream_XXXXXX";
     int fd = mkstemp(path);
