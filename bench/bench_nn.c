@@ -21,6 +21,7 @@
 #include "train/arch.h"
 
 static uint64_t rs = 0x1234567887654321ull;
+static unsigned g_log_scale, g_stage_bits;
 static double urand(double lo, double hi)
 {
     rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
@@ -110,6 +111,8 @@ static int run(const char *name, const beaa_model *m, unsigned log_n, int insecu
     o.batch = n;
     o.force_log_n = log_n;
     o.allow_insecure = insecure;
+    if (g_log_scale) o.log_scale = g_log_scale;
+    if (g_stage_bits) o.stage_bits = o.base_bits = o.special_bits = g_stage_bits;
     st = beaa_nn_plan_make(net, &o, &plan);
     if (st == BEAA_OK) st = beaa_ckks_context_new(&plan.spec, &ctx);
     if (st == BEAA_OK) st = beaa_ckks_secret_key_gen(ctx, &sk);
@@ -169,15 +172,18 @@ static int run(const char *name, const beaa_model *m, unsigned log_n, int insecu
 
 int main(int argc, char **argv)
 {
-    int full = 0;
+    int full = 0, quick = 0;
     size_t batch = 64;
     const char *model = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--full")) full = 1;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = (size_t)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(argv[i], "--log-scale") && i + 1 < argc) g_log_scale = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--prime-bits") && i + 1 < argc) g_stage_bits = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--quick")) quick = 1;
         else {
-            fprintf(stderr, "usage: bench_nn [--full [--batch B] [--model FILE]]\n");
+            fprintf(stderr, "usage: bench_nn [--quick] [--log-scale b] [--prime-bits b] [--full [--batch B] [--model FILE]]\n");
             return 2;
         }
     }
@@ -197,7 +203,7 @@ int main(int argc, char **argv)
     beaa_model *m = small_model();
     if (!m) return 1;
     size_t batches[4] = { 1, 16, 256, 2048 };
-    for (int i = 0; i < 4 && rc == 0; i++)
+    for (int i = quick ? 3 : 0; i < 4 && rc == 0; i++)
         rc = run("element-wise small", m, 12, 1, batches[i], i == 3);
     beaa_model_free(m);
     return rc;

@@ -11,11 +11,11 @@ void beaa_nn_plan_opts_default(beaa_nn_plan_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->batch = 1;
-    o->log_scale = 26;
-    o->stage_bits = 55;
-    o->base_bits = 60;
-    o->n_special = 1;
-    o->special_bits = 61;
+    o->log_scale = 30;
+    o->stage_bits = 50;
+    o->base_bits = 50;
+    o->n_special = 0; /* automatic: about a third of the data primes (3 key-switching digits) */
+    o->special_bits = 50;
     o->min_log_n = 10;
 }
 
@@ -60,7 +60,7 @@ beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *o
         o.in_log_scale = oin->in_log_scale;
         o.stage_bits = dflt(oin->stage_bits, o.stage_bits);
         o.base_bits = dflt(oin->base_bits, o.base_bits);
-        o.n_special = dflt(oin->n_special, o.n_special);
+        o.n_special = oin->n_special;
         o.special_bits = dflt(oin->special_bits, o.special_bits);
         o.min_log_n = dflt(oin->min_log_n, o.min_log_n);
         o.force_log_n = oin->force_log_n;
@@ -77,7 +77,7 @@ beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *o
     if (o.log_scale < 10 || o.log_scale > 40 || o.in_log_scale > 45 ||
         o.stage_bits < o.log_scale + 10 || o.stage_bits > BEAA_CKKS_MAX_PRIME_BITS ||
         o.base_bits < o.log_scale + 10 || o.base_bits > BEAA_CKKS_MAX_PRIME_BITS ||
-        o.n_special > BEAA_CKKS_MAX_SPECIAL || o.special_bits > BEAA_CKKS_MAX_PRIME_BITS) {
+        o.n_special > BEAA_CKKS_MAX_SPECIAL || o.special_bits < 20 || o.special_bits > BEAA_CKKS_MAX_PRIME_BITS) {
         snprintf(plan->msg, sizeof plan->msg, "plan options out of range");
         return BEAA_ERR_PARAMS;
     }
@@ -91,6 +91,21 @@ beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *o
         snprintf(plan->msg, sizeof plan->msg, "batch of %zu images exceeds the %u slots of N=2^%u",
                  o.batch, 1u << (BEAA_CKKS_MAX_LOG_N - 1), BEAA_CKKS_MAX_LOG_N);
         return BEAA_ERR_SLOTS;
+    }
+    if (o.n_special == 0) {
+        /* hybrid key switching with few digits: fewer NTTs per relinearization, at the price of
+         * special primes that count against the security bound (reduced below if they do not fit) */
+        o.n_special = (L + 1 + 2) / 3;
+        if (o.n_special > BEAA_CKKS_MAX_SPECIAL) o.n_special = BEAA_CKKS_MAX_SPECIAL;
+        unsigned data = o.base_bits + L * o.stage_bits, cap = beaa_ckks_security_max_logqp(BEAA_CKKS_MAX_LOG_N);
+        for (unsigned ln = BEAA_CKKS_MIN_LOG_N; ln <= BEAA_CKKS_MAX_LOG_N; ln++)
+            if (((size_t)1 << (ln - 1)) >= o.batch && (!o.force_log_n || ln == o.force_log_n) &&
+                data + o.special_bits <= beaa_ckks_security_max_logqp(ln)) {
+                cap = beaa_ckks_security_max_logqp(ln);
+                break;
+            }
+        while (o.n_special > 1 && !o.allow_insecure && data + o.n_special * o.special_bits > cap)
+            o.n_special--;
     }
     unsigned total = o.base_bits + L * o.stage_bits + o.n_special * o.special_bits;
     plan->total_bits = total;

@@ -12,12 +12,15 @@
 /* Options; zero fields take the defaults named here. */
 typedef struct beaa_nn_plan_opts {
     size_t batch;            /* images per batch (slot j = image j); default 1 */
-    unsigned log_scale;      /* log2 of the ciphertext scale D between stages; default 26 */
+    unsigned log_scale;      /* log2 of the ciphertext scale D between stages; default 30
+                                (measured optimum with 50-bit primes: noise vs weight precision) */
     unsigned in_log_scale;   /* log2 of the input encoding scale; default log_scale */
-    unsigned stage_bits;     /* bits of each stage prime (rescale by about D*Sx*Su/D); default 55 */
-    unsigned base_bits;      /* bits of q_0 (holds the logits); default 60 */
-    unsigned n_special;      /* special primes; default 1 */
-    unsigned special_bits;   /* bits of each special prime; default 61 */
+    unsigned stage_bits;     /* bits of each stage prime q (x*u has scale D*q); default 50, the
+                                largest size the AVX2/AVX-512 kernels take */
+    unsigned base_bits;      /* bits of q_0 (holds the logits); default 50 */
+    unsigned n_special;      /* special primes (alpha); 0 = automatic: ceil((L+1)/3), i.e. 3
+                                key-switching digits, fewer if the security bound needs it */
+    unsigned special_bits;   /* bits of each special prime; default 50 */
     unsigned min_log_n;      /* smallest ring considered; default 10 */
     unsigned force_log_n;    /* nonzero: use exactly this ring */
     int allow_insecure;      /* 1: skip the 128-bit bound (tests on small rings only) */
