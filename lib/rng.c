@@ -88,21 +88,27 @@ static inline uint64_t rotl64(uint64_t v, unsigned r)
 }
 
 /* One application of Keccak-f[1600] to the state A (lane (x,y) is A[x + 5y]), FIPS 202
- * Algorithm 7 with the five step mappings of each round written out lane by lane (so the
- * lanes live in registers; a loop version with index arithmetic ran ~10x slower here).
- * The rho offsets r[x + 5y] are 0 1 62 28 27 / 36 44 6 55 20 / 3 10 43 25 39 /
- * 41 45 15 21 8 / 18 2 61 56 14. */
+ * Algorithm 7, written out lane by lane so the lanes live in registers (a loop version with index
+ * arithmetic ran ~10x slower here). Per round: theta (c = column parities, d[x] = c[x-1] ^
+ * rot(c[x+1], 1)), then for each output row y' the five rho+pi inputs
+ * b[x'] = rot(A[x, y] ^ d[x], r[x, y]) with x' = y, y' = 2x + 3y, then chi along the row, iota.
+ * Two rounds per iteration (A -> E -> A) avoid copies. The rho offsets r[x + 5y] are
+ * 0 1 62 28 27 / 36 44 6 55 20 / 3 10 43 25 39 / 41 45 15 21 8 / 18 2 61 56 14.
+ * Lane complementing (Bertoni et al., "Keccak implementation overview", 2.2): lanes 1, 2, 8, 12,
+ * 17, 20 are kept complemented inside the permutation, which turns chi's five NOTs per row into
+ * at most one (the ~ and |/& pattern of each row below); they are complemented on entry and exit.
+ * Checked by the FIPS 202 / hashlib vectors in tests/check_rng.c. */
 static void keccak_f1600(uint64_t A[25])
 {
-    uint64_t a0 = A[0], a1 = A[1], a2 = A[2], a3 = A[3], a4 = A[4], a5 = A[5], a6 = A[6], a7 = A[7],
-             a8 = A[8], a9 = A[9], a10 = A[10], a11 = A[11], a12 = A[12], a13 = A[13], a14 = A[14],
-             a15 = A[15], a16 = A[16], a17 = A[17], a18 = A[18], a19 = A[19], a20 = A[20], a21 =
-             A[21], a22 = A[22], a23 = A[23], a24 = A[24];
-    uint64_t c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
-    uint64_t b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18,
-             b19, b20, b21, b22, b23, b24;
-    for (int round = 0; round < 24; round++) {
-        /* theta: column parities C[x] and D[x] = C[x-1] ^ rot(C[x+1], 1) */
+    uint64_t a0 = A[0], a1 = ~A[1], a2 = ~A[2], a3 = A[3], a4 = A[4], a5 = A[5], a6 = A[6], a7 =
+             A[7], a8 = ~A[8], a9 = A[9], a10 = A[10], a11 = A[11], a12 = ~A[12], a13 = A[13], a14 =
+             A[14], a15 = A[15], a16 = A[16], a17 = ~A[17], a18 = A[18], a19 = A[19], a20 = ~A[20],
+             a21 = A[21], a22 = A[22], a23 = A[23], a24 = A[24];
+    uint64_t e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17, e18,
+             e19, e20, e21, e22, e23, e24;
+    uint64_t c0, c1, c2, c3, c4, d0, d1, d2, d3, d4, b0, b1, b2, b3, b4;
+    for (int round = 0; round < 24; round += 2) {
+        /* round: A -> E */
         c0 = a0 ^ a5 ^ a10 ^ a15 ^ a20;
         c1 = a1 ^ a6 ^ a11 ^ a16 ^ a21;
         c2 = a2 ^ a7 ^ a12 ^ a17 ^ a22;
@@ -113,82 +119,141 @@ static void keccak_f1600(uint64_t A[25])
         d2 = c1 ^ rotl64(c3, 1);
         d3 = c2 ^ rotl64(c4, 1);
         d4 = c3 ^ rotl64(c0, 1);
-        /* theta applied, then rho (rotate) and pi (B[y, 2x+3y] = A[x, y]) */
         b0 = rotl64(a0 ^ d0, 0);
-        b16 = rotl64(a5 ^ d0, 36);
-        b7 = rotl64(a10 ^ d0, 3);
-        b23 = rotl64(a15 ^ d0, 41);
-        b14 = rotl64(a20 ^ d0, 18);
-        b10 = rotl64(a1 ^ d1, 1);
         b1 = rotl64(a6 ^ d1, 44);
-        b17 = rotl64(a11 ^ d1, 10);
-        b8 = rotl64(a16 ^ d1, 45);
-        b24 = rotl64(a21 ^ d1, 2);
-        b20 = rotl64(a2 ^ d2, 62);
-        b11 = rotl64(a7 ^ d2, 6);
         b2 = rotl64(a12 ^ d2, 43);
-        b18 = rotl64(a17 ^ d2, 15);
-        b9 = rotl64(a22 ^ d2, 61);
-        b5 = rotl64(a3 ^ d3, 28);
-        b21 = rotl64(a8 ^ d3, 55);
-        b12 = rotl64(a13 ^ d3, 25);
         b3 = rotl64(a18 ^ d3, 21);
-        b19 = rotl64(a23 ^ d3, 56);
-        b15 = rotl64(a4 ^ d4, 27);
-        b6 = rotl64(a9 ^ d4, 20);
-        b22 = rotl64(a14 ^ d4, 39);
-        b13 = rotl64(a19 ^ d4, 8);
         b4 = rotl64(a24 ^ d4, 14);
-        /* chi: A[x, y] = B[x, y] ^ (~B[x+1, y] & B[x+2, y]) */
-        a0 = b0 ^ (~b1 & b2);
-        a1 = b1 ^ (~b2 & b3);
-        a2 = b2 ^ (~b3 & b4);
-        a3 = b3 ^ (~b4 & b0);
-        a4 = b4 ^ (~b0 & b1);
-        a5 = b5 ^ (~b6 & b7);
-        a6 = b6 ^ (~b7 & b8);
-        a7 = b7 ^ (~b8 & b9);
-        a8 = b8 ^ (~b9 & b5);
-        a9 = b9 ^ (~b5 & b6);
-        a10 = b10 ^ (~b11 & b12);
-        a11 = b11 ^ (~b12 & b13);
-        a12 = b12 ^ (~b13 & b14);
-        a13 = b13 ^ (~b14 & b10);
-        a14 = b14 ^ (~b10 & b11);
-        a15 = b15 ^ (~b16 & b17);
-        a16 = b16 ^ (~b17 & b18);
-        a17 = b17 ^ (~b18 & b19);
-        a18 = b18 ^ (~b19 & b15);
-        a19 = b19 ^ (~b15 & b16);
-        a20 = b20 ^ (~b21 & b22);
-        a21 = b21 ^ (~b22 & b23);
-        a22 = b22 ^ (~b23 & b24);
-        a23 = b23 ^ (~b24 & b20);
-        a24 = b24 ^ (~b20 & b21);
-        /* iota */
-        a0 ^= keccak_rc[round];
+        e0 = b0 ^ (b1 | b2);
+        e1 = b1 ^ (~b2 | b3);
+        e2 = b2 ^ (b3 & b4);
+        e3 = b3 ^ (b4 | b0);
+        e4 = b4 ^ (b0 & b1);
+        b0 = rotl64(a3 ^ d3, 28);
+        b1 = rotl64(a9 ^ d4, 20);
+        b2 = rotl64(a10 ^ d0, 3);
+        b3 = rotl64(a16 ^ d1, 45);
+        b4 = rotl64(a22 ^ d2, 61);
+        e5 = b0 ^ (b1 | b2);
+        e6 = b1 ^ (b2 & b3);
+        e7 = b2 ^ (b3 | ~b4);
+        e8 = b3 ^ (b4 | b0);
+        e9 = b4 ^ (b0 & b1);
+        b0 = rotl64(a1 ^ d1, 1);
+        b1 = rotl64(a7 ^ d2, 6);
+        b2 = rotl64(a13 ^ d3, 25);
+        b3 = rotl64(a19 ^ d4, 8);
+        b4 = rotl64(a20 ^ d0, 18);
+        e10 = b0 ^ (b1 | b2);
+        e11 = b1 ^ (b2 & b3);
+        e12 = b2 ^ (~b3 & b4);
+        e13 = ~b3 ^ (b4 | b0);
+        e14 = b4 ^ (b0 & b1);
+        b0 = rotl64(a4 ^ d4, 27);
+        b1 = rotl64(a5 ^ d0, 36);
+        b2 = rotl64(a11 ^ d1, 10);
+        b3 = rotl64(a17 ^ d2, 15);
+        b4 = rotl64(a23 ^ d3, 56);
+        e15 = b0 ^ (b1 & b2);
+        e16 = b1 ^ (b2 | b3);
+        e17 = b2 ^ (~b3 | b4);
+        e18 = ~b3 ^ (b4 & b0);
+        e19 = b4 ^ (b0 | b1);
+        b0 = rotl64(a2 ^ d2, 62);
+        b1 = rotl64(a8 ^ d3, 55);
+        b2 = rotl64(a14 ^ d4, 39);
+        b3 = rotl64(a15 ^ d0, 41);
+        b4 = rotl64(a21 ^ d1, 2);
+        e20 = b0 ^ (~b1 & b2);
+        e21 = ~b1 ^ (b2 | b3);
+        e22 = b2 ^ (b3 & b4);
+        e23 = b3 ^ (b4 | b0);
+        e24 = b4 ^ (b0 & b1);
+        e0 ^= keccak_rc[round];
+        /* round: E -> A */
+        c0 = e0 ^ e5 ^ e10 ^ e15 ^ e20;
+        c1 = e1 ^ e6 ^ e11 ^ e16 ^ e21;
+        c2 = e2 ^ e7 ^ e12 ^ e17 ^ e22;
+        c3 = e3 ^ e8 ^ e13 ^ e18 ^ e23;
+        c4 = e4 ^ e9 ^ e14 ^ e19 ^ e24;
+        d0 = c4 ^ rotl64(c1, 1);
+        d1 = c0 ^ rotl64(c2, 1);
+        d2 = c1 ^ rotl64(c3, 1);
+        d3 = c2 ^ rotl64(c4, 1);
+        d4 = c3 ^ rotl64(c0, 1);
+        b0 = rotl64(e0 ^ d0, 0);
+        b1 = rotl64(e6 ^ d1, 44);
+        b2 = rotl64(e12 ^ d2, 43);
+        b3 = rotl64(e18 ^ d3, 21);
+        b4 = rotl64(e24 ^ d4, 14);
+        a0 = b0 ^ (b1 | b2);
+        a1 = b1 ^ (~b2 | b3);
+        a2 = b2 ^ (b3 & b4);
+        a3 = b3 ^ (b4 | b0);
+        a4 = b4 ^ (b0 & b1);
+        b0 = rotl64(e3 ^ d3, 28);
+        b1 = rotl64(e9 ^ d4, 20);
+        b2 = rotl64(e10 ^ d0, 3);
+        b3 = rotl64(e16 ^ d1, 45);
+        b4 = rotl64(e22 ^ d2, 61);
+        a5 = b0 ^ (b1 | b2);
+        a6 = b1 ^ (b2 & b3);
+        a7 = b2 ^ (b3 | ~b4);
+        a8 = b3 ^ (b4 | b0);
+        a9 = b4 ^ (b0 & b1);
+        b0 = rotl64(e1 ^ d1, 1);
+        b1 = rotl64(e7 ^ d2, 6);
+        b2 = rotl64(e13 ^ d3, 25);
+        b3 = rotl64(e19 ^ d4, 8);
+        b4 = rotl64(e20 ^ d0, 18);
+        a10 = b0 ^ (b1 | b2);
+        a11 = b1 ^ (b2 & b3);
+        a12 = b2 ^ (~b3 & b4);
+        a13 = ~b3 ^ (b4 | b0);
+        a14 = b4 ^ (b0 & b1);
+        b0 = rotl64(e4 ^ d4, 27);
+        b1 = rotl64(e5 ^ d0, 36);
+        b2 = rotl64(e11 ^ d1, 10);
+        b3 = rotl64(e17 ^ d2, 15);
+        b4 = rotl64(e23 ^ d3, 56);
+        a15 = b0 ^ (b1 & b2);
+        a16 = b1 ^ (b2 | b3);
+        a17 = b2 ^ (~b3 | b4);
+        a18 = ~b3 ^ (b4 & b0);
+        a19 = b4 ^ (b0 | b1);
+        b0 = rotl64(e2 ^ d2, 62);
+        b1 = rotl64(e8 ^ d3, 55);
+        b2 = rotl64(e14 ^ d4, 39);
+        b3 = rotl64(e15 ^ d0, 41);
+        b4 = rotl64(e21 ^ d1, 2);
+        a20 = b0 ^ (~b1 & b2);
+        a21 = ~b1 ^ (b2 | b3);
+        a22 = b2 ^ (b3 & b4);
+        a23 = b3 ^ (b4 | b0);
+        a24 = b4 ^ (b0 & b1);
+        a0 ^= keccak_rc[round + 1];
     }
     A[0] = a0;
-    A[1] = a1;
-    A[2] = a2;
+    A[1] = ~a1;
+    A[2] = ~a2;
     A[3] = a3;
     A[4] = a4;
     A[5] = a5;
     A[6] = a6;
     A[7] = a7;
-    A[8] = a8;
+    A[8] = ~a8;
     A[9] = a9;
     A[10] = a10;
     A[11] = a11;
-    A[12] = a12;
+    A[12] = ~a12;
     A[13] = a13;
     A[14] = a14;
     A[15] = a15;
     A[16] = a16;
-    A[17] = a17;
+    A[17] = ~a17;
     A[18] = a18;
     A[19] = a19;
-    A[20] = a20;
+    A[20] = ~a20;
     A[21] = a21;
     A[22] = a22;
     A[23] = a23;
