@@ -113,3 +113,13 @@ clean:
 # The CKKS and kernel runners again with the portable kernels forced (BEAA_ARCH=ref).
 test-ref: $(TEST_BIN)
 	@BEAA_ARCH=ref sh scripts/run_tests.sh $(filter $(BUILD)/tests/check_ckks% $(BUILD)/tests/check_ntt% $(BUILD)/tests/check_nn%,$(TEST_BIN))
+
+# The main job: encrypted inference of the whole Fashion-MNIST test set (10,000 images in one
+# batch) with the shipped model; prints accuracy, agreement, per-stage times and peak memory
+# (also measured by /usr/bin/time -v when present). And the encrypted-inference benchmark.
+.PHONY: bench-nn
+run: deps $(LIBA) bin/beaa
+	@if [ -x /usr/bin/time ]; then /usr/bin/time -v bin/beaa demo; else bin/beaa demo; fi
+bench: bench-nn
+bench-nn: deps $(BUILD)/bench/bench_nn
+	$(BUILD)/bench/bench_nn
