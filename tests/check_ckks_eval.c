@@ -1,0 +1,397 @@
+/* check_ckks_eval.c - every CKKS evaluator operation against the same computation on plaintext
+ * doubles, with stated bounds (N = 2^12, insecure opt-out for speed; scale 2^40, values in
+ * [-1,1]): fresh error < 2^-20, after a multiply + rescale < 2^-18. Also: seed expansion,
+ * flooded decryption, aliasing (out == input), thread-count independence, and each error status. */
+#include <check.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/beaa.h"
+
+#define SCALE 0x1p40
+#define FRESH_BOUND 0x1p-20 /* fresh encryption, additions, plaintext/constant products */
+#define MUL_BOUND 0x1p-18   /* after ct x ct multiply + relinearize + rescale */
+
+static uint64_t rng_state = 0x243f6a8885a308d3ull;
+static uint64_t rnd64(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double rnd_unit(void) { return (double)(rnd64() >> 11) * 0x1p-52 - 1.0; }
+
+static beaa_ckks_context *ctx;
+static beaa_ckks_secret_key *sk;
+static beaa_ckks_public_key *pk;
+static beaa_ckks_relin_key *rk;
+static size_t S;
+static unsigned L;
+static double *x, *y, *want, *got;
+
+static void setup(void)
+{
+    /* q0 50 bits, 4 x 40 bits, 2 special primes of 50 bits: dnum = 3 */
+    unsigned bits[5] = {50, 40, 40, 40, 40};
+    beaa_ckks_params_spec sp;
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 12, bits, 5, 2, 50), BEAA_OK);
+    sp.allow_insecure = 1; /* 2^12 ring with 300 bits: tests only */
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, &ctx), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_secret_key_gen(ctx, &sk), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_public_key_gen(sk, &pk), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_relin_key_gen(sk, &rk), BEAA_OK);
+    S = beaa_ckks_context_slots(ctx);
+    L = beaa_ckks_context_max_level(ctx);
+    x = malloc(S * sizeof *x);
+    y = malloc(S * sizeof *y);
+    want = malloc(S * sizeof *want);
+    got = malloc(S * sizeof *got);
+    for (size_t i = 0; i < S; i++) { x[i] = rnd_unit(); y[i] = rnd_unit(); }
+}
+
+static void teardown(void)
+{
+    beaa_ckks_relin_key_free(rk);
+    beaa_ckks_public_key_free(pk);
+    beaa_ckks_secret_key_free(sk);
+    beaa_ckks_context_free(ctx);
+    free(x); free(y); free(want); free(got);
+}
+
+static beaa_ckks_ciphertext *enc(const double *v, double scale, unsigned level, int use_pk)
+{
+    beaa_ckks_plaintext *pt;
+    beaa_ckks_ciphertext *ct;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, level, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, v, S, scale, level, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, level, &ct), BEAA_OK);
+    if (use_pk) ck_assert_int_eq(beaa_ckks_encrypt_pk(pk, pt, ct), BEAA_OK);
+    else ck_assert_int_eq(beaa_ckks_encrypt_sk(sk, pt, ct), BEAA_OK);
+    beaa_ckks_plaintext_free(pt);
+    return ct;
+}
+
+/* max |decrypt(ct) - want| */
+static double err_of(const beaa_ckks_ciphertext *ct)
+{
+    beaa_ckks_plaintext *pt;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, 0, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decrypt(sk, ct, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decode_real(pt, got, S), BEAA_OK);
+    beaa_ckks_plaintext_free(pt);
+    double m = 0;
+    for (size_t i = 0; i < S; i++) m = fmax(m, fabs(got[i] - want[i]));
+    return m;
+}
+
+START_TEST(test_encode_encrypt)
+{
+    beaa_ckks_plaintext *pt;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, L, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, x, S, SCALE, L, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decode_real(pt, got, S), BEAA_OK);
+    for (size_t i = 0; i < S; i++) ck_assert(fabs(got[i] - x[i]) < 0x1p-30);
+    /* complex round trip */
+    double *im = malloc(S * sizeof *im), *gim = malloc(S * sizeof *gim);
+    for (size_t i = 0; i < S; i++) im[i] = rnd_unit();
+    ck_assert_int_eq(beaa_ckks_encode_complex(ctx, x, im, S, SCALE, 2, pt), BEAA_OK);
+    ck_assert_uint_eq(pt->level, 2);
+    ck_assert_int_eq(beaa_ckks_decode_complex(pt, got, gim, S), BEAA_OK);
+    for (size_t i = 0; i < S; i++) ck_assert(fabs(got[i] - x[i]) < 0x1p-30 && fabs(gim[i] - im[i]) < 0x1p-30);
+    free(im);
+    free(gim);
+    memcpy(want, x, S * sizeof *x);
+    for (int use_pk = 0; use_pk < 2; use_pk++) {
+        for (unsigned lvl = 0; lvl <= L; lvl += L) {
+            beaa_ckks_ciphertext *ct = enc(x, SCALE, lvl, use_pk);
+            ck_assert_uint_eq(ct->level, lvl);
+            ck_assert_int_eq(ct->has_seed, !use_pk);
+            ck_assert(err_of(ct) < FRESH_BOUND);
+            beaa_ckks_ciphertext_free(ct);
+        }
+    }
+    /* errors */
+    double bad = NAN;
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, &bad, 1, SCALE, L, pt), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, x, S + 1, SCALE, L, pt), BEAA_ERR_SLOTS);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, x, S, 0.5, L, pt), BEAA_ERR_SCALE_RANGE);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, x, S, 0x1p60, 0, pt), BEAA_ERR_SCALE_RANGE);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, x, S, SCALE, L + 1, pt), BEAA_ERR_LEVEL_EXHAUSTED);
+    double big = 0x1p20;
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, &big, 1, SCALE, 0, pt), BEAA_ERR_VALUE);
+    beaa_ckks_plaintext_free(pt);
+}
+END_TEST
+
+START_TEST(test_seed_and_flood)
+{
+    memcpy(want, x, S * sizeof *x);
+    beaa_ckks_ciphertext *ct = enc(x, SCALE, L, 0), *cp;
+    ck_assert_int_eq(beaa_ckks_ciphertext_clone(ct, &cp), BEAA_OK);
+    /* a serializer stores only the seed: wipe c1 and regenerate it */
+    memset(beaa_ckks_ct_limb(cp, 1, 0), 0, (size_t)(L + 1) * beaa_ckks_context_n(ctx) * 8);
+    ck_assert_int_eq(beaa_ckks_ciphertext_expand_seed(cp), BEAA_OK);
+    ck_assert_mem_eq(cp->data, ct->data, (size_t)2 * (L + 1) * beaa_ckks_context_n(ctx) * 8);
+    /* flooded decryption: error grows with sigma but stays bounded (sigma 2^20 at scale 2^40:
+     * slot error about sqrt(N) * 2^20 * 6 / 2^40 < 2^-8) */
+    beaa_ckks_plaintext *pt;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, 0, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decrypt_flooded(sk, ct, 20.0, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decode_real(pt, got, S), BEAA_OK);
+    double m = 0;
+    for (size_t i = 0; i < S; i++) m = fmax(m, fabs(got[i] - x[i]));
+    ck_assert(m < 0x1p-8);
+    ck_assert(m > 0x1p-22); /* and the flooding noise really is there */
+    ck_assert_int_eq(beaa_ckks_decrypt_flooded(sk, ct, 51.0, pt), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_ckks_decrypt_flooded(sk, ct, NAN, pt), BEAA_ERR_ARG);
+    beaa_ckks_plaintext_free(pt);
+    beaa_ckks_ciphertext_free(ct);
+    beaa_ckks_ciphertext_free(cp);
+}
+END_TEST
+
+START_TEST(test_add_sub_neg)
+{
+    beaa_ckks_ciphertext *a = enc(x, SCALE, L, 1), *b = enc(y, SCALE, L, 0), *r;
+    ck_assert_int_eq(beaa_ckks_add_new(a, b, &r), BEAA_OK);
+    for (size_t i = 0; i < S; i++) want[i] = x[i] + y[i];
+    ck_assert(err_of(r) < FRESH_BOUND);
+    ck_assert_int_eq(r->has_seed, 0);
+    ck_assert_int_eq(beaa_ckks_sub(a, b, r), BEAA_OK);
+    for (size_t i = 0; i < S; i++) want[i] = x[i] - y[i];
+    ck_assert(err_of(r) < FRESH_BOUND);
+    ck_assert_int_eq(beaa_ckks_negate(r, r), BEAA_OK); /* in place */
+    for (size_t i = 0; i < S; i++) want[i] = y[i] - x[i];
+    ck_assert(err_of(r) < FRESH_BOUND);
+    ck_assert_int_eq(beaa_ckks_add(r, a, r), BEAA_OK); /* out aliases a */
+    memcpy(want, y, S * sizeof *y);
+    ck_assert(err_of(r) < FRESH_BOUND);
+    /* plaintext and constant */
+    beaa_ckks_plaintext *pt;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, L, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, x, S, SCALE, L, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_add_plain(a, pt, r), BEAA_OK);
+    for (size_t i = 0; i < S; i++) want[i] = 2 * x[i];
+    ck_assert(err_of(r) < FRESH_BOUND);
+    ck_assert_int_eq(beaa_ckks_sub_plain(b, pt, r), BEAA_OK);
+    for (size_t i = 0; i < S; i++) want[i] = y[i] - x[i];
+    ck_assert(err_of(r) < FRESH_BOUND);
+    ck_assert_int_eq(beaa_ckks_add_const(r, -0.75, r), BEAA_OK);
+    for (size_t i = 0; i < S; i++) want[i] = y[i] - x[i] - 0.75;
+    ck_assert(err_of(r) < FRESH_BOUND);
+    ck_assert_int_eq(beaa_ckks_add_const(r, INFINITY, r), BEAA_ERR_VALUE);
+    /* mismatches */
+    beaa_ckks_ciphertext *c = enc(x, SCALE, L - 1, 1), *d = enc(x, SCALE * 2, L, 1);
+    ck_assert_int_eq(beaa_ckks_add(a, c, r), BEAA_ERR_LEVEL_MISMATCH);
+    ck_assert_int_eq(beaa_ckks_add(a, d, r), BEAA_ERR_SCALE_MISMATCH);
+    ck_assert_int_eq(beaa_ckks_sub(a, d, r), BEAA_ERR_SCALE_MISMATCH);
+    ck_assert_int_eq(beaa_ckks_add_plain(d, pt, r), BEAA_ERR_SCALE_MISMATCH);
+    ck_assert_int_eq(beaa_ckks_add_plain(a, NULL, r), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_ckks_add(a, NULL, r), BEAA_ERR_ARG);
+    /* a plaintext below the ciphertext's level */
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, x, S, SCALE, L - 1, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_add_plain(a, pt, r), BEAA_ERR_LEVEL_MISMATCH);
+    /* other parameter set */
+    unsigned bits[2] = {50, 40};
+    beaa_ckks_params_spec sp;
+    beaa_ckks_context *ctx2;
+    beaa_ckks_ciphertext *e;
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 12, bits, 2, 1, 50), BEAA_OK);
+    sp.allow_insecure = 1;
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, &ctx2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx2, 2, 1, &e), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_add(a, e, r), BEAA_ERR_PARAMS_MISMATCH);
+    ck_assert_int_eq(beaa_ckks_decrypt(sk, e, pt), BEAA_ERR_PARAMS_MISMATCH);
+    beaa_ckks_ciphertext_free(e);
+    beaa_ckks_context_free(ctx2);
+    beaa_ckks_plaintext_free(pt);
+    beaa_ckks_ciphertext_free(a); beaa_ckks_ciphertext_free(b); beaa_ckks_ciphertext_free(c);
+    beaa_ckks_ciphertext_free(d); beaa_ckks_ciphertext_free(r);
+}
+END_TEST
+
+START_TEST(test_mul_plain_const_int)
+{
+    beaa_ckks_ciphertext *a = enc(x, SCALE, L, 1), *r;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, L, &r), BEAA_OK);
+    beaa_ckks_plaintext *pt;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, L, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, y, S, SCALE, L, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_mul_plain(a, pt, r), BEAA_OK);
+    ck_assert(fabs(r->scale - SCALE * SCALE) == 0);
+    ck_assert_int_eq(beaa_ckks_rescale(r, r), BEAA_OK);
+    ck_assert_uint_eq(r->level, L - 1);
+    ck_assert(r->scale == SCALE * SCALE / (double)beaa_ckks_context_q(ctx, L)->q);
+    for (size_t i = 0; i < S; i++) want[i] = x[i] * y[i];
+    ck_assert(err_of(r) < FRESH_BOUND);
+    /* constant at a given scale */
+    ck_assert_int_eq(beaa_ckks_mul_const(a, -0.3125, 0x1p30, r), BEAA_OK);
+    ck_assert(r->scale == SCALE * 0x1p30);
+    for (size_t i = 0; i < S; i++) want[i] = -0.3125 * x[i];
+    ck_assert(err_of(r) < FRESH_BOUND);
+    /* rescaled to scale ~2^30: the rescale rounding (about sqrt(N) * |s| / 2^30) dominates */
+    ck_assert_int_eq(beaa_ckks_rescale(r, r), BEAA_OK);
+    ck_assert(err_of(r) < 0x1p-16);
+    /* integer constant keeps the scale */
+    ck_assert_int_eq(beaa_ckks_mul_int(a, -3, r), BEAA_OK);
+    ck_assert(r->scale == a->scale);
+    for (size_t i = 0; i < S; i++) want[i] = -3 * x[i];
+    ck_assert(err_of(r) < 4 * FRESH_BOUND);
+    ck_assert_int_eq(beaa_ckks_mul_const(a, 1.0, 0.5, r), BEAA_ERR_SCALE_RANGE);
+    ck_assert_int_eq(beaa_ckks_mul_const(a, NAN, 2.0, r), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_ckks_mul_const(a, 0x1p40, 0x1p30, r), BEAA_ERR_VALUE);
+    /* scale out of range: 2^40 * 2^200 exceeds Q_L */
+    ck_assert_int_eq(beaa_ckks_mul_const(a, 0x1p-170, 0x1p200, r), BEAA_ERR_SCALE_RANGE);
+    beaa_ckks_plaintext_free(pt);
+    beaa_ckks_ciphertext_free(a);
+    beaa_ckks_ciphertext_free(r);
+}
+END_TEST
+
+START_TEST(test_mul_relin_rescale)
+{
+    beaa_ckks_ciphertext *a = enc(x, SCALE, L, 1), *b = enc(y, SCALE, L, 0), *r;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, L, &r), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_mul(a, b, r), BEAA_OK);
+    ck_assert_uint_eq(r->size, 3);
+    for (size_t i = 0; i < S; i++) want[i] = x[i] * y[i];
+    ck_assert(err_of(r) < MUL_BOUND); /* size-3 decryption works too */
+    ck_assert_int_eq(beaa_ckks_add(r, a, r), BEAA_ERR_SCALE_MISMATCH);
+    ck_assert_int_eq(beaa_ckks_relinearize(r, NULL, r), BEAA_ERR_NO_KEY);
+    ck_assert_int_eq(beaa_ckks_rotate(r, 1, NULL, r), BEAA_ERR_SIZE);
+    ck_assert_int_eq(beaa_ckks_mul(r, a, r), BEAA_ERR_SIZE);
+    ck_assert_int_eq(beaa_ckks_relinearize(r, rk, r), BEAA_OK);
+    ck_assert_uint_eq(r->size, 2);
+    ck_assert(err_of(r) < MUL_BOUND);
+    ck_assert_int_eq(beaa_ckks_rescale(r, r), BEAA_OK);
+    ck_assert(err_of(r) < MUL_BOUND);
+    /* square in place, down the chain to level 0, then the chain is exhausted */
+    beaa_ckks_ciphertext *s = enc(x, SCALE, L, 1);
+    memcpy(want, x, S * sizeof *x);
+    for (unsigned lvl = L; lvl > 0; lvl--) {
+        ck_assert_int_eq(beaa_ckks_square(s, s), BEAA_OK);
+        ck_assert_int_eq(beaa_ckks_relinearize(s, rk, s), BEAA_OK);
+        ck_assert_int_eq(beaa_ckks_rescale(s, s), BEAA_OK);
+        ck_assert_uint_eq(s->level, lvl - 1);
+        for (size_t i = 0; i < S; i++) want[i] *= want[i];
+        ck_assert(err_of(s) < MUL_BOUND);
+    }
+    ck_assert_int_eq(beaa_ckks_rescale(s, s), BEAA_ERR_LEVEL_EXHAUSTED);
+    ck_assert_int_eq(beaa_ckks_drop_level(s, 1, s), BEAA_ERR_LEVEL_EXHAUSTED);
+    beaa_ckks_ciphertext_free(s);
+    /* mul_relin_new + rescale_new */
+    beaa_ckks_ciphertext *m, *m2;
+    ck_assert_int_eq(beaa_ckks_mul_relin_new(a, b, rk, &m), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_rescale_new(m, &m2), BEAA_OK);
+    for (size_t i = 0; i < S; i++) want[i] = x[i] * y[i];
+    ck_assert(err_of(m2) < MUL_BOUND);
+    ck_assert_int_eq(beaa_ckks_mul_relin(a, b, NULL, m), BEAA_ERR_NO_KEY);
+    /* rescale of a scale-2^30 ciphertext by a 40-bit prime would leave scale < 1 */
+    beaa_ckks_ciphertext *low = enc(x, 0x1p30, L, 1);
+    ck_assert_int_eq(beaa_ckks_rescale(low, m), BEAA_ERR_SCALE_RANGE);
+    beaa_ckks_ciphertext_free(low);
+    /* drop_level: no division, scale kept; then operands at equal levels again */
+    ck_assert_int_eq(beaa_ckks_drop_level(a, L - 1, r), BEAA_OK);
+    ck_assert_uint_eq(r->level, L - 1);
+    ck_assert(r->scale == a->scale);
+    memcpy(want, x, S * sizeof *x);
+    ck_assert(err_of(r) < FRESH_BOUND);
+    ck_assert_int_eq(beaa_ckks_mul(m2, r, m), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_relinearize(m, rk, m), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_rescale(m, m), BEAA_OK);
+    for (size_t i = 0; i < S; i++) want[i] = x[i] * y[i] * x[i];
+    ck_assert(err_of(m) < MUL_BOUND);
+    beaa_ckks_ciphertext *b2;
+    ck_assert_int_eq(beaa_ckks_ciphertext_clone(b, &b2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_drop_level(b2, 1, b2), BEAA_OK); /* in place */
+    memcpy(want, y, S * sizeof *y);
+    ck_assert(err_of(b2) < FRESH_BOUND);
+    ck_assert_int_eq(beaa_ckks_mul(a, b2, m), BEAA_ERR_LEVEL_MISMATCH);
+    beaa_ckks_ciphertext_free(b2);
+    beaa_ckks_ciphertext_free(m);
+    beaa_ckks_ciphertext_free(m2);
+    beaa_ckks_ciphertext_free(a);
+    beaa_ckks_ciphertext_free(b);
+    beaa_ckks_ciphertext_free(r);
+}
+END_TEST
+
+/* The same operations with 1 and 2 OpenMP threads give bit-identical ciphertexts. */
+START_TEST(test_thread_independence)
+{
+    beaa_ckks_ciphertext *a = enc(x, SCALE, L, 1), *b = enc(y, SCALE, L, 0), *r1, *r2;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, L, &r1), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, L, &r2), BEAA_OK);
+    int saved = omp_get_max_threads();
+    for (int t = 1; t <= 2; t++) {
+        beaa_ckks_ciphertext *r = t == 1 ? r1 : r2;
+        omp_set_num_threads(t);
+        ck_assert_int_eq(beaa_ckks_mul_relin(a, b, rk, r), BEAA_OK);
+        ck_assert_int_eq(beaa_ckks_rescale(r, r), BEAA_OK);
+        ck_assert_int_eq(beaa_ckks_add_const(r, 0.5, r), BEAA_OK);
+    }
+    omp_set_num_threads(saved);
+    ck_assert_uint_eq(r1->level, r2->level);
+    ck_assert_mem_eq(r1->data, r2->data, (size_t)2 * (r1->level + 1) * beaa_ckks_context_n(ctx) * 8);
+    beaa_ckks_ciphertext_free(a); beaa_ckks_ciphertext_free(b);
+    beaa_ckks_ciphertext_free(r1); beaa_ckks_ciphertext_free(r2);
+}
+END_TEST
+
+START_TEST(test_sparse_secret)
+{
+    unsigned bits[3] = {50, 40, 40};
+    beaa_ckks_params_spec sp;
+    beaa_ckks_context *c2;
+    beaa_ckks_secret_key *s2;
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 12, bits, 3, 1, 50), BEAA_OK);
+    sp.secret = BEAA_CKKS_SECRET_SPARSE;
+    sp.hamming_weight = 64;
+    sp.allow_insecure = 1;
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, &c2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_secret_key_gen(c2, &s2), BEAA_OK);
+    unsigned nz = 0;
+    for (size_t i = 0; i < beaa_ckks_context_n(c2); i++) {
+        ck_assert(s2->coeffs[i] >= -1 && s2->coeffs[i] <= 1);
+        nz += s2->coeffs[i] != 0;
+    }
+    ck_assert_uint_eq(nz, 64);
+    /* a ternary key from given coefficients; bad coefficients are refused */
+    int8_t *co = calloc(beaa_ckks_context_n(c2), 1);
+    beaa_ckks_secret_key *s3;
+    co[3] = 2;
+    ck_assert_int_eq(beaa_ckks_secret_key_from_coeffs(c2, co, &s3), BEAA_ERR_VALUE);
+    co[3] = -1;
+    ck_assert_int_eq(beaa_ckks_secret_key_from_coeffs(c2, co, &s3), BEAA_OK);
+    beaa_ckks_secret_key_free(s3);
+    free(co);
+    beaa_ckks_secret_key_free(s2);
+    beaa_ckks_context_free(c2);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ckks_eval");
+    TCase *tc = tcase_create("eval");
+    tcase_set_timeout(tc, 300);
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_encode_encrypt);
+    tcase_add_test(tc, test_seed_and_flood);
+    tcase_add_test(tc, test_add_sub_neg);
+    tcase_add_test(tc, test_mul_plain_const_int);
+    tcase_add_test(tc, test_mul_relin_rescale);
+    tcase_add_test(tc, test_thread_independence);
+    tcase_add_test(tc, test_sparse_secret);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    /* no fork: the fixture's keys are made once, and libgomp's thread pool does not survive fork */
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
