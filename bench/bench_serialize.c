@@ -1,6 +1,7 @@
 /* bench_serialize.c - throughput of SHAKE256 and of CKKS ciphertext serialization at a realistic
- * size (N = 2^15, 16 data primes of 50 bits): full and seed-compressed forms, to memory and
- * through a stream file. Validates each round trip before timing; prints CSV rows. */
+ * size (N = 2^15, 16 data primes of 50 bits): full and seed-compressed forms, to memory (best of
+ * several runs: the machine is shared) and through a stream file. Validates each round trip
+ * before timing; prints CSV rows. Usage: bench_serialize [log_n [n_primes]]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +46,19 @@ int main(int argc, char **argv)
     if (argc > 2) n_primes = (unsigned)atoi(argv[2]);
     printf("bench,what,N,limbs,bytes,seconds,MB_per_s\n");
 
-    /* SHAKE256 over 64 MiB */
-    size_t hn = (size_t)64 << 20;
+    /* SHAKE256 on one core: best of 50 runs over 1 MiB */
+    size_t hn = (size_t)1 << 20;
     uint8_t *hb = malloc(hn), dig[16];
     if (!hb) return 1;
     for (size_t i = 0; i < hn; i++) hb[i] = (uint8_t)i;
-    double t0 = now();
-    beaa_shake256(dig, sizeof dig, hb, hn);
-    row("shake256", 0, 0, hn, now() - t0);
+    double t0, hbest = 1e30;
+    for (int r = 0; r < 50; r++) {
+        t0 = now();
+        beaa_shake256(dig, sizeof dig, hb, hn);
+        double t = now() - t0;
+        hbest = t < hbest ? t : hbest;
+    }
+    row("shake256_1core", 0, 0, hn, hbest);
     free(hb);
 
     unsigned bits[BEAA_CKKS_MAX_PRIMES];
@@ -96,17 +102,25 @@ int main(int argc, char **argv)
             return 1;
         }
         char name[64];
-        t0 = now();
+        double best = 1e30;
         for (unsigned r = 0; r < reps; r++) {
             beaa_serial_writer_reset(&w);
+            t0 = now();
             CHECK(beaa_ckks_ciphertext_serialize(cases[c], &w));
+            double t = now() - t0;
+            best = t < best ? t : best;
         }
         snprintf(name, sizeof name, "%s_write_mem", names[c]);
-        row(name, n, L + 1, w.len, (now() - t0) / reps);
-        t0 = now();
-        for (unsigned r = 0; r < reps; r++) CHECK(beaa_ckks_ciphertext_deserialize_into(w.buf, w.len, back));
+        row(name, n, L + 1, w.len, best);
+        best = 1e30;
+        for (unsigned r = 0; r < reps; r++) {
+            t0 = now();
+            CHECK(beaa_ckks_ciphertext_deserialize_into(w.buf, w.len, back));
+            double t = now() - t0;
+            best = t < best ? t : best;
+        }
         snprintf(name, sizeof name, "%s_read_mem", names[c]);
-        row(name, n, L + 1, w.len, (now() - t0) / reps);
+        row(name, n, L + 1, w.len, best);
     }
 
     /* relinearization key: seeded and full; loading a seeded key re-expands every a_j */
