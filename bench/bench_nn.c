@@ -3,6 +3,7 @@
  * 1..N/2; --full: the default Fashion-MNIST network (random weights or --model FILE) at N=2^15.
  * Validates first (encrypted vs plaintext folded logits), then prints CSV rows
  * benchmark,params,metric,value,unit. */
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,12 @@ static int run(const char *name, const beaa_model *m, unsigned log_n, int insecu
 int main(int argc, char **argv)
 {
     int full = 0, quick = 0;
+#ifdef M_MMAP_THRESHOLD
+    /* Ciphertexts (MiBs each) are allocated and freed by the thousand: keep them in the heap
+     * instead of fresh mmap()s, which the kernel must zero page by page every time. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
     size_t batch = 64;
     const char *model = NULL;
     for (int i = 1; i < argc; i++) {

@@ -4,6 +4,7 @@
 #include "nn/linear.h"
 #include <cblas.h>
 #include <string.h>
+#include "lib/cpu.h"
 
 /* Largest |sum| a dgemm output may reach: the magic-number conversion below is exact to 2^51. */
 #define LIN_SUM_LIMIT 2251799813685248.0 /* 2^51 */
@@ -28,23 +29,97 @@ size_t beaa_nn_linear_work_doubles(int kmax, int mmax)
     return (size_t)(kmax + mmax) * 2 * BEAA_NN_LIN_CHUNK;
 }
 
-/* v mod q for an exact integer v in double with |v| < 2^51, result in [0, q). */
-static inline uint64_t dbl_mod(double v, uint64_t q, double qinv)
-{
-    int64_t t = (int64_t)v;
-    int64_t qt = (int64_t)(v * qinv);          /* within 1 of trunc(v / q) */
-    int64_t r = t - qt * (int64_t)q;           /* in (-2q, 2q) */
-    if (r < 0) r += (int64_t)q;
-    if (r < 0) r += (int64_t)q;
-    if (r >= (int64_t)q) r -= (int64_t)q;
-    return (uint64_t)r;
-}
-
 static inline uint64_t i64_mod(int64_t v, uint64_t q)
 {
     if (v >= 0) return (uint64_t)v % q;
     uint64_t r = (uint64_t)(-(v + 1)) % q; /* -(v+1) avoids overflow at INT64_MIN */
     return q - 1 - r;
+}
+
+/* Bit casts (compile to register moves; loops using them vectorize). */
+static inline uint64_t dbits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
+static inline double bitsd(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
+
+#define TWO52_BITS 0x4330000000000000ull /* 2^52 as a double */
+#define MAGIC 6755399441055744.0         /* 1.5 * 2^52: x + MAGIC has x in its low mantissa bits */
+
+/* Splits cs values into lo = v mod 2^h and hi = v >> h as doubles (exact: both < 2^52), by
+ * or-ing them into the mantissa of 2^52 and subtracting 2^52. */
+static inline __attribute__((always_inline)) void split_body(double *dl, double *dh,
+                                                             const uint64_t *src, size_t cs,
+                                                             unsigned h, uint64_t mask)
+{
+    const double two52 = bitsd(TWO52_BITS);
+    for (size_t t = 0; t < cs; t++) {
+        uint64_t v = src[t];
+        dl[t] = bitsd((v & mask) | TWO52_BITS) - two52;
+        dh[t] = bitsd((v >> h) | TWO52_BITS) - two52;
+    }
+}
+
+/* dst[t] = (ch[t] * 2^h + cl[t] + bias) mod q, where ch, cl hold exact integers of magnitude
+ * below 2^51. The quotient k is estimated in double; T - k*q is then computed exactly with
+ * wrapping 64-bit integers (it is small), and corrected into [0, q). */
+static inline __attribute__((always_inline)) void combine_body(uint64_t *dst, const double *cl,
+                                                               const double *ch, size_t cs,
+                                                               unsigned h, uint64_t q, double qinv,
+                                                               uint64_t bias)
+{
+    const double scale = (double)(1ull << h);
+    const uint64_t mbits = dbits(MAGIC);
+    for (size_t t = 0; t < cs; t++) {
+        double hd = ch[t], ld = cl[t];
+        uint64_t hi = dbits(hd + MAGIC) - mbits;        /* exact int64 (two's complement) */
+        uint64_t lo = dbits(ld + MAGIC) - mbits;
+        double kd = (hd * scale + ld) * qinv;           /* |k| < 2^30 */
+        uint64_t k = dbits(kd + MAGIC) - mbits;         /* nearest integer */
+        uint64_t r = (hi << h) + lo - k * q;            /* exact T - k*q, |.| < 2q, mod 2^64 */
+        r += (uint64_t)((int64_t)r >> 63) & q;          /* now in [0, 2q) (or < q + small) */
+        r += (uint64_t)((int64_t)r >> 63) & q;
+        r -= r >= q ? q : 0;
+        r -= r >= q ? q : 0;
+        r += bias;
+        r -= r >= q ? q : 0;
+        dst[t] = r;
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void split_avx2(double *dl, double *dh,
+                                                            const uint64_t *src, size_t cs,
+                                                            unsigned h, uint64_t mask)
+{
+    split_body(dl, dh, src, cs, h, mask);
+}
+static void split_generic(double *dl, double *dh, const uint64_t *src, size_t cs, unsigned h,
+                          uint64_t mask)
+{
+    split_body(dl, dh, src, cs, h, mask);
+}
+__attribute__((target("avx2,fma"))) static void combine_avx2(uint64_t *dst, const double *cl,
+                                                              const double *ch, size_t cs,
+                                                              unsigned h, uint64_t q, double qinv,
+                                                              uint64_t bias)
+{
+    combine_body(dst, cl, ch, cs, h, q, qinv, bias);
+}
+static void combine_generic(uint64_t *dst, const double *cl, const double *ch, size_t cs,
+                            unsigned h, uint64_t q, double qinv, uint64_t bias)
+{
+    combine_body(dst, cl, ch, cs, h, q, qinv, bias);
+}
+
+/* 1 if the AVX2 loops may be used (the CPU has them and BEAA_ARCH does not forbid them). */
+static int use_avx2(void)
+{
+    static int cached = -1;
+    int c = cached;
+    if (c < 0) {
+        beaa_isa isa;
+        c = beaa_cpu_selected_isa(&isa) == BEAA_OK && isa >= BEAA_ISA_AVX2 &&
+            beaa_cpu_supports(BEAA_ISA_AVX2);
+        cached = c;
+    }
+    return c;
 }
 
 void beaa_nn_linear_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
@@ -54,9 +129,9 @@ void beaa_nn_linear_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *c
     const uint64_t q = qm->q;
     const unsigned h = beaa_nn_linear_half_bits(q);
     const uint64_t mask = (1ull << h) - 1;
-    const uint64_t R = (1ull << h) % q, Rs = beaa_shoup(R, q);
     const double qinv = 1.0 / (double)q;
     const size_t ld = 2 * BEAA_NN_LIN_CHUNK;
+    const int avx2 = use_avx2();
 
     for (size_t t0 = lo; t0 < hi; t0 += BEAA_NN_LIN_CHUNK) {
         size_t cs = hi - t0 < BEAA_NN_LIN_CHUNK ? hi - t0 : BEAA_NN_LIN_CHUNK;
@@ -67,11 +142,8 @@ void beaa_nn_linear_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *c
             for (int32_t c = 0; c < blk->k; c++) {
                 const uint64_t *src = in[blk->in[c]] + t0;
                 double *dl = B + (size_t)c * ld, *dh = dl + BEAA_NN_LIN_CHUNK;
-                for (size_t t = 0; t < cs; t++) {
-                    uint64_t v = src[t];
-                    dl[t] = (double)(int32_t)(uint32_t)(v & mask);
-                    dh[t] = (double)(int32_t)(uint32_t)(v >> h);
-                }
+                if (avx2) split_avx2(dl, dh, src, cs, h, mask);
+                else split_generic(dl, dh, src, cs, h, mask);
                 for (size_t t = cs; t < BEAA_NN_LIN_CHUNK; t++) dl[t] = dh[t] = 0.0;
             }
             if (blk->k > 0)
@@ -85,13 +157,8 @@ void beaa_nn_linear_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *c
                     continue;
                 }
                 const double *cl = C + (size_t)r * ld, *ch = cl + BEAA_NN_LIN_CHUNK;
-                for (size_t t = 0; t < cs; t++) {
-                    uint64_t hm = dbl_mod(ch[t], q, qinv);
-                    uint64_t lm = dbl_mod(cl[t], q, qinv);
-                    uint64_t v = beaa_mul_shoup(hm, R, Rs, q);
-                    v = beaa_add_mod(v, lm, q);
-                    dst[t] = beaa_add_mod(v, bias, q);
-                }
+                if (avx2) combine_avx2(dst, cl, ch, cs, h, q, qinv, bias);
+                else combine_generic(dst, cl, ch, cs, h, q, qinv, bias);
             }
         }
     }
