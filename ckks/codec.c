@@ -19,7 +19,7 @@ beaa_status beaa_ckks_encode_complex(const beaa_ckks_context *c, const double *r
     if (st != BEAA_OK) return st;
     st = beaa_encoder_encode(c->fft, re, im, n, scale, c->mod, level + 1, pt->data);
     if (st != BEAA_OK) return st;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)level; i++) c->kern->ntt_fwd(c->ntt[i], pt->data + (size_t)i * c->n);
     pt->ntt_form = 1;
     pt->scale = scale;
@@ -43,7 +43,7 @@ beaa_status beaa_ckks_decode_complex(const beaa_ckks_plaintext *pt, double *re, 
     if (!tmp) return BEAA_ERR_NOMEM;
     memcpy(tmp, pt->data, words * sizeof *tmp);
     if (pt->ntt_form) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
         for (int i = 0; i <= (int)pt->level; i++) c->kern->ntt_inv(c->ntt[i], tmp + (size_t)i * c->n);
     }
     beaa_status st = beaa_encoder_decode(c->fft, tmp, c->mod, pt->level + 1, pt->scale, re, im, n);

@@ -6,6 +6,10 @@
 #include "ckks/params.h"
 #include "ckks/fft.h"
 
+/* Limb loops run in parallel (OpenMP) only from this ring size on: below it the fork/join
+ * costs more than the work. */
+#define BEAA_CKKS_PAR_MIN_N 4096
+
 #define BEAA_CKKS_MAX_EXT (BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL)
 
 struct beaa_ckks_context {

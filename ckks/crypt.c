@@ -42,7 +42,7 @@ beaa_status beaa_ckks_encrypt_pk(const beaa_ckks_public_key *pk, const beaa_ckks
     for (int t = 0; t < 3; t++) beaa_ckks_small_to_ntt(c, small + t * n, 0, l + 1, tmp + t * words);
     {
         const uint64_t *b = pk->data, *a = pk->data + (size_t)(c->L + 1) * n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
         for (int i = 0; i <= (int)l; i++) {
             size_t off = (size_t)i * n;
             uint64_t q = c->mod[i].q;
@@ -88,7 +88,7 @@ beaa_status beaa_ckks_encrypt_sk(const beaa_ckks_secret_key *sk, const beaa_ckks
     beaa_ckks_small_to_ntt(c, e8, 0, l + 1, e);
     st = beaa_ckks_ciphertext_expand_seed(ct);
     if (st != BEAA_OK) goto out;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
         size_t off = (size_t)i * n;
         uint64_t q = c->mod[i].q;
@@ -118,7 +118,7 @@ beaa_status beaa_ckks_decrypt(const beaa_ckks_secret_key *sk, const beaa_ckks_ci
     if (st != BEAA_OK) return st;
     const size_t n = c->n;
     const unsigned size = ct->size;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)ct->level; i++) {
         const beaa_modulus *m = &c->mod[i];
         uint64_t *r = pt->data + (size_t)i * n;
@@ -151,7 +151,7 @@ beaa_status beaa_ckks_decrypt_flooded(const beaa_ckks_secret_key *sk, const beaa
     if (st != BEAA_OK) goto out;
     beaa_ckks_sample_gauss_wide(&x, noise, n, exp2(log2_sigma));
     beaa_xof_wipe(&x);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)pt->level; i++) {
         const beaa_modulus *m = &c->mod[i];
         uint64_t *t = limb + (size_t)i * n;

@@ -122,7 +122,7 @@ static beaa_status add_sub(const beaa_ckks_ciphertext *a, const beaa_ckks_cipher
     const double scale = a->scale;
     const size_t n = c->n;
     const int total = (int)(size * (l + 1));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < total; w++) {
         unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
         uint64_t q = c->mod[i].q, *r = beaa_ckks_ct_limb(ob.r, k, i);
@@ -163,7 +163,7 @@ beaa_status beaa_ckks_negate(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertext
     st = out_begin(&ob, out, a, NULL, a->size, l, 1);
     if (st != BEAA_OK) return st;
     const int total = (int)(a->size * (l + 1));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < total; w++) {
         unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
         c->kern->neg_mod(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i), c->n, c->mod[i].q);
@@ -183,7 +183,7 @@ static beaa_status plain_add_sub(const beaa_ckks_ciphertext *a, const beaa_ckks_
     }
     const beaa_ckks_context *c = a->ctx;
     const size_t n = c->n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)out->level; i++) {
         uint64_t q = c->mod[i].q, *r = beaa_ckks_ct_limb(out, 0, (unsigned)i);
         const uint64_t *p = pt->data + (size_t)i * n;
@@ -221,7 +221,7 @@ beaa_status beaa_ckks_add_const(const beaa_ckks_ciphertext *a, double v, beaa_ck
     }
     const size_t n = c->n;
     /* a constant polynomial is the same value in every NTT slot */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)out->level; i++) {
         uint64_t q = c->mod[i].q, w = cst[i], *r = beaa_ckks_ct_limb(out, 0, (unsigned)i);
         for (size_t k = 0; k < n; k++) r[k] = beaa_add_mod(r[k], w, q);
@@ -246,7 +246,7 @@ beaa_status beaa_ckks_mul_plain(const beaa_ckks_ciphertext *a, const beaa_ckks_p
     st = out_begin(&ob, out, a, NULL, a->size, l, 1);
     if (st != BEAA_OK) return st;
     const int total = (int)(a->size * (l + 1));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < total; w++) {
         unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
         c->kern->mul_mod(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i),
@@ -266,7 +266,7 @@ static beaa_status mul_limb_consts(const beaa_ckks_ciphertext *a, const uint64_t
     beaa_status st = out_begin(&ob, out, a, NULL, a->size, l, 1);
     if (st != BEAA_OK) return st;
     const int total = (int)(a->size * (l + 1));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < total; w++) {
         unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
         uint64_t q = c->mod[i].q;
@@ -324,7 +324,7 @@ beaa_status beaa_ckks_mul(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphert
     if (st != BEAA_OK) return st;
     const size_t n = c->n;
     const int square = (a == b);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
         const beaa_modulus *m = &c->mod[i];
         const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, (unsigned)i), *a1 = beaa_ckks_ct_limb(a, 1, (unsigned)i);
@@ -376,7 +376,7 @@ beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a, const beaa_ckks
     /* polys 0 and 1 keep their offsets when size drops from 3 to 2: in place is fine */
     st = out_begin(&ob, out, a, NULL, 2, l, 1);
     if (st != BEAA_OK) goto fail;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < (int)(2 * (l + 1)); w++) {
         unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
         c->kern->add_mod(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i),
@@ -416,7 +416,7 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
     uint64_t *tmp = beaa_alloc((size_t)size * l * n * sizeof *tmp);
     if (!last || !tmp) { st = BEAA_ERR_NOMEM; goto done; }
     /* last limb to coefficient form, shifted by floor(q_l/2) so the division rounds */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int k = 0; k < (int)size; k++) {
         uint64_t *t = last + (size_t)k * n;
         memcpy(t, beaa_ckks_ct_limb(a, (unsigned)k, l), n * sizeof *t);
@@ -424,7 +424,7 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
         for (size_t j = 0; j < n; j++) t[j] = beaa_add_mod(t[j], half, ql);
     }
     /* tmp(k,i) = NTT_i((t mod q_i) - half), coefficient-wise */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < (int)(size * l); w++) {
         unsigned k = (unsigned)w / l, i = (unsigned)w % l;
         const beaa_modulus *m = &c->mod[i];
@@ -439,7 +439,7 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
     outbuf ob;
     st = out_begin(&ob, out, a, NULL, size, l - 1, 0);
     if (st != BEAA_OK) goto done;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < (int)(size * l); w++) {
         unsigned k = (unsigned)w / l, i = (unsigned)w % l;
         size_t idx = (size_t)l * (c->L + 1) + i;
@@ -503,7 +503,7 @@ static beaa_status galois_from_decomp(const beaa_ckks_ciphertext *a, const uint6
     out->ctx = c;
     st = beaa_ckks_ciphertext_resize(out, 2, l);
     if (st != BEAA_OK) return st;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
         uint64_t q = c->mod[i].q;
         uint64_t *r0 = beaa_ckks_ct_limb(out, 0, (unsigned)i), *r1 = beaa_ckks_ct_limb(out, 1, (unsigned)i);

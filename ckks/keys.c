@@ -87,7 +87,7 @@ void beaa_ckks_public_key_expand_seed(beaa_ckks_public_key *pk)
     if (!pk || !pk->ctx || !pk->data) return;
     const beaa_ckks_context *c = pk->ctx;
     uint64_t *a = pk->data + (size_t)(c->L + 1) * c->n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int k = 0; k <= (int)c->L; k++)
         beaa_ckks_sample_uniform_seeded(a + (size_t)k * c->n, c->n, &c->mod[k], pk->seed,
                                         BEAA_CKKS_DOMAIN_PK_A + (uint64_t)k);
@@ -105,7 +105,7 @@ static void b_from_a(const beaa_ckks_context *c, uint64_t *b, const uint64_t *a,
                      const uint64_t *e, unsigned count)
 {
     const size_t n = c->n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int k = 0; k < (int)count; k++) {
         size_t off = (size_t)k * n;
         c->kern->mul_mod(b + off, a + off, s + off, n, &c->mod[k]);
@@ -164,7 +164,7 @@ void beaa_ckks_switch_key_expand_seed(beaa_ckks_switch_key *key)
     if (!key || !key->ctx || !key->data) return;
     const beaa_ckks_context *c = key->ctx;
     const int total = (int)(key->dnum * key->n_limbs);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int t = 0; t < total; t++) {
         unsigned j = (unsigned)t / key->n_limbs, k = (unsigned)t % key->n_limbs;
         uint64_t *a = key->data + ((size_t)(j * 2 + 1) * key->n_limbs + k) * c->n;

@@ -30,7 +30,7 @@ beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *c, const uint64_t *i
     uint64_t *y = beaa_alloc((size_t)(l + 1) * n * sizeof *y);
     if (!y) return BEAA_ERR_NOMEM;
     /* y_i = INTT(in_i) * (Q_D / q_i)^{-1} mod q_i, D the digit of i */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
         unsigned j = (unsigned)i / alpha, k0 = j * alpha, k1 = k0 + alpha > l + 1 ? l + 1 : k0 + alpha;
         const beaa_modulus *m = &c->mod[i];
@@ -45,7 +45,7 @@ beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *c, const uint64_t *i
     }
     /* each (digit, slot): copy if the slot's prime is in the digit, else basis-convert + NTT */
     const int total = (int)(nd * ns);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < total; w++) {
         unsigned j = (unsigned)w / ns, t = (unsigned)w % ns;
         unsigned k0 = j * alpha, k1 = k0 + alpha > l + 1 ? l + 1 : k0 + alpha;
@@ -78,7 +78,7 @@ void beaa_ckks_ks_inner(const beaa_ckks_context *c, const uint64_t *dec, unsigne
 {
     const size_t n = c->n;
     const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha, nl = key->n_limbs;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int t = 0; t < (int)ns; t++) {
         unsigned kp = slot_prime(c, l, (unsigned)t);
         const beaa_modulus *m = &c->mod[kp];
@@ -111,14 +111,14 @@ beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *c, uint64_t *acc, unsi
     uint64_t *v = beaa_alloc((size_t)(l + 1) * n * sizeof *v);
     if (!v) return BEAA_ERR_NOMEM;
     uint64_t *sp = acc + (size_t)(l + 1) * n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int j = 0; j < (int)alpha; j++) {
         unsigned kp = c->L + 1 + (unsigned)j;
         uint64_t *z = sp + (size_t)j * n;
         c->kern->ntt_inv(c->ntt[kp], z);
         c->kern->mul_const(z, z, n, c->phat_inv[j], c->phat_inv_shoup[j], c->mod[kp].q);
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
         const beaa_modulus *m = &c->mod[i];
         const uint64_t *x[BEAA_CKKS_MAX_SPECIAL];

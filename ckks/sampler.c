@@ -70,7 +70,7 @@ void beaa_ckks_small_to_ntt(const beaa_ckks_context *ctx, const int8_t *s, unsig
                             unsigned count, uint64_t *out)
 {
     const size_t n = ctx->n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (ctx->n >= BEAA_CKKS_PAR_MIN_N)
     for (int j = 0; j < (int)count; j++) {
         uint64_t q = ctx->mod[k0 + j].q, *o = out + (size_t)j * n;
         for (size_t i = 0; i < n; i++) o[i] = s[i] < 0 ? q - (uint64_t)(-s[i]) : (uint64_t)s[i];

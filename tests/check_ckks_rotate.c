@@ -1,0 +1,170 @@
+/* check_ckks_rotate.c - CKKS rotations and conjugation against the same permutation of plaintext
+ * complex slots: every step 1..N/2-1 (and negative steps) at N = 2^10 (insecure opt-out: tests
+ * only), sampled steps at N = 2^14 (128-bit secure set), hoisted rotations equal to single ones,
+ * conjugation, and the missing-key status. Bound: max slot error < 2^-20 at scale 2^40. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/beaa.h"
+
+#define SCALE 0x1p40
+#define BOUND 0x1p-20
+
+static int light(void)
+{
+    const char *s = getenv("BEAA_TEST_LIGHT");
+    return s && *s && strcmp(s, "0") != 0;
+}
+
+static uint64_t rng_state = 0x13198a2e03707344ull;
+static uint64_t rnd64(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double rnd_unit(void) { return (double)(rnd64() >> 11) * 0x1p-52 - 1.0; }
+
+typedef struct env {
+    beaa_ckks_context *ctx;
+    beaa_ckks_secret_key *sk;
+    size_t S;
+    double *re, *im, *gre, *gim;
+    beaa_ckks_ciphertext *ct;
+} env;
+
+static void env_make(env *e, unsigned log_n, int insecure)
+{
+    unsigned bits[3] = {50, 40, 40};
+    beaa_ckks_params_spec sp;
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, log_n, bits, 3, 1, 60), BEAA_OK);
+    sp.allow_insecure = insecure;
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, &e->ctx), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_secret_key_gen(e->ctx, &e->sk), BEAA_OK);
+    e->S = beaa_ckks_context_slots(e->ctx);
+    e->re = malloc(e->S * sizeof(double));
+    e->im = malloc(e->S * sizeof(double));
+    e->gre = malloc(e->S * sizeof(double));
+    e->gim = malloc(e->S * sizeof(double));
+    for (size_t i = 0; i < e->S; i++) { e->re[i] = rnd_unit(); e->im[i] = rnd_unit(); }
+    beaa_ckks_plaintext *pt;
+    unsigned L = beaa_ckks_context_max_level(e->ctx);
+    ck_assert_int_eq(beaa_ckks_plaintext_new(e->ctx, L, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encode_complex(e->ctx, e->re, e->im, e->S, SCALE, L, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(e->ctx, 2, L, &e->ct), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk(e->sk, pt, e->ct), BEAA_OK);
+    beaa_ckks_plaintext_free(pt);
+}
+
+static void env_free(env *e)
+{
+    beaa_ckks_ciphertext_free(e->ct);
+    beaa_ckks_secret_key_free(e->sk);
+    beaa_ckks_context_free(e->ctx);
+    free(e->re); free(e->im); free(e->gre); free(e->gim);
+}
+
+/* max error of ct against the input rotated left by step (conj: conjugated instead) */
+static double rot_err(env *e, const beaa_ckks_ciphertext *ct, int step, int conj)
+{
+    beaa_ckks_plaintext *pt;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(e->ctx, 0, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decrypt(e->sk, ct, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decode_complex(pt, e->gre, e->gim, e->S), BEAA_OK);
+    beaa_ckks_plaintext_free(pt);
+    double m = 0;
+    long S = (long)e->S;
+    for (long j = 0; j < S; j++) {
+        long src = ((j + step) % S + S) % S;
+        double wr = conj ? e->re[j] : e->re[src], wi = conj ? -e->im[j] : e->im[src];
+        m = fmax(m, fmax(fabs(e->gre[j] - wr), fabs(e->gim[j] - wi)));
+    }
+    return m;
+}
+
+START_TEST(test_every_step_small)
+{
+    env e;
+    env_make(&e, 10, 1); /* N = 2^10 with 190 bits: insecure, allowed for this test */
+    const int S = (int)e.S, chunk = 64;
+    int steps[64];
+    beaa_ckks_ciphertext *outs[64];
+    for (int i = 0; i < chunk; i++) ck_assert_int_eq(beaa_ckks_ciphertext_new(e.ctx, 2, 0, &outs[i]), BEAA_OK);
+    for (int s0 = 1; s0 < S; s0 += chunk) {
+        int cnt = s0 + chunk <= S ? chunk : S - s0;
+        for (int i = 0; i < cnt; i++) steps[i] = s0 + i;
+        beaa_ckks_galois_keys *gk;
+        ck_assert_int_eq(beaa_ckks_galois_keys_gen(e.sk, steps, (size_t)cnt, 0, &gk), BEAA_OK);
+        ck_assert_uint_eq(gk->count, (size_t)cnt);
+        ck_assert_int_eq(beaa_ckks_rotate_hoisted(e.ct, steps, (size_t)cnt, gk, outs), BEAA_OK);
+        for (int i = 0; i < cnt; i++) ck_assert_msg(rot_err(&e, outs[i], steps[i], 0) < BOUND, "step %d", steps[i]);
+        /* the same key rotates by step - S (negative step) */
+        ck_assert_int_eq(beaa_ckks_rotate(e.ct, steps[0] - S, gk, outs[0]), BEAA_OK);
+        ck_assert(rot_err(&e, outs[0], steps[0], 0) < BOUND);
+        /* hoisted == single rotation, bit for bit */
+        beaa_ckks_ciphertext *single;
+        ck_assert_int_eq(beaa_ckks_rotate_new(e.ct, steps[cnt - 1], gk, &single), BEAA_OK);
+        ck_assert_int_eq(beaa_ckks_rotate_hoisted(e.ct, &steps[cnt - 1], 1, gk, outs), BEAA_OK);
+        ck_assert_mem_eq(single->data, outs[0]->data, (size_t)2 * (single->level + 1) * 1024 * 8);
+        beaa_ckks_ciphertext_free(single);
+        beaa_ckks_galois_keys_free(gk);
+    }
+    /* step 0 and step S copy */
+    ck_assert_int_eq(beaa_ckks_rotate(e.ct, S, NULL, outs[0]), BEAA_OK);
+    ck_assert_mem_eq(outs[0]->data, e.ct->data, (size_t)2 * (e.ct->level + 1) * 1024 * 8);
+    for (int i = 0; i < chunk; i++) beaa_ckks_ciphertext_free(outs[i]);
+    env_free(&e);
+}
+END_TEST
+
+START_TEST(test_sampled_steps_secure)
+{
+    env e;
+    env_make(&e, 14, 0); /* N = 2^14, 190 bits <= 438: 128-bit secure */
+    const int all[] = {1, -1, 2, 3, -5, 100, -1000, 4095, 8191, 5000};
+    size_t n = light() ? 4 : sizeof all / sizeof all[0];
+    beaa_ckks_galois_keys *gk;
+    ck_assert_int_eq(beaa_ckks_galois_keys_gen(e.sk, all, n, 1, &gk), BEAA_OK);
+    beaa_ckks_ciphertext *r;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(e.ctx, 2, 0, &r), BEAA_OK);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(beaa_ckks_rotate(e.ct, all[i], gk, r), BEAA_OK);
+        { double er = rot_err(&e, r, all[i], 0); ck_assert_msg(er < BOUND, "step %d err 2^%g", all[i], log2(er)); }
+    }
+    ck_assert_int_eq(beaa_ckks_conjugate(e.ct, gk, r), BEAA_OK);
+    ck_assert(rot_err(&e, r, 0, 1) < BOUND);
+    /* rotate in place (out == in), after a rescale-free level drop */
+    ck_assert_int_eq(beaa_ckks_drop_level(e.ct, 1, r), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_rotate(r, 1, gk, r), BEAA_OK);
+    ck_assert_uint_eq(r->level, 1);
+    ck_assert(rot_err(&e, r, 1, 0) < BOUND);
+    /* missing keys */
+    ck_assert_int_eq(beaa_ckks_rotate(e.ct, 7, gk, r), BEAA_ERR_NO_KEY);
+    ck_assert_int_eq(beaa_ckks_rotate(e.ct, 7, NULL, r), BEAA_ERR_NO_KEY);
+    ck_assert_int_eq(beaa_ckks_conjugate(e.ct, NULL, r), BEAA_ERR_NO_KEY);
+    int bad[2] = {1, 7};
+    beaa_ckks_ciphertext *outs[2] = {r, r};
+    ck_assert_int_eq(beaa_ckks_rotate_hoisted(e.ct, bad, 2, gk, outs), BEAA_ERR_NO_KEY);
+    beaa_ckks_ciphertext_free(r);
+    beaa_ckks_galois_keys_free(gk);
+    env_free(&e);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ckks_rotate");
+    TCase *tc = tcase_create("rotate");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_every_step_small);
+    tcase_add_test(tc, test_sampled_steps_secure);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK); /* libgomp's thread pool does not survive fork */
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
