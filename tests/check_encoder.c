@@ -217,8 +217,10 @@ END_TEST
  * Measured at N = 2^15: 1.4e-10 at scale 2^40 (bound 4.1e-10), 1.0e-15 at 2^60 and 2^100. */
 START_TEST(test_round_trip)
 {
-    struct { double logscale; unsigned bits; size_t limbs; } cfg[] = {
-        {20, 40, 1}, {40, 61, 1}, {40, 30, 3}, {60, 61, 2}, {100, 61, 3}, {100, 50, 20},
+    /* scales: powers of two, and scales that are not (as after a rescale: Delta^2 / q) */
+    struct { double scale; unsigned bits; size_t limbs; } cfg[] = {
+        {0x1p20, 40, 1}, {0x1p40, 61, 1}, {0x1p40, 30, 3}, {0x1p60, 61, 2}, {0x1p100, 61, 3},
+        {0x1p100, 50, 20}, {0x1p80 / 1099511922689.0, 45, 1}, {1.2345 * 0x1p55, 40, 3},
     };
     size_t maxlog = light() ? 12 : 15;
     for (size_t logn = 4; logn <= maxlog; logn++) {
@@ -232,7 +234,7 @@ START_TEST(test_round_trip)
             if (cfg[c].limbs > 3 && logn > 12) continue; /* 20 limbs: keep the runner fast */
             beaa_modulus mods[20];
             make_primes(mods, cfg[c].limbs, cfg[c].bits);
-            double scale = ldexp(1.0, (int)cfg[c].logscale);
+            double scale = cfg[c].scale;
             for (size_t j = 0; j < h; j++) {
                 re[j] = rnd_unit();
                 im[j] = rnd_unit();
@@ -249,7 +251,7 @@ START_TEST(test_round_trip)
             for (size_t j = 0; j < h; j++)
                 worst = fmax(worst, fmax(fabs(ore[j] - re[j]), fabs(oim[j] - im[j])));
             ck_assert_msg(worst <= bound, "N=2^%zu scale=2^%g limbs=%zu err %g > %g", logn,
-                          cfg[c].logscale, cfg[c].limbs, worst, bound);
+                          log2(scale), cfg[c].limbs, worst, bound);
 
             /* real convenience and partial slot counts */
             size_t cnt = h > 3 ? h - 3 : h;
@@ -350,6 +352,10 @@ START_TEST(test_crt_lift_gmp)
     mpz_inits(Q, x, half, tmp, NULL);
     uint64_t *poly = malloc(20 * n * sizeof *poly);
     double *out = malloc(n * sizeof *out);
+    double *outs = malloc(n * sizeof *outs);
+    mpf_t fx, fs;
+    mpf_init2(fx, 2048);
+    mpf_init2(fs, 2048);
     mpz_t *xs = malloc(n * sizeof *xs);
     for (size_t k = 0; k < n; k++) mpz_init(xs[k]);
     size_t sizes[] = {1, 2, 3, 5, 8, 13, 20};
@@ -365,6 +371,8 @@ START_TEST(test_crt_lift_gmp)
             size_t qbits = mpz_sizeinbase(Q, 2);
             /* (a) uniform residues; scale keeps the result inside the double range */
             int logscale = qbits > 900 ? (int)qbits - 900 : 0;
+            const double odd_scale = ldexp(1.7320508075688772, logscale);
+            mpf_set_d(fs, odd_scale);
             for (size_t k = 0; k < n; k++)
                 for (size_t i = 0; i < L; i++) poly[i * n + k] = rnd64() % mods[i].q;
             ck_assert_int_eq(beaa_encoder_lift_centered(poly, n, mods, L, ldexp(1.0, logscale), out),
@@ -385,10 +393,23 @@ START_TEST(test_crt_lift_gmp)
                 }
                 mpz_mod(x, x, Q);
                 if (mpz_cmp(x, half) > 0) mpz_sub(x, x, Q);
-                double ref = ldexp(mpz_get_d(x), -logscale);
+                long ex;
+                double ref = mpz_get_d_2exp(&ex, x); /* truncated: 1 ulp */
+                ref = ldexp(ref, (int)ex - logscale);
+                ck_assert(isfinite(ref));
                 ck_assert_msg(fabs(out[k] - ref) <= 0x1p-51 * fabs(ref), "L=%zu k=%zu %.17g vs %.17g",
                               L, k, out[k], ref);
+                /* a scale that is not a power of two (long double division path) */
+                mpf_set_z(fx, x);
+                mpf_div(fx, fx, fs);
+                double ref2 = mpf_get_d_2exp(&ex, fx);
+                ref2 = ldexp(ref2, (int)ex);
+                ck_assert(isfinite(ref2));
+                outs[k] = ref2;
             }
+            ck_assert_int_eq(beaa_encoder_lift_centered(poly, n, mods, L, odd_scale, out), BEAA_OK);
+            for (size_t k = 0; k < n; k++)
+                ck_assert_msg(fabs(out[k] - outs[k]) <= 0x1p-51 * fabs(outs[k]), "L=%zu odd scale", L);
             /* (b) small signed values of every size below Q/2: the centered lift must find
              * them; below 2^53 the result at scale 1 is exact */
             for (size_t k = 0; k < n; k++) {
@@ -414,30 +435,58 @@ START_TEST(test_crt_lift_gmp)
             }
         }
     }
-    /* the extremes: x = (Q-1)/2 and x = -(Q-1)/2 for 20 limbs */
-    {
+    /* the extremes, for 1, 2, 3 and 20 limbs: residues of (Q-1)/2 must lift to +(Q-1)/2 and
+     * residues of (Q+1)/2 (= -(Q-1)/2 mod Q) to -(Q-1)/2; likewise +-(q_0*q_1 -+ 1)/2, the edges
+     * of the two-limb window */
+    size_t ext_limbs[] = {1, 2, 3, 20};
+    for (size_t ei = 0; ei < 4; ei++) {
+        size_t L = ext_limbs[ei];
         beaa_modulus mods[20];
-        make_primes(mods, 20, 61);
+        make_primes(mods, L, 61);
         mpz_set_ui(Q, 1);
-        for (size_t i = 0; i < 20; i++) mpz_mul_ui(Q, Q, mods[i].q);
-        mpz_fdiv_q_2exp(half, Q, 1);
-        mpz_to_limbs(half, mods, 20, 2, 0, poly);
-        mpz_neg(x, half);
-        mpz_to_limbs(x, mods, 20, 2, 1, poly);
+        for (size_t i = 0; i < L; i++) mpz_mul_ui(Q, Q, mods[i].q);
+        mpz_fdiv_q_2exp(half, Q, 1); /* (Q-1)/2 */
+        mpz_to_limbs(half, mods, L, 4, 0, poly);
+        mpz_add_ui(x, half, 1);      /* (Q+1)/2 */
+        mpz_to_limbs(x, mods, L, 4, 1, poly);
+        /* window edges: W = q_0*q_1 (or q_0), values (W+1)/2 and -(W+1)/2 (inside (-Q/2, Q/2]
+         * when L > 2) */
+        mpz_set_ui(tmp, mods[0].q);
+        if (L > 1) mpz_mul_ui(tmp, tmp, mods[1].q);
+        mpz_add_ui(tmp, tmp, 1);
+        mpz_fdiv_q_2exp(tmp, tmp, 1);
+        mpz_to_limbs(tmp, mods, L, 4, 2, poly);
+        mpz_neg(x, tmp);
+        mpz_to_limbs(x, mods, L, 4, 3, poly);
         int logscale = (int)mpz_sizeinbase(Q, 2) - 600;
-        ck_assert_int_eq(beaa_encoder_lift_centered(poly, 2, mods, 20, ldexp(1.0, logscale), out),
+        if (logscale < 0) logscale = 0;
+        ck_assert_int_eq(beaa_encoder_lift_centered(poly, 4, mods, L, ldexp(1.0, logscale), out),
                          BEAA_OK);
-        double ref = ldexp(mpz_get_d(half), -logscale);
-        ck_assert(fabs(out[0] - ref) <= 0x1p-51 * ref);
-        ck_assert(fabs(out[1] + ref) <= 0x1p-51 * ref);
-        /* at scale 1 this overflows a double: BEAA_ERR_VALUE */
-        ck_assert_int_eq(beaa_encoder_lift_centered(poly, 2, mods, 20, 1.0, out), BEAA_ERR_VALUE);
-        /* a word >= q is refused */
-        poly[2 * 3] = mods[3].q;
-        ck_assert_int_eq(beaa_encoder_lift_centered(poly, 2, mods, 20, 1.0, out), BEAA_ERR_ARG);
+        long ex;
+        double ref = mpz_get_d_2exp(&ex, half);
+        ref = ldexp(ref, (int)ex - logscale);
+        ck_assert(isfinite(ref) && ref > 1.0);
+        ck_assert_msg(fabs(out[0] - ref) <= 0x1p-51 * ref, "L=%zu +(Q-1)/2", L);
+        ck_assert_msg(fabs(out[1] + ref) <= 0x1p-51 * ref, "L=%zu -(Q-1)/2", L);
+        if (L > 2) {
+            double w = mpz_get_d_2exp(&ex, tmp);
+            w = ldexp(w, (int)ex - logscale);
+            ck_assert_msg(fabs(out[2] - w) <= 0x1p-51 * w, "L=%zu +(W+1)/2", L);
+            ck_assert_msg(fabs(out[3] + w) <= 0x1p-51 * w, "L=%zu -(W+1)/2", L);
+        }
+        if (L == 20) {
+            /* at scale 1 this overflows a double: BEAA_ERR_VALUE */
+            ck_assert_int_eq(beaa_encoder_lift_centered(poly, 4, mods, L, 1.0, out),
+                             BEAA_ERR_VALUE);
+            /* a word >= q is refused */
+            poly[4 * 3] = mods[3].q;
+            ck_assert_int_eq(beaa_encoder_lift_centered(poly, 4, mods, L, 1.0, out), BEAA_ERR_ARG);
+        }
     }
     for (size_t k = 0; k < n; k++) mpz_clear(xs[k]);
     free(xs);
+    free(outs);
+    mpf_clears(fx, fs, NULL);
     free(poly);
     free(out);
     mpz_clears(Q, x, half, tmp, NULL);
