@@ -444,7 +444,7 @@ static int cmd_encrypt(const opts *o)
     }
     int rc = 0;
     if (n > slots) {
-        fprintf(stderr, "beaa: %zu images do not fit the %zu slots of this key (use --count or a larger --batch at keygen)\n", n, slots);
+        fprintf(stderr, "beaa: more images than the %zu slots of this key (use --count or a larger --batch at keygen)\n", slots);
         rc = 1;
     } else if (s.m->in_c != 1 || h != s.m->in_h || w != s.m->in_w) {
         fprintf(stderr, "beaa: images are %ux%u, the model wants %ux%ux%u\n", h, w, s.m->in_c, s.m->in_h, s.m->in_w);

@@ -1,0 +1,261 @@
+/* check_nn_tool.c - the `beaa` tool end to end on a tiny model and a small (insecure, N=2^12)
+ * ring: keygen -> encrypt (IDX.gz images) -> infer -> decrypt, predictions against the
+ * plaintext folded reference, and the error paths: no clobbering, more images than slots,
+ * truncated files, ciphertexts for other parameters, a model deeper than the keys' chain. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "nn/fold.h"
+#include "nn/model.h"
+#include "nn/plain.h"
+
+#define BEAA_BIN "./bin/beaa"
+#define HW 8   /* small images (a generated IDX.gz file) keep the runner fast */
+#define NIMG 12
+#define SMALL " --log-n 12 --insecure-small-ring"
+
+static char dir[256];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[4600];
+    snprintf(full, sizeof full, "OMP_WAIT_POLICY=passive %s >>%s/log.txt 2>&1", cmd, dir);
+    return system(full);
+}
+
+/* conv 5x5/2 (3 ch) -> pool 2 -> conv 1x1 to 10 (-> extra conv 1x1 10->10 if deep) -> GAP */
+static void write_model(const char *path, int deep)
+{
+    beaa_model_desc d[5];
+    memset(d, 0, sizeof d);
+    int n = 0;
+    d[n++] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 3, .k = 5, .stride = 2, .pad = 2,
+                                .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
+    d[n++] = (beaa_model_desc){ .kind = BEAA_MODULE_AVGPOOL, .k = 2, .stride = 2 };
+    d[n++] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 10, .k = 1, .stride = 1,
+                                .act = BEAA_ACT_POLY, .gran = BEAA_POLY_CHANNEL };
+    if (deep)
+        d[n++] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 10, .k = 1, .stride = 1,
+                                    .act = BEAA_ACT_POLY, .gran = BEAA_POLY_CHANNEL };
+    d[n++] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
+    beaa_model *m = NULL;
+    ck_assert_int_eq(beaa_model_build(1, HW, HW, 10, d, (uint32_t)n, &m), BEAA_OK);
+    uint64_t s = 12345;
+    for (uint32_t i = 0; i < m->n_modules; i++) {
+        beaa_model_module *md = &m->modules[i];
+        if (md->kind != BEAA_MODULE_CONV) continue;
+        beaa_model_conv *cv = &md->conv[0];
+        size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
+        for (size_t j = 0; j < nw; j++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            cv->weight[j] = (float)((double)(s >> 11) / 9007199254740992.0 - 0.5) * 0.8f;
+        }
+        for (uint32_t j = 0; j < md->act[0].count; j++) {
+            md->act[0].a[j] = 0.1f; md->act[0].b[j] = 0.5f; md->act[0].c0[j] = 0.1f;
+        }
+    }
+    m->in_mean[0] = 0.29f;
+    m->in_std[0] = 0.35f;
+    ck_assert_int_eq(beaa_model_save(m, path, 1), BEAA_OK);
+    beaa_model_free(m);
+}
+
+static long fsize(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static uint8_t pixels[NIMG * HW * HW];
+static char images[300], labels[300];
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* Writes NIMG random HWxHW images and labels as gzip-compressed IDX files. */
+static void write_idx(void)
+{
+    uint8_t hdr[16], lab[NIMG];
+    uint64_t s = 777;
+    for (size_t i = 0; i < sizeof pixels; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        pixels[i] = (uint8_t)(s >> 56);
+    }
+    for (int i = 0; i < NIMG; i++) lab[i] = (uint8_t)(i % 10);
+    put_be32(hdr, 0x803); put_be32(hdr + 4, NIMG); put_be32(hdr + 8, HW); put_be32(hdr + 12, HW);
+    gzFile g = gzopen(images, "wb");
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(gzwrite(g, hdr, 16), 16);
+    ck_assert_int_eq(gzwrite(g, pixels, sizeof pixels), (int)sizeof pixels);
+    gzclose(g);
+    put_be32(hdr, 0x801);
+    g = gzopen(labels, "wb");
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(gzwrite(g, hdr, 8), 8);
+    ck_assert_int_eq(gzwrite(g, lab, NIMG), NIMG);
+    gzclose(g);
+}
+
+/* Copies the first len bytes of src to dst. */
+static void copy_head(const char *src, const char *dst, long len)
+{
+    FILE *a = fopen(src, "rb"), *b = fopen(dst, "wb");
+    ck_assert(a && b);
+    for (long i = 0; i < len; i++) {
+        int c = fgetc(a);
+        ck_assert_int_ne(c, EOF);
+        fputc(c, b);
+    }
+    fclose(a);
+    ck_assert_int_eq(fclose(b), 0);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/beaa_nn_tool_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(images, sizeof images, "%s/images.gz", dir);
+    snprintf(labels, sizeof labels, "%s/labels.gz", dir);
+    write_idx();
+}
+
+static void teardown(void)
+{
+    if (getenv("BEAA_KEEP_TMP")) { fprintf(stderr, "kept %s\n", dir); return; }
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+START_TEST(test_tool_flow)
+{
+    ck_assert_msg(access(BEAA_BIN, X_OK) == 0, "%s not built (make tools)", BEAA_BIN);
+    char m[300], m2[300];
+    snprintf(m, sizeof m, "%s/tiny.model", dir);
+    snprintf(m2, sizeof m2, "%s/deep.model", dir);
+    write_model(m, 0);
+    write_model(m2, 1);
+    /* keygen; a second keygen must not clobber */
+    ck_assert_int_eq(sh(BEAA_BIN " keygen --model %s --batch 16" SMALL " --secret %s/sk --keys %s/keys",
+                        m, dir, dir), 0);
+    long ks, sks;
+    char p[400];
+    snprintf(p, sizeof p, "%s/keys", dir);
+    ks = fsize(p);
+    snprintf(p, sizeof p, "%s/sk", dir);
+    sks = fsize(p);
+    ck_assert(ks > 0 && sks > 0);
+    ck_assert_int_ne(sh(BEAA_BIN " keygen --model %s --batch 16" SMALL " --secret %s/sk --keys %s/keys2",
+                        m, dir, dir), 0);
+    ck_assert_int_eq(fsize(p), sks);
+    /* encrypt 12 images; more images than the 2048 slots is refused (a 3000-image file) */
+    ck_assert_int_eq(sh(BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL " --images %s"
+                        " --count 12 --out %s/ct", m, dir, images, dir), 0);
+    {
+        uint8_t hdr[16], *big = calloc(3000, HW * HW);
+        char bigp[320];
+        snprintf(bigp, sizeof bigp, "%s/big.gz", dir);
+        put_be32(hdr, 0x803); put_be32(hdr + 4, 3000); put_be32(hdr + 8, HW); put_be32(hdr + 12, HW);
+        gzFile g = gzopen(bigp, "wb");
+        ck_assert_ptr_nonnull(g);
+        ck_assert_int_eq(gzwrite(g, hdr, 16), 16);
+        ck_assert_int_eq(gzwrite(g, big, 3000 * HW * HW), 3000 * HW * HW);
+        gzclose(g);
+        free(big);
+        ck_assert_int_ne(sh(BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL " --images %s"
+                            " --out %s/ct_big", m, dir, bigp, dir), 0);
+    }
+    snprintf(p, sizeof p, "%s/ct_big", dir);
+    ck_assert_int_eq(fsize(p), -1);
+    /* the server: infer with the public keys only */
+    ck_assert_int_eq(sh(BEAA_BIN " infer --model %s --keys %s/keys" SMALL " --in %s/ct --out %s/lg",
+                        m, dir, dir, dir), 0);
+    ck_assert_int_ne(sh(BEAA_BIN " infer --model %s --keys %s/keys" SMALL " --in %s/ct --out %s/lg",
+                        m, dir, dir, dir), 0); /* exists: no overwrite */
+    ck_assert_int_eq(sh(BEAA_BIN " decrypt --secret %s/sk" SMALL " --in %s/lg --labels %s"
+                        " --out %s/pred.txt", dir, dir, labels, dir), 0);
+    /* predictions = argmax of the plaintext folded reference on the same images */
+    beaa_model *mm = NULL;
+    beaa_nn_net *net = NULL;
+    ck_assert_int_eq(beaa_model_load(m, &mm), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_net_fold(mm, &net), BEAA_OK);
+    double x[NIMG * HW * HW], ref[NIMG * 10];
+    beaa_nn_normalize(mm, pixels, NIMG, x);
+    ck_assert_int_eq(beaa_nn_plain_folded_forward(net, x, 12, ref), BEAA_OK);
+    snprintf(p, sizeof p, "%s/pred.txt", dir);
+    FILE *f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    int agree = 0, lines = 0;
+    unsigned pr;
+    while (fscanf(f, "%u", &pr) == 1) {
+        ck_assert_int_lt(lines, 12);
+        agree += pr == beaa_nn_argmax(ref + lines * 10, 10);
+        lines++;
+    }
+    fclose(f);
+    ck_assert_int_eq(lines, 12);
+    ck_assert_int_ge(agree, 11);
+    beaa_nn_net_free(net);
+    beaa_model_free(mm);
+
+    /* truncated ciphertext file */
+    char q[400];
+    snprintf(p, sizeof p, "%s/ct", dir);
+    snprintf(q, sizeof q, "%s/ct_trunc", dir);
+    copy_head(p, q, fsize(p) - 1000);
+    ck_assert_int_ne(sh(BEAA_BIN " infer --model %s --keys %s/keys" SMALL " --in %s/ct_trunc --out %s/lg2",
+                        m, dir, dir, dir), 0);
+    /* truncated key file */
+    snprintf(p, sizeof p, "%s/keys", dir);
+    snprintf(q, sizeof q, "%s/keys_trunc", dir);
+    copy_head(p, q, fsize(p) / 2);
+    ck_assert_int_ne(sh(BEAA_BIN " infer --model %s --keys %s/keys_trunc" SMALL " --in %s/ct --out %s/lg2",
+                        m, dir, dir, dir), 0);
+    /* keys for other parameters (N = 2^13): the ciphertexts do not belong to them */
+    ck_assert_int_eq(sh(BEAA_BIN " keygen --model %s --batch 16 --log-n 13 --insecure-small-ring "
+                        "--secret %s/sk13 --keys %s/keys13", m, dir, dir), 0);
+    ck_assert_int_ne(sh(BEAA_BIN " infer --model %s --keys %s/keys13 --insecure-small-ring --in %s/ct --out %s/lg2",
+                        m, dir, dir, dir), 0);
+    /* a model one level deeper than the keys' chain */
+    ck_assert_int_ne(sh(BEAA_BIN " infer --model %s --keys %s/keys" SMALL " --in %s/ct --out %s/lg2",
+                        m2, dir, dir, dir), 0);
+    /* a secret key file where a key file is expected, and garbage */
+    ck_assert_int_ne(sh(BEAA_BIN " infer --model %s --keys %s/sk" SMALL " --in %s/ct --out %s/lg2",
+                        m, dir, dir, dir), 0);
+    ck_assert_int_ne(sh(BEAA_BIN " decrypt --secret %s/keys" SMALL " --in %s/lg", dir, dir), 0);
+    snprintf(p, sizeof p, "%s/lg2", dir);
+    ck_assert_int_eq(fsize(p), -1);
+    /* info reads every kind of file */
+    ck_assert_int_eq(sh(BEAA_BIN " info %s/ct", dir), 0);
+    ck_assert_int_eq(sh(BEAA_BIN " info %s/keys", dir), 0);
+    ck_assert_int_eq(sh(BEAA_BIN " info %s", m), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("nn_tool");
+    TCase *tc = tcase_create("tool");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_tool_flow);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf == 0 ? 0 : 1;
+}
