@@ -134,6 +134,19 @@ beaa_status beaa_ckks_context_new(const beaa_ckks_params_spec *spec, beaa_ckks_c
             c->phat_mod_q[i * c->alpha + j] = h;
         }
     }
+    for (unsigned i = 0; i <= c->L; i++) {
+        const beaa_modulus *m = &c->mod[i];
+        uint64_t inv2 = (m->q + 1) / 2; /* 2^{-1} mod q */
+        uint64_t half = beaa_mul_mod(beaa_sub_mod(c->p_mod[i], 1, m->q), inv2, m);
+        for (unsigned u = 0; u <= c->alpha; u++)
+            c->md_corr[i * (c->alpha + 1) + u] =
+                beaa_add_mod(beaa_mul_mod(u, c->p_mod[i], m), half, m->q);
+    }
+    for (unsigned j = 0; j < c->alpha; j++) {
+        uint64_t pj = primes[c->L + 1 + j];
+        c->half_p_mod_p[j] = (pj - 1) / 2; /* (P-1)/2 = -1/2 mod p_j */
+        c->p_recip[j] = 1.0 / (double)pj;
+    }
     for (unsigned j = 0; j < c->alpha; j++) {
         const beaa_modulus *m = &c->mod[c->L + 1 + j];
         uint64_t h = 1;

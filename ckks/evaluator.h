@@ -20,7 +20,8 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_add(const beaa_ckks_ciphertext *a, const b
 BEAA_MUST_CHECK beaa_status beaa_ckks_sub(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
                                            beaa_ckks_ciphertext *out);
 BEAA_MUST_CHECK beaa_status beaa_ckks_negate(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertext *out);
-/* out = a + pt, a - pt (pt at a's level and scale, NTT form). */
+/* out = a + pt, a - pt (pt at a's scale, NTT form, level >= a's level: its first level+1 limbs
+ * are used; a lower level gives BEAA_ERR_LEVEL_MISMATCH). */
 BEAA_MUST_CHECK beaa_status beaa_ckks_add_plain(const beaa_ckks_ciphertext *a,
                                                  const beaa_ckks_plaintext *pt, beaa_ckks_ciphertext *out);
 BEAA_MUST_CHECK beaa_status beaa_ckks_sub_plain(const beaa_ckks_ciphertext *a,
@@ -29,7 +30,7 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_sub_plain(const beaa_ckks_ciphertext *a,
  * or |c * scale| >= 2^62. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_add_const(const beaa_ckks_ciphertext *a, double c,
                                                  beaa_ckks_ciphertext *out);
-/* out = a * pt (pt at a's level, NTT form); out.scale = a.scale * pt.scale. */
+/* out = a * pt (pt NTT form, level >= a's level); out.scale = a.scale * pt.scale. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_mul_plain(const beaa_ckks_ciphertext *a,
                                                  const beaa_ckks_plaintext *pt, beaa_ckks_ciphertext *out);
 /* out = a * c, c real, multiplied in as the integer round(c * c_scale); out.scale =

@@ -106,28 +106,42 @@ void beaa_ckks_ks_inner(const beaa_ckks_context *c, const uint64_t *dec, unsigne
 
 beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *c, uint64_t *acc, unsigned l)
 {
+    /* round(acc / P): with z = acc + (P-1)/2 on the special primes, y_j = [z_j (P/p_j)^{-1}]_{p_j},
+     * the fast conversion sum_j y_j (P/p_j) equals z mod P plus u*P with u = floor(sum_j y_j/p_j)
+     * (found in double precision); subtracting it exactly gives floor((acc + (P-1)/2) / P). */
     const size_t n = c->n;
     const unsigned alpha = c->alpha;
     uint64_t *v = beaa_alloc((size_t)(l + 1) * n * sizeof *v);
-    if (!v) return BEAA_ERR_NOMEM;
+    uint8_t *u = beaa_alloc(n);
+    if (!v || !u) { beaa_free(v); beaa_free(u); return BEAA_ERR_NOMEM; }
     uint64_t *sp = acc + (size_t)(l + 1) * n;
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int j = 0; j < (int)alpha; j++) {
         unsigned kp = c->L + 1 + (unsigned)j;
-        uint64_t *z = sp + (size_t)j * n;
+        uint64_t *z = sp + (size_t)j * n, q = c->mod[kp].q, h = c->half_p_mod_p[j];
         c->kern->ntt_inv(c->ntt[kp], z);
-        c->kern->mul_const(z, z, n, c->phat_inv[j], c->phat_inv_shoup[j], c->mod[kp].q);
+        for (size_t k = 0; k < n; k++) z[k] = beaa_add_mod(z[k], h, q);
+        c->kern->mul_const(z, z, n, c->phat_inv[j], c->phat_inv_shoup[j], q);
+    }
+    for (size_t k = 0; k < n; k++) {
+        double f = 0;
+        for (unsigned j = 0; j < alpha; j++) f += (double)sp[(size_t)j * n + k] * c->p_recip[j];
+        u[k] = (uint8_t)f; /* floor, 0 <= f < alpha */
     }
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
         const beaa_modulus *m = &c->mod[i];
         const uint64_t *x[BEAA_CKKS_MAX_SPECIAL];
+        const uint64_t *corr = &c->md_corr[(size_t)i * (alpha + 1)];
         for (unsigned j = 0; j < alpha; j++) x[j] = sp + (size_t)j * n;
         uint64_t *vi = v + (size_t)i * n, *ai = acc + (size_t)i * n;
         c->kern->basis_conv(vi, x, &c->phat_mod_q[(size_t)i * alpha], alpha, n, m);
+        /* remove u*P and the (P-1)/2 shift: vi = (acc + (P-1)/2 mod P) - (P-1)/2 (mod q_i) */
+        for (size_t k = 0; k < n; k++) vi[k] = beaa_sub_mod(vi[k], corr[u[k]], m->q);
         c->kern->ntt_fwd(c->ntt[i], vi);
         c->kern->sub_mul_const(ai, ai, vi, n, c->p_inv[i], c->p_inv_shoup[i], m->q);
     }
     beaa_free(v);
+    beaa_free(u);
     return BEAA_OK;
 }

@@ -22,8 +22,9 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *ctx,
 void beaa_ckks_ks_inner(const beaa_ckks_context *ctx, const uint64_t *dec, unsigned level,
                         const beaa_ckks_switch_key *key, const uint32_t *perm, uint64_t *acc0,
                         uint64_t *acc1);
-/* Divides acc (l+1+alpha limbs, NTT form; destroyed) by P: acc's first l+1 limbs become
- * round-ish(acc / P) mod q_i (error at most alpha). BEAA_ERR_NOMEM. */
+/* Divides acc (l+1+alpha limbs, NTT form; destroyed) by P with rounding: acc's first l+1 limbs
+ * become round(acc / P) mod q_i (exact up to the rare double-precision misjudgement of the
+ * conversion overflow, which costs +-1). BEAA_ERR_NOMEM. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *ctx, uint64_t *acc,
                                                   unsigned level);
 
