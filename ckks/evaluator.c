@@ -4,6 +4,9 @@
  * kernel table, parallel across RNS limbs (each limb computed independently: thread-count
  * independent results). */
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include "lib/mem.h"
@@ -412,9 +415,14 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
     if (!(scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;
     const size_t n = c->n;
     const uint64_t ql = c->mod[l].q, half = ql >> 1;
+    const int inplace = (out == a);
+    int nthreads = 1;
+#ifdef _OPENMP
+    if (n >= BEAA_CKKS_PAR_MIN_N) nthreads = omp_get_max_threads();
+#endif
     uint64_t *last = beaa_alloc((size_t)size * n * sizeof *last);
-    uint64_t *tmp = beaa_alloc((size_t)size * l * n * sizeof *tmp);
-    if (!last || !tmp) { st = BEAA_ERR_NOMEM; goto done; }
+    uint64_t *scratch = beaa_alloc((size_t)nthreads * n * sizeof *scratch);
+    if (!last || !scratch) { st = BEAA_ERR_NOMEM; goto done; }
     /* last limb to coefficient form, shifted by floor(q_l/2) so the division rounds */
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int k = 0; k < (int)size; k++) {
@@ -423,33 +431,51 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
         c->kern->ntt_inv(c->ntt[l], t);
         for (size_t j = 0; j < n; j++) t[j] = beaa_add_mod(t[j], half, ql);
     }
-    /* tmp(k,i) = NTT_i((t mod q_i) - half), coefficient-wise */
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    if (!inplace) {
+        out->ctx = c;
+        st = beaa_ckks_ciphertext_resize(out, size, l - 1);
+        if (st != BEAA_OK) goto done;
+    }
+    /* r(k,i) = (a(k,i) - NTT_i((t_k mod q_i) - half)) * q_l^{-1}; in place this writes limb (k,i)
+     * at its old position and the limbs are compacted afterwards */
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < (int)(size * l); w++) {
         unsigned k = (unsigned)w / l, i = (unsigned)w % l;
         const beaa_modulus *m = &c->mod[i];
-        uint64_t *b = tmp + (size_t)w * n;
-        const uint64_t *x[1] = {last + (size_t)k * n};
-        const uint64_t one = 1;
-        c->kern->basis_conv(b, x, &one, 1, n, m);
-        uint64_t h = half % m->q; /* undo the shift on every coefficient, then to NTT form */
-        for (size_t j = 0; j < n; j++) b[j] = beaa_sub_mod(b[j], h, m->q);
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        uint64_t *b = scratch + (size_t)tid * n;
+        const uint64_t *t = last + (size_t)k * n;
+        const uint64_t q = m->q, h = half % q;
+        if (ql < 2 * q) { /* t < q_l < 2q: one conditional subtraction reduces it */
+            for (size_t j = 0; j < n; j++) b[j] = beaa_sub_mod(t[j] >= q ? t[j] - q : t[j], h, q);
+        } else {
+            const uint64_t *x[1] = {t};
+            const uint64_t one = 1;
+            c->kern->basis_conv(b, x, &one, 1, n, m);
+            for (size_t j = 0; j < n; j++) b[j] = beaa_sub_mod(b[j], h, q);
+        }
         c->kern->ntt_fwd(c->ntt[i], b);
-    }
-    outbuf ob;
-    st = out_begin(&ob, out, a, NULL, size, l - 1, 0);
-    if (st != BEAA_OK) goto done;
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int w = 0; w < (int)(size * l); w++) {
-        unsigned k = (unsigned)w / l, i = (unsigned)w % l;
         size_t idx = (size_t)l * (c->L + 1) + i;
-        c->kern->sub_mul_const(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i),
-                               tmp + (size_t)w * n, n, c->rs_inv[idx], c->rs_inv_shoup[idx], c->mod[i].q);
+        uint64_t *src = beaa_ckks_ct_limb(a, k, i);
+        uint64_t *dst = inplace ? src : beaa_ckks_ct_limb(out, k, i);
+        c->kern->sub_mul_const(dst, src, b, n, c->rs_inv[idx], c->rs_inv_shoup[idx], q);
     }
-    out_end(&ob, BEAA_OK, scale);
+    if (inplace) {
+        for (unsigned k = 1; k < size; k++)
+            for (unsigned i = 0; i < l; i++)
+                memmove(out->data + ((size_t)k * l + i) * n, out->data + ((size_t)k * (l + 1) + i) * n,
+                        n * sizeof *out->data);
+        out->level = l - 1;
+    }
+    out->scale = scale;
+    out->ntt_form = 1;
+    out->has_seed = 0;
 done:
     beaa_free(last);
-    beaa_free(tmp);
+    beaa_free(scratch);
     return st;
 }
 
