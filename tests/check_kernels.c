@@ -289,46 +289,58 @@ static void check_elementwise_isa(const beaa_kernels *k, size_t n, uint64_t q)
 
 static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
 {
-    const size_t n_in_list[] = {1, 3, 40, 70}; /* 70 > 64 terms: the 128-bit fold matters */
-    uint64_t p = find_prime(59, 1024, 3);
-    beaa_modulus m;
-    beaa_modulus_init(&m, p);
-    for (size_t li = 0; li < 4; li++) {
-        size_t n_in = n_in_list[li];
-        uint64_t **x = malloc(n_in * sizeof *x), *c = malloc(n_in * 8);
-        ck_assert(x && c);
-        for (size_t i = 0; i < n_in; i++) {
-            x[i] = beaa_alloc(n * 8);
-            ck_assert_ptr_nonnull(x[i]);
-            fill(x[i], n, UINT64_C(1) << 61);
-            c[i] = uniform(p);
-        }
-        uint64_t *r0 = beaa_alloc(n * 8), *r1 = beaa_alloc(n * 8);
-        ck_assert(r0 && r1);
-        beaa_kernels_ref.basis_conv(r0, (const uint64_t *const *)x, c, n_in, n, &m);
-        k->basis_conv(r1, (const uint64_t *const *)x, c, n_in, n, &m);
-        ck_assert(memcmp(r0, r1, n * 8) == 0);
-        if (k == &beaa_kernels_ref) { /* the oracle against GMP */
-            mpz_t acc, tmp;
-            mpz_init(acc);
-            mpz_init(tmp);
-            for (size_t j = 0; j < n; j += 97) {
-                mpz_set_ui(acc, 0);
+    /* 70 > 64 terms: the 128-bit fold matters (and SIMD paths may hand over to ref) */
+    const size_t n_in_list[] = {1, 3, 8, 9, 17, 40, 70};
+    const unsigned p_bits[] = {59, 50, 36};
+    /* input bounds: residues of < 2^50 primes (the key-switching case), the full 2^61 range,
+     * and mostly small with a few values >= 2^51 (SIMD blocks that must take the slow path) */
+    for (size_t pi = 0; pi < 3; pi++)
+        for (int dist = 0; dist < 3; dist++)
+            for (size_t li = 0; li < sizeof n_in_list / sizeof n_in_list[0]; li++) {
+                uint64_t p = find_prime(p_bits[pi], 1024, 3);
+                beaa_modulus m;
+                beaa_modulus_init(&m, p);
+                size_t n_in = n_in_list[li];
+                uint64_t **x = malloc(n_in * sizeof *x), *c = malloc(n_in * 8);
+                ck_assert(x && c);
                 for (size_t i = 0; i < n_in; i++) {
-                    mpz_set_ui(tmp, (unsigned long)x[i][j]);
-                    mpz_addmul_ui(acc, tmp, (unsigned long)c[i]);
+                    x[i] = beaa_alloc(n * 8);
+                    ck_assert_ptr_nonnull(x[i]);
+                    fill(x[i], n, dist == 1 ? (UINT64_C(1) << 61) : (UINT64_C(1) << 50));
+                    if (dist == 2)
+                        for (size_t j = 0; j < n; j += 37 + i)
+                            x[i][j] = (UINT64_C(1) << 51) + uniform(UINT64_C(1) << 60);
+                    c[i] = uniform(p);
                 }
-                EXPECT_U64_EQ(mpz_fdiv_ui(acc, (unsigned long)p), r0[j]);
+                c[0] = p - 1;
+                uint64_t *r0 = beaa_alloc(n * 8), *r1 = beaa_alloc(n * 8);
+                ck_assert(r0 && r1);
+                beaa_kernels_ref.basis_conv(r0, (const uint64_t *const *)x, c, n_in, n, &m);
+                k->basis_conv(r1, (const uint64_t *const *)x, c, n_in, n, &m);
+                for (size_t j = 0; j < n; j++)
+                    EXPECT(r0[j] == r1[j], "basis_conv/%s p=%u bits dist=%d n_in=%zu at %zu",
+                           k->name, p_bits[pi], dist, n_in, j);
+                if (k == &beaa_kernels_ref) { /* the oracle against GMP */
+                    mpz_t acc, tmp;
+                    mpz_init(acc);
+                    mpz_init(tmp);
+                    for (size_t j = 0; j < n; j += 97) {
+                        mpz_set_ui(acc, 0);
+                        for (size_t i = 0; i < n_in; i++) {
+                            mpz_set_ui(tmp, (unsigned long)x[i][j]);
+                            mpz_addmul_ui(acc, tmp, (unsigned long)c[i]);
+                        }
+                        EXPECT_U64_EQ(mpz_fdiv_ui(acc, (unsigned long)p), r0[j]);
+                    }
+                    mpz_clear(acc);
+                    mpz_clear(tmp);
+                }
+                for (size_t i = 0; i < n_in; i++) beaa_free(x[i]);
+                free(x);
+                free(c);
+                beaa_free(r0);
+                beaa_free(r1);
             }
-            mpz_clear(acc);
-            mpz_clear(tmp);
-        }
-        for (size_t i = 0; i < n_in; i++) beaa_free(x[i]);
-        free(x);
-        free(c);
-        beaa_free(r0);
-        beaa_free(r1);
-    }
     /* permute: a random permutation */
     uint32_t *perm = malloc(n * sizeof *perm);
     uint64_t *a = beaa_alloc(n * 8), *r0 = beaa_alloc(n * 8);

@@ -1,5 +1,7 @@
-/* kernels_avx512.c - the AVX-512 IFMA kernel table (beaa_kernels_avx512). basis_conv and
- * permute are the ref kernels (64-bit inputs up to 2^61 do not fit the 52-bit multiplier). */
+/* kernels_avx512.c - the AVX-512 IFMA kernel table (beaa_kernels_avx512). basis_conv is the
+ * AVX2 FMA kernel (inputs up to 2^61 do not fit the 52-bit multiplier; every AVX-512 CPU has
+ * AVX2+FMA), permute the ref kernel. */
+#include "ckks/kernels/avx2/avx2.h"
 #include "ckks/kernels/avx512/avx512.h"
 #include "ckks/kernels/ref/ref.h"
 
@@ -17,6 +19,6 @@ const beaa_kernels beaa_kernels_avx512 = {
     .mul_const = beaa_mul_const_avx512,
     .mac_const = beaa_mac_const_avx512,
     .sub_mul_const = beaa_sub_mul_const_avx512,
-    .basis_conv = beaa_basis_conv_ref,
+    .basis_conv = beaa_basis_conv_avx2,
     .permute = beaa_permute_ref,
 };

@@ -1,0 +1,60 @@
+/* basis_avx2.c - AVX2 fast basis conversion r[k] = sum_i x[i][k] c[i] mod p for p < 2^50, in
+ * exact double-precision arithmetic (fp_avx2.h): each term is reduced with one FMA modular
+ * product (|term| <= 0.75p), the sum is kept exact in a double and folded every 8 terms.
+ * Needs x < 2^51 (true in key switching, where x are residues mod other < 2^50 primes): a block
+ * of 4 outputs with a larger input, p >= 2^50 or more than 64 inputs goes to the ref code. */
+#include "ckks/kernels/avx2/avx2.h"
+#include "ckks/kernels/avx2/fp_avx2.h"
+#include "ckks/kernels/ref/ref.h"
+#include "ckks/ntt.h"
+
+#define BASIS_MAX_IN 64
+
+/* Scalar version of one output (the same sum as beaa_basis_conv_ref). */
+static uint64_t basis_one(const uint64_t *const *x, const uint64_t *c, size_t n_in, size_t k,
+                          const beaa_modulus *p)
+{
+    beaa_u128 acc = 0;
+    for (size_t i = 0; i < n_in; i++) {
+        acc += (beaa_u128)x[i][k] * c[i];
+        if ((i & 31) == 31) acc = beaa_reduce128(acc, p);
+    }
+    return beaa_reduce128(acc, p);
+}
+
+void beaa_basis_conv_avx2(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
+                          size_t n, const beaa_modulus *p)
+{
+    if (p->q >= BEAA_NTT_SMALL_Q_BOUND || n_in > BASIS_MAX_IN || n_in == 0) {
+        beaa_basis_conv_ref(r, x, c, n_in, n, p);
+        return;
+    }
+    const double pd = (double)p->q;
+    double cd[BASIS_MAX_IN], cq[BASIS_MAX_IN];
+    for (size_t i = 0; i < n_in; i++) {
+        cd[i] = (double)c[i]; /* c < p < 2^50: exact */
+        cq[i] = (double)c[i] / pd;
+    }
+    const __m256d vp = _mm256_set1_pd(pd), vpinv = _mm256_set1_pd(1.0 / pd);
+    const __m256d off = _mm256_set1_pd(BEAA_FP_TWO52);
+    const __m256i high = _mm256_set1_epi64x((long long)~((UINT64_C(1) << 51) - 1));
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        __m256i big = _mm256_setzero_si256();
+        __m256d acc = _mm256_setzero_pd();
+        for (size_t i = 0; i < n_in; i++) {
+            __m256i xi = _mm256_loadu_si256((const __m256i *)(x[i] + k));
+            big = _mm256_or_si256(big, xi);
+            /* for x >= 2^51 this lane's value is garbage (maybe NaN); the block is redone below */
+            __m256d t = beaa_fp_mulmod(beaa_fp_from_u64(xi, off),
+                                       _mm256_set1_pd(cd[i]), _mm256_set1_pd(cq[i]), vp);
+            acc = _mm256_add_pd(acc, t); /* |acc| <= 0.5p + 1 + 8 * 0.75p < 2^53 */
+            if ((i & 7) == 7) acc = beaa_fp_reduce(acc, vp, vpinv);
+        }
+        acc = beaa_fp_make_positive(beaa_fp_reduce(acc, vp, vpinv), vp);
+        _mm256_storeu_si256((__m256i *)(r + k), beaa_fp_to_u64(acc));
+        if (!_mm256_testz_si256(big, high))
+            for (size_t j = k; j < k + 4; j++) r[j] = basis_one(x, c, n_in, j, p);
+    }
+    for (; k < n; k++) r[k] = basis_one(x, c, n_in, k, p);
+}
