@@ -665,7 +665,7 @@ START_TEST(test_e2e_fmnist)
     beaa_dataset_free(&full);
     beaa_dataset_free(&test);
     beaa_model *m;
-    ck_assert_int_eq(beaa_train_arch_squeezenet(1, 28, 28, 10, BEAA_ACT_POLY, BEAA_POLY_ELEMENT, &m), BEAA_OK);
+    ck_assert_int_eq(beaa_train_arch_squeezenet(1, 28, 28, 10, BEAA_ACT_POLY, BEAA_POLY_ELEMENT, 0, &m), BEAA_OK);
     ck_assert_int_eq(beaa_train_init_weights(m, 1, 0.1f, 0.5f, 0.0f), BEAA_OK);
     ck_assert_int_eq(beaa_train_set_normalization(m, &train), BEAA_OK);
     beaa_train_config cfg;

@@ -20,6 +20,7 @@ static void usage(void)
         "         [--wd W] [--wd-poly W] [--clip C] [--seed S] [--poly-init a,b,c]\n"
         "         [--augment none|shift|affine] [--train-limit N] [--val-frac F]\n"
         "         [--data fashion-mnist[:DIR]|cifar10:DIR|folder:DIR] [--size HxW] [--overwrite]\n"
+        "         [--conv3 N]  (width of Conv module 3, default 32)\n"
         "  --teacher: distillation loss lambda*T^2*KL(t||s) + (1-lambda)*CE (default L 0.7, T 4)\n"
         "  --init-from: copy conv/BN weights (e.g. from the teacher) before training\n"
         "  folder data: binary PGM/PPM images in DIR/<class>/, resized to --size (default 64x64),\n"
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
     double val_frac = 0.0;
     double pa = 0.1, pb = 0.5, pc = 0.0;
     unsigned fh = 64, fw = 64;
+    unsigned conv3 = 0;
     beaa_train_config cfg;
     beaa_train_config_default(&cfg);
     for (int i = 1; i < argc; i++) {
@@ -92,6 +94,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--seed")) NUM(cfg.seed = (uint64_t)d, 0, 9007199254740992.0);
         else if (!strcmp(a, "--train-limit")) NUM(train_limit = (long)d, 0, 1e9);
         else if (!strcmp(a, "--val-frac")) NUM(val_frac = d, 0, 0.5);
+        else if (!strcmp(a, "--conv3")) NUM(conv3 = (unsigned)d, 1, 512);
         else if (!strcmp(a, "--poly-init")) {
             NEEDV();
             if (sscanf(v, "%lf,%lf,%lf", &pa, &pb, &pc) != 3) {
@@ -168,7 +171,8 @@ int main(int argc, char **argv)
 
     /* model */
     beaa_model *m = NULL, *teacher = NULL;
-    s = beaa_train_arch_squeezenet(train.c, train.h, train.w, train.num_classes, act, gran, &m);
+    s = beaa_train_arch_squeezenet(train.c, train.h, train.w, train.num_classes, act, gran,
+                                   conv3, &m);
     if (s) return die("building the network", s, NULL);
     s = beaa_train_init_weights(m, cfg.seed, (float)pa, (float)pb, (float)pc);
     if (!s) s = beaa_train_set_normalization(m, &train);

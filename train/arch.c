@@ -3,7 +3,7 @@
 
 beaa_status beaa_train_arch_squeezenet(uint32_t in_c, uint32_t in_h, uint32_t in_w,
                                        uint32_t classes, beaa_act_kind act,
-                                       beaa_poly_gran gran, beaa_model **out)
+                                       beaa_poly_gran gran, uint32_t conv3, beaa_model **out)
 {
     if (!out) return BEAA_ERR_ARG;
     const beaa_module_kind CV = BEAA_MODULE_CONV, FI = BEAA_MODULE_FIRE;
@@ -14,7 +14,7 @@ beaa_status beaa_train_arch_squeezenet(uint32_t in_c, uint32_t in_h, uint32_t in
         {.kind = CV, .cout = 16, .k = 3, .stride = 1, .pad = 1},
         {.kind = FI, .squeeze = 8, .expand1 = 16, .expand3 = 16, .k3 = 3},
         {.kind = BEAA_MODULE_AVGPOOL, .k = 2, .stride = 2},
-        {.kind = CV, .cout = 32, .k = 3, .stride = 1, .pad = 1},
+        {.kind = CV, .cout = conv3 ? conv3 : 32, .k = 3, .stride = 1, .pad = 1},
         {.kind = CV, .cout = classes, .k = 1, .stride = 1, .pad = 0},
         {.kind = BEAA_MODULE_GAP},
     };
