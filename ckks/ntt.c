@@ -148,6 +148,9 @@ fail:
     return NULL;
 }
 
-const beaa_modulus *beaa_ntt_tables_modulus(const beaa_ntt_tables *t) { return &t->mod; }
+const beaa_modulus *beaa_ntt_tables_modulus(const beaa_ntt_tables *t)
+{
+    return t ? &t->mod : NULL;
+}
 
-size_t beaa_ntt_tables_n(const beaa_ntt_tables *t) { return t->n; }
+size_t beaa_ntt_tables_n(const beaa_ntt_tables *t) { return t ? t->n : 0; }

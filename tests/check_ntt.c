@@ -110,6 +110,8 @@ START_TEST(test_tables_args)
     ck_assert_uint_eq(c % 2048, 1);
     ck_assert_ptr_null(beaa_ntt_tables_new(c, 10));
     beaa_ntt_tables_free(NULL);
+    ck_assert_ptr_null(beaa_ntt_tables_modulus(NULL));
+    ck_assert_uint_eq(beaa_ntt_tables_n(NULL), 0);
 }
 END_TEST
 

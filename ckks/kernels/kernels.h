@@ -26,7 +26,7 @@ typedef struct beaa_ntt_tables beaa_ntt_tables;
  * Returns NULL on bad arguments or allocation failure. */
 beaa_ntt_tables *beaa_ntt_tables_new(uint64_t q, unsigned log_n);
 void beaa_ntt_tables_free(beaa_ntt_tables *t);
-/* The modulus and ring size the tables were made for. */
+/* The modulus and ring size the tables were made for (NULL / 0 for t == NULL). */
 const beaa_modulus *beaa_ntt_tables_modulus(const beaa_ntt_tables *t);
 size_t beaa_ntt_tables_n(const beaa_ntt_tables *t);
 
