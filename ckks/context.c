@@ -119,41 +119,12 @@ beaa_status beaa_ckks_context_new(const beaa_ckks_params_spec *spec, beaa_ckks_c
             c->rs_inv[l * l1 + i] = v;
             c->rs_inv_shoup[l * l1 + i] = beaa_shoup(v, primes[i]);
         }
-    /* mod-down constants */
+    /* gadget factor P mod q_i */
     for (unsigned i = 0; i <= c->L; i++) {
         const beaa_modulus *m = &c->mod[i];
         uint64_t pm = 1;
         for (unsigned j = 0; j < c->alpha; j++) pm = beaa_mul_mod(pm, primes[c->L + 1 + j] % m->q, m);
         c->p_mod[i] = pm;
-        c->p_inv[i] = beaa_inv_mod(pm, m);
-        c->p_inv_shoup[i] = beaa_shoup(c->p_inv[i], m->q);
-        for (unsigned j = 0; j < c->alpha; j++) {
-            uint64_t h = 1;
-            for (unsigned jj = 0; jj < c->alpha; jj++)
-                if (jj != j) h = beaa_mul_mod(h, primes[c->L + 1 + jj] % m->q, m);
-            c->phat_mod_q[i * c->alpha + j] = h;
-        }
-    }
-    for (unsigned i = 0; i <= c->L; i++) {
-        const beaa_modulus *m = &c->mod[i];
-        uint64_t inv2 = (m->q + 1) / 2; /* 2^{-1} mod q */
-        uint64_t half = beaa_mul_mod(beaa_sub_mod(c->p_mod[i], 1, m->q), inv2, m);
-        for (unsigned u = 0; u <= c->alpha; u++)
-            c->md_corr[i * (c->alpha + 1) + u] =
-                beaa_add_mod(beaa_mul_mod(u, c->p_mod[i], m), half, m->q);
-    }
-    for (unsigned j = 0; j < c->alpha; j++) {
-        uint64_t pj = primes[c->L + 1 + j];
-        c->half_p_mod_p[j] = (pj - 1) / 2; /* (P-1)/2 = -1/2 mod p_j */
-        c->p_recip[j] = 1.0 / (double)pj;
-    }
-    for (unsigned j = 0; j < c->alpha; j++) {
-        const beaa_modulus *m = &c->mod[c->L + 1 + j];
-        uint64_t h = 1;
-        for (unsigned jj = 0; jj < c->alpha; jj++)
-            if (jj != j) h = beaa_mul_mod(h, primes[c->L + 1 + jj] % m->q, m);
-        c->phat_inv[j] = beaa_inv_mod(h, m);
-        c->phat_inv_shoup[j] = beaa_shoup(c->phat_inv[j], m->q);
     }
     double acc = 0;
     for (unsigned i = 0; i <= c->L; i++) {

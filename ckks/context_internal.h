@@ -26,17 +26,8 @@ struct beaa_ckks_context {
     beaa_fft_tables *fft;
     /* rescale: q_l^{-1} mod q_i for i < l, at [l * (L+1) + i] (plain and Shoup) */
     uint64_t *rs_inv, *rs_inv_shoup;
-    /* mod down by P: P^{-1} mod q_i and P mod q_i (i <= L) */
-    uint64_t p_inv[BEAA_CKKS_MAX_PRIMES], p_inv_shoup[BEAA_CKKS_MAX_PRIMES];
+    /* P mod q_i (i <= L): the gadget factor of switching keys */
     uint64_t p_mod[BEAA_CKKS_MAX_PRIMES];
-    /* (P/p_j)^{-1} mod p_j and (P/p_j) mod q_i at [i * alpha + j] */
-    uint64_t phat_inv[BEAA_CKKS_MAX_SPECIAL], phat_inv_shoup[BEAA_CKKS_MAX_SPECIAL];
-    uint64_t phat_mod_q[BEAA_CKKS_MAX_PRIMES * BEAA_CKKS_MAX_SPECIAL];
-    /* rounding mod-down: (u*P + (P-1)/2) mod q_i for u = 0..alpha at [i * (alpha+1) + u],
-     * (P-1)/2 mod p_j, and 1/p_j as doubles (to find the overflow u of the fast conversion) */
-    uint64_t md_corr[BEAA_CKKS_MAX_PRIMES * (BEAA_CKKS_MAX_SPECIAL + 1)];
-    uint64_t half_p_mod_p[BEAA_CKKS_MAX_SPECIAL];
-    double p_recip[BEAA_CKKS_MAX_SPECIAL];
     /* Galois: slot i of the NTT form is the evaluation at r^{exp[i]} (r a primitive 2N-th root,
      * exp odd); idx_of_exp[e] is the slot of exponent e (odd e < 2N). */
     uint32_t *exp_of_idx, *idx_of_exp;

@@ -401,6 +401,78 @@ beaa_status beaa_ckks_mul_relin(const beaa_ckks_ciphertext *a, const beaa_ckks_c
     return beaa_ckks_relinearize(out, rk, out);
 }
 
+beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
+                                        const beaa_ckks_relin_key *rk, beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_pair(a, b, 0);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    if (a->size != 2 || b->size != 2) return BEAA_ERR_SIZE;
+    if (!rk || !rk->key.data) return BEAA_ERR_NO_KEY;
+    if (rk->key.ctx != a->ctx) return BEAA_ERR_PARAMS_MISMATCH;
+    const beaa_ckks_context *c = a->ctx;
+    const unsigned l = a->level;
+    if (l == 0) return BEAA_ERR_LEVEL_EXHAUSTED;
+    st = check_product_scale(c, l, a->scale * b->scale);
+    if (st != BEAA_OK) return st;
+    const double scale = a->scale * b->scale / (double)c->mod[l].q;
+    if (!(scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;
+    const unsigned ns = l + 1 + c->alpha;
+    const size_t n = c->n, lw = (size_t)(l + 1) * n;
+    uint64_t *d = beaa_alloc(3 * lw * sizeof *d); /* tensor product d0, d1, d2 */
+    uint64_t *dec = beaa_alloc(beaa_ckks_ks_decomp_words(c, l) * sizeof *dec);
+    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
+    if (!d || !dec || !acc) { st = BEAA_ERR_NOMEM; goto done; }
+    const int square = (a == b);
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    for (int i = 0; i <= (int)l; i++) {
+        const beaa_modulus *m = &c->mod[i];
+        const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, (unsigned)i), *a1 = beaa_ckks_ct_limb(a, 1, (unsigned)i);
+        const uint64_t *b0 = beaa_ckks_ct_limb(b, 0, (unsigned)i), *b1 = beaa_ckks_ct_limb(b, 1, (unsigned)i);
+        uint64_t *r0 = d + (size_t)i * n, *r1 = r0 + lw, *r2 = r1 + lw;
+        c->kern->mul_mod(r0, a0, b0, n, m);
+        if (square) {
+            c->kern->mul_mod(r1, a0, a1, n, m);
+            c->kern->add_mod(r1, r1, r1, n, m->q);
+        } else {
+            c->kern->mul_mod(r1, a0, b1, n, m);
+            c->kern->mac_mod(r1, a1, b0, n, m);
+        }
+        c->kern->mul_mod(r2, a1, b1, n, m);
+    }
+    st = beaa_ckks_ks_decompose(c, d + 2 * lw, l, dec);
+    if (st != BEAA_OK) goto done;
+    beaa_ckks_ks_inner(c, dec, l, &rk->key, NULL, acc, acc + (size_t)ns * n);
+    /* acc_k += P * d_k on the data primes (P = 0 mod the special primes), then one rounding
+     * division by P * q_l: mod-down and rescale in one step */
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
+        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
+        uint64_t q = c->mod[i].q, pm = c->p_mod[i];
+        c->kern->mac_const(acc + ((size_t)k * ns + i) * n, d + k * lw + (size_t)i * n, n, pm,
+                           beaa_shoup(pm, q), q);
+    }
+    unsigned drop[BEAA_CKKS_MAX_SPECIAL + 1];
+    drop[0] = l;
+    for (unsigned j = 0; j < c->alpha; j++) drop[j + 1] = c->L + 1 + j;
+    st = beaa_ckks_ks_divide(c, acc, l, drop, c->alpha + 1);
+    if (st == BEAA_OK) st = beaa_ckks_ks_divide(c, acc + (size_t)ns * n, l, drop, c->alpha + 1);
+    if (st != BEAA_OK) goto done;
+    out->ctx = c;
+    st = beaa_ckks_ciphertext_resize(out, 2, l - 1);
+    if (st != BEAA_OK) goto done;
+    for (unsigned k = 0; k < 2; k++)
+        memcpy(beaa_ckks_ct_limb(out, k, 0), acc + (size_t)k * ns * n, (size_t)l * n * sizeof *acc);
+    out->scale = scale;
+    out->ntt_form = 1;
+    out->has_seed = 0;
+done:
+    beaa_free(d);
+    beaa_free(dec);
+    beaa_free(acc);
+    return st;
+}
+
 /* ---- rescale and level drop ---- */
 
 beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertext *out)

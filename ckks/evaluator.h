@@ -52,6 +52,13 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a,
 /* mul then relinearize. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_mul_relin(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
                                                  const beaa_ckks_relin_key *rk, beaa_ckks_ciphertext *out);
+/* Fused multiply + relinearize + rescale: the key-switch division by P and the rescale by q_level
+ * are done as ONE rounding division by P*q_level (fewer NTTs, one rounding). Result size 2 at
+ * level - 1, scale a.scale*b.scale/q_level. Errors as mul, relinearize and rescale. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a,
+                                                         const beaa_ckks_ciphertext *b,
+                                                         const beaa_ckks_relin_key *rk,
+                                                         beaa_ckks_ciphertext *out);
 /* Divides by the last prime q_level with rounding: level - 1, scale /= q_level exactly.
  * BEAA_ERR_LEVEL_EXHAUSTED at level 0; BEAA_ERR_SCALE_RANGE if the new scale would be < 1. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertext *out);

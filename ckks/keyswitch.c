@@ -104,44 +104,75 @@ void beaa_ckks_ks_inner(const beaa_ckks_context *c, const uint64_t *dec, unsigne
     }
 }
 
-beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *c, uint64_t *acc, unsigned l)
+beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *c, uint64_t *x, unsigned nk,
+                                const unsigned *drop, unsigned nd)
 {
-    /* round(acc / P): with z = acc + (P-1)/2 on the special primes, y_j = [z_j (P/p_j)^{-1}]_{p_j},
-     * the fast conversion sum_j y_j (P/p_j) equals z mod P plus u*P with u = floor(sum_j y_j/p_j)
-     * (found in double precision); subtracting it exactly gives floor((acc + (P-1)/2) / P). */
+    /* round(x / D), D = prod of the dropped primes m_j: with z = x + (D-1)/2 on the dropped limbs
+     * and y_j = [z_j (D/m_j)^{-1}]_{m_j}, the fast conversion sum_j y_j (D/m_j) equals (z mod D)
+     * plus u*D with u = floor(sum_j y_j/m_j) (found in double precision); subtracting it exactly
+     * gives floor((x + (D-1)/2) / D). */
+    if (nd < 1 || nd > BEAA_CKKS_MAX_SPECIAL + 1 || nk < 1) return BEAA_ERR_INTERNAL;
     const size_t n = c->n;
-    const unsigned alpha = c->alpha;
-    uint64_t *v = beaa_alloc((size_t)(l + 1) * n * sizeof *v);
+    uint64_t dhat_inv[BEAA_CKKS_MAX_SPECIAL + 1];
+    double recip[BEAA_CKKS_MAX_SPECIAL + 1];
+    for (unsigned j = 0; j < nd; j++) {
+        const beaa_modulus *m = &c->mod[drop[j]];
+        uint64_t h = 1;
+        for (unsigned jj = 0; jj < nd; jj++)
+            if (jj != j) h = beaa_mul_mod(h, c->mod[drop[jj]].q % m->q, m);
+        dhat_inv[j] = beaa_inv_mod(h, m);
+        recip[j] = 1.0 / (double)m->q;
+    }
+    uint64_t *v = beaa_alloc((size_t)nk * n * sizeof *v);
     uint8_t *u = beaa_alloc(n);
     if (!v || !u) { beaa_free(v); beaa_free(u); return BEAA_ERR_NOMEM; }
-    uint64_t *sp = acc + (size_t)(l + 1) * n;
+    uint64_t *sp = x + (size_t)nk * n;
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int j = 0; j < (int)alpha; j++) {
-        unsigned kp = c->L + 1 + (unsigned)j;
-        uint64_t *z = sp + (size_t)j * n, q = c->mod[kp].q, h = c->half_p_mod_p[j];
+    for (int j = 0; j < (int)nd; j++) {
+        unsigned kp = drop[j];
+        uint64_t *z = sp + (size_t)j * n, q = c->mod[kp].q, h = (q - 1) / 2; /* (D-1)/2 mod m_j */
         c->kern->ntt_inv(c->ntt[kp], z);
         for (size_t k = 0; k < n; k++) z[k] = beaa_add_mod(z[k], h, q);
-        c->kern->mul_const(z, z, n, c->phat_inv[j], c->phat_inv_shoup[j], q);
+        c->kern->mul_const(z, z, n, dhat_inv[j], beaa_shoup(dhat_inv[j], q), q);
     }
     for (size_t k = 0; k < n; k++) {
         double f = 0;
-        for (unsigned j = 0; j < alpha; j++) f += (double)sp[(size_t)j * n + k] * c->p_recip[j];
-        u[k] = (uint8_t)f; /* floor, 0 <= f < alpha */
+        for (unsigned j = 0; j < nd; j++) f += (double)sp[(size_t)j * n + k] * recip[j];
+        u[k] = (uint8_t)f; /* floor, 0 <= f < nd */
     }
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int i = 0; i <= (int)l; i++) {
+    for (int i = 0; i < (int)nk; i++) {
         const beaa_modulus *m = &c->mod[i];
-        const uint64_t *x[BEAA_CKKS_MAX_SPECIAL];
-        const uint64_t *corr = &c->md_corr[(size_t)i * (alpha + 1)];
-        for (unsigned j = 0; j < alpha; j++) x[j] = sp + (size_t)j * n;
-        uint64_t *vi = v + (size_t)i * n, *ai = acc + (size_t)i * n;
-        c->kern->basis_conv(vi, x, &c->phat_mod_q[(size_t)i * alpha], alpha, n, m);
-        /* remove u*P and the (P-1)/2 shift: vi = (acc + (P-1)/2 mod P) - (P-1)/2 (mod q_i) */
-        for (size_t k = 0; k < n; k++) vi[k] = beaa_sub_mod(vi[k], corr[u[k]], m->q);
+        const uint64_t q = m->q;
+        const uint64_t *xs[BEAA_CKKS_MAX_SPECIAL + 1];
+        uint64_t dhat[BEAA_CKKS_MAX_SPECIAL + 1], corr[BEAA_CKKS_MAX_SPECIAL + 2];
+        uint64_t dm = 1;
+        for (unsigned j = 0; j < nd; j++) {
+            xs[j] = sp + (size_t)j * n;
+            dm = beaa_mul_mod(dm, c->mod[drop[j]].q % q, m);
+            uint64_t h = 1;
+            for (unsigned jj = 0; jj < nd; jj++)
+                if (jj != j) h = beaa_mul_mod(h, c->mod[drop[jj]].q % q, m);
+            dhat[j] = h;
+        }
+        /* corr[u] = u*D + (D-1)/2 mod q */
+        uint64_t half = beaa_mul_mod(beaa_sub_mod(dm, 1, q), (q + 1) / 2, m);
+        for (unsigned uu = 0; uu <= nd; uu++) corr[uu] = beaa_add_mod(beaa_mul_mod(uu, dm, m), half, q);
+        uint64_t dinv = beaa_inv_mod(dm, m);
+        uint64_t *vi = v + (size_t)i * n, *xi = x + (size_t)i * n;
+        c->kern->basis_conv(vi, xs, dhat, nd, n, m);
+        for (size_t k = 0; k < n; k++) vi[k] = beaa_sub_mod(vi[k], corr[u[k]], q);
         c->kern->ntt_fwd(c->ntt[i], vi);
-        c->kern->sub_mul_const(ai, ai, vi, n, c->p_inv[i], c->p_inv_shoup[i], m->q);
+        c->kern->sub_mul_const(xi, xi, vi, n, dinv, beaa_shoup(dinv, q), q);
     }
     beaa_free(v);
     beaa_free(u);
     return BEAA_OK;
+}
+
+beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *c, uint64_t *acc, unsigned l)
+{
+    unsigned drop[BEAA_CKKS_MAX_SPECIAL];
+    for (unsigned j = 0; j < c->alpha; j++) drop[j] = c->L + 1 + j;
+    return beaa_ckks_ks_divide(c, acc, l + 1, drop, c->alpha);
 }

@@ -1,6 +1,7 @@
 /* check_ckks_eval.c - every CKKS evaluator operation against the same computation on plaintext
  * doubles, with stated bounds (N = 2^12, insecure opt-out for speed; scale 2^40, values in
- * [-1,1]): fresh error < 2^-20, after a multiply + rescale < 2^-18. Also: seed expansion,
+ * [-1,1]): fresh error < 2^-20, after a multiply + rescale < 2^-18 (also the fused
+ * mul_relin_rescale). Also: seed expansion,
  * flooded decryption, aliasing (out == input), thread-count independence, and each error status. */
 #include <check.h>
 #include <math.h>
@@ -319,6 +320,43 @@ START_TEST(test_mul_relin_rescale)
 }
 END_TEST
 
+START_TEST(test_mul_relin_rescale_fused)
+{
+    beaa_ckks_ciphertext *a = enc(x, SCALE, L, 1), *b = enc(y, SCALE, L, 0), *r, *r2;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, 0, &r), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, 0, &r2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_mul_relin_rescale(a, b, rk, r), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_mul_relin(a, b, rk, r2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_rescale(r2, r2), BEAA_OK);
+    /* same level and exactly the same scale as the separate steps */
+    ck_assert_uint_eq(r->level, L - 1);
+    ck_assert_uint_eq(r->size, 2);
+    ck_assert(r->scale == r2->scale);
+    for (size_t i = 0; i < S; i++) want[i] = x[i] * y[i];
+    ck_assert(err_of(r) < MUL_BOUND);
+    ck_assert(err_of(r2) < MUL_BOUND);
+    /* square, in place, down to level 0 */
+    beaa_ckks_ciphertext *s = enc(x, SCALE, L, 1);
+    memcpy(want, x, S * sizeof *x);
+    for (unsigned lvl = L; lvl > 0; lvl--) {
+        ck_assert_int_eq(beaa_ckks_mul_relin_rescale(s, s, rk, s), BEAA_OK);
+        for (size_t i = 0; i < S; i++) want[i] *= want[i];
+        ck_assert(err_of(s) < MUL_BOUND);
+    }
+    ck_assert_int_eq(beaa_ckks_mul_relin_rescale(s, s, rk, s), BEAA_ERR_LEVEL_EXHAUSTED);
+    ck_assert_int_eq(beaa_ckks_mul_relin_rescale(a, b, NULL, r), BEAA_ERR_NO_KEY);
+    ck_assert_int_eq(beaa_ckks_mul_relin_rescale(a, r2, rk, r), BEAA_ERR_LEVEL_MISMATCH);
+    ck_assert_int_eq(beaa_ckks_mul(a, b, r2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_mul_relin_rescale(r2, b, rk, r), BEAA_ERR_SIZE);
+    beaa_ckks_ciphertext *low = enc(x, 0x1p15, L, 1);
+    ck_assert_int_eq(beaa_ckks_mul_relin_rescale(low, low, rk, r), BEAA_ERR_SCALE_RANGE);
+    beaa_ckks_ciphertext_free(low);
+    beaa_ckks_ciphertext_free(s);
+    beaa_ckks_ciphertext_free(a); beaa_ckks_ciphertext_free(b);
+    beaa_ckks_ciphertext_free(r); beaa_ckks_ciphertext_free(r2);
+}
+END_TEST
+
 /* The same operations with 1 and 2 OpenMP threads give bit-identical ciphertexts. */
 START_TEST(test_thread_independence)
 {
@@ -332,6 +370,7 @@ START_TEST(test_thread_independence)
         ck_assert_int_eq(beaa_ckks_mul_relin(a, b, rk, r), BEAA_OK);
         ck_assert_int_eq(beaa_ckks_rescale(r, r), BEAA_OK);
         ck_assert_int_eq(beaa_ckks_add_const(r, 0.5, r), BEAA_OK);
+        ck_assert_int_eq(beaa_ckks_mul_relin_rescale(r, r, rk, r), BEAA_OK);
     }
     omp_set_num_threads(saved);
     ck_assert_uint_eq(r1->level, r2->level);
@@ -384,6 +423,7 @@ int main(void)
     tcase_add_test(tc, test_add_sub_neg);
     tcase_add_test(tc, test_mul_plain_const_int);
     tcase_add_test(tc, test_mul_relin_rescale);
+    tcase_add_test(tc, test_mul_relin_rescale_fused);
     tcase_add_test(tc, test_thread_independence);
     tcase_add_test(tc, test_sparse_secret);
     suite_add_tcase(s, tc);
