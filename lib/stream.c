@@ -174,6 +174,8 @@ struct beaa_stream_reader {
     size_t max_obj;            /* bound on one object's size */
     uint8_t *buf;              /* current object */
     size_t cap;
+    uint64_t *offs;            /* offs[i]: file offset of object i, known for i <= known */
+    uint64_t known, offs_cap;
 };
 
 /* Reads exactly n bytes at offset off: BEAA_ERR_TRUNCATED at an early end of file. */
@@ -197,6 +199,7 @@ void beaa_stream_reader_close(beaa_stream_reader *r)
 {
     if (!r) return;
     if (r->fd >= 0) close(r->fd);
+    free(r->offs);
     free(r->meta);
     beaa_free(r->buf);
     free(r);
@@ -270,6 +273,12 @@ beaa_status beaa_stream_reader_open(const char *path, uint32_t expect_type,
         r->pos = total;
         if (count == 0 && r->pos != r->file_size) s = BEAA_ERR_CORRUPT;
     }
+    if (s == BEAA_OK) {
+        r->offs_cap = 64;
+        r->offs = malloc(r->offs_cap * sizeof *r->offs);
+        if (!r->offs) s = BEAA_ERR_NOMEM;
+        else r->offs[0] = total;
+    }
     free(hbuf);
     if (s != BEAA_OK) {
         beaa_stream_reader_close(r);
@@ -318,6 +327,25 @@ static beaa_status stream_next_frame(beaa_stream_reader *r, uint8_t head[BEAA_SE
     return BEAA_OK;
 }
 
+/* Moves past the current object (total bytes) and records where the next one starts. */
+static beaa_status stream_advance(beaa_stream_reader *r, size_t total)
+{
+    r->pos += total;
+    r->index++;
+    if (r->index == r->known + 1) { /* extend the table of known starts by one */
+        if (r->index >= r->offs_cap) {
+            uint64_t ncap = r->offs_cap * 2;
+            uint64_t *no = realloc(r->offs, (size_t)ncap * sizeof *no);
+            if (!no) return BEAA_OK; /* only a cache: seek then walks from the last known start */
+            r->offs = no;
+            r->offs_cap = ncap;
+        }
+        r->offs[r->index] = r->pos;
+        r->known = r->index;
+    }
+    return BEAA_OK;
+}
+
 beaa_status beaa_stream_reader_next(beaa_stream_reader *r, const uint8_t **obj, size_t *len)
 {
     if (!r || !obj || !len) return BEAA_ERR_ARG;
@@ -336,8 +364,7 @@ beaa_status beaa_stream_reader_next(beaa_stream_reader *r, const uint8_t **obj, 
     s = read_exact_at(r->fd, r->buf + BEAA_SERIAL_HEADER_BYTES, total - BEAA_SERIAL_HEADER_BYTES,
                       r->pos + BEAA_SERIAL_HEADER_BYTES);
     if (s != BEAA_OK) return s;
-    r->pos += total;
-    r->index++;
+    (void)stream_advance(r, total);
     *obj = r->buf;
     *len = total;
     return BEAA_OK;
@@ -350,7 +377,20 @@ beaa_status beaa_stream_reader_skip(beaa_stream_reader *r)
     size_t total;
     beaa_status s = stream_next_frame(r, head, &total);
     if (s != BEAA_OK) return s;
-    r->pos += total;
-    r->index++;
+    return stream_advance(r, total);
+}
+
+beaa_status beaa_stream_reader_seek(beaa_stream_reader *r, uint64_t index)
+{
+    if (!r || index > r->count) return BEAA_ERR_ARG;
+    /* offs[0..known] are valid: jump to index if known, else to the last known start and walk
+     * the headers forward from there. */
+    uint64_t from = index <= r->known ? index : r->known;
+    r->pos = r->offs[from];
+    r->index = from;
+    while (r->index < index) {
+        beaa_status s = beaa_stream_reader_skip(r);
+        if (s != BEAA_OK) return s;
+    }
     return BEAA_OK;
 }

@@ -72,6 +72,12 @@ BEAA_MUST_CHECK beaa_status beaa_stream_reader_next(beaa_stream_reader *r, const
                                                      size_t *len);
 /* Skips the next object without reading its payload (seeks). Same errors as next. */
 BEAA_MUST_CHECK beaa_status beaa_stream_reader_skip(beaa_stream_reader *r);
+/* Positions the reader so that the next beaa_stream_reader_next returns object `index`
+ * (0 <= index <= count; count means "at the end"). Object offsets are remembered as objects
+ * are passed, so going back costs nothing and going forward reads only the 56-byte headers of
+ * the objects in between (checking their framing: same errors as next). BEAA_ERR_ARG if
+ * index > count. */
+BEAA_MUST_CHECK beaa_status beaa_stream_reader_seek(beaa_stream_reader *r, uint64_t index);
 /* Closes the file and frees r (NULL allowed). */
 void beaa_stream_reader_close(beaa_stream_reader *r);
 

@@ -442,7 +442,7 @@ START_TEST(test_stream_roundtrip)
     make_tmpdir();
     char p[512];
     path_in_dir(p, sizeof p, "cts.beaa");
-    unsigned count = 60;
+    unsigned count = 100;
     write_test_stream(p, count);
     ck_assert_int_eq(count_temp_files(), 0);
 
@@ -475,6 +475,36 @@ START_TEST(test_stream_roundtrip)
     const uint8_t *o;
     size_t len;
     ck_assert_int_eq(beaa_stream_reader_next(r, &o, &len), BEAA_ERR_ARG);
+    /* random access: back to known offsets, to the end, past the end */
+    static const unsigned order[] = {37, 5, 99, 0, 70, 37};
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        size_t wlen;
+        ck_assert_int_eq(beaa_stream_reader_seek(r, order[k]), BEAA_OK);
+        ck_assert_uint_eq(beaa_stream_reader_index(r), order[k]);
+        ck_assert_int_eq(beaa_stream_reader_next(r, &o, &len), BEAA_OK);
+        uint8_t *want = stream_obj(order[k], &wlen);
+        ck_assert_uint_eq(len, wlen);
+        ck_assert(memcmp(o, want, len) == 0);
+        beaa_free(want);
+    }
+    ck_assert_int_eq(beaa_stream_reader_seek(r, count), BEAA_OK);
+    ck_assert_int_eq(beaa_stream_reader_next(r, &o, &len), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_stream_reader_seek(r, count + 1), BEAA_ERR_ARG);
+    beaa_stream_reader_close(r);
+    /* a fresh reader seeking forward walks the headers */
+    ck_assert_int_eq(beaa_stream_reader_open(p, BEAA_OBJ_USER, fp_0_31(), 0, &r), BEAA_OK);
+    ck_assert_int_eq(beaa_stream_reader_seek(r, 50), BEAA_OK);
+    ck_assert_int_eq(beaa_stream_reader_next(r, &o, &len), BEAA_OK);
+    {
+        size_t wlen;
+        uint8_t *want = stream_obj(50, &wlen);
+        ck_assert_uint_eq(len, wlen);
+        ck_assert(memcmp(o, want, len) == 0);
+        beaa_free(want);
+    }
+    ck_assert_int_eq(beaa_stream_reader_seek(r, 3), BEAA_OK);
+    ck_assert_int_eq(beaa_stream_reader_next(r, &o, &len), BEAA_OK);
+    ck_assert_uint_eq(len, (3 * 37) % 500 + BEAA_SERIAL_OVERHEAD);
     beaa_stream_reader_close(r);
 
     /* Expectations: wrong type, wrong fingerprint, object bound. */
