@@ -7,7 +7,12 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+/* No contraction of a separate multiply and add into an FMA: h = fl(Y w) must stay rounded.
+ * (No mul -> add pattern below could be fused harmfully anyway; GCC does not contract in ISO
+ * C mode, and clang honours the standard pragma.) */
+#if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
+#endif
 
 #define BEAA_FP_TWO52 4503599627370496.0      /* 2^52 */
 #define BEAA_FP_RND   6755399441055744.0      /* 1.5 * 2^52: x + RND - RND = round(x), |x| < 2^51 */
