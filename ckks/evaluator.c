@@ -366,12 +366,10 @@ beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a, const beaa_ckks
     const unsigned l = a->level, ns = l + 1 + c->alpha;
     const size_t n = c->n;
     const double scale = a->scale;
-    uint64_t *dec = beaa_alloc(beaa_ckks_ks_decomp_words(c, l) * sizeof *dec);
     uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
-    if (!dec || !acc) { st = BEAA_ERR_NOMEM; goto fail; }
-    st = beaa_ckks_ks_decompose(c, beaa_ckks_ct_limb(a, 2, 0), l, dec);
+    if (!acc) { st = BEAA_ERR_NOMEM; goto fail; }
+    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 2, 0), l, &rk->key, NULL, acc, acc + (size_t)ns * n);
     if (st != BEAA_OK) goto fail;
-    beaa_ckks_ks_inner(c, dec, l, &rk->key, NULL, acc, acc + (size_t)ns * n);
     st = beaa_ckks_ks_moddown(c, acc, l);
     if (st == BEAA_OK) st = beaa_ckks_ks_moddown(c, acc + (size_t)ns * n, l);
     if (st != BEAA_OK) goto fail;
@@ -387,7 +385,6 @@ beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a, const beaa_ckks
     }
     out_end(&ob, BEAA_OK, scale);
 fail:
-    beaa_free(dec);
     beaa_free(acc);
     return st;
 }
@@ -420,9 +417,8 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
     const unsigned ns = l + 1 + c->alpha;
     const size_t n = c->n, lw = (size_t)(l + 1) * n;
     uint64_t *d = beaa_alloc(3 * lw * sizeof *d); /* tensor product d0, d1, d2 */
-    uint64_t *dec = beaa_alloc(beaa_ckks_ks_decomp_words(c, l) * sizeof *dec);
     uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
-    if (!d || !dec || !acc) { st = BEAA_ERR_NOMEM; goto done; }
+    if (!d || !acc) { st = BEAA_ERR_NOMEM; goto done; }
     const int square = (a == b);
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
@@ -440,9 +436,8 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
         }
         c->kern->mul_mod(r2, a1, b1, n, m);
     }
-    st = beaa_ckks_ks_decompose(c, d + 2 * lw, l, dec);
+    st = beaa_ckks_ks_product(c, d + 2 * lw, l, &rk->key, NULL, acc, acc + (size_t)ns * n);
     if (st != BEAA_OK) goto done;
-    beaa_ckks_ks_inner(c, dec, l, &rk->key, NULL, acc, acc + (size_t)ns * n);
     /* acc_k += P * d_k on the data primes (P = 0 mod the special primes), then one rounding
      * division by P * q_l: mod-down and rescale in one step */
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
@@ -468,7 +463,6 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
     out->has_seed = 0;
 done:
     beaa_free(d);
-    beaa_free(dec);
     beaa_free(acc);
     return st;
 }
@@ -584,17 +578,15 @@ beaa_status beaa_ckks_drop_level(const beaa_ckks_ciphertext *a, unsigned level, 
 
 /* ---- automorphisms ---- */
 
-/* out = (phi(c0) + moddown(<dec^phi, key_b>), moddown(<dec^phi, key_a>)) with dec the
- * decomposition of c1 of a; perm NULL = identity. out must not alias a. */
-static beaa_status galois_from_decomp(const beaa_ckks_ciphertext *a, const uint64_t *dec,
-                                      const uint32_t *perm, const beaa_ckks_switch_key *key,
-                                      uint64_t *acc, beaa_ckks_ciphertext *out)
+/* out = (phi(c0) + moddown(acc0), moddown(acc1)) where acc = <decomposition of c1, permuted by
+ * perm, key> is already computed; perm NULL = identity. out must not alias a. */
+static beaa_status galois_finish(const beaa_ckks_ciphertext *a, const uint32_t *perm, uint64_t *acc,
+                                 beaa_ckks_ciphertext *out)
 {
     const beaa_ckks_context *c = a->ctx;
     const unsigned l = a->level, ns = l + 1 + c->alpha;
     const size_t n = c->n;
     const double scale = a->scale;
-    beaa_ckks_ks_inner(c, dec, l, key, perm, acc, acc + (size_t)ns * n);
     beaa_status st = beaa_ckks_ks_moddown(c, acc, l);
     if (st == BEAA_OK) st = beaa_ckks_ks_moddown(c, acc + (size_t)ns * n, l);
     if (st != BEAA_OK) return st;
@@ -637,20 +629,19 @@ beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
     if ((g & 1) == 0 || g >= 2 * (uint64_t)c->n) return BEAA_ERR_ARG;
     const unsigned l = a->level, ns = l + 1 + c->alpha;
     const size_t n = c->n;
-    uint64_t *dec = beaa_alloc(beaa_ckks_ks_decomp_words(c, l) * sizeof *dec);
     uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
     uint32_t *perm = g == 1 ? NULL : malloc(n * sizeof *perm);
     beaa_ckks_ciphertext tmp;
     memset(&tmp, 0, sizeof tmp);
-    if (!dec || !acc || (g != 1 && !perm)) { st = BEAA_ERR_NOMEM; goto done; }
+    if (!acc || (g != 1 && !perm)) { st = BEAA_ERR_NOMEM; goto done; }
     if (perm) {
         st = beaa_ckks_galois_perm(c, g, perm);
         if (st != BEAA_OK) goto done;
     }
-    st = beaa_ckks_ks_decompose(c, beaa_ckks_ct_limb(a, 1, 0), l, dec);
+    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 1, 0), l, k, perm, acc, acc + (size_t)ns * n);
     if (st != BEAA_OK) goto done;
     beaa_ckks_ciphertext *dst = out == a ? &tmp : out;
-    st = galois_from_decomp(a, dec, perm, k, acc, dst);
+    st = galois_finish(a, perm, acc, dst);
     if (st == BEAA_OK && dst == &tmp) {
         beaa_free(out->data);
         *out = tmp;
@@ -658,7 +649,6 @@ beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
     }
 done:
     beaa_free(tmp.data);
-    beaa_free(dec);
     beaa_free(acc);
     free(perm);
     return st;
@@ -716,8 +706,10 @@ beaa_status beaa_ckks_rotate_hoisted(const beaa_ckks_ciphertext *a, const int *s
         uint64_t g = beaa_ckks_galois_elt(c, steps[s]);
         if (g == 1) { st = beaa_ckks_ciphertext_copy(out[s], a); continue; }
         st = beaa_ckks_galois_perm(c, g, perm);
-        if (st == BEAA_OK)
-            st = galois_from_decomp(a, dec, perm, beaa_ckks_galois_keys_find(gk, g), acc, out[s]);
+        if (st == BEAA_OK) {
+            beaa_ckks_ks_inner(c, dec, l, beaa_ckks_galois_keys_find(gk, g), perm, acc, acc + (size_t)ns * n);
+            st = galois_finish(a, perm, acc, out[s]);
+        }
     }
 done:
     beaa_free(dec);

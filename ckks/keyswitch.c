@@ -2,6 +2,9 @@
  * Q_j, the key-switching error after the division by P is about dnum * N * sigma * Q_j / P plus
  * the rounding of mod-down (<= alpha), far below the scale; see docs/ckks.md. */
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "lib/mem.h"
 #include "ckks/context_internal.h"
 #include "ckks/keyswitch.h"
@@ -22,17 +25,25 @@ static inline unsigned slot_prime(const beaa_ckks_context *c, unsigned l, unsign
     return t <= l ? t : c->L + 1 + (t - l - 1);
 }
 
-beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *c, const uint64_t *in, unsigned l,
-                                   uint64_t *out)
+/* digit j of level l covers the data primes [k0, k1) */
+static inline void digit_range(const beaa_ckks_context *c, unsigned l, unsigned j, unsigned *k0,
+                               unsigned *k1)
+{
+    *k0 = j * c->alpha;
+    *k1 = *k0 + c->alpha > l + 1 ? l + 1 : *k0 + c->alpha;
+}
+
+/* y_i = INTT(in_i) * (Q_D / q_i)^{-1} mod q_i (D the digit of i): the inputs of every mod-up.
+ * Returns NULL when out of memory. */
+static uint64_t *modup_prepare(const beaa_ckks_context *c, const uint64_t *in, unsigned l)
 {
     const size_t n = c->n;
-    const unsigned alpha = c->alpha, nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + alpha;
     uint64_t *y = beaa_alloc((size_t)(l + 1) * n * sizeof *y);
-    if (!y) return BEAA_ERR_NOMEM;
-    /* y_i = INTT(in_i) * (Q_D / q_i)^{-1} mod q_i, D the digit of i */
+    if (!y) return NULL;
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
-        unsigned j = (unsigned)i / alpha, k0 = j * alpha, k1 = k0 + alpha > l + 1 ? l + 1 : k0 + alpha;
+        unsigned k0, k1;
+        digit_range(c, l, (unsigned)i / c->alpha, &k0, &k1);
         const beaa_modulus *m = &c->mod[i];
         uint64_t h = 1;
         for (unsigned k = k0; k < k1; k++)
@@ -43,30 +54,71 @@ beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *c, const uint64_t *i
         c->kern->ntt_inv(c->ntt[i], yi);
         c->kern->mul_const(yi, yi, n, hinv, beaa_shoup(hinv, m->q), m->q);
     }
+    return y;
+}
+
+/* o = digit j raised to slot t (t not in the digit): fast basis conversion, then NTT */
+static void digit_limb(const beaa_ckks_context *c, const uint64_t *y, unsigned l, unsigned j,
+                       unsigned t, uint64_t *o)
+{
+    unsigned k0, k1, kp = slot_prime(c, l, t);
+    digit_range(c, l, j, &k0, &k1);
+    const beaa_modulus *m = &c->mod[kp];
+    uint64_t cst[BEAA_CKKS_MAX_SPECIAL];
+    const uint64_t *x[BEAA_CKKS_MAX_SPECIAL];
+    for (unsigned i = k0; i < k1; i++) {
+        uint64_t h = 1;
+        for (unsigned k = k0; k < k1; k++)
+            if (k != i) h = beaa_mul_mod(h, c->mod[k].q % m->q, m);
+        cst[i - k0] = h;
+        x[i - k0] = y + (size_t)i * c->n;
+    }
+    c->kern->basis_conv(o, x, cst, k1 - k0, c->n, m);
+    c->kern->ntt_fwd(c->ntt[kp], o);
+}
+
+/* r0/r1 = sum_j d[j](perm) * (b_j, a_j) on extended prime kp, 128-bit lazy accumulation:
+ * products < 2^122 and at most 48 digits, so the sums cannot overflow; one reduction each. */
+static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, unsigned nd,
+                       const beaa_ckks_switch_key *key, unsigned kp, const uint32_t *perm,
+                       uint64_t *r0, uint64_t *r1)
+{
+    const size_t n = c->n, nl = key->n_limbs;
+    const beaa_modulus *m = &c->mod[kp];
+    const uint64_t *kb[BEAA_CKKS_MAX_PRIMES], *ka[BEAA_CKKS_MAX_PRIMES];
+    for (unsigned j = 0; j < nd; j++) {
+        kb[j] = key->data + ((size_t)(j * 2) * nl + kp) * n;
+        ka[j] = key->data + ((size_t)(j * 2 + 1) * nl + kp) * n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t src = perm ? perm[i] : i;
+        beaa_u128 s0 = 0, s1 = 0;
+        for (unsigned j = 0; j < nd; j++) {
+            uint64_t v = d[j][src];
+            s0 += (beaa_u128)v * kb[j][i];
+            s1 += (beaa_u128)v * ka[j][i];
+        }
+        r0[i] = beaa_reduce128(s0, m);
+        r1[i] = beaa_reduce128(s1, m);
+    }
+}
+
+beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *c, const uint64_t *in, unsigned l,
+                                   uint64_t *out)
+{
+    const size_t n = c->n;
+    const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha;
+    uint64_t *y = modup_prepare(c, in, l);
+    if (!y) return BEAA_ERR_NOMEM;
     /* each (digit, slot): copy if the slot's prime is in the digit, else basis-convert + NTT */
     const int total = (int)(nd * ns);
 #pragma omp parallel for schedule(dynamic, 1) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < total; w++) {
-        unsigned j = (unsigned)w / ns, t = (unsigned)w % ns;
-        unsigned k0 = j * alpha, k1 = k0 + alpha > l + 1 ? l + 1 : k0 + alpha;
+        unsigned j = (unsigned)w / ns, t = (unsigned)w % ns, k0, k1;
+        digit_range(c, l, j, &k0, &k1);
         uint64_t *o = out + ((size_t)j * ns + t) * n;
-        if (t >= k0 && t < k1) {
-            memcpy(o, in + (size_t)t * n, n * sizeof *o);
-            continue;
-        }
-        unsigned kp = slot_prime(c, l, t);
-        const beaa_modulus *m = &c->mod[kp];
-        uint64_t cst[BEAA_CKKS_MAX_SPECIAL];
-        const uint64_t *x[BEAA_CKKS_MAX_SPECIAL];
-        for (unsigned i = k0; i < k1; i++) {
-            uint64_t h = 1;
-            for (unsigned k = k0; k < k1; k++)
-                if (k != i) h = beaa_mul_mod(h, c->mod[k].q % m->q, m);
-            cst[i - k0] = h;
-            x[i - k0] = y + (size_t)i * n;
-        }
-        c->kern->basis_conv(o, x, cst, k1 - k0, n, m);
-        c->kern->ntt_fwd(c->ntt[kp], o);
+        if (t >= k0 && t < k1) memcpy(o, in + (size_t)t * n, n * sizeof *o);
+        else digit_limb(c, y, l, j, t, o);
     }
     beaa_free(y);
     return BEAA_OK;
@@ -77,31 +129,54 @@ void beaa_ckks_ks_inner(const beaa_ckks_context *c, const uint64_t *dec, unsigne
                         uint64_t *acc1)
 {
     const size_t n = c->n;
-    const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha, nl = key->n_limbs;
+    const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha;
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int t = 0; t < (int)ns; t++) {
-        unsigned kp = slot_prime(c, l, (unsigned)t);
-        const beaa_modulus *m = &c->mod[kp];
-        const uint64_t *d[BEAA_CKKS_MAX_PRIMES], *kb[BEAA_CKKS_MAX_PRIMES], *ka[BEAA_CKKS_MAX_PRIMES];
-        for (unsigned j = 0; j < nd; j++) {
-            d[j] = dec + ((size_t)j * ns + (unsigned)t) * n;
-            kb[j] = key->data + ((size_t)(j * 2) * nl + kp) * n;
-            ka[j] = key->data + ((size_t)(j * 2 + 1) * nl + kp) * n;
-        }
-        uint64_t *r0 = acc0 + (size_t)t * n, *r1 = acc1 + (size_t)t * n;
-        /* lazy: products < 2^122, at most 48 digits, so the 128-bit sums cannot overflow */
-        for (size_t i = 0; i < n; i++) {
-            size_t src = perm ? perm[i] : i;
-            beaa_u128 s0 = 0, s1 = 0;
-            for (unsigned j = 0; j < nd; j++) {
-                uint64_t v = d[j][src];
-                s0 += (beaa_u128)v * kb[j][i];
-                s1 += (beaa_u128)v * ka[j][i];
-            }
-            r0[i] = beaa_reduce128(s0, m);
-            r1[i] = beaa_reduce128(s1, m);
-        }
+        const uint64_t *d[BEAA_CKKS_MAX_PRIMES];
+        for (unsigned j = 0; j < nd; j++) d[j] = dec + ((size_t)j * ns + (unsigned)t) * n;
+        inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), perm, acc0 + (size_t)t * n,
+                   acc1 + (size_t)t * n);
     }
+}
+
+beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in, unsigned l,
+                                 const beaa_ckks_switch_key *key, const uint32_t *perm,
+                                 uint64_t *acc0, uint64_t *acc1)
+{
+    const size_t n = c->n;
+    const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha;
+    int nthreads = 1;
+#ifdef _OPENMP
+    if (n >= BEAA_CKKS_PAR_MIN_N) nthreads = omp_get_max_threads();
+#endif
+    uint64_t *y = modup_prepare(c, in, l);
+    uint64_t *scratch = beaa_alloc((size_t)nthreads * nd * n * sizeof *scratch);
+    if (!y || !scratch) { beaa_free(y); beaa_free(scratch); return BEAA_ERR_NOMEM; }
+    /* slot by slot: the digits raised to slot t live only in this thread's scratch */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    for (int t = 0; t < (int)ns; t++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        uint64_t *sc = scratch + (size_t)tid * nd * n;
+        const uint64_t *d[BEAA_CKKS_MAX_PRIMES];
+        for (unsigned j = 0; j < nd; j++) {
+            unsigned k0, k1;
+            digit_range(c, l, j, &k0, &k1);
+            if ((unsigned)t >= k0 && (unsigned)t < k1) {
+                d[j] = in + (size_t)t * n;
+            } else {
+                digit_limb(c, y, l, j, (unsigned)t, sc + (size_t)j * n);
+                d[j] = sc + (size_t)j * n;
+            }
+        }
+        inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), perm, acc0 + (size_t)t * n,
+                   acc1 + (size_t)t * n);
+    }
+    beaa_free(y);
+    beaa_free(scratch);
+    return BEAA_OK;
 }
 
 beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *c, uint64_t *x, unsigned nk,
