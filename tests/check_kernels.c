@@ -14,6 +14,8 @@
 #include "ckks/ntt.h"
 #include "lib/cpu.h"
 #include "lib/mem.h"
+#include "lib/parallel.h"
+#include <omp.h>
 
 /* The avx512 kernel sources once more, on the scalar intrinsic model (emu_* names), so their
  * algorithm is exercised on any CPU; the real avx512 table is tested only on AVX-512 hardware. */
@@ -465,6 +467,44 @@ START_TEST(test_arch_env)
 }
 END_TEST
 
+/* Each named ISA: selected when the CPU has it, else ref + BEAA_ERR_CPU (fresh process each). */
+START_TEST(test_arch_env_named)
+{
+    static const char *names[] = {"ref", "avx2", "avx512"};
+    static const beaa_isa isas[] = {BEAA_ISA_REF, BEAA_ISA_AVX2, BEAA_ISA_AVX512};
+    ck_assert_int_eq(setenv("BEAA_ARCH", names[_i], 1), 0);
+    beaa_isa isa = BEAA_ISA_AVX512;
+    beaa_status st = beaa_cpu_selected_isa(&isa);
+    if (beaa_cpu_supports(isas[_i])) {
+        ck_assert_int_eq(st, BEAA_OK);
+        ck_assert_int_eq(isa, isas[_i]);
+        ck_assert_str_eq(beaa_kernels_get()->name, names[_i]);
+        ck_assert_int_eq(beaa_kernels_init(), BEAA_OK);
+    } else {
+        ck_assert_int_eq(st, BEAA_ERR_CPU);
+        ck_assert_int_eq(isa, BEAA_ISA_REF);
+        ck_assert_str_eq(beaa_kernels_get()->name, "ref");
+        ck_assert_int_eq(beaa_kernels_init(), BEAA_ERR_CPU);
+    }
+}
+END_TEST
+
+/* beaa_parallel_init sets the OpenMP thread count from BEAA_THREADS once. */
+START_TEST(test_parallel_init)
+{
+    ck_assert_int_eq(setenv("BEAA_THREADS", "3", 1), 0);
+    ck_assert_int_eq(beaa_parallel_init(), 3);
+    ck_assert_int_eq(omp_get_max_threads(), 3);
+    ck_assert_int_eq(setenv("BEAA_THREADS", "5", 1), 0);
+    ck_assert_int_eq(beaa_parallel_init(), 3); /* once */
+    ck_assert_int_eq(beaa_parallel_threads(), 3);
+    int seen = 0;
+#pragma omp parallel reduction(+ : seen)
+    seen += 1;
+    ck_assert_int_eq(seen, 3);
+}
+END_TEST
+
 START_TEST(test_threads_env)
 {
     ck_assert_int_eq(setenv("BEAA_THREADS", "3", 1), 0);
@@ -484,10 +524,14 @@ static Suite *kernels_suite(void)
     tcase_add_test(tc, test_ref_basis_permute);
     tcase_add_test(tc, test_dispatch);
     const char *fork_env = getenv("CK_FORK");
-    if (fork_env && strcmp(fork_env, "no") == 0)
-        printf("check_kernels: test_arch_env NOT run (needs a fresh process: CK_FORK=no)\n");
-    else
+    if (fork_env && strcmp(fork_env, "no") == 0) {
+        printf("check_kernels: BEAA_ARCH/BEAA_THREADS process tests NOT run (need a fresh process; "
+               "CK_FORK=no)\n");
+    } else {
         tcase_add_test(tc, test_arch_env);
+        tcase_add_loop_test(tc, test_arch_env_named, 0, 3);
+        tcase_add_test(tc, test_parallel_init);
+    }
     tcase_add_test(tc, test_threads_env);
     suite_add_tcase(s, tc);
     if (beaa_cpu_supports(BEAA_ISA_AVX2)) {
