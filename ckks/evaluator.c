@@ -367,22 +367,27 @@ beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a, const beaa_ckks
     const size_t n = c->n;
     const double scale = a->scale;
     uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
-    if (!acc) { st = BEAA_ERR_NOMEM; goto fail; }
-    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 2, 0), l, &rk->key, NULL, acc, acc + (size_t)ns * n);
-    if (st != BEAA_OK) goto fail;
-    st = beaa_ckks_ks_moddown(c, acc, l);
+    if (!acc) return BEAA_ERR_NOMEM;
+    /* acc_k = P * c_k on the data primes, + <decomposition of c_2, key>; dividing by P with
+     * rounding then gives c_k + round(<...>/P) in one pass */
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
+        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
+        uint64_t q = c->mod[i].q, pm = c->p_mod[i];
+        c->kern->mul_const(acc + ((size_t)k * ns + i) * n, beaa_ckks_ct_limb(a, k, i), n, pm,
+                           beaa_shoup(pm, q), q);
+    }
+    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 2, 0), l, &rk->key, NULL, acc,
+                              acc + (size_t)ns * n, 1);
+    if (st == BEAA_OK) st = beaa_ckks_ks_moddown(c, acc, l);
     if (st == BEAA_OK) st = beaa_ckks_ks_moddown(c, acc + (size_t)ns * n, l);
     if (st != BEAA_OK) goto fail;
     outbuf ob;
     /* polys 0 and 1 keep their offsets when size drops from 3 to 2: in place is fine */
     st = out_begin(&ob, out, a, NULL, 2, l, 1);
     if (st != BEAA_OK) goto fail;
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
-        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
-        c->kern->add_mod(beaa_ckks_ct_limb(ob.r, k, i), beaa_ckks_ct_limb(a, k, i),
-                         acc + ((size_t)k * ns + i) * n, n, c->mod[i].q);
-    }
+    for (unsigned k = 0; k < 2; k++)
+        memcpy(beaa_ckks_ct_limb(ob.r, k, 0), acc + (size_t)k * ns * n, (size_t)(l + 1) * n * sizeof *acc);
     out_end(&ob, BEAA_OK, scale);
 fail:
     beaa_free(acc);
@@ -416,37 +421,33 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
     if (!(scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;
     const unsigned ns = l + 1 + c->alpha;
     const size_t n = c->n, lw = (size_t)(l + 1) * n;
-    uint64_t *d = beaa_alloc(3 * lw * sizeof *d); /* tensor product d0, d1, d2 */
+    uint64_t *d2 = beaa_alloc(lw * sizeof *d2); /* a1*b1, to be key-switched */
     uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
-    if (!d || !acc) { st = BEAA_ERR_NOMEM; goto done; }
+    if (!d2 || !acc) { st = BEAA_ERR_NOMEM; goto done; }
     const int square = (a == b);
+    /* tensor product: acc_0 = P*a0*b0, acc_1 = P*(a0*b1 + a1*b0) on the data primes (P = 0 on the
+     * special primes), d2 = a1*b1 */
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
         const beaa_modulus *m = &c->mod[i];
+        const uint64_t q = m->q, pm = c->p_mod[i], pms = beaa_shoup(pm, q);
         const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, (unsigned)i), *a1 = beaa_ckks_ct_limb(a, 1, (unsigned)i);
         const uint64_t *b0 = beaa_ckks_ct_limb(b, 0, (unsigned)i), *b1 = beaa_ckks_ct_limb(b, 1, (unsigned)i);
-        uint64_t *r0 = d + (size_t)i * n, *r1 = r0 + lw, *r2 = r1 + lw;
+        uint64_t *r0 = acc + (size_t)i * n, *r1 = acc + ((size_t)ns + i) * n, *r2 = d2 + (size_t)i * n;
         c->kern->mul_mod(r0, a0, b0, n, m);
+        c->kern->mul_const(r0, r0, n, pm, pms, q);
         if (square) {
             c->kern->mul_mod(r1, a0, a1, n, m);
-            c->kern->add_mod(r1, r1, r1, n, m->q);
+            c->kern->add_mod(r1, r1, r1, n, q);
         } else {
             c->kern->mul_mod(r1, a0, b1, n, m);
             c->kern->mac_mod(r1, a1, b0, n, m);
         }
+        c->kern->mul_const(r1, r1, n, pm, pms, q);
         c->kern->mul_mod(r2, a1, b1, n, m);
     }
-    st = beaa_ckks_ks_product(c, d + 2 * lw, l, &rk->key, NULL, acc, acc + (size_t)ns * n);
+    st = beaa_ckks_ks_product(c, d2, l, &rk->key, NULL, acc, acc + (size_t)ns * n, 1);
     if (st != BEAA_OK) goto done;
-    /* acc_k += P * d_k on the data primes (P = 0 mod the special primes), then one rounding
-     * division by P * q_l: mod-down and rescale in one step */
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
-        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
-        uint64_t q = c->mod[i].q, pm = c->p_mod[i];
-        c->kern->mac_const(acc + ((size_t)k * ns + i) * n, d + k * lw + (size_t)i * n, n, pm,
-                           beaa_shoup(pm, q), q);
-    }
     unsigned drop[BEAA_CKKS_MAX_SPECIAL + 1];
     drop[0] = l;
     for (unsigned j = 0; j < c->alpha; j++) drop[j + 1] = c->L + 1 + j;
@@ -462,7 +463,7 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
     out->ntt_form = 1;
     out->has_seed = 0;
 done:
-    beaa_free(d);
+    beaa_free(d2);
     beaa_free(acc);
     return st;
 }
@@ -638,7 +639,7 @@ beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
         st = beaa_ckks_galois_perm(c, g, perm);
         if (st != BEAA_OK) goto done;
     }
-    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 1, 0), l, k, perm, acc, acc + (size_t)ns * n);
+    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 1, 0), l, k, perm, acc, acc + (size_t)ns * n, 0);
     if (st != BEAA_OK) goto done;
     beaa_ckks_ciphertext *dst = out == a ? &tmp : out;
     st = galois_finish(a, perm, acc, dst);

@@ -81,7 +81,7 @@ static void digit_limb(const beaa_ckks_context *c, const uint64_t *y, unsigned l
  * products < 2^122 and at most 48 digits, so the sums cannot overflow; one reduction each. */
 static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, unsigned nd,
                        const beaa_ckks_switch_key *key, unsigned kp, const uint32_t *perm,
-                       uint64_t *r0, uint64_t *r1)
+                       uint64_t *r0, uint64_t *r1, int add)
 {
     const size_t n = c->n, nl = key->n_limbs;
     const beaa_modulus *m = &c->mod[kp];
@@ -92,7 +92,7 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
     }
     for (size_t i = 0; i < n; i++) {
         size_t src = perm ? perm[i] : i;
-        beaa_u128 s0 = 0, s1 = 0;
+        beaa_u128 s0 = add ? r0[i] : 0, s1 = add ? r1[i] : 0;
         for (unsigned j = 0; j < nd; j++) {
             uint64_t v = d[j][src];
             s0 += (beaa_u128)v * kb[j][i];
@@ -135,13 +135,13 @@ void beaa_ckks_ks_inner(const beaa_ckks_context *c, const uint64_t *dec, unsigne
         const uint64_t *d[BEAA_CKKS_MAX_PRIMES];
         for (unsigned j = 0; j < nd; j++) d[j] = dec + ((size_t)j * ns + (unsigned)t) * n;
         inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), perm, acc0 + (size_t)t * n,
-                   acc1 + (size_t)t * n);
+                   acc1 + (size_t)t * n, 0);
     }
 }
 
 beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in, unsigned l,
                                  const beaa_ckks_switch_key *key, const uint32_t *perm,
-                                 uint64_t *acc0, uint64_t *acc1)
+                                 uint64_t *acc0, uint64_t *acc1, int add_data)
 {
     const size_t n = c->n;
     const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha;
@@ -172,7 +172,7 @@ beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in,
             }
         }
         inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), perm, acc0 + (size_t)t * n,
-                   acc1 + (size_t)t * n);
+                   acc1 + (size_t)t * n, add_data && (unsigned)t <= l);
     }
     beaa_free(y);
     beaa_free(scratch);

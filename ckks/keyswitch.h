@@ -26,10 +26,14 @@ void beaa_ckks_ks_inner(const beaa_ckks_context *ctx, const uint64_t *dec, unsig
  * become round(acc / P) mod q_i (exact up to the rare double-precision misjudgement of the
  * conversion overflow, which costs +-1). BEAA_ERR_NOMEM. */
 /* Decompose + inner product in one pass, slot by slot, without storing the decomposition (less
- * memory and cache traffic): same result as decompose followed by inner. BEAA_ERR_NOMEM. */
+ * memory and cache traffic): same result as decompose followed by inner. With add_data != 0 the
+ * data slots (t <= l) ADD to the values already in acc0/acc1 (in [0, q), e.g. P*c to merge
+ * the relinearization sum into the mod-down); the special slots are always overwritten.
+ * in must not overlap acc0/acc1. BEAA_ERR_NOMEM. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_product(const beaa_ckks_context *ctx, const uint64_t *in,
                                                   unsigned level, const beaa_ckks_switch_key *key,
-                                                  const uint32_t *perm, uint64_t *acc0, uint64_t *acc1);
+                                                  const uint32_t *perm, uint64_t *acc0, uint64_t *acc1,
+                                                  int add_data);
 /* General rounding division: x holds nk limbs for the data primes q_0..q_{nk-1} followed by nd
  * limbs for the extended primes drop[0..nd) (all NTT form; destroyed). The first nk limbs become
  * round(x / D) mod q_i, D = prod of the dropped primes. Used with drop = {q_l, p_0..} to merge
