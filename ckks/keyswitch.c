@@ -198,7 +198,11 @@ beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *c, uint64_t *x, unsigne
         dhat_inv[j] = beaa_inv_mod(h, m);
         recip[j] = 1.0 / (double)m->q;
     }
-    uint64_t *v = beaa_alloc((size_t)nk * n * sizeof *v);
+    int nthreads = 1;
+#ifdef _OPENMP
+    if (n >= BEAA_CKKS_PAR_MIN_N) nthreads = omp_get_max_threads();
+#endif
+    uint64_t *v = beaa_alloc((size_t)nthreads * n * sizeof *v); /* one limb of scratch per thread */
     uint8_t *u = beaa_alloc(n);
     if (!v || !u) { beaa_free(v); beaa_free(u); return BEAA_ERR_NOMEM; }
     uint64_t *sp = x + (size_t)nk * n;
@@ -215,10 +219,14 @@ beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *c, uint64_t *x, unsigne
         for (unsigned j = 0; j < nd; j++) f += (double)sp[(size_t)j * n + k] * recip[j];
         u[k] = (uint8_t)f; /* floor, 0 <= f < nd */
     }
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i < (int)nk; i++) {
         const beaa_modulus *m = &c->mod[i];
         const uint64_t q = m->q;
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
         const uint64_t *xs[BEAA_CKKS_MAX_SPECIAL + 1];
         uint64_t dhat[BEAA_CKKS_MAX_SPECIAL + 1], corr[BEAA_CKKS_MAX_SPECIAL + 2];
         uint64_t dm = 1;
@@ -234,7 +242,7 @@ beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *c, uint64_t *x, unsigne
         uint64_t half = beaa_mul_mod(beaa_sub_mod(dm, 1, q), (q + 1) / 2, m);
         for (unsigned uu = 0; uu <= nd; uu++) corr[uu] = beaa_add_mod(beaa_mul_mod(uu, dm, m), half, q);
         uint64_t dinv = beaa_inv_mod(dm, m);
-        uint64_t *vi = v + (size_t)i * n, *xi = x + (size_t)i * n;
+        uint64_t *vi = v + (size_t)tid * n, *xi = x + (size_t)i * n;
         c->kern->basis_conv(vi, xs, dhat, nd, n, m);
         for (size_t k = 0; k < n; k++) vi[k] = beaa_sub_mod(vi[k], corr[u[k]], q);
         c->kern->ntt_fwd(c->ntt[i], vi);
