@@ -73,6 +73,26 @@ static int unpack_limb(const uint8_t *src, uint64_t *out, size_t n, const beaa_m
     return bad || acc != 0 || p != end;
 }
 
+/* ---------------------------------------------------------------- seed checks */
+
+/* Whether the first coefficients of `limb` are what the XOF (seed, domain) gives for its prime,
+ * i.e. whether the limb really is the seed's expansion (the core expands limb k of every 'a'
+ * part as successive beaa_xof_uniform(q_k) draws). Storing a seed for a limb that is not its
+ * expansion would silently corrupt the object (e.g. a stale has_seed flag on a ciphertext whose
+ * data was overwritten in place), so the serializers spot-check 8 coefficients of the first and
+ * last limb of every seeded part (~1 microsecond) and fall back to the full form otherwise. */
+#define SEED_CHECK_COEFFS 8
+
+static int seed_matches(const uint8_t seed[BEAA_SEED_BYTES], uint64_t domain, const uint64_t *limb,
+                        const beaa_modulus *m)
+{
+    beaa_xof x;
+    beaa_xof_init(&x, seed, domain);
+    int ok = 1;
+    for (size_t i = 0; i < SEED_CHECK_COEFFS && ok; i++) ok = beaa_xof_uniform(&x, m->q) == limb[i];
+    return ok;
+}
+
 /* ---------------------------------------------------------------- small helpers */
 
 static beaa_status expect_end(const beaa_serial_reader *r)
@@ -392,6 +412,12 @@ beaa_status beaa_ckks_public_key_serialize(const beaa_ckks_public_key *pk, int f
     const beaa_ckks_context *ctx = pk->ctx;
     const unsigned nl = ctx_n_data(ctx);
     const size_t n = ctx_n(ctx);
+    const uint64_t *a = pk->data + (size_t)nl * n;
+    if (!full &&
+        (!seed_matches(pk->seed, BEAA_CKKS_DOMAIN_PK_A, a, beaa_ckks_context_prime(ctx, 0)) ||
+         !seed_matches(pk->seed, BEAA_CKKS_DOMAIN_PK_A + (nl - 1), a + (size_t)(nl - 1) * n,
+                       beaa_ckks_context_prime(ctx, nl - 1))))
+        full = 1;
     size_t mark;
     beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + 4 + 32 +
                                                       2 * limbs_bytes(ctx, 0, nl));
@@ -471,6 +497,24 @@ static size_t switch_key_max_bytes(const beaa_ckks_context *ctx)
            (size_t)beaa_ckks_context_dnum(ctx) * 2 * limbs_bytes(ctx, 0, ctx_n_ext(ctx));
 }
 
+/* Whether every a_j of key is its seed's expansion (spot check, see seed_matches). */
+static int switch_key_seeded(const beaa_ckks_switch_key *key)
+{
+    const beaa_ckks_context *ctx = key->ctx;
+    const size_t n = ctx_n(ctx);
+    if (!key->data) return 0;
+    for (unsigned j = 0; j < key->dnum; j++) {
+        const uint64_t *a = key->data + (size_t)(j * 2 + 1) * key->n_limbs * n;
+        unsigned last = key->n_limbs - 1;
+        uint64_t dom = BEAA_CKKS_DOMAIN_SWK_A + (uint64_t)j * 256;
+        if (!seed_matches(key->seed, dom, a, beaa_ckks_context_prime(ctx, 0)) ||
+            !seed_matches(key->seed, dom + last, a + (size_t)last * n,
+                          beaa_ckks_context_prime(ctx, last)))
+            return 0;
+    }
+    return 1;
+}
+
 static beaa_status write_switch_key(beaa_serial_writer *w, const beaa_ckks_switch_key *key,
                                     int full)
 {
@@ -519,6 +563,10 @@ beaa_status beaa_ckks_relin_key_serialize(const beaa_ckks_relin_key *rk, int ful
 {
     if (!rk || !rk->key.ctx || !w) return BEAA_ERR_ARG;
     const beaa_ckks_context *ctx = rk->key.ctx;
+    if (!rk->key.data || rk->key.dnum != beaa_ckks_context_dnum(ctx) ||
+        rk->key.n_limbs != ctx_n_ext(ctx))
+        return BEAA_ERR_ARG;
+    if (!full && !switch_key_seeded(&rk->key)) full = 1;
     size_t mark;
     beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + switch_key_max_bytes(ctx));
     if (s == BEAA_OK)
@@ -580,6 +628,13 @@ beaa_status beaa_ckks_galois_keys_serialize(const beaa_ckks_galois_keys *gk, int
 {
     if (!gk || !gk->ctx || !w || (gk->count && (!gk->elts || !gk->keys))) return BEAA_ERR_ARG;
     const beaa_ckks_context *ctx = gk->ctx;
+    for (size_t i = 0; i < gk->count; i++) {
+        const beaa_ckks_switch_key *k = &gk->keys[i];
+        if (k->ctx != ctx) return BEAA_ERR_PARAMS_MISMATCH;
+        if (!k->data || k->dnum != beaa_ckks_context_dnum(ctx) || k->n_limbs != ctx_n_ext(ctx))
+            return BEAA_ERR_ARG;
+        if (!full && !switch_key_seeded(k)) full = 1;
+    }
     size_t mark;
     beaa_status s = beaa_serial_envelope_begin(w, BEAA_OBJ_GALOIS_KEYS, full ? 0 : SER_SEEDED,
                                                beaa_ckks_context_fingerprint(ctx), &mark);
@@ -754,8 +809,13 @@ beaa_status beaa_ckks_ciphertext_serialize(const beaa_ckks_ciphertext *ct, beaa_
     if ((ct->size != 2 && ct->size != 3) || ct->level > beaa_ckks_context_max_level(ctx) ||
         !scale_ok(ct->scale))
         return BEAA_ERR_ARG;
-    const int seeded = ct->has_seed && ct->size == 2 && ct->ntt_form;
     const unsigned nl = ct->level + 1;
+    const int seeded =
+        ct->has_seed && ct->size == 2 && ct->ntt_form &&
+        seed_matches(ct->seed, BEAA_CKKS_DOMAIN_CT_A, beaa_ckks_ct_limb(ct, 1, 0),
+                     beaa_ckks_context_prime(ctx, 0)) &&
+        seed_matches(ct->seed, BEAA_CKKS_DOMAIN_CT_A + ct->level, beaa_ckks_ct_limb(ct, 1, ct->level),
+                     beaa_ckks_context_prime(ctx, ct->level));
     size_t mark;
     beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + 20 + BEAA_SEED_BYTES +
                                                       ct->size * limbs_bytes(ctx, 0, nl));

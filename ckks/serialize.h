@@ -61,8 +61,10 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_secret_key_load(const beaa_ckks_context *c
 
 /* ---- public, relinearization and Galois keys ----
  * full = 0 stores each uniform 'a' part as the key's 32-byte seed (half the size; loading
- * re-expands it with the XOF, which also costs time); full = 1 stores every limb (for keys whose
- * 'a' parts did not come from their seed field, or to make loading faster). */
+ * re-expands it with the XOF, which also costs time) when the 'a' limbs are that seed's
+ * expansion (spot-checked on 8 coefficients of the first and last limb of each part; otherwise
+ * the full form is written, so a key whose 'a' parts did not come from its seed field is never
+ * stored wrongly); full = 1 always stores every limb (faster to load). */
 
 BEAA_MUST_CHECK beaa_status beaa_ckks_public_key_serialize(const beaa_ckks_public_key *pk, int full,
                                                             beaa_serial_writer *w);
@@ -101,7 +103,9 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_galois_keys_load(const beaa_ckks_context *
 
 /* ---- plaintexts and ciphertexts ----
  * A ciphertext with has_seed (a fresh secret-key encryption, size 2, NTT form) is stored with
- * c_1 replaced by its seed; after loading, c_1 is re-expanded and has_seed is 1 again. */
+ * c_1 replaced by its seed, after the same spot check as for keys (a stale has_seed on data
+ * written in place falls back to the full form); after loading, c_1 is re-expanded and has_seed
+ * is 1 again. */
 
 BEAA_MUST_CHECK beaa_status beaa_ckks_plaintext_serialize(const beaa_ckks_plaintext *pt,
                                                            beaa_serial_writer *w);

@@ -1088,6 +1088,7 @@ START_TEST(test_ckks_every_flip_and_truncation)
     ck_assert_int_eq(beaa_ckks_drop_level(ct, 0, ct), BEAA_OK);
     ct->has_seed = 1; /* drop_level keeps c_1 = expansion of the seed on limbs 0..level */
     ck_assert_int_eq(beaa_ckks_ciphertext_serialize(ct, &w), BEAA_OK);
+    ck_assert_uint_eq(w.buf[12], 1); /* the seeded form */
     ck_assert_uint_lt(w.len, 6000);
     assert_all_corruptions_rejected(ctx, BEAA_OBJ_CIPHERTEXT, w.buf, w.len, light() ? 3 : 1);
     beaa_serial_writer_reset(&w);
@@ -1364,6 +1365,85 @@ START_TEST(test_ckks_rewrapped_fuzz)
 }
 END_TEST
 
+/* Seeded forms are used only when the 'a' parts really are their seed's expansion: a stale
+ * has_seed on a ciphertext written in place, or a key whose seed field does not match its 'a'
+ * limbs, falls back to the full form (flags bit 0 clear) and still round-trips exactly. */
+static uint32_t env_flags(const uint8_t *env) { return env[12] | (uint32_t)env[13] << 8; }
+
+START_TEST(test_ckks_seed_fallback)
+{
+    fixture f;
+    fixture_make(&f, 1);
+    const beaa_ckks_context *ctx = f.ctx;
+    size_t n = beaa_ckks_context_n(ctx);
+    unsigned nd = beaa_ckks_context_max_level(ctx) + 1;
+    beaa_serial_writer w;
+    beaa_serial_writer_init(&w, 0);
+
+    beaa_ckks_ciphertext *ct = encrypt_vals(&f, f.x, 0), *back = NULL;
+    ck_assert_int_eq(beaa_ckks_ciphertext_serialize(ct, &w), BEAA_OK);
+    ck_assert_uint_eq(env_flags(w.buf), 1);
+    /* c_1 changed in place, flag left set (first and last limb each) */
+    for (unsigned limb = 0; limb < nd; limb += nd - 1) {
+        uint64_t q = beaa_ckks_context_prime(ctx, limb)->q;
+        uint64_t *c1 = beaa_ckks_ct_limb(ct, 1, limb);
+        c1[3] = (c1[3] + 1) % q;
+        beaa_serial_writer_reset(&w);
+        ck_assert_int_eq(beaa_ckks_ciphertext_serialize(ct, &w), BEAA_OK);
+        ck_assert_uint_eq(env_flags(w.buf), 0);
+        ck_assert_int_eq(beaa_ckks_ciphertext_deserialize(ctx, w.buf, w.len, &back), BEAA_OK);
+        assert_ct_equal(ct, back);
+        ck_assert_int_eq(back->has_seed, 0);
+        beaa_ckks_ciphertext_free(back);
+        back = NULL;
+        c1[3] = (c1[3] + q - 1) % q;
+    }
+
+    /* public key whose seed field does not match its 'a' limbs */
+    f.pk->seed[0] ^= 1;
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_public_key_serialize(f.pk, 0, &w), BEAA_OK);
+    ck_assert_uint_eq(env_flags(w.buf), 0);
+    beaa_ckks_public_key *pk2 = NULL;
+    ck_assert_int_eq(beaa_ckks_public_key_deserialize(ctx, w.buf, w.len, &pk2), BEAA_OK);
+    ck_assert(memcmp(pk2->data, f.pk->data, (size_t)2 * nd * n * 8) == 0);
+    beaa_ckks_public_key_free(pk2);
+    f.pk->seed[0] ^= 1;
+
+    /* relinearization and Galois keys likewise */
+    f.rk->key.seed[5] ^= 0x40;
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_relin_key_serialize(f.rk, 0, &w), BEAA_OK);
+    ck_assert_uint_eq(env_flags(w.buf), 0);
+    beaa_ckks_relin_key *rk2 = NULL;
+    ck_assert_int_eq(beaa_ckks_relin_key_deserialize(ctx, w.buf, w.len, &rk2), BEAA_OK);
+    ck_assert(memcmp(rk2->key.data, f.rk->key.data, switch_key_bytes(ctx)) == 0);
+    beaa_ckks_relin_key_free(rk2);
+    f.rk->key.seed[5] ^= 0x40;
+    f.gk->keys[2].seed[31] ^= 1;
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_galois_keys_serialize(f.gk, 0, &w), BEAA_OK);
+    ck_assert_uint_eq(env_flags(w.buf), 0);
+    beaa_ckks_galois_keys *gk2 = NULL;
+    ck_assert_int_eq(beaa_ckks_galois_keys_deserialize(ctx, w.buf, w.len, &gk2), BEAA_OK);
+    for (size_t i = 0; i < gk2->count; i++)
+        ck_assert(memcmp(gk2->keys[i].data, f.gk->keys[i].data, switch_key_bytes(ctx)) == 0);
+    beaa_ckks_galois_keys_free(gk2);
+    f.gk->keys[2].seed[31] ^= 1;
+    /* and with every seed intact the seeded forms come back */
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_galois_keys_serialize(f.gk, 0, &w), BEAA_OK);
+    ck_assert_uint_eq(env_flags(w.buf), 1);
+    beaa_serial_writer_reset(&w);
+    ck_assert_int_eq(beaa_ckks_relin_key_serialize(f.rk, 0, &w), BEAA_OK);
+    ck_assert_uint_eq(env_flags(w.buf), 1);
+
+    beaa_ckks_ciphertext_free(ct);
+    beaa_serial_writer_free(&w);
+    fixture_free(&f);
+}
+END_TEST
+
 /* A stream file of ciphertexts, written and read one at a time, decrypts correctly. */
 START_TEST(test_ckks_ciphertext_stream)
 {
@@ -1451,6 +1531,7 @@ static Suite *serialize_suite(void)
     tcase_add_test(tk, test_ckks_every_flip_and_truncation);
     tcase_add_test(tk, test_ckks_fields_and_mismatch);
     tcase_add_test(tk, test_ckks_rewrapped_fuzz);
+    tcase_add_test(tk, test_ckks_seed_fallback);
     tcase_add_test(tk, test_ckks_ciphertext_stream);
     suite_add_tcase(s, tk);
     return s;
