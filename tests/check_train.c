@@ -465,10 +465,11 @@ static void write_gz(const char *path, const void *buf, size_t n)
     gzclose(f);
 }
 
-static void idx_images(uint8_t *b, uint32_t magic, uint32_t n, uint32_t h, uint32_t w)
+/* writes the big-endian IDX header: words = 4 (images: magic n h w) or 2 (labels: magic n) */
+static void idx_header(uint8_t *b, int words, uint32_t magic, uint32_t n, uint32_t h, uint32_t w)
 {
     uint32_t v[4] = {magic, n, h, w};
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < words; i++)
         for (int k = 0; k < 4; k++) b[4 * i + k] = (uint8_t)(v[i] >> (24 - 8 * k));
 }
 
@@ -478,9 +479,9 @@ START_TEST(test_idx_loader_errors)
     snprintf(ip, sizeof ip, "%s/img.gz", tmpdir);
     snprintf(lp, sizeof lp, "%s/lab.gz", tmpdir);
     uint8_t img[16 + 3 * 4], lab[8 + 3];
-    idx_images(img, 0x803, 3, 2, 2);
+    idx_header(img, 4, 0x803, 3, 2, 2);
     for (int i = 0; i < 12; i++) img[16 + i] = (uint8_t)(i * 20);
-    idx_images(lab, 0x801, 3, 0, 0);
+    idx_header(lab, 2, 0x801, 3, 0, 0);
     lab[8] = 1; lab[9] = 9; lab[10] = 0;
     write_gz(ip, img, sizeof img);
     write_gz(lp, lab, sizeof lab);
@@ -499,20 +500,20 @@ START_TEST(test_idx_loader_errors)
     write_gz(ip, big, sizeof big);
     ck_assert_int_eq(beaa_data_idx_load(ip, lp, &d, err, sizeof err), BEAA_ERR_DATA);
     /* bad magic */
-    idx_images(img, 0x802, 3, 2, 2);
+    idx_header(img, 4, 0x802, 3, 2, 2);
     write_gz(ip, img, sizeof img);
     ck_assert_int_eq(beaa_data_idx_load(ip, lp, &d, err, sizeof err), BEAA_ERR_DATA);
     ck_assert(strstr(err, "magic") != NULL);
     /* count mismatch */
-    idx_images(img, 0x803, 2, 2, 2);
+    idx_header(img, 4, 0x803, 2, 2, 2);
     write_gz(ip, img, 16 + 8);
     ck_assert_int_eq(beaa_data_idx_load(ip, lp, &d, err, sizeof err), BEAA_ERR_DATA);
     /* huge declared dimensions: refused before allocating */
-    idx_images(img, 0x803, 3, 100000, 100000);
+    idx_header(img, 4, 0x803, 3, 100000, 100000);
     write_gz(ip, img, sizeof img);
     ck_assert_int_eq(beaa_data_idx_load(ip, lp, &d, err, sizeof err), BEAA_ERR_DATA);
     /* label out of range */
-    idx_images(img, 0x803, 3, 2, 2);
+    idx_header(img, 4, 0x803, 3, 2, 2);
     write_gz(ip, img, sizeof img);
     lab[9] = 10;
     write_gz(lp, lab, sizeof lab);
