@@ -2,6 +2,9 @@
  * ((-a*s + e + m, a), a from a stored seed), and decryption c0 + c1*s (+ c2*s^2), optionally
  * flooded with a wide Gaussian (IND-CPA-D, Li-Micciancio 2020). */
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <string.h>
 #include "lib/mem.h"
 #include "ckks/context_internal.h"
@@ -17,6 +20,32 @@ static beaa_status check_pt(const beaa_ckks_context *c, const beaa_ckks_plaintex
     return BEAA_OK;
 }
 
+/* limb j (prime k) of the small signed polynomial s, in NTT form */
+static void small_limb_ntt(const beaa_ckks_context *c, const int8_t *s, unsigned k, uint64_t *o)
+{
+    const uint64_t q = c->mod[k].q;
+    for (size_t i = 0; i < c->n; i++) o[i] = s[i] < 0 ? q - (uint64_t)(-s[i]) : (uint64_t)s[i];
+    c->kern->ntt_fwd(c->ntt[k], o);
+}
+
+static int thread_count(const beaa_ckks_context *c)
+{
+#ifdef _OPENMP
+    if (c->n >= BEAA_CKKS_PAR_MIN_N) return omp_get_max_threads();
+#endif
+    (void)c;
+    return 1;
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 beaa_status beaa_ckks_encrypt_pk(const beaa_ckks_public_key *pk, const beaa_ckks_plaintext *pt,
                                  beaa_ckks_ciphertext *ct)
 {
@@ -26,9 +55,12 @@ beaa_status beaa_ckks_encrypt_pk(const beaa_ckks_public_key *pk, const beaa_ckks
     if (st != BEAA_OK) return st;
     if (ct->ctx != c) return BEAA_ERR_PARAMS_MISMATCH;
     const unsigned l = pt->level;
-    const size_t n = c->n, words = (size_t)(l + 1) * n;
+    const size_t n = c->n;
+    const int nthreads = thread_count(c);
+    /* the ephemeral v, e0, e1 are secret: only 3 limbs per thread ever exist in NTT form */
+    const size_t scratch_words = (size_t)nthreads * 3 * n;
     int8_t *small = beaa_alloc(3 * n);
-    uint64_t *tmp = beaa_alloc(3 * words * sizeof *tmp);
+    uint64_t *tmp = beaa_alloc(scratch_words * sizeof *tmp);
     beaa_xof x;
     if (!small || !tmp) { st = BEAA_ERR_NOMEM; goto out; }
     st = beaa_xof_init_os(&x, 0xe2);
@@ -39,19 +71,22 @@ beaa_status beaa_ckks_encrypt_pk(const beaa_ckks_public_key *pk, const beaa_ckks
     beaa_xof_wipe(&x);
     st = beaa_ckks_ciphertext_resize(ct, 2, l);
     if (st != BEAA_OK) goto out;
-    for (int t = 0; t < 3; t++) beaa_ckks_small_to_ntt(c, small + t * n, 0, l + 1, tmp + t * words);
     {
         const uint64_t *b = pk->data, *a = pk->data + (size_t)(c->L + 1) * n;
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
         for (int i = 0; i <= (int)l; i++) {
             size_t off = (size_t)i * n;
             uint64_t q = c->mod[i].q;
+            uint64_t *tv = tmp + (size_t)thread_id() * 3 * n, *te0 = tv + n, *te1 = te0 + n;
+            small_limb_ntt(c, small, (unsigned)i, tv);
+            small_limb_ntt(c, small + n, (unsigned)i, te0);
+            small_limb_ntt(c, small + 2 * n, (unsigned)i, te1);
             uint64_t *c0 = beaa_ckks_ct_limb(ct, 0, (unsigned)i), *c1 = beaa_ckks_ct_limb(ct, 1, (unsigned)i);
-            c->kern->mul_mod(c0, tmp + off, b + off, n, &c->mod[i]);
-            c->kern->add_mod(c0, c0, tmp + words + off, n, q);
+            c->kern->mul_mod(c0, tv, b + off, n, &c->mod[i]);
+            c->kern->add_mod(c0, c0, te0, n, q);
             c->kern->add_mod(c0, c0, pt->data + off, n, q);
-            c->kern->mul_mod(c1, tmp + off, a + off, n, &c->mod[i]);
-            c->kern->add_mod(c1, c1, tmp + 2 * words + off, n, q);
+            c->kern->mul_mod(c1, tv, a + off, n, &c->mod[i]);
+            c->kern->add_mod(c1, c1, te1, n, q);
         }
     }
     ct->ntt_form = 1;
@@ -59,7 +94,7 @@ beaa_status beaa_ckks_encrypt_pk(const beaa_ckks_public_key *pk, const beaa_ckks
     ct->has_seed = 0;
 out:
     beaa_free_secret(small, 3 * n);
-    beaa_free_secret(tmp, 3 * words * sizeof *tmp);
+    beaa_free_secret(tmp, scratch_words * sizeof *tmp);
     return st;
 }
 
@@ -72,11 +107,13 @@ beaa_status beaa_ckks_encrypt_sk(const beaa_ckks_secret_key *sk, const beaa_ckks
     if (st != BEAA_OK) return st;
     if (ct->ctx != c) return BEAA_ERR_PARAMS_MISMATCH;
     const unsigned l = pt->level;
-    const size_t n = c->n, words = (size_t)(l + 1) * n;
+    const size_t n = c->n;
+    const int nthreads = thread_count(c);
+    const size_t scratch_words = (size_t)nthreads * n;
     int8_t *e8 = beaa_alloc(n);
-    uint64_t *e = beaa_alloc(words * sizeof *e);
+    uint64_t *tmp = beaa_alloc(scratch_words * sizeof *tmp);
     beaa_xof x;
-    if (!e8 || !e) { st = BEAA_ERR_NOMEM; goto out; }
+    if (!e8 || !tmp) { st = BEAA_ERR_NOMEM; goto out; }
     st = beaa_ckks_ciphertext_resize(ct, 2, l);
     if (st != BEAA_OK) goto out;
     st = beaa_os_random(ct->seed, sizeof ct->seed);
@@ -85,23 +122,24 @@ beaa_status beaa_ckks_encrypt_sk(const beaa_ckks_secret_key *sk, const beaa_ckks
     if (st != BEAA_OK) goto out;
     beaa_ckks_sample_gauss(&x, e8, n);
     beaa_xof_wipe(&x);
-    beaa_ckks_small_to_ntt(c, e8, 0, l + 1, e);
     st = beaa_ckks_ciphertext_expand_seed(ct);
     if (st != BEAA_OK) goto out;
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
         size_t off = (size_t)i * n;
         uint64_t q = c->mod[i].q;
+        uint64_t *te = tmp + (size_t)thread_id() * n;
+        small_limb_ntt(c, e8, (unsigned)i, te);
         uint64_t *c0 = beaa_ckks_ct_limb(ct, 0, (unsigned)i), *c1 = beaa_ckks_ct_limb(ct, 1, (unsigned)i);
         c->kern->mul_mod(c0, c1, sk->data + off, n, &c->mod[i]);
-        c->kern->sub_mod(c0, e + off, c0, n, q);
+        c->kern->sub_mod(c0, te, c0, n, q);
         c->kern->add_mod(c0, c0, pt->data + off, n, q);
     }
     ct->ntt_form = 1;
     ct->scale = pt->scale;
 out:
     beaa_free_secret(e8, n);
-    beaa_free_secret(e, words * sizeof *e);
+    beaa_free_secret(tmp, scratch_words * sizeof *tmp);
     return st;
 }
 
