@@ -9,17 +9,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#if defined(__linux__)
+#if defined(__has_include)
+#if __has_include(<sys/random.h>)
+#include <sys/random.h>
+#define BEAA_HAVE_GETRANDOM_WRAPPER 1
+#endif
+#endif
+#if !defined(BEAA_HAVE_GETRANDOM_WRAPPER) && defined(__linux__)
 #include <sys/syscall.h>
 #endif
 
 /* ---------------------------------------------------------------- OS entropy */
 
-/* getrandom(2) through syscall() so that we do not depend on a libc wrapper; returns -1 with
- * errno = ENOSYS when the kernel (or platform) lacks it. */
+/* getrandom(2): the libc wrapper where the headers have it (glibc >= 2.25; sanitizers such as
+ * MSan know that it fills the buffer), else the raw system call; -1 with errno = ENOSYS when the
+ * kernel or platform lacks it. */
 static long beaa_sys_getrandom(void *buf, size_t n)
 {
-#if defined(__linux__) && defined(SYS_getrandom)
+#if defined(BEAA_HAVE_GETRANDOM_WRAPPER)
+    return (long)getrandom(buf, n, 0);
+#elif defined(__linux__) && defined(SYS_getrandom)
     return syscall(SYS_getrandom, buf, n, 0);
 #else
     (void)buf; (void)n;
