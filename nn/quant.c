@@ -57,9 +57,11 @@ static beaa_status quant_stage(const beaa_nn_stage *s, unsigned level, double D,
             int32_t o = fb->out[r];
             double a = s->a[o], bb = s->b[o], l1 = 0;
             for (uint32_t c = 0; c < k; c++) l1 += fabs(fb->w[(size_t)r * k + c]) / s_in[fb->in[c]];
-            double sx;
-            if (fabs(a) > 0) sx = sqrt(D * q * fabs(a));
-            else sx = sqrt(D * q);
+            /* z = x*u has error ~ |u|*dx + |x|*du with dx ~ 1/Sx, du ~ 1/Su and Sx*Su = D*q
+             * fixed: the best split is Sx = sqrt(D*q*|u|/|x|); with |x| ~ 1 after BatchNorm,
+             * |u|/|x| ~ |a| + |b|. */
+            double ratio = fabs(a) + fabs(bb);
+            double sx = sqrt(D * q * (ratio > 0 ? ratio : 1.0));
             if (l1 > 0 && sx * l1 > lim) sx = lim / l1;
             double su = D * q / sx;
             if (l1 > 0 && su * fabs(a) * l1 > lim) return BEAA_ERR_SCALE_RANGE;
@@ -125,4 +127,67 @@ beaa_status beaa_nn_quantize(const beaa_nn_net *net, const beaa_nn_plan *plan,
     if (st != BEAA_OK) { beaa_nn_qnet_free(qn); return st; }
     *out = qn;
     return BEAA_OK;
+}
+
+beaa_status beaa_nn_quant_plain_forward(const beaa_nn_net *net, const beaa_nn_qnet *qn,
+                                        const double *x, size_t n, double *logits)
+{
+    if (!net || !qn || (!x && n) || (!logits && n) || qn->nstages != net->nstages)
+        return BEAA_ERR_ARG;
+    size_t mx = (size_t)net->in_c * net->in_h * net->in_w, el = mx;
+    for (uint32_t s = 0; s < net->nstages; s++) {
+        size_t a = 2 * (size_t)net->stages[s].cout * net->stages[s].hout * net->stages[s].wout;
+        if (a > mx) mx = a;
+    }
+    int fail = 0;
+#pragma omp parallel
+    {
+        double *in = malloc(sizeof(double) * mx), *xv = malloc(sizeof(double) * mx);
+        if (!in || !xv) {
+#pragma omp atomic write
+            fail = 1;
+        } else {
+#pragma omp for schedule(dynamic, 16)
+            for (size_t i = 0; i < n; i++) {
+                memcpy(in, x + i * el, sizeof(double) * el);
+                for (uint32_t si = 0; si < net->nstages; si++) {
+                    const beaa_nn_stage *s = &net->stages[si];
+                    const beaa_nn_qstage *qs = &qn->stages[si];
+                    double s_in = si == 0 ? qn->in_scale : qn->scale;
+                    size_t nout = qs->nout;
+                    memset(xv, 0, sizeof(double) * 2 * nout);
+                    for (uint32_t bi = 0; bi < qs->nblocks; bi++) {
+                        const beaa_nn_linblock *b = &qs->blocks[bi];
+                        for (int32_t r = 0; r < b->m; r++) {
+                            double acc = (double)b->bias[r];
+                            for (int32_t c = 0; c < b->k; c++)
+                                acc += b->w[(size_t)r * b->k + c] * (in[b->in[c]] * s_in);
+                            int32_t o = b->out[r];
+                            xv[o] = acc / ((size_t)o < nout ? qs->sx[o] : qs->su[o - nout]);
+                        }
+                    }
+                    for (size_t o = 0; o < nout; o++) xv[o] *= xv[nout + o];
+                    if (s->pool_kh) {
+                        for (uint32_t c = 0; c < s->pc; c++)
+                            for (uint32_t py = 0; py < s->ph; py++)
+                                for (uint32_t px = 0; px < s->pw; px++) {
+                                    double acc = 0;
+                                    for (uint32_t a = 0; a < s->pool_kh; a++)
+                                        for (uint32_t bb = 0; bb < s->pool_kw; bb++)
+                                            acc += xv[((size_t)c * s->hout + py * s->pool_kh + a) * s->wout +
+                                                      px * s->pool_kw + bb];
+                                    in[((size_t)c * s->ph + py) * s->pw + px] = acc;
+                                }
+                    } else {
+                        memcpy(in, xv, sizeof(double) * nout);
+                    }
+                }
+                for (uint32_t k = 0; k < net->num_classes; k++)
+                    logits[i * net->num_classes + k] = net->out_sc[k] * in[k] + net->out_tt[k];
+            }
+        }
+        free(in);
+        free(xv);
+    }
+    return fail ? BEAA_ERR_NOMEM : BEAA_OK;
 }

@@ -37,4 +37,11 @@ BEAA_MUST_CHECK beaa_status beaa_nn_quantize(const beaa_nn_net *net, const beaa_
                                              const beaa_ckks_context *ctx, beaa_nn_qnet **out);
 void beaa_nn_qnet_free(beaa_nn_qnet *q);
 
+/* The quantized network evaluated in plaintext doubles (integer weights and biases exactly as
+ * the encrypted pass uses them, no encryption noise): separates weight-quantization error from
+ * CKKS noise. Same inputs/outputs as beaa_nn_plain_folded_forward. */
+BEAA_MUST_CHECK beaa_status beaa_nn_quant_plain_forward(const beaa_nn_net *net,
+                                                        const beaa_nn_qnet *qn, const double *x,
+                                                        size_t n, double *logits);
+
 #endif

@@ -344,7 +344,7 @@ static void run_encrypted(beaa_poly_gran gran, int threads)
         }
         agree += beaa_nn_argmax(got + i * 4, 4) == beaa_nn_argmax(ref + i * 4, 4);
     }
-    /* stated bound: weights quantized to >= 2^9 levels and CKKS noise at scale 2^30 give
+    /* stated bound: weights quantized to about 2^12 levels and CKKS noise at scale 2^26 give
      * logits within 1e-2 * (1 + max |logit|) of the plaintext folded reference */
     ck_assert_msg(maxerr <= 1e-2 * (1 + maxref), "max |enc - plain| = %g (max |logit| %g)", maxerr, maxref);
     ck_assert_uint_ge(agree, n - 1);

@@ -56,7 +56,7 @@ static int fail(const char *what, beaa_status st)
 typedef struct opts {
     const char *model, *secret, *keys, *in, *out, *images, *labels, *file;
     size_t count, batch;
-    int overwrite, threads, insecure, log_n;
+    int overwrite, threads, insecure, log_n, log_scale;
 } opts;
 
 static int parse(int argc, char **argv, opts *o)
@@ -73,6 +73,7 @@ static int parse(int argc, char **argv, opts *o)
         NUM("--count", count) NUM("--batch", batch)
         if (!strcmp(a, "--threads")) { if (!v) goto missing; o->threads = atoi(v); i++; continue; }
         if (!strcmp(a, "--log-n")) { if (!v) goto missing; o->log_n = atoi(v); i++; continue; }
+        if (!strcmp(a, "--log-scale")) { if (!v) goto missing; o->log_scale = atoi(v); i++; continue; }
         if (!strcmp(a, "--overwrite")) { o->overwrite = 1; continue; }
         if (!strcmp(a, "--insecure-small-ring")) { o->insecure = 1; continue; }
         if (a[0] != '-' && !o->file) { o->file = a; continue; }
@@ -101,7 +102,8 @@ static void usage(void)
         "  decrypt --secret SK --in LOGITS [--labels IDX.gz] [--out LABELS.txt]\n"
         "  info    FILE\n"
         "  demo    [--model M] [--count n]                            the main job (10,000 test images)\n"
-        "common: --overwrite (replace existing outputs), --threads T, --log-n n with\n"
+        "common: --overwrite (replace existing outputs), --threads T, --log-scale b (keygen/demo:\n"
+        "        scale 2^b between layers), --log-n n with\n"
         "        --insecure-small-ring (small rings for teaching/tests only)\n"
         "default model: " DEFAULT_MODEL "\n");
 }
@@ -286,7 +288,8 @@ static int cmd_keygen(const opts *o)
     setup s;
     if (load_model(o->model, &s)) return 1;
     size_t batch = o->batch ? o->batch : 10000;
-    if (make_plan(&s, batch, (unsigned)o->log_n, o->insecure, 0, 0)) { setup_free(&s); return 1; }
+    if (make_plan(&s, batch, (unsigned)o->log_n, o->insecure, (unsigned)o->log_scale,
+                  (unsigned)o->log_scale)) { setup_free(&s); return 1; }
     fprintf(stderr, "beaa: %s\n", s.plan.msg);
     beaa_ckks_context *ctx = NULL;
     beaa_ckks_secret_key *sk = NULL;
@@ -732,7 +735,8 @@ static int cmd_demo(const opts *o)
     }
     printf("beaa demo: model %s (\"%s\"), %zu test images in ONE batch, %d threads, kernels %s\n",
            o->model, s.m->desc, n, beaa_cpu_threads(), beaa_kernels_get()->name);
-    if (make_plan(&s, n, (unsigned)o->log_n, o->insecure, 0, 0)) { free(px); free(lab); setup_free(&s); return 1; }
+    if (make_plan(&s, n, (unsigned)o->log_n, o->insecure, (unsigned)o->log_scale,
+                  (unsigned)o->log_scale)) { free(px); free(lab); setup_free(&s); return 1; }
     printf("plan: %s\n", s.plan.msg);
     printf("plan: %u stages, %zu scalar MACs + %zu ct-ct products per batch; planned peak memory %.2f GiB\n",
            s.net->nstages, beaa_nn_net_macs(s.net), beaa_nn_net_products(s.net),
@@ -781,8 +785,14 @@ static int cmd_demo(const opts *o)
     if (st != BEAA_OK) { rc = fail("decrypt", st); goto out; }
     double t_dec = now_s() - t0;
 
-    size_t acc_enc = 0, acc_ref = 0, acc_model = 0, agree = 0, agree_model = 0;
-    double maxerr = 0;
+    size_t acc_enc = 0, acc_ref = 0, acc_model = 0, agree = 0, agree_model = 0, agree_q = 0;
+    double maxerr = 0, maxerr_q = 0;
+    double *qref = malloc(sizeof(double) * n * nc);
+    if (!qref || beaa_nn_quant_plain_forward(s.net, qn, x, n, qref) != BEAA_OK) {
+        free(qref);
+        rc = fail("quantized reference", BEAA_ERR_NOMEM);
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         size_t pe = beaa_nn_argmax(got + i * nc, nc), pr = beaa_nn_argmax(ref + i * nc, nc);
         size_t pm = beaa_nn_argmax(ref_m + i * nc, nc);
@@ -791,9 +801,12 @@ static int cmd_demo(const opts *o)
         acc_model += pm == lab[i];
         agree += pe == pr;
         agree_model += pr == pm;
+        agree_q += beaa_nn_argmax(qref + i * nc, nc) == pr;
         for (size_t k = 0; k < nc; k++) {
             double d = fabs(got[i * nc + k] - ref[i * nc + k]);
             if (d > maxerr) maxerr = d;
+            d = fabs(qref[i * nc + k] - ref[i * nc + k]);
+            if (d > maxerr_q) maxerr_q = d;
         }
     }
     double total = t_enc + fs.total_s + t_dec;
@@ -808,6 +821,9 @@ static int cmd_demo(const opts *o)
     printf("  plaintext (folded) accuracy   %.2f%%   (unfolded model: %.2f%%, folded==unfolded on %.2f%%)\n",
            100.0 * acc_ref / n, 100.0 * acc_model / n, 100.0 * agree_model / n);
     printf("  agreement enc vs plaintext    %.2f%%   (max |logit error| %.3g)\n", 100.0 * agree / n, maxerr);
+    printf("  (weight quantization alone, no encryption: agreement %.2f%%, max |logit error| %.3g)\n",
+           100.0 * agree_q / n, maxerr_q);
+    free(qref);
     printf("  time: encrypt %.1f s, forward %.1f s, decrypt %.2f s; total %.1f s\n", t_enc, fs.total_s,
            t_dec, total);
     printf("  amortized time per image      %.2f ms  (forward only %.2f ms)\n", 1e3 * total / n,
