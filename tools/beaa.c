@@ -487,6 +487,9 @@ static int cmd_encrypt(const opts *o)
 static void progress(void *user, unsigned si, unsigned ns, size_t done, size_t total)
 {
     double *t0 = user;
+#ifdef M_MMAP_THRESHOLD
+    if (done == total) malloc_trim(0); /* a stage's freed ciphertexts go back to the OS */
+#endif
     if (done == total || done % (total / 10 + 1) == 0)
         fprintf(stderr, "\rbeaa: stage %u/%u  %5.1f%%  (%.0f s)   %s", si + 1, ns,
                 100.0 * (double)done / (double)total, now_s() - *t0, done == total ? "\n" : "");
