@@ -90,14 +90,16 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
         kb[j] = key->data + ((size_t)(j * 2) * nl + kp) * n;
         ka[j] = key->data + ((size_t)(j * 2 + 1) * nl + kp) * n;
     }
-    if (!perm && !add && nd == 4) {
+    if (nd == 4) {
         /* the common case of our parameter sets, unrolled */
         for (size_t i = 0; i < n; i++) {
-            uint64_t v0 = d[0][i], v1 = d[1][i], v2 = d[2][i], v3 = d[3][i];
+            size_t src = perm ? perm[i] : i;
+            uint64_t v0 = d[0][src], v1 = d[1][src], v2 = d[2][src], v3 = d[3][src];
             beaa_u128 s0 = (beaa_u128)v0 * kb[0][i] + (beaa_u128)v1 * kb[1][i]
                            + (beaa_u128)v2 * kb[2][i] + (beaa_u128)v3 * kb[3][i];
             beaa_u128 s1 = (beaa_u128)v0 * ka[0][i] + (beaa_u128)v1 * ka[1][i]
                            + (beaa_u128)v2 * ka[2][i] + (beaa_u128)v3 * ka[3][i];
+            if (add) { s0 += r0[i]; s1 += r1[i]; }
             r0[i] = beaa_reduce128(s0, m);
             r1[i] = beaa_reduce128(s1, m);
         }

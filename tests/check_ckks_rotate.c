@@ -35,11 +35,11 @@ typedef struct env {
     beaa_ckks_ciphertext *ct;
 } env;
 
-static void env_make(env *e, unsigned log_n, int insecure)
+static void env_make(env *e, unsigned log_n, unsigned n_primes, int insecure)
 {
-    unsigned bits[3] = {50, 40, 40};
+    unsigned bits[4] = {50, 40, 40, 40};
     beaa_ckks_params_spec sp;
-    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, log_n, bits, 3, 1, 60), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, log_n, bits, n_primes, 1, 60), BEAA_OK);
     sp.allow_insecure = insecure;
     ck_assert_int_eq(beaa_ckks_context_new(&sp, &e->ctx), BEAA_OK);
     ck_assert_int_eq(beaa_ckks_secret_key_gen(e->ctx, &e->sk), BEAA_OK);
@@ -87,7 +87,7 @@ static double rot_err(env *e, const beaa_ckks_ciphertext *ct, int step, int conj
 START_TEST(test_every_step_small)
 {
     env e;
-    env_make(&e, 10, 1); /* N = 2^10 with 190 bits: insecure, allowed for this test */
+    env_make(&e, 10, 3, 1); /* N = 2^10 with 190 bits: insecure, allowed for this test */
     const int S = (int)e.S, chunk = 64;
     int steps[64];
     beaa_ckks_ciphertext *outs[64];
@@ -122,7 +122,7 @@ END_TEST
 START_TEST(test_sampled_steps_secure)
 {
     env e;
-    env_make(&e, 14, 0); /* N = 2^14, 190 bits <= 438: 128-bit secure */
+    env_make(&e, 14, 4, 0); /* N = 2^14, 230 bits <= 438: 128-bit secure; 4 digits */
     const int all[] = {1, -1, 2, 3, -5, 100, -1000, 4095, 8191, 5000};
     size_t n = light() ? 4 : sizeof all / sizeof all[0];
     beaa_ckks_galois_keys *gk;
