@@ -1,5 +1,7 @@
 #!/bin/sh
 # run_tests.sh - runs each Check runner given, prints a summary line, fails if any failed.
+# Idle OpenMP workers sleep instead of spinning: many short runners share 2 cores.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 pass=0; fail=0; failed=""
 for t in "$@"; do
     echo "== $t"
