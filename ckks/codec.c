@@ -10,7 +10,8 @@
 beaa_status beaa_ckks_encode_complex(const beaa_ckks_context *c, const double *re, const double *im,
                                      size_t n, double scale, unsigned level, beaa_ckks_plaintext *pt)
 {
-    if (!c || !re || !pt || pt->ctx != c) return BEAA_ERR_ARG;
+    if (!c || !re || !pt) return BEAA_ERR_ARG;
+    if (pt->ctx != c) return BEAA_ERR_PARAMS_MISMATCH;
     if (level > c->L) return BEAA_ERR_LEVEL_EXHAUSTED;
     if (n > c->n / 2) return BEAA_ERR_SLOTS;
     if (!(scale >= 1.0) || !isfinite(scale) || log2(scale) >= c->log2_q_cum[level] - 1.0)
