@@ -403,6 +403,65 @@ beaa_status beaa_ckks_mul_relin(const beaa_ckks_ciphertext *a, const beaa_ckks_c
     return beaa_ckks_relinearize(out, rk, out);
 }
 
+/* The end of every "relinearize + rescale": acc holds P*c0, P*c1 on the data limbs (2 blocks of
+ * l+1+alpha limbs); adds <decomposition of c2, rk> and divides by P*q_l with rounding, then
+ * writes the size-2 result at level l-1 into out. c2 must not overlap acc; out may be the
+ * ciphertext c2 belongs to (it is written last). */
+static beaa_status relin_rescale_finish(const beaa_ckks_context *c, unsigned l, const uint64_t *c2,
+                                        const beaa_ckks_relin_key *rk, uint64_t *acc,
+                                        beaa_ckks_ciphertext *out, double scale)
+{
+    const unsigned ns = l + 1 + c->alpha;
+    const size_t n = c->n;
+    beaa_status st = beaa_ckks_ks_product(c, c2, l, &rk->key, NULL, acc, acc + (size_t)ns * n, 1);
+    if (st != BEAA_OK) return st;
+    unsigned drop[BEAA_CKKS_MAX_SPECIAL + 1];
+    drop[0] = l;
+    for (unsigned j = 0; j < c->alpha; j++) drop[j + 1] = c->L + 1 + j;
+    st = beaa_ckks_ks_divide(c, acc, l, drop, c->alpha + 1);
+    if (st == BEAA_OK) st = beaa_ckks_ks_divide(c, acc + (size_t)ns * n, l, drop, c->alpha + 1);
+    if (st != BEAA_OK) return st;
+    out->ctx = c;
+    st = beaa_ckks_ciphertext_resize(out, 2, l - 1);
+    if (st != BEAA_OK) return st;
+    for (unsigned k = 0; k < 2; k++)
+        memcpy(beaa_ckks_ct_limb(out, k, 0), acc + (size_t)k * ns * n, (size_t)l * n * sizeof *acc);
+    out->scale = scale;
+    out->ntt_form = 1;
+    out->has_seed = 0;
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_relin_rescale(const beaa_ckks_ciphertext *a, const beaa_ckks_relin_key *rk,
+                                    beaa_ckks_ciphertext *out)
+{
+    beaa_status st = check_ct(a);
+    if (st != BEAA_OK) return st;
+    if (!out) return BEAA_ERR_ARG;
+    if (a->size == 2) return beaa_ckks_rescale(a, out);
+    if (!rk || !rk->key.data) return BEAA_ERR_NO_KEY;
+    if (rk->key.ctx != a->ctx) return BEAA_ERR_PARAMS_MISMATCH;
+    const beaa_ckks_context *c = a->ctx;
+    const unsigned l = a->level;
+    if (l == 0) return BEAA_ERR_LEVEL_EXHAUSTED;
+    const double scale = a->scale / (double)c->mod[l].q;
+    if (!(scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;
+    const unsigned ns = l + 1 + c->alpha;
+    const size_t n = c->n;
+    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
+    if (!acc) return BEAA_ERR_NOMEM;
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
+        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
+        uint64_t q = c->mod[i].q, pm = c->p_mod[i];
+        c->kern->mul_const(acc + ((size_t)k * ns + i) * n, beaa_ckks_ct_limb(a, k, i), n, pm,
+                           beaa_shoup(pm, q), q);
+    }
+    st = relin_rescale_finish(c, l, beaa_ckks_ct_limb(a, 2, 0), rk, acc, out, scale);
+    beaa_free(acc);
+    return st;
+}
+
 beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
                                         const beaa_ckks_relin_key *rk, beaa_ckks_ciphertext *out)
 {
@@ -446,22 +505,7 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
         c->kern->mul_const(r1, r1, n, pm, pms, q);
         c->kern->mul_mod(r2, a1, b1, n, m);
     }
-    st = beaa_ckks_ks_product(c, d2, l, &rk->key, NULL, acc, acc + (size_t)ns * n, 1);
-    if (st != BEAA_OK) goto done;
-    unsigned drop[BEAA_CKKS_MAX_SPECIAL + 1];
-    drop[0] = l;
-    for (unsigned j = 0; j < c->alpha; j++) drop[j + 1] = c->L + 1 + j;
-    st = beaa_ckks_ks_divide(c, acc, l, drop, c->alpha + 1);
-    if (st == BEAA_OK) st = beaa_ckks_ks_divide(c, acc + (size_t)ns * n, l, drop, c->alpha + 1);
-    if (st != BEAA_OK) goto done;
-    out->ctx = c;
-    st = beaa_ckks_ciphertext_resize(out, 2, l - 1);
-    if (st != BEAA_OK) goto done;
-    for (unsigned k = 0; k < 2; k++)
-        memcpy(beaa_ckks_ct_limb(out, k, 0), acc + (size_t)k * ns * n, (size_t)l * n * sizeof *acc);
-    out->scale = scale;
-    out->ntt_form = 1;
-    out->has_seed = 0;
+    st = relin_rescale_finish(c, l, d2, rk, acc, out, scale);
 done:
     beaa_free(d2);
     beaa_free(acc);

@@ -59,8 +59,18 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_cipherte
                                                          const beaa_ckks_ciphertext *b,
                                                          const beaa_ckks_relin_key *rk,
                                                          beaa_ckks_ciphertext *out);
+/* Relinearize + rescale of a size-3 ciphertext (e.g. a sum of tensor products) in ONE rounding
+ * division by P*q_level: cheaper than the two calls, and more precise than rescale-then-
+ * relinearize (which multiplies the rounding error of c2 by s^2). Size 2 input: plain rescale.
+ * Errors as relinearize and rescale. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_relin_rescale(const beaa_ckks_ciphertext *a,
+                                                     const beaa_ckks_relin_key *rk,
+                                                     beaa_ckks_ciphertext *out);
 /* Divides by the last prime q_level with rounding: level - 1, scale /= q_level exactly.
- * BEAA_ERR_LEVEL_EXHAUSTED at level 0; BEAA_ERR_SCALE_RANGE if the new scale would be < 1. */
+ * BEAA_ERR_LEVEL_EXHAUSTED at level 0; BEAA_ERR_SCALE_RANGE if the new scale would be < 1.
+ * Works on size 3 too, but for a size-3 ciphertext prefer beaa_ckks_relin_rescale: rescaling
+ * BEFORE relinearizing turns the rounding error of c2 into e2*s^2 (measured: about 7 bits lost
+ * at N=2^12, final scale 2^26, versus relinearizing first). */
 BEAA_MUST_CHECK beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertext *out);
 /* Drops the top limbs down to `level` (no division: scale unchanged). BEAA_ERR_LEVEL_EXHAUSTED
  * if level > a->level. */

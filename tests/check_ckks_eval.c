@@ -357,6 +357,45 @@ START_TEST(test_mul_relin_rescale_fused)
 }
 END_TEST
 
+/* relin_rescale on a sum of tensor products (the BEAA pattern) against the two separate calls
+ * in both orders */
+START_TEST(test_relin_rescale)
+{
+    beaa_ckks_ciphertext *a = enc(x, SCALE, L, 1), *b = enc(y, SCALE, L, 0), *t, *u, *r1, *r2, *r3;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 3, L, &t), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 3, L, &u), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_mul(a, b, t), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_mul(a, a, u), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_add(t, u, t), BEAA_OK); /* x*y + x*x, size 3 */
+    for (size_t i = 0; i < S; i++) want[i] = x[i] * y[i] + x[i] * x[i];
+    ck_assert_int_eq(beaa_ckks_ciphertext_clone(t, &r1), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_clone(t, &r2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_clone(t, &r3), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_relin_rescale(r1, rk, r1), BEAA_OK); /* in place */
+    ck_assert_int_eq(beaa_ckks_relinearize(r2, rk, r2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_rescale(r2, r2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_rescale(r3, r3), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_relinearize(r3, rk, r3), BEAA_OK);
+    ck_assert_uint_eq(r1->size, 2);
+    ck_assert_uint_eq(r1->level, L - 1);
+    ck_assert(r1->scale == r2->scale && r1->scale == r3->scale);
+    double e1 = err_of(r1), e2 = err_of(r2), e3 = err_of(r3);
+    ck_assert(e1 < MUL_BOUND && e2 < MUL_BOUND && e3 < MUL_BOUND);
+    /* the fused form is at least as good as relinearize-then-rescale (one rounding instead of
+     * two), up to noise: allow a factor 2 */
+    ck_assert(e1 < 2 * e2);
+    /* into another ciphertext; size 2 = plain rescale; errors */
+    ck_assert_int_eq(beaa_ckks_relin_rescale(t, rk, u), BEAA_OK);
+    ck_assert(err_of(u) < MUL_BOUND);
+    ck_assert_int_eq(beaa_ckks_relin_rescale(t, NULL, u), BEAA_ERR_NO_KEY);
+    ck_assert_int_eq(beaa_ckks_relin_rescale(r1, rk, r1), BEAA_OK);
+    ck_assert_uint_eq(r1->level, L - 2);
+    beaa_ckks_ciphertext_free(a); beaa_ckks_ciphertext_free(b);
+    beaa_ckks_ciphertext_free(t); beaa_ckks_ciphertext_free(u);
+    beaa_ckks_ciphertext_free(r1); beaa_ckks_ciphertext_free(r2); beaa_ckks_ciphertext_free(r3);
+}
+END_TEST
+
 /* The same operations with 1 and 2 OpenMP threads give bit-identical ciphertexts. */
 START_TEST(test_thread_independence)
 {
@@ -424,6 +463,7 @@ int main(void)
     tcase_add_test(tc, test_mul_plain_const_int);
     tcase_add_test(tc, test_mul_relin_rescale);
     tcase_add_test(tc, test_mul_relin_rescale_fused);
+    tcase_add_test(tc, test_relin_rescale);
     tcase_add_test(tc, test_thread_independence);
     tcase_add_test(tc, test_sparse_secret);
     suite_add_tcase(s, tc);
