@@ -135,3 +135,11 @@ model: deps bin/beaa-train
 	$(MODEL_ENV) bin/beaa-train --variant poly-element --teacher models/fmnist-relu.model \
 	  --init-from models/fmnist-relu.model --kd-lambda 0.7 --kd-T 4 --epochs 10 --lr 0.02 \
 	  --clip 1 --seed 1 --out models/fmnist-beaa.model --overwrite
+
+# The paper's comparison: channel-wise packing (one ciphertext per image and channel, convolutions
+# by rotations) vs element-wise BEAA, time per image (bench/bench_compare.c; --full for the
+# shipped model at 128-bit secure parameters).
+.PHONY: bench-compare
+bench: bench-compare
+bench-compare: deps $(BUILD)/bench/bench_compare
+	$(BUILD)/bench/bench_compare
