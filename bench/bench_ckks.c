@@ -151,6 +151,9 @@ static void run(unsigned log_n, const unsigned *bits, unsigned n_primes, unsigne
     precision(&b, "mul_relin_then_rescale", log2_err(&b, r, w), -18);
     CHECK(beaa_ckks_mul_relin_rescale(cx, cy, rk, r));
     precision(&b, "mul_relin_rescale", log2_err(&b, r, w), -18);
+    CHECK(beaa_ckks_mul(cx, cy, r));
+    CHECK(beaa_ckks_relin_rescale(r, rk, r));
+    precision(&b, "mul_then_relin_rescale", log2_err(&b, r, w), -18);
     CHECK(beaa_ckks_mul_const(cx, 0.7, 0x1p40, r));
     CHECK(beaa_ckks_rescale(r, r));
     for (size_t i = 0; i < b.S; i++) w[i] = 0.7 * x[i];
@@ -200,6 +203,13 @@ static void run(unsigned log_n, const unsigned *bits, unsigned n_primes, unsigne
     TIME(&b, "relinearize", hr, { CHECK(beaa_ckks_mul(cx, cy, r)); CHECK(beaa_ckks_relinearize(r, rk, r)); });
     TIME(&b, "mul_relin_then_rescale", hr, { CHECK(beaa_ckks_mul_relin(cx, cy, rk, r)); CHECK(beaa_ckks_rescale(r, r)); });
     TIME(&b, "mul_relin_rescale", hr, CHECK(beaa_ckks_mul_relin_rescale(cx, cy, rk, r)));
+    {
+        beaa_ckks_ciphertext *t3;
+        CHECK(beaa_ckks_ciphertext_new(b.ctx, 3, L, &t3));
+        CHECK(beaa_ckks_mul(cx, cy, t3));
+        TIME(&b, "relin_rescale_size3", hr, CHECK(beaa_ckks_relin_rescale(t3, rk, r)));
+        beaa_ckks_ciphertext_free(t3);
+    }
     TIME(&b, "rotate", hr, CHECK(beaa_ckks_rotate(cx, 1, gk, r)));
     {
         beaa_ckks_secret_key *k2 = NULL;
