@@ -191,8 +191,11 @@ uint64_t beaa_ckks_galois_elt(const beaa_ckks_context *c, int step)
     uint64_t two_n = 2 * (uint64_t)c->n, half = c->n / 2;
     int64_t s = (int64_t)step % (int64_t)half;
     if (s < 0) s += (int64_t)half;
-    uint64_t g = 1;
-    for (int64_t i = 0; i < s; i++) g = (g * 5) % two_n;
+    uint64_t g = 1, b = 5; /* 5^s mod 2N by squaring (2N <= 2^17: products fit in 64 bits) */
+    for (uint64_t e = (uint64_t)s; e; e >>= 1) {
+        if (e & 1) g = (g * b) % two_n;
+        b = (b * b) % two_n;
+    }
     return g;
 }
 
