@@ -334,20 +334,30 @@ static void run_encrypted(beaa_poly_gran gran, int threads)
     ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in, lg, &fo, &stt), BEAA_OK);
     for (int i = 0; i < 121; i++) ck_assert_ptr_null(in[i]);
     ck_assert_int_eq(beaa_nn_pack_decrypt(e.sk, lg, 4, n, got), BEAA_OK);
-    double maxerr = 0, maxref = 0;
+    double *qref = malloc(sizeof(double) * n * 4);
+    ck_assert_int_eq(beaa_nn_quant_plain_forward(e.net, e.qn, x, n, qref), BEAA_OK);
+    double err_noise = 0, err_quant = 0, maxref = 0;
     size_t agree = 0;
     for (size_t i = 0; i < n; i++) {
         for (int k = 0; k < 4; k++) {
-            double d = fabs(got[i * 4 + k] - ref[i * 4 + k]);
-            if (d > maxerr) maxerr = d;
+            double dn = fabs(got[i * 4 + k] - qref[i * 4 + k]);
+            double dq = fabs(qref[i * 4 + k] - ref[i * 4 + k]);
+            if (dn > err_noise) err_noise = dn;
+            if (dq > err_quant) err_quant = dq;
             if (fabs(ref[i * 4 + k]) > maxref) maxref = fabs(ref[i * 4 + k]);
         }
         agree += beaa_nn_argmax(got + i * 4, 4) == beaa_nn_argmax(ref + i * 4, 4);
     }
-    /* stated bound: weights quantized to about 2^12 levels and CKKS noise at scale 2^26 give
-     * logits within 1e-2 * (1 + max |logit|) of the plaintext folded reference */
-    ck_assert_msg(maxerr <= 1e-2 * (1 + maxref), "max |enc - plain| = %g (max |logit| %g)", maxerr, maxref);
+    if (getenv("BEAA_TEST_VERBOSE"))
+        fprintf(stderr, "encrypted nn: noise %.3g, quantization %.3g, max |logit| %.3g\n", err_noise,
+                err_quant, maxref);
+    /* stated bounds (scale 2^21, 50-bit primes, N = 2^12): encryption noise (encrypted vs the same
+     * integer weights in plaintext) and weight quantization each below 1e-2 * (1 + max |logit|);
+     * measured: noise ~5e-4, quantization ~1e-5 */
+    ck_assert_msg(err_noise <= 1e-2 * (1 + maxref), "noise: max |enc - quantized plain| = %g (max |logit| %g)", err_noise, maxref);
+    ck_assert_msg(err_quant <= 1e-2 * (1 + maxref), "quantization: max |quantized - plain| = %g", err_quant);
     ck_assert_uint_ge(agree, n - 1);
+    free(qref);
     for (int k = 0; k < 4; k++) beaa_ckks_ciphertext_free(lg[k]);
     free(px); free(x); free(ref); free(got);
     env_free(&e);
