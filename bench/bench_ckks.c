@@ -2,6 +2,9 @@
  * (median of repeats, thread CPU time): encode, encrypt, decrypt, add, mul_plain, mul_const, mul+relin+rescale,
  * (fused, and as separate steps), rotate, key generation, at N=2^14 (8 data limbs) and N=2^15 (16 data limbs), scale 2^40.
  * Prints CSV rows `benchmark,params,metric,value,unit` (precision rows: log2 of the max error).
+ * Then the thread scaling of mul+relin+rescale: WALL time with 1 and 2 OpenMP threads, alternating
+ * in one run (rows threads1/threads2 and their ratio, from medians and from minima: on a shared
+ * machine the minimum is the run least disturbed by other processes).
  * Usage: bench_ckks [--quick]  (BEAA_BENCH_QUICK=1 too: fewer repeats). Exit 1 if validation fails. */
 #include <math.h>
 #include <omp.h>
@@ -26,6 +29,13 @@ static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static double wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
@@ -211,6 +221,28 @@ static void run(unsigned log_n, const unsigned *bits, unsigned n_primes, unsigne
         beaa_ckks_ciphertext_free(t3);
     }
     TIME(&b, "rotate", hr, CHECK(beaa_ckks_rotate(cx, 1, gk, r)));
+    {
+        /* thread scaling (wall time), 1 and 2 threads alternating so both see the same load */
+        int tr = quick ? 5 : 15;
+        double w1[64], w2[64];
+        CHECK(beaa_ckks_mul_relin_rescale(cx, cy, rk, r)); /* warm the 2nd thread's pool */
+        for (int k = 0; k < tr; k++) {
+            for (int t = 1; t <= 2; t++) {
+                omp_set_num_threads(t);
+                double t0 = wall_ms();
+                CHECK(beaa_ckks_mul_relin_rescale(cx, cy, rk, r));
+                (t == 1 ? w1 : w2)[k] = wall_ms() - t0;
+            }
+        }
+        omp_set_num_threads(1);
+        double m1 = median(w1, tr), m2 = median(w2, tr); /* median() sorts: minima are [0] */
+        row(&b, "mul_relin_rescale_threads1", "median_wall", m1, "ms");
+        row(&b, "mul_relin_rescale_threads2", "median_wall", m2, "ms");
+        row(&b, "mul_relin_rescale_threads1", "min_wall", w1[0], "ms");
+        row(&b, "mul_relin_rescale_threads2", "min_wall", w2[0], "ms");
+        row(&b, "mul_relin_rescale_speedup_2t", "median_ratio", m1 / m2, "x");
+        row(&b, "mul_relin_rescale_speedup_2t", "min_ratio", w1[0] / w2[0], "x");
+    }
     {
         beaa_ckks_secret_key *k2 = NULL;
         beaa_ckks_relin_key *r2 = NULL;

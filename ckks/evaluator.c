@@ -14,6 +14,7 @@
 #include "ckks/encoder.h"
 #include "ckks/evaluator.h"
 #include "ckks/keyswitch.h"
+#include "ckks/scratch.h"
 
 #define SCALE_REL_TOL 0x1p-40
 
@@ -366,7 +367,7 @@ beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a, const beaa_ckks
     const unsigned l = a->level, ns = l + 1 + c->alpha;
     const size_t n = c->n;
     const double scale = a->scale;
-    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
+    uint64_t *acc = beaa_ckks_scratch_get(BEAA_SCRATCH_ACC, (size_t)2 * ns * n);
     if (!acc) return BEAA_ERR_NOMEM;
     /* acc_k = P * c_k on the data primes, + <decomposition of c_2, key>; dividing by P with
      * rounding then gives c_k + round(<...>/P) in one pass */
@@ -379,18 +380,18 @@ beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a, const beaa_ckks
     }
     st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 2, 0), l, &rk->key, NULL, acc,
                               acc + (size_t)ns * n, 1);
-    if (st == BEAA_OK) st = beaa_ckks_ks_moddown(c, acc, l);
-    if (st == BEAA_OK) st = beaa_ckks_ks_moddown(c, acc + (size_t)ns * n, l);
-    if (st != BEAA_OK) goto fail;
+    if (st != BEAA_OK) return st;
+    /* a is fully consumed now (c0, c1 are in acc): the mod-down writes straight into out.
+     * polys 0 and 1 keep their offsets when size drops from 3 to 2: in place is fine */
     outbuf ob;
-    /* polys 0 and 1 keep their offsets when size drops from 3 to 2: in place is fine */
     st = out_begin(&ob, out, a, NULL, 2, l, 1);
-    if (st != BEAA_OK) goto fail;
-    for (unsigned k = 0; k < 2; k++)
-        memcpy(beaa_ckks_ct_limb(ob.r, k, 0), acc + (size_t)k * ns * n, (size_t)(l + 1) * n * sizeof *acc);
-    out_end(&ob, BEAA_OK, scale);
-fail:
-    beaa_free(acc);
+    if (st != BEAA_OK) return st;
+    unsigned drop[BEAA_CKKS_MAX_SPECIAL];
+    for (unsigned j = 0; j < c->alpha; j++) drop[j] = c->L + 1 + j;
+    uint64_t *xs[2] = {acc, acc + (size_t)ns * n};
+    uint64_t *os[2] = {beaa_ckks_ct_limb(ob.r, 0, 0), beaa_ckks_ct_limb(ob.r, 1, 0)};
+    st = beaa_ckks_ks_divide2(c, xs, 2, l + 1, drop, c->alpha, os);
+    out_end(&ob, st, scale);
     return st;
 }
 
@@ -418,14 +419,15 @@ static beaa_status relin_rescale_finish(const beaa_ckks_context *c, unsigned l, 
     unsigned drop[BEAA_CKKS_MAX_SPECIAL + 1];
     drop[0] = l;
     for (unsigned j = 0; j < c->alpha; j++) drop[j + 1] = c->L + 1 + j;
-    st = beaa_ckks_ks_divide(c, acc, l, drop, c->alpha + 1);
-    if (st == BEAA_OK) st = beaa_ckks_ks_divide(c, acc + (size_t)ns * n, l, drop, c->alpha + 1);
-    if (st != BEAA_OK) return st;
+    /* the inputs are consumed: the division writes straight into out (shrinking keeps its
+     * buffer, so an out that aliased the input is fine) */
     out->ctx = c;
     st = beaa_ckks_ciphertext_resize(out, 2, l - 1);
     if (st != BEAA_OK) return st;
-    for (unsigned k = 0; k < 2; k++)
-        memcpy(beaa_ckks_ct_limb(out, k, 0), acc + (size_t)k * ns * n, (size_t)l * n * sizeof *acc);
+    uint64_t *xs[2] = {acc, acc + (size_t)ns * n};
+    uint64_t *os[2] = {beaa_ckks_ct_limb(out, 0, 0), beaa_ckks_ct_limb(out, 1, 0)};
+    st = beaa_ckks_ks_divide2(c, xs, 2, l, drop, c->alpha + 1, os);
+    if (st != BEAA_OK) return st;
     out->scale = scale;
     out->ntt_form = 1;
     out->has_seed = 0;
@@ -448,7 +450,7 @@ beaa_status beaa_ckks_relin_rescale(const beaa_ckks_ciphertext *a, const beaa_ck
     if (!(scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;
     const unsigned ns = l + 1 + c->alpha;
     const size_t n = c->n;
-    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
+    uint64_t *acc = beaa_ckks_scratch_get(BEAA_SCRATCH_ACC, (size_t)2 * ns * n);
     if (!acc) return BEAA_ERR_NOMEM;
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int w = 0; w < (int)(2 * (l + 1)); w++) {
@@ -457,9 +459,7 @@ beaa_status beaa_ckks_relin_rescale(const beaa_ckks_ciphertext *a, const beaa_ck
         c->kern->mul_const(acc + ((size_t)k * ns + i) * n, beaa_ckks_ct_limb(a, k, i), n, pm,
                            beaa_shoup(pm, q), q);
     }
-    st = relin_rescale_finish(c, l, beaa_ckks_ct_limb(a, 2, 0), rk, acc, out, scale);
-    beaa_free(acc);
-    return st;
+    return relin_rescale_finish(c, l, beaa_ckks_ct_limb(a, 2, 0), rk, acc, out, scale);
 }
 
 beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
@@ -480,9 +480,9 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
     if (!(scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;
     const unsigned ns = l + 1 + c->alpha;
     const size_t n = c->n, lw = (size_t)(l + 1) * n;
-    uint64_t *d2 = beaa_alloc(lw * sizeof *d2); /* a1*b1, to be key-switched */
-    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
-    if (!d2 || !acc) { st = BEAA_ERR_NOMEM; goto done; }
+    uint64_t *d2 = beaa_ckks_scratch_get(BEAA_SCRATCH_TENSOR, lw); /* a1*b1, to be key-switched */
+    uint64_t *acc = beaa_ckks_scratch_get(BEAA_SCRATCH_ACC, (size_t)2 * ns * n);
+    if (!d2 || !acc) return BEAA_ERR_NOMEM;
     const int square = (a == b);
     /* tensor product: acc_0 = P*a0*b0, acc_1 = P*(a0*b1 + a1*b0) on the data primes (P = 0 on the
      * special primes), d2 = a1*b1 */
@@ -505,11 +505,7 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
         c->kern->mul_const(r1, r1, n, pm, pms, q);
         c->kern->mul_mod(r2, a1, b1, n, m);
     }
-    st = relin_rescale_finish(c, l, d2, rk, acc, out, scale);
-done:
-    beaa_free(d2);
-    beaa_free(acc);
-    return st;
+    return relin_rescale_finish(c, l, d2, rk, acc, out, scale);
 }
 
 /* ---- rescale and level drop ---- */
@@ -531,9 +527,9 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
 #ifdef _OPENMP
     if (n >= BEAA_CKKS_PAR_MIN_N) nthreads = omp_get_max_threads();
 #endif
-    uint64_t *last = beaa_alloc((size_t)size * n * sizeof *last);
-    uint64_t *scratch = beaa_alloc((size_t)nthreads * n * sizeof *scratch);
-    if (!last || !scratch) { st = BEAA_ERR_NOMEM; goto done; }
+    uint64_t *last = beaa_ckks_scratch_get(BEAA_SCRATCH_TENSOR, (size_t)size * n);
+    uint64_t *scratch = beaa_ckks_scratch_get(BEAA_SCRATCH_ROUND, (size_t)nthreads * n);
+    if (!last || !scratch) return BEAA_ERR_NOMEM;
     /* last limb to coefficient form, shifted by floor(q_l/2) so the division rounds */
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int k = 0; k < (int)size; k++) {
@@ -545,7 +541,7 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
     if (!inplace) {
         out->ctx = c;
         st = beaa_ckks_ciphertext_resize(out, size, l - 1);
-        if (st != BEAA_OK) goto done;
+        if (st != BEAA_OK) return st;
     }
     /* r(k,i) = (a(k,i) - NTT_i((t_k mod q_i) - half)) * q_l^{-1}; in place this writes limb (k,i)
      * at its old position and the limbs are compacted afterwards */
@@ -584,9 +580,6 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
     out->scale = scale;
     out->ntt_form = 1;
     out->has_seed = 0;
-done:
-    beaa_free(last);
-    beaa_free(scratch);
     return st;
 }
 
@@ -632,20 +625,23 @@ static beaa_status galois_finish(const beaa_ckks_ciphertext *a, const uint32_t *
     const unsigned l = a->level, ns = l + 1 + c->alpha;
     const size_t n = c->n;
     const double scale = a->scale;
-    beaa_status st = beaa_ckks_ks_moddown(c, acc, l);
-    if (st == BEAA_OK) st = beaa_ckks_ks_moddown(c, acc + (size_t)ns * n, l);
-    if (st != BEAA_OK) return st;
     out->ctx = c;
-    st = beaa_ckks_ciphertext_resize(out, 2, l);
+    beaa_status st = beaa_ckks_ciphertext_resize(out, 2, l);
+    if (st != BEAA_OK) return st;
+    /* mod-down of both accumulators in one pass; the second goes straight into out's c1 */
+    unsigned drop[BEAA_CKKS_MAX_SPECIAL];
+    for (unsigned j = 0; j < c->alpha; j++) drop[j] = c->L + 1 + j;
+    uint64_t *xs[2] = {acc, acc + (size_t)ns * n};
+    uint64_t *os[2] = {acc, beaa_ckks_ct_limb(out, 1, 0)};
+    st = beaa_ckks_ks_divide2(c, xs, 2, l + 1, drop, c->alpha, os);
     if (st != BEAA_OK) return st;
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
         uint64_t q = c->mod[i].q;
-        uint64_t *r0 = beaa_ckks_ct_limb(out, 0, (unsigned)i), *r1 = beaa_ckks_ct_limb(out, 1, (unsigned)i);
+        uint64_t *r0 = beaa_ckks_ct_limb(out, 0, (unsigned)i);
         const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, (unsigned)i);
         if (perm) c->kern->permute(r0, a0, perm, n); else memcpy(r0, a0, n * sizeof *r0);
         c->kern->add_mod(r0, r0, acc + (size_t)i * n, n, q);
-        memcpy(r1, acc + ((size_t)ns + i) * n, n * sizeof *r1);
     }
     out->scale = scale;
     out->ntt_form = 1;
@@ -674,7 +670,7 @@ beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
     if ((g & 1) == 0 || g >= 2 * (uint64_t)c->n) return BEAA_ERR_ARG;
     const unsigned l = a->level, ns = l + 1 + c->alpha;
     const size_t n = c->n;
-    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
+    uint64_t *acc = beaa_ckks_scratch_get(BEAA_SCRATCH_ACC, (size_t)2 * ns * n);
     uint32_t *perm = g == 1 ? NULL : malloc(n * sizeof *perm);
     beaa_ckks_ciphertext tmp;
     memset(&tmp, 0, sizeof tmp);
@@ -694,7 +690,6 @@ beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
     }
 done:
     beaa_free(tmp.data);
-    beaa_free(acc);
     free(perm);
     return st;
 }
@@ -743,7 +738,7 @@ beaa_status beaa_ckks_rotate_hoisted(const beaa_ckks_ciphertext *a, const int *s
     const unsigned l = a->level, ns = l + 1 + c->alpha;
     const size_t n = c->n;
     uint64_t *dec = beaa_alloc(beaa_ckks_ks_decomp_words(c, l) * sizeof *dec);
-    uint64_t *acc = beaa_alloc((size_t)2 * ns * n * sizeof *acc);
+    uint64_t *acc = beaa_ckks_scratch_get(BEAA_SCRATCH_ACC, (size_t)2 * ns * n);
     uint32_t *perm = malloc(n * sizeof *perm);
     if (!dec || !acc || !perm) { st = BEAA_ERR_NOMEM; goto done; }
     st = beaa_ckks_ks_decompose(c, beaa_ckks_ct_limb(a, 1, 0), l, dec);
@@ -758,7 +753,6 @@ beaa_status beaa_ckks_rotate_hoisted(const beaa_ckks_ciphertext *a, const int *s
     }
 done:
     beaa_free(dec);
-    beaa_free(acc);
     free(perm);
     return st;
 }

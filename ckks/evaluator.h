@@ -104,4 +104,10 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_rescale_new(const beaa_ckks_ciphertext *a,
 BEAA_MUST_CHECK beaa_status beaa_ckks_rotate_new(const beaa_ckks_ciphertext *a, int step,
                                                   const beaa_ckks_galois_keys *gk, beaa_ckks_ciphertext **out);
 
+/* Frees the scratch buffers that the calling thread keeps between evaluator calls (key
+ * switching and rescale reuse per-thread buffers instead of allocating per call: up to about
+ * 2*(L+2+alpha)*N words at the top level; they are also freed when the thread exits). Call it
+ * after a burst of operations to give the memory back. Never fails; thread-safe. */
+void beaa_ckks_scratch_release(void);
+
 #endif

@@ -8,6 +8,7 @@
 #include "lib/mem.h"
 #include "ckks/context_internal.h"
 #include "ckks/keyswitch.h"
+#include "ckks/scratch.h"
 
 unsigned beaa_ckks_ks_digits(const beaa_ckks_context *c, unsigned level)
 {
@@ -34,11 +35,11 @@ static inline void digit_range(const beaa_ckks_context *c, unsigned l, unsigned 
 }
 
 /* y_i = INTT(in_i) * (Q_D / q_i)^{-1} mod q_i (D the digit of i): the inputs of every mod-up.
- * Returns NULL when out of memory. */
+ * The result lives in this thread's MODUP scratch buffer. Returns NULL when out of memory. */
 static uint64_t *modup_prepare(const beaa_ckks_context *c, const uint64_t *in, unsigned l)
 {
     const size_t n = c->n;
-    uint64_t *y = beaa_alloc((size_t)(l + 1) * n * sizeof *y);
+    uint64_t *y = beaa_ckks_scratch_get(BEAA_SCRATCH_MODUP, (size_t)(l + 1) * n);
     if (!y) return NULL;
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)l; i++) {
@@ -135,7 +136,6 @@ beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *c, const uint64_t *i
         if (t >= k0 && t < k1) memcpy(o, in + (size_t)t * n, n * sizeof *o);
         else digit_limb(c, y, l, j, t, o);
     }
-    beaa_free(y);
     return BEAA_OK;
 }
 
@@ -165,8 +165,8 @@ beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in,
     if (n >= BEAA_CKKS_PAR_MIN_N) nthreads = omp_get_max_threads();
 #endif
     uint64_t *y = modup_prepare(c, in, l);
-    uint64_t *scratch = beaa_alloc((size_t)nthreads * nd * n * sizeof *scratch);
-    if (!y || !scratch) { beaa_free(y); beaa_free(scratch); return BEAA_ERR_NOMEM; }
+    uint64_t *scratch = beaa_ckks_scratch_get(BEAA_SCRATCH_DIGITS, (size_t)nthreads * nd * n);
+    if (!y || !scratch) return BEAA_ERR_NOMEM;
     /* slot by slot: the digits raised to slot t live only in this thread's scratch */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int t = 0; t < (int)ns; t++) {
@@ -189,19 +189,18 @@ beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in,
         inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), perm, acc0 + (size_t)t * n,
                    acc1 + (size_t)t * n, add_data && (unsigned)t <= l);
     }
-    beaa_free(y);
-    beaa_free(scratch);
     return BEAA_OK;
 }
 
-beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *c, uint64_t *x, unsigned nk,
-                                const unsigned *drop, unsigned nd)
+beaa_status beaa_ckks_ks_divide2(const beaa_ckks_context *c, uint64_t *const *x, unsigned np,
+                                 unsigned nk, const unsigned *drop, unsigned nd, uint64_t *const *out)
 {
     /* round(x / D), D = prod of the dropped primes m_j: with z = x + (D-1)/2 on the dropped limbs
      * and y_j = [z_j (D/m_j)^{-1}]_{m_j}, the fast conversion sum_j y_j (D/m_j) equals (z mod D)
      * plus u*D with u = floor(sum_j y_j/m_j) (found in double precision); subtracting it exactly
-     * gives floor((x + (D-1)/2) / D). */
-    if (nd < 1 || nd > BEAA_CKKS_MAX_SPECIAL + 1 || nk < 1) return BEAA_ERR_INTERNAL;
+     * gives floor((x + (D-1)/2) / D). All polynomials go through each step in one parallel loop
+     * (np*nd inverse NTTs, then np*nk limbs), so two threads stay busy. */
+    if (nd < 1 || nd > BEAA_CKKS_MAX_SPECIAL + 1 || nk < 1 || np < 1 || np > 2) return BEAA_ERR_INTERNAL;
     const size_t n = c->n;
     uint64_t dhat_inv[BEAA_CKKS_MAX_SPECIAL + 1];
     double recip[BEAA_CKKS_MAX_SPECIAL + 1];
@@ -213,59 +212,84 @@ beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *c, uint64_t *x, unsigne
         dhat_inv[j] = beaa_inv_mod(h, m);
         recip[j] = 1.0 / (double)m->q;
     }
-    int nthreads = 1;
-#ifdef _OPENMP
-    if (n >= BEAA_CKKS_PAR_MIN_N) nthreads = omp_get_max_threads();
-#endif
-    uint64_t *v = beaa_alloc((size_t)nthreads * n * sizeof *v); /* one limb of scratch per thread */
-    uint8_t *u = beaa_alloc(n);
-    if (!v || !u) { beaa_free(v); beaa_free(u); return BEAA_ERR_NOMEM; }
-    uint64_t *sp = x + (size_t)nk * n;
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int j = 0; j < (int)nd; j++) {
-        unsigned kp = drop[j];
-        uint64_t *z = sp + (size_t)j * n, q = c->mod[kp].q, h = (q - 1) / 2; /* (D-1)/2 mod m_j */
-        c->kern->ntt_inv(c->ntt[kp], z);
-        for (size_t k = 0; k < n; k++) z[k] = beaa_add_mod(z[k], h, q);
-        c->kern->mul_const(z, z, n, dhat_inv[j], beaa_shoup(dhat_inv[j], q), q);
-    }
-    for (size_t k = 0; k < n; k++) {
-        double f = 0;
-        for (unsigned j = 0; j < nd; j++) f += (double)sp[(size_t)j * n + k] * recip[j];
-        u[k] = (uint8_t)f; /* floor, 0 <= f < nd */
-    }
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int i = 0; i < (int)nk; i++) {
+    /* per data limb i: dhat[i][j] = D/m_j mod q_i, corr[i][u] = u*D + (D-1)/2 mod q_i, D^{-1} */
+    uint64_t dhat[BEAA_CKKS_MAX_PRIMES][BEAA_CKKS_MAX_SPECIAL + 1];
+    uint64_t corr[BEAA_CKKS_MAX_PRIMES][BEAA_CKKS_MAX_SPECIAL + 2], dinv[BEAA_CKKS_MAX_PRIMES];
+    if (nk > BEAA_CKKS_MAX_PRIMES) return BEAA_ERR_INTERNAL;
+    for (unsigned i = 0; i < nk; i++) {
         const beaa_modulus *m = &c->mod[i];
         const uint64_t q = m->q;
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        const uint64_t *xs[BEAA_CKKS_MAX_SPECIAL + 1];
-        uint64_t dhat[BEAA_CKKS_MAX_SPECIAL + 1], corr[BEAA_CKKS_MAX_SPECIAL + 2];
         uint64_t dm = 1;
         for (unsigned j = 0; j < nd; j++) {
-            xs[j] = sp + (size_t)j * n;
             dm = beaa_mul_mod(dm, c->mod[drop[j]].q % q, m);
             uint64_t h = 1;
             for (unsigned jj = 0; jj < nd; jj++)
                 if (jj != j) h = beaa_mul_mod(h, c->mod[drop[jj]].q % q, m);
-            dhat[j] = h;
+            dhat[i][j] = h;
         }
-        /* corr[u] = u*D + (D-1)/2 mod q */
         uint64_t half = beaa_mul_mod(beaa_sub_mod(dm, 1, q), (q + 1) / 2, m);
-        for (unsigned uu = 0; uu <= nd; uu++) corr[uu] = beaa_add_mod(beaa_mul_mod(uu, dm, m), half, q);
-        uint64_t dinv = beaa_inv_mod(dm, m);
-        uint64_t *vi = v + (size_t)tid * n, *xi = x + (size_t)i * n;
-        c->kern->basis_conv(vi, xs, dhat, nd, n, m);
-        for (size_t k = 0; k < n; k++) vi[k] = beaa_sub_mod(vi[k], corr[u[k]], q);
-        c->kern->ntt_fwd(c->ntt[i], vi);
-        c->kern->sub_mul_const(xi, xi, vi, n, dinv, beaa_shoup(dinv, q), q);
+        for (unsigned uu = 0; uu <= nd; uu++) corr[i][uu] = beaa_add_mod(beaa_mul_mod(uu, dm, m), half, q);
+        dinv[i] = beaa_inv_mod(dm, m);
     }
-    beaa_free(v);
-    beaa_free(u);
+    int nthreads = 1;
+#ifdef _OPENMP
+    if (n >= BEAA_CKKS_PAR_MIN_N) nthreads = omp_get_max_threads();
+#endif
+    uint64_t *v = beaa_ckks_scratch_get(BEAA_SCRATCH_DIVIDE, (size_t)nthreads * n); /* a limb per thread */
+    uint8_t *u = (uint8_t *)beaa_ckks_scratch_get(BEAA_SCRATCH_DIVIDE_U, (np * n + 7) / 8);
+    if (!v || !u) return BEAA_ERR_NOMEM;
+    const int nchunk = (int)((n + 1023) / 1024);
+#pragma omp parallel num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+#pragma omp for schedule(static)
+        for (int w = 0; w < (int)(np * nd); w++) {
+            unsigned p = (unsigned)w / nd, j = (unsigned)w % nd, kp = drop[j];
+            uint64_t *z = x[p] + ((size_t)nk + j) * n, q = c->mod[kp].q, h = (q - 1) / 2; /* (D-1)/2 mod m_j */
+            c->kern->ntt_inv(c->ntt[kp], z);
+            for (size_t k = 0; k < n; k++) z[k] = beaa_add_mod(z[k], h, q);
+            c->kern->mul_const(z, z, n, dhat_inv[j], beaa_shoup(dhat_inv[j], q), q);
+        }
+#pragma omp for schedule(static)
+        for (int w = 0; w < (int)np * nchunk; w++) {
+            unsigned p = (unsigned)w / (unsigned)nchunk;
+            size_t k0 = (size_t)(w % nchunk) * 1024, k1 = k0 + 1024 > n ? n : k0 + 1024;
+            const uint64_t *sp = x[p] + (size_t)nk * n;
+            uint8_t *up = u + (size_t)p * n;
+            for (size_t k = k0; k < k1; k++) {
+                double f = 0;
+                for (unsigned j = 0; j < nd; j++) f += (double)sp[(size_t)j * n + k] * recip[j];
+                up[k] = (uint8_t)f; /* floor, 0 <= f < nd */
+            }
+        }
+#pragma omp for schedule(static)
+        for (int w = 0; w < (int)(np * nk); w++) {
+            unsigned p = (unsigned)w / nk, i = (unsigned)w % nk;
+            const beaa_modulus *m = &c->mod[i];
+            const uint64_t q = m->q;
+            const uint64_t *xs[BEAA_CKKS_MAX_SPECIAL + 1];
+            for (unsigned j = 0; j < nd; j++) xs[j] = x[p] + ((size_t)nk + j) * n;
+            uint64_t *vi = v + (size_t)tid * n;
+            const uint64_t *xi = x[p] + (size_t)i * n;
+            const uint8_t *up = u + (size_t)p * n;
+            const uint64_t *cr = corr[i];
+            c->kern->basis_conv(vi, xs, dhat[i], nd, n, m);
+            for (size_t k = 0; k < n; k++) vi[k] = beaa_sub_mod(vi[k], cr[up[k]], q);
+            c->kern->ntt_fwd(c->ntt[i], vi);
+            c->kern->sub_mul_const(out[p] + (size_t)i * n, xi, vi, n, dinv[i], beaa_shoup(dinv[i], q), q);
+        }
+    }
     return BEAA_OK;
+}
+
+beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *c, uint64_t *x, unsigned nk,
+                                const unsigned *drop, unsigned nd)
+{
+    uint64_t *xs[1] = {x};
+    return beaa_ckks_ks_divide2(c, xs, 1, nk, drop, nd, xs);
 }
 
 beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *c, uint64_t *acc, unsigned l)
@@ -273,4 +297,12 @@ beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *c, uint64_t *acc, unsi
     unsigned drop[BEAA_CKKS_MAX_SPECIAL];
     for (unsigned j = 0; j < c->alpha; j++) drop[j] = c->L + 1 + j;
     return beaa_ckks_ks_divide(c, acc, l + 1, drop, c->alpha);
+}
+
+beaa_status beaa_ckks_ks_moddown2(const beaa_ckks_context *c, uint64_t *acc0, uint64_t *acc1, unsigned l)
+{
+    unsigned drop[BEAA_CKKS_MAX_SPECIAL];
+    for (unsigned j = 0; j < c->alpha; j++) drop[j] = c->L + 1 + j;
+    uint64_t *xs[2] = {acc0, acc1};
+    return beaa_ckks_ks_divide2(c, xs, 2, l + 1, drop, c->alpha, xs);
 }

@@ -40,6 +40,16 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_ks_product(const beaa_ckks_context *ctx, c
  * the key-switch mod-down with a rescale. BEAA_ERR_NOMEM, BEAA_ERR_INTERNAL (bad nd). */
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *ctx, uint64_t *x, unsigned nk,
                                                  const unsigned *drop, unsigned nd);
+/* The same division for np (1 or 2) polynomials at once (both in one parallel loop per step, so
+ * two threads stay busy): x[p] as above (destroyed); the first nk limbs of the result go to
+ * out[p] (nk limbs; out[p] == x[p] allowed, else no overlap with any x). BEAA_ERR_NOMEM,
+ * BEAA_ERR_INTERNAL (bad np/nd/nk). */
+BEAA_MUST_CHECK beaa_status beaa_ckks_ks_divide2(const beaa_ckks_context *ctx, uint64_t *const *x,
+                                                  unsigned np, unsigned nk, const unsigned *drop,
+                                                  unsigned nd, uint64_t *const *out);
+/* Mod-down (division by P) of both accumulators of a key switch in one pass. BEAA_ERR_NOMEM. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_ks_moddown2(const beaa_ckks_context *ctx, uint64_t *acc0,
+                                                   uint64_t *acc1, unsigned level);
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *ctx, uint64_t *acc,
                                                   unsigned level);
 
