@@ -4,7 +4,11 @@
  * Prints CSV rows `benchmark,params,metric,value,unit` (precision rows: log2 of the max error).
  * Then the thread scaling of mul+relin+rescale: WALL time with 1 and 2 OpenMP threads, alternating
  * in one run (rows threads1/threads2 and their ratio, from medians and from minima: on a shared
- * machine the minimum is the run least disturbed by other processes).
+ * machine the minimum is the run least disturbed by other processes), and the work split: the CPU
+ * time of each of the 2 threads during one call; 1-thread CPU time / the busier thread's CPU time
+ * is the speedup an unloaded machine could give (an upper bound: it ignores memory bandwidth
+ * shared by the threads; with OMP_WAIT_POLICY other than PASSIVE, spinning at barriers counts
+ * as work and makes it a lower one).
  * Usage: bench_ckks [--quick]  (BEAA_BENCH_QUICK=1 too: fewer repeats). Exit 1 if validation fails. */
 #include <math.h>
 #include <omp.h>
@@ -234,7 +238,26 @@ static void run(unsigned log_n, const unsigned *bits, unsigned n_primes, unsigne
                 (t == 1 ? w1 : w2)[k] = wall_ms() - t0;
             }
         }
+        /* work split: CPU time of each thread of the team around one 2-thread call */
+        double c1[64], cmax[64];
+        for (int k = 0; k < tr; k++) {
+            omp_set_num_threads(1);
+            double t0 = now_ms();
+            CHECK(beaa_ckks_mul_relin_rescale(cx, cy, rk, r));
+            c1[k] = now_ms() - t0;
+            double s0[2] = {0, 0}, s1[2] = {0, 0};
+            omp_set_num_threads(2);
+#pragma omp parallel num_threads(2)
+            s0[omp_get_thread_num() & 1] = now_ms();
+            CHECK(beaa_ckks_mul_relin_rescale(cx, cy, rk, r));
+#pragma omp parallel num_threads(2)
+            s1[omp_get_thread_num() & 1] = now_ms();
+            cmax[k] = fmax(s1[0] - s0[0], s1[1] - s0[1]);
+        }
         omp_set_num_threads(1);
+        double mc1 = median(c1, tr), mcm = median(cmax, tr);
+        row(&b, "mul_relin_rescale_threads2", "busiest_thread_cpu", mcm, "ms");
+        row(&b, "mul_relin_rescale_speedup_2t", "work_split_ratio", mc1 / mcm, "x");
         double m1 = median(w1, tr), m2 = median(w2, tr); /* median() sorts: minima are [0] */
         row(&b, "mul_relin_rescale_threads1", "median_wall", m1, "ms");
         row(&b, "mul_relin_rescale_threads2", "median_wall", m2, "ms");

@@ -191,9 +191,11 @@ beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in,
     uint64_t *y = modup_prepare(c, in, l);
     uint64_t *scratch = beaa_ckks_scratch_get(BEAA_SCRATCH_DIGITS, (size_t)nthreads * nd * n);
     if (!y || !scratch) return BEAA_ERR_NOMEM;
-    /* slot by slot: the digits raised to slot t live only in this thread's scratch */
+    /* slot by slot: the digits raised to slot t live only in this thread's scratch. The special
+     * slots (one more digit to raise each) go first, so the dynamic schedule ends on small items */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int t = 0; t < (int)ns; t++) {
+    for (int w = 0; w < (int)ns; w++) {
+        const int t = (int)ns - 1 - w;
         int tid = 0;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
