@@ -36,14 +36,17 @@ static int parse_double(const char *s, double *v)
 
 static void progress(const beaa_train_epoch_stats *st, void *user)
 {
-    *(double *)user += st->seconds;   /* training time only (validation excluded) */
+    double *t = user;   /* training time only (validation excluded): wall, cpu */
+    t[0] += st->seconds;
+    t[1] += st->cpu_seconds;
     if (st->val_acc >= 0)
-        fprintf(stderr, "epoch %d/%d  loss %.4f  train %.2f%%  val %.2f%%  lr %.4f  %.1f s\n",
-                st->epoch, st->epochs, st->loss, 100 * st->train_acc, 100 * st->val_acc,
-                st->lr, st->seconds);
+        fprintf(stderr, "epoch %d/%d  loss %.4f  train %.2f%%  val %.2f%%  lr %.4f  %.1f s "
+                "(cpu %.1f s)\n", st->epoch, st->epochs, st->loss, 100 * st->train_acc,
+                100 * st->val_acc, st->lr, st->seconds, st->cpu_seconds);
     else
-        fprintf(stderr, "epoch %d/%d  loss %.4f  train %.2f%%  lr %.4f  %.1f s\n", st->epoch,
-                st->epochs, st->loss, 100 * st->train_acc, st->lr, st->seconds);
+        fprintf(stderr, "epoch %d/%d  loss %.4f  train %.2f%%  lr %.4f  %.1f s (cpu %.1f s)\n",
+                st->epoch, st->epochs, st->loss, 100 * st->train_acc, st->lr, st->seconds,
+                st->cpu_seconds);
 }
 
 static int die(const char *what, beaa_status s, const char *detail)
@@ -203,16 +206,17 @@ int main(int argc, char **argv)
         if (s) return die("teacher evaluation", s, NULL);
         fprintf(stderr, "beaa-train: teacher test accuracy %.2f%%\n", 100 * tacc);
     }
-    double secs = 0;
-    s = beaa_train_run(m, teacher, &train, val.n ? &val : NULL, &cfg, progress, &secs);
+    double secs[2] = {0, 0};
+    s = beaa_train_run(m, teacher, &train, val.n ? &val : NULL, &cfg, progress, secs);
     if (s) return die("training", s, NULL);
     double acc = 0;
     s = beaa_train_evaluate(m, &test, 500, &acc, NULL);
     if (s) return die("evaluation", s, NULL);
     s = beaa_model_save(m, out, overwrite);
     if (s) return die(out, s, NULL);
-    printf("variant %s%s test_accuracy %.4f epochs %d seconds_per_epoch %.2f params %zu out %s\n",
-           variant, teacher ? "+kd" : "", acc, cfg.epochs, secs / cfg.epochs,
+    printf("variant %s%s test_accuracy %.4f epochs %d seconds_per_epoch %.2f "
+           "cpu_seconds_per_epoch %.2f params %zu out %s\n", variant, teacher ? "+kd" : "", acc,
+           cfg.epochs, secs[0] / cfg.epochs, secs[1] / cfg.epochs,
            beaa_model_trainable_params(m), out);
     beaa_model_free(m);
     beaa_model_free(teacher);

@@ -16,6 +16,17 @@ size_t beaa_train_conv_cols_size(const beaa_model_conv *c, int B)
     return (size_t)c->cin * c->kh * c->kw * (size_t)B * c->out_h * c->out_w;
 }
 
+/* Output columns x with 0 <= x*s - p + j < w: [*x0, *x1). */
+static void valid_range(int ow, int w, int s, int p, int j, int *x0, int *x1)
+{
+    int lo = p - j > 0 ? (p - j + s - 1) / s : 0;
+    int hi = (w - 1 + p - j) >= 0 ? (w - 1 + p - j) / s + 1 : 0;
+    if (hi > ow) hi = ow;
+    if (lo > hi) lo = hi;
+    *x0 = lo;
+    *x1 = hi;
+}
+
 /* cols (cin*kh*kw, B*oh*ow) <- in (cin,B,h,w) */
 static void im2col(float *cols, const float *in, const beaa_model_conv *c, int B)
 {
@@ -26,21 +37,27 @@ static void im2col(float *cols, const float *in, const beaa_model_conv *c, int B
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < K; r++) {
         int ci = r / (int)(c->kh * c->kw), i = (r / (int)c->kw) % (int)c->kh, j = r % (int)c->kw;
+        int x0, x1;
+        valid_range(ow, w, s, p, j, &x0, &x1);
         float *row = cols + (size_t)r * N;
         for (int b = 0; b < B; b++) {
             const float *src = in + ((size_t)ci * B + b) * h * w;
             float *dst = row + (size_t)b * oh * ow;
             for (int y = 0; y < oh; y++) {
                 int iy = y * s - p + i;
+                float *d = dst + (size_t)y * ow;
                 if (iy < 0 || iy >= h) {
-                    memset(dst + y * ow, 0, (size_t)ow * sizeof(float));
+                    memset(d, 0, (size_t)ow * sizeof(float));
                     continue;
                 }
                 const float *srow = src + (size_t)iy * w;
-                for (int x = 0; x < ow; x++) {
-                    int ix = x * s - p + j;
-                    dst[y * ow + x] = (ix >= 0 && ix < w) ? srow[ix] : 0.0f;
-                }
+                const int off = j - p;   /* column of output x is x*s + off, in [0,w) on [x0,x1) */
+                for (int x = 0; x < x0; x++) d[x] = 0.0f;
+                if (s == 1 && x1 > x0)
+                    memcpy(d + x0, srow + x0 + off, (size_t)(x1 - x0) * sizeof(float));
+                else
+                    for (int x = x0; x < x1; x++) d[x] = srow[x * s + off];
+                for (int x = x1; x < ow; x++) d[x] = 0.0f;
             }
         }
     }
@@ -57,6 +74,8 @@ static void col2im_add(float *din, const float *dcols, const beaa_model_conv *c,
     for (int ci = 0; ci < (int)c->cin; ci++) {
         for (int r = ci * kk; r < (ci + 1) * kk; r++) {
             int i = (r / (int)c->kw) % (int)c->kh, j = r % (int)c->kw;
+            int x0, x1;
+            valid_range(ow, w, s, p, j, &x0, &x1);
             const float *row = dcols + (size_t)r * N;
             for (int b = 0; b < B; b++) {
                 float *dst = din + ((size_t)ci * B + b) * h * w;
@@ -65,10 +84,9 @@ static void col2im_add(float *din, const float *dcols, const beaa_model_conv *c,
                     int iy = y * s - p + i;
                     if (iy < 0 || iy >= h) continue;
                     float *drow = dst + (size_t)iy * w;
-                    for (int x = 0; x < ow; x++) {
-                        int ix = x * s - p + j;
-                        if (ix >= 0 && ix < w) drow[ix] += src[y * ow + x];
-                    }
+                    const float *srow = src + (size_t)y * ow;
+                    const int off = j - p;
+                    for (int x = x0; x < x1; x++) drow[x * s + off] += srow[x];
                 }
             }
         }

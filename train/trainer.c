@@ -225,7 +225,7 @@ beaa_status beaa_train_run(beaa_model *m, const beaa_model *teacher, const beaa_
     long t = 0;
     float lr = cfg->lr;
     for (int ep = 0; ep < cfg->epochs; ep++) {
-        double t0 = now_s(), lsum = 0;
+        double t0 = now_s(), c0 = (double)clock() / CLOCKS_PER_SEC, lsum = 0;
         size_t correct = 0, seen = 0;
         beaa_train_rng_shuffle(&r, order, train->n);
         for (uint32_t i0 = 0; i0 < train->n; i0 += (uint32_t)Bmax, t++) {
@@ -256,6 +256,7 @@ beaa_status beaa_train_run(beaa_model *m, const beaa_model *teacher, const beaa_
         st.epoch = ep + 1;
         st.epochs = cfg->epochs;
         st.seconds = now_s() - t0;
+        st.cpu_seconds = (double)clock() / CLOCKS_PER_SEC - c0;
         st.loss = seen ? lsum / (double)seen : 0;
         st.train_acc = seen ? (double)correct / (double)seen : 0;
         st.val_acc = -1;

@@ -29,6 +29,8 @@ typedef struct beaa_train_epoch_stats {
     double train_acc;       /* training accuracy (train-mode forward, augmented) */
     double val_acc;         /* validation accuracy, < 0 when there is no validation set */
     double seconds;         /* wall time of the epoch's training steps */
+    double cpu_seconds;     /* process CPU time of the same (all threads; a fair measure on a
+                               shared machine when one thread is used) */
     float lr;               /* learning rate at the end of the epoch */
 } beaa_train_epoch_stats;
 

@@ -128,7 +128,7 @@ def main():
     for ep in range(a.epochs):
         net.train()
         perm = torch.randperm(n)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         lsum, correct = 0.0, 0
         for i in range(0, n, a.batch):
             idx = perm[i : i + a.batch]
@@ -144,8 +144,9 @@ def main():
             lsum += loss.item() * len(idx)
             correct += (out.argmax(1) == y).sum().item()
             t += 1
-        sec = time.perf_counter() - t0
-        print(f"pytorch variant {a.variant} epoch {ep + 1} seconds {sec:.2f} loss {lsum / n:.4f} "
+        sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"pytorch variant {a.variant} epoch {ep + 1} seconds {sec:.2f} cpu_seconds {cpu:.2f} "
+              f"loss {lsum / n:.4f} "
               f"train_acc {correct / n:.4f} threads {a.threads} batch {a.batch}", flush=True)
     net.eval()
     with torch.no_grad():
