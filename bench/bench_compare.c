@@ -22,6 +22,7 @@
 #include "nn/plain.h"
 #include "nn/plan.h"
 #include "nn/quant.h"
+#include "train/data.h"
 
 static uint64_t rs = 0x0123456789abcdefull;
 static double urand(double lo, double hi)
@@ -122,9 +123,21 @@ static void average_per_channel(beaa_model *m)
     }
 }
 
+/* Plaintext accuracy of m on the n images of ds (normalized into x). */
+static double plain_accuracy(const beaa_model *m, const beaa_dataset *ds, const double *x)
+{
+    double *lg = malloc(sizeof(double) * ds->n * m->num_classes);
+    if (!lg || beaa_nn_plain_model_forward(m, x, ds->n, lg) != BEAA_OK) { free(lg); return -1; }
+    size_t ok = 0;
+    for (uint32_t i = 0; i < ds->n; i++)
+        ok += beaa_nn_argmax(lg + (size_t)i * m->num_classes, m->num_classes) == ds->labels[i];
+    free(lg);
+    return (double)ok / ds->n;
+}
+
 /* Channel-wise: n images one after the other; writes the time per image (ms) to *per_ms. */
 static int run_cw(const char *name, const beaa_model *m, const beaa_nn_cw_opts *o, size_t n,
-                  double *per_ms)
+                  const double *xin, double *per_ms)
 {
     beaa_nn_cw_net *cw = NULL;
     beaa_nn_cw_plan plan;
@@ -153,7 +166,7 @@ static int run_cw(const char *name, const beaa_model *m, const beaa_nn_cw_opts *
     double *got = malloc(sizeof(double) * nc);
     beaa_ckks_ciphertext **in = calloc(m->in_c, sizeof *in), **lg = calloc(nc, sizeof *lg);
     if (!x || !ref || !got || !in || !lg) return 1;
-    for (size_t i = 0; i < n * el; i++) x[i] = urand(-0.8, 2.0);
+    for (size_t i = 0; i < n * el; i++) x[i] = xin ? xin[i] : urand(-0.8, 2.0);
     if (beaa_nn_plain_model_forward(m, x, n, ref) != BEAA_OK) return 1;
     double tenc = 0, tfwd = 0, tdec = 0, maxerr = 0;
     size_t agree = 0;
@@ -218,7 +231,7 @@ static int run_cw(const char *name, const beaa_model *m, const beaa_nn_cw_opts *
 
 /* Element-wise BEAA: one batch of n images; writes the amortized time per image (ms). */
 static int run_beaa(const char *name, const beaa_model *m, unsigned log_n, int insecure, size_t n,
-                    double *per_ms)
+                    const double *xin, double *per_ms)
 {
     beaa_nn_net *net = NULL;
     beaa_nn_plan plan;
@@ -244,7 +257,7 @@ static int run_beaa(const char *name, const beaa_model *m, unsigned log_n, int i
            *got = malloc(sizeof(double) * n * nc);
     beaa_ckks_ciphertext **in = calloc(el, sizeof *in), **lg = calloc(nc, sizeof *lg);
     if (!x || !ref || !got || !in || !lg) return 1;
-    for (size_t i = 0; i < n * el; i++) x[i] = urand(-0.8, 2.0);
+    for (size_t i = 0; i < n * el; i++) x[i] = xin ? xin[i] : urand(-0.8, 2.0);
     st = beaa_nn_plain_model_forward(m, x, n, ref);
     double t0 = now_s();
     if (st == BEAA_OK) st = beaa_nn_pack_encrypt(sk, x, n, el, plan.levels, plan.in_scale, in);
@@ -323,13 +336,34 @@ int main(int argc, char **argv)
         beaa_model *mc = NULL;
         if (beaa_model_clone(m, &mc) != BEAA_OK) return 1;
         average_per_channel(mc);
+        /* the Fashion-MNIST test images when installed (plaintext accuracy of both models, and
+         * the encrypted runs' inputs), random inputs otherwise */
+        beaa_dataset ds;
+        memset(&ds, 0, sizeof ds);
+        char err[256];
+        double *x = NULL;
+        size_t el = (size_t)m->in_c * m->in_h * m->in_w;
+        if (beaa_data_fmnist_load(NULL, 0, &ds, err, sizeof err) == BEAA_OK &&
+            ds.c == m->in_c && ds.h == m->in_h && ds.w == m->in_w &&
+            (x = malloc(sizeof(double) * ds.n * el)) != NULL) {
+            beaa_nn_normalize(m, ds.pixels, ds.n, x);
+            printf("bench_compare,shipped model element-wise (a;b;c) test=%u,plaintext_accuracy,%.4f,fraction\n",
+                   ds.n, plain_accuracy(m, &ds, x));
+            printf("bench_compare,shipped model channel-averaged (a;b;c) test=%u,plaintext_accuracy,%.4f,fraction\n",
+                   ds.n, plain_accuracy(mc, &ds, x));
+        } else {
+            fprintf(stderr, "no Fashion-MNIST test set (%s): random inputs\n", err);
+        }
         beaa_nn_cw_opts o;
         beaa_nn_cw_opts_default(&o);
+        size_t ncw = cw_images ? cw_images : 1, b = batch ? batch : 10000;
+        if (x && (ncw > ds.n || b > ds.n)) { free(x); x = NULL; }
         if (!only || !strcmp(only, "cw"))
-            rc = run_cw("shipped-model-channel-avg", mc, &o, cw_images ? cw_images : 1, &cw_ms);
-        size_t b = batch ? batch : 10000;
+            rc = run_cw("shipped-model-channel-avg", mc, &o, ncw, x, &cw_ms);
         if (rc == 0 && (!only || !strcmp(only, "beaa")))
-            rc = run_beaa("shipped-model", m, 15, 0, b, &ew_ms);
+            rc = run_beaa("shipped-model", m, 15, 0, b, x, &ew_ms);
+        free(x);
+        beaa_dataset_free(&ds);
         if (rc == 0 && !only) ratio_row("shipped model secure", b, cw_ms, ew_ms);
         beaa_model_free(mc);
         beaa_model_free(m);
@@ -341,10 +375,10 @@ int main(int argc, char **argv)
     beaa_nn_cw_opts_default(&o);
     o.force_log_n = 12;
     o.allow_insecure = 1;
-    rc = run_cw("small", m, &o, cw_images ? cw_images : (quick ? 1 : 4), &cw_ms);
+    rc = run_cw("small", m, &o, cw_images ? cw_images : (quick ? 1 : 4), NULL, &cw_ms);
     size_t batches[4] = { 1, 16, 256, 2048 };
     for (int i = quick ? 2 : 0; i < 4 && rc == 0; i++) {
-        rc = run_beaa("small", m, 12, 1, batches[i], &ew_ms);
+        rc = run_beaa("small", m, 12, 1, batches[i], NULL, &ew_ms);
         if (rc == 0) ratio_row("small N=2^12", batches[i], cw_ms, ew_ms);
     }
     beaa_model_free(m);
