@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "nn/model.h"
+#include "nn/plain.h"
 #include "train/arch.h"
 #include "train/augment.h"
 #include "train/data.h"
@@ -682,6 +683,29 @@ START_TEST(test_e2e_fmnist)
     double need = light() ? 0.55 : 0.70;
     ck_assert_msg(acc >= need, "poly-element net on %u images: test accuracy %.3f < %.2f "
                   "(untrained %.3f)", ntrain, acc, need, acc0);
+    /* the training forward (eval mode, float, CBHW) agrees with the inference engineer's
+     * independent double-precision forward (nn/plain.c) on 64 test images */
+    {
+        const int nb = 64;
+        beaa_train_net *net;
+        ck_assert_int_eq(beaa_train_net_new(m, nb, &net), BEAA_OK);
+        float *xf = malloc((size_t)nb * 784 * sizeof(float));
+        double *xd = malloc((size_t)nb * 784 * sizeof(double)), *ref = malloc(nb * 10 * sizeof(double));
+        beaa_nn_normalize(m, tsub.pixels, nb, xd);
+        for (int b = 0; b < nb; b++)
+            for (int i = 0; i < 784; i++) xf[(size_t)b * 784 + i] = (float)xd[(size_t)b * 784 + i];
+        ck_assert_int_eq(beaa_nn_plain_model_forward(m, xd, nb, ref), BEAA_OK);
+        const float *z = beaa_train_net_forward(net, xf, nb, 0);
+        double maxerr = 0, maxabs = 0;
+        for (int i = 0; i < nb * 10; i++) {
+            maxerr = fmax(maxerr, fabs(z[i] - ref[i]));
+            maxabs = fmax(maxabs, fabs(ref[i]));
+        }
+        ck_assert_msg(maxerr <= 1e-3 * (1 + maxabs), "train vs nn/plain logits: max diff %g "
+                      "(max |logit| %g)", maxerr, maxabs);
+        free(xf); free(xd); free(ref);
+        beaa_train_net_free(net);
+    }
     /* the trained model survives a save/load round trip with the same predictions */
     uint8_t *buf;
     size_t len;
