@@ -347,9 +347,9 @@ int main(int argc, char **argv)
             ds.c == m->in_c && ds.h == m->in_h && ds.w == m->in_w &&
             (x = malloc(sizeof(double) * ds.n * el)) != NULL) {
             beaa_nn_normalize(m, ds.pixels, ds.n, x);
-            printf("bench_compare,shipped model element-wise (a;b;c) test=%u,plaintext_accuracy,%.4f,fraction\n",
+            printf("bench_compare,model (a;b;c) as stored test=%u,plaintext_accuracy,%.4f,fraction\n",
                    ds.n, plain_accuracy(m, &ds, x));
-            printf("bench_compare,shipped model channel-averaged (a;b;c) test=%u,plaintext_accuracy,%.4f,fraction\n",
+            printf("bench_compare,model (a;b;c) averaged per channel test=%u,plaintext_accuracy,%.4f,fraction\n",
                    ds.n, plain_accuracy(mc, &ds, x));
         } else {
             fprintf(stderr, "no Fashion-MNIST test set (%s): random inputs\n", err);
@@ -359,12 +359,12 @@ int main(int argc, char **argv)
         size_t ncw = cw_images ? cw_images : 1, b = batch ? batch : 10000;
         if (x && (ncw > ds.n || b > ds.n)) { free(x); x = NULL; }
         if (!only || !strcmp(only, "cw"))
-            rc = run_cw("shipped-model-channel-avg", mc, &o, ncw, x, &cw_ms);
+            rc = run_cw("model-channel-avg", mc, &o, ncw, x, &cw_ms);
         if (rc == 0 && (!only || !strcmp(only, "beaa")))
-            rc = run_beaa("shipped-model", m, 15, 0, b, x, &ew_ms);
+            rc = run_beaa("model", m, 15, 0, b, x, &ew_ms);
         free(x);
         beaa_dataset_free(&ds);
-        if (rc == 0 && !only) ratio_row("shipped model secure", b, cw_ms, ew_ms);
+        if (rc == 0 && !only) ratio_row("model secure", b, cw_ms, ew_ms);
         beaa_model_free(mc);
         beaa_model_free(m);
         return rc;
