@@ -187,6 +187,8 @@ START_TEST(test_tool_flow)
                         m, dir, dir, dir), 0); /* exists: no overwrite */
     ck_assert_int_eq(sh(BEAA_BIN " decrypt --secret %s/sk" SMALL " --in %s/lg --labels %s"
                         " --out %s/pred.txt", dir, dir, labels, dir), 0);
+    ck_assert_int_ne(sh(BEAA_BIN " decrypt --secret %s/sk" SMALL " --in %s/lg --out %s/pred.txt",
+                        dir, dir, dir), 0); /* exists: no overwrite */
     /* predictions = argmax of the plaintext folded reference on the same images */
     beaa_model *mm = NULL;
     beaa_nn_net *net = NULL;

@@ -592,23 +592,22 @@ static int cmd_decrypt(const opts *o)
             goto out;
         }
     }
-    FILE *f = stdout;
-    char tmp[4096];
-    if (o->out) {
-        if (!o->overwrite && fopen(o->out, "r")) { rc = fail(o->out, BEAA_ERR_EXISTS); goto out; }
-        snprintf(tmp, sizeof tmp, "%s.tmp%ld", o->out, (long)time(NULL));
-        f = fopen(tmp, "w");
-        if (!f) { rc = fail(o->out, BEAA_ERR_IO); goto out; }
-    }
-    size_t correct = 0;
+    /* predicted labels, one per line: to stdout, or written atomically (no clobbering) */
+    char *txt = malloc((size_t)meta.n_images * 12 + 1);
+    if (!txt) { rc = fail("decrypt", BEAA_ERR_NOMEM); goto out; }
+    size_t tl = 0, correct = 0;
     for (size_t i = 0; i < meta.n_images; i++) {
         size_t p = beaa_nn_argmax(lg + i * n, n);
-        fprintf(f, "%zu\n", p);
+        tl += (size_t)snprintf(txt + tl, 12, "%zu\n", p);
         if (labels) correct += p == labels[i];
     }
     if (o->out) {
-        if (fclose(f) != 0 || rename(tmp, o->out) != 0) { remove(tmp); rc = fail(o->out, BEAA_ERR_IO); goto out; }
+        st = beaa_file_write_atomic(o->out, txt, tl, o->overwrite);
+        if (st != BEAA_OK) { free(txt); rc = fail(o->out, st); goto out; }
+    } else {
+        fwrite(txt, 1, tl, stdout);
     }
+    free(txt);
     if (labels)
         fprintf(stderr, "beaa: accuracy %.2f%% (%zu / %u)\n", 100.0 * (double)correct / meta.n_images,
                 correct, meta.n_images);
