@@ -5,15 +5,17 @@
 void beaa_train_relu_forward(float *out, const float *in, size_t n)
 {
     /* branch-free (a data-dependent branch mispredicts half the time) */
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float v = in[i];
-        out[i] = v * (float)(v > 0.0f);   /* setcc + multiply, no branch */
+        out[i] = v > 0.0f ? v : 0.0f;   /* vectorized: compare + blend, no branch */
     }
 }
 
 void beaa_train_relu_backward(float *din, const float *dout, const float *in, size_t n)
 {
-    for (size_t i = 0; i < n; i++) din[i] += dout[i] * (float)(in[i] > 0);
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) din[i] += in[i] > 0.0f ? dout[i] : 0.0f;
 }
 
 void beaa_train_poly_forward(float *out, const float *in, const float *a, const float *b,
@@ -28,10 +30,12 @@ void beaa_train_poly_forward(float *out, const float *in, const float *a, const 
             if (g == BEAA_POLY_ELEMENT) {
                 const float *pa = a + (size_t)c * hw, *pb = b + (size_t)c * hw;
                 const float *pc = c0 + (size_t)c * hw;
+#pragma omp simd
                 for (int i = 0; i < hw; i++) y[i] = x[i] * (pa[i] * x[i] + pb[i]) + pc[i];
             } else {
                 int k = g == BEAA_POLY_CHANNEL ? c : 0;
                 float va = a[k], vb = b[k], vc = c0[k];
+#pragma omp simd
                 for (int i = 0; i < hw; i++) y[i] = x[i] * (va * x[i] + vb) + vc;
             }
         }
@@ -51,6 +55,7 @@ void beaa_train_poly_backward(float *din, float *da, float *db, float *dc, const
                 size_t base = ((size_t)c * B + bi) * hw;
                 const float *x = in + base, *dy = dout + base;
                 float *dx = din + base;
+#pragma omp simd
                 for (int i = 0; i < hw; i++) {
                     float xv = x[i], d = dy[i];
                     dx[i] += d * (2.0f * pa[i] * xv + pb[i]);

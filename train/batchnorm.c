@@ -34,6 +34,7 @@ void beaa_train_bn_forward(float *out, float *xhat, float *invstd, const float *
         float is = (float)(1.0 / sqrt(var + eps));
         float m = (float)mean, g = gamma[c], bt = beta[c];
         invstd[c] = is;
+#pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float h = (x[i] - m) * is;
             xh[i] = h;
@@ -59,6 +60,7 @@ void beaa_train_bn_backward(float *din, float *dgamma, float *dbeta, const float
         dbeta[c] += (float)sdy;
         float k = gamma[c] * invstd[c];
         float mdy = (float)(sdy / (double)n), mdyx = (float)(sdyx / (double)n);
+#pragma omp simd
         for (size_t i = 0; i < n; i++) dx[i] += k * (dy[i] - mdy - xh[i] * mdyx);
     }
 }
