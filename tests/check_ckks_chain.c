@@ -10,32 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/beaa.h"
-
-static int light(void)
-{
-    const char *s = getenv("BEAA_TEST_LIGHT");
-    return s && *s && strcmp(s, "0") != 0;
-}
-
-static uint64_t rng_state = 0xa4093822299f31d0ull;
-static uint64_t rnd64(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rnd_unit(void) { return (double)(rnd64() >> 11) * 0x1p-52 - 1.0; }
+#include "tests/test_util.h"
 
 START_TEST(test_chain_10)
 {
-    const unsigned log_n = light() ? 14 : 15;
+    const unsigned log_n = test_light() ? 14 : 15;
     unsigned bits[11];
     bits[0] = 60;
     for (int i = 1; i < 11; i++) bits[i] = 40;
     beaa_ckks_params_spec sp;
     ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, log_n, bits, 11, 3, 60), BEAA_OK);
-    if (light()) sp.allow_insecure = 1; /* see the header comment */
+    if (test_light()) sp.allow_insecure = 1; /* see the header comment */
     beaa_ckks_context *ctx;
     ck_assert_int_eq(beaa_ckks_context_new(&sp, &ctx), BEAA_OK);
     beaa_ckks_secret_key *sk;
@@ -47,7 +32,7 @@ START_TEST(test_chain_10)
     const size_t S = beaa_ckks_context_slots(ctx);
     const unsigned L = beaa_ckks_context_max_level(ctx);
     double *want = malloc(S * sizeof *want), *y = malloc(S * sizeof *y), *got = malloc(S * sizeof *got);
-    for (size_t i = 0; i < S; i++) want[i] = rnd_unit();
+    for (size_t i = 0; i < S; i++) want[i] = test_rng_unit();
     beaa_ckks_plaintext *pt;
     beaa_ckks_ciphertext *x, *cy;
     ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, L, &pt), BEAA_OK);
@@ -58,8 +43,8 @@ START_TEST(test_chain_10)
     for (unsigned step = 1; step <= 10; step++) {
         /* factor: |y| in [0.9, 1] with a random sign, so the product stays O(1) */
         for (size_t i = 0; i < S; i++) {
-            y[i] = 0.95 + 0.05 * rnd_unit();
-            if (rnd64() & 1) y[i] = -y[i];
+            y[i] = 0.95 + 0.05 * test_rng_unit();
+            if (test_rng_u64() & 1) y[i] = -y[i];
             want[i] *= y[i];
         }
         /* encrypt y at x's level and exact (drifted) scale, so the operands match */
@@ -96,6 +81,7 @@ END_TEST
 
 int main(void)
 {
+    test_rng_seed(0xa4093822299f31d0);
     Suite *s = suite_create("ckks_chain");
     TCase *tc = tcase_create("chain");
     tcase_set_timeout(tc, 600);

@@ -10,20 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/beaa.h"
+#include "tests/test_util.h"
 
 #define SCALE 0x1p40
 #define FRESH_BOUND 0x1p-20 /* fresh encryption, additions, plaintext/constant products */
 #define MUL_BOUND 0x1p-18   /* after ct x ct multiply + relinearize + rescale */
-
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
-static uint64_t rnd64(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rnd_unit(void) { return (double)(rnd64() >> 11) * 0x1p-52 - 1.0; }
 
 static beaa_ckks_context *ctx;
 static beaa_ckks_secret_key *sk;
@@ -50,7 +41,7 @@ static void setup(void)
     y = malloc(S * sizeof *y);
     want = malloc(S * sizeof *want);
     got = malloc(S * sizeof *got);
-    for (size_t i = 0; i < S; i++) { x[i] = rnd_unit(); y[i] = rnd_unit(); }
+    for (size_t i = 0; i < S; i++) { x[i] = test_rng_unit(); y[i] = test_rng_unit(); }
 }
 
 static void teardown(void)
@@ -97,7 +88,7 @@ START_TEST(test_encode_encrypt)
     for (size_t i = 0; i < S; i++) ck_assert(fabs(got[i] - x[i]) < 0x1p-30);
     /* complex round trip */
     double *im = malloc(S * sizeof *im), *gim = malloc(S * sizeof *gim);
-    for (size_t i = 0; i < S; i++) im[i] = rnd_unit();
+    for (size_t i = 0; i < S; i++) im[i] = test_rng_unit();
     ck_assert_int_eq(beaa_ckks_encode_complex(ctx, x, im, S, SCALE, 2, pt), BEAA_OK);
     ck_assert_uint_eq(pt->level, 2);
     ck_assert_int_eq(beaa_ckks_decode_complex(pt, got, gim, S), BEAA_OK);
@@ -453,6 +444,7 @@ END_TEST
 
 int main(void)
 {
+    test_rng_seed(0x243f6a8885a308d3);
     Suite *s = suite_create("ckks_eval");
     TCase *tc = tcase_create("eval");
     tcase_set_timeout(tc, 300);

@@ -9,15 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/beaa.h"
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd64(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+#include "tests/test_util.h"
 
 static int gmp_is_prime(uint64_t n)
 {
@@ -33,7 +25,7 @@ START_TEST(test_is_prime_vs_gmp)
 {
     for (uint64_t n = 0; n < 3000; n++) ck_assert_int_eq(beaa_is_prime_u64(n), gmp_is_prime(n));
     for (int i = 0; i < 3000; i++) {
-        uint64_t n = rnd64() >> (rnd64() % 40);
+        uint64_t n = test_rng_u64() >> (test_rng_u64() % 40);
         n |= 1;
         ck_assert_int_eq(beaa_is_prime_u64(n), gmp_is_prime(n));
     }
@@ -192,7 +184,7 @@ START_TEST(test_galois_perm)
         const beaa_ntt_tables *t = beaa_ckks_context_ntt(ctx, k);
         uint64_t q = beaa_ckks_context_q(ctx, k)->q;
         for (size_t gi = 0; gi < sizeof gs / sizeof gs[0]; gi++) {
-            for (size_t i = 0; i < n; i++) a[i] = rnd64() % q;
+            for (size_t i = 0; i < n; i++) a[i] = test_rng_u64() % q;
             naive_auto(r1, a, n, gs[gi], q);
             K->ntt_fwd(t, r1);
             K->ntt_fwd(t, a);
@@ -213,6 +205,7 @@ END_TEST
 
 int main(void)
 {
+    test_rng_seed(0x9e3779b97f4a7c15);
     Suite *s = suite_create("ckks_params");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);

@@ -9,25 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/beaa.h"
+#include "tests/test_util.h"
 
 #define SCALE 0x1p40
 #define BOUND 0x1p-20
-
-static int light(void)
-{
-    const char *s = getenv("BEAA_TEST_LIGHT");
-    return s && *s && strcmp(s, "0") != 0;
-}
-
-static uint64_t rng_state = 0x13198a2e03707344ull;
-static uint64_t rnd64(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rnd_unit(void) { return (double)(rnd64() >> 11) * 0x1p-52 - 1.0; }
 
 typedef struct env {
     beaa_ckks_context *ctx;
@@ -50,7 +35,7 @@ static void env_make(env *e, unsigned log_n, unsigned n_primes, int insecure)
     e->im = malloc(e->S * sizeof(double));
     e->gre = malloc(e->S * sizeof(double));
     e->gim = malloc(e->S * sizeof(double));
-    for (size_t i = 0; i < e->S; i++) { e->re[i] = rnd_unit(); e->im[i] = rnd_unit(); }
+    for (size_t i = 0; i < e->S; i++) { e->re[i] = test_rng_unit(); e->im[i] = test_rng_unit(); }
     beaa_ckks_plaintext *pt;
     unsigned L = beaa_ckks_context_max_level(e->ctx);
     ck_assert_int_eq(beaa_ckks_plaintext_new(e->ctx, L, &pt), BEAA_OK);
@@ -126,7 +111,7 @@ START_TEST(test_sampled_steps_secure)
     env e;
     env_make(&e, 14, 4, 0); /* N = 2^14, 230 bits <= 438: 128-bit secure; 4 digits */
     const int all[] = {1, -1, 2, 3, -5, 100, -1000, 4095, 8191, 5000};
-    size_t n = light() ? 4 : sizeof all / sizeof all[0];
+    size_t n = test_light() ? 4 : sizeof all / sizeof all[0];
     beaa_ckks_galois_keys *gk;
     ck_assert_int_eq(beaa_ckks_galois_keys_gen(e.sk, all, n, 1, &gk), BEAA_OK);
     beaa_ckks_ciphertext *r;
@@ -192,6 +177,7 @@ END_TEST
 
 int main(void)
 {
+    test_rng_seed(0x13198a2e03707344);
     Suite *s = suite_create("ckks_rotate");
     TCase *tc = tcase_create("rotate");
     tcase_set_timeout(tc, 600);

@@ -13,24 +13,7 @@
 #include "ckks/modarith.h"
 #include "ckks/fft.h"
 #include "ckks/encoder.h"
-
-static int light(void)
-{
-    const char *s = getenv("BEAA_TEST_LIGHT");
-    return s && *s && strcmp(s, "0") != 0;
-}
-
-/* ---- deterministic test randomness (splitmix64) ---- */
-static uint64_t rng_state = 0x0123456789abcdefull;
-static uint64_t rnd64(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-/* uniform in [-1, 1) */
-static double rnd_unit(void) { return (double)(rnd64() >> 11) * 0x1p-52 - 1.0; }
+#include "tests/test_util.h"
 
 /* `count` distinct primes of `bits` bits (random, via GMP). */
 static void make_primes(beaa_modulus *mods, size_t count, unsigned bits)
@@ -39,7 +22,7 @@ static void make_primes(beaa_modulus *mods, size_t count, unsigned bits)
     mpz_init(p);
     for (size_t i = 0; i < count; i++) {
         for (;;) {
-            uint64_t start = (rnd64() >> (64 - bits)) | ((uint64_t)1 << (bits - 1));
+            uint64_t start = (test_rng_u64() >> (64 - bits)) | ((uint64_t)1 << (bits - 1));
             mpz_set_ui(p, start);
             mpz_nextprime(p, p);
             uint64_t q = mpz_get_ui(p);
@@ -122,7 +105,7 @@ END_TEST
  * Measured: 2.8e-14 at N = 2^12 for coefficients in [-1, 1] (bound 3.9e-13). */
 START_TEST(test_fft_vs_direct)
 {
-    size_t maxlog = light() ? 9 : 11;
+    size_t maxlog = test_light() ? 9 : 11;
     for (size_t logn = 2; logn <= maxlog; logn++) {
         size_t n = (size_t)1 << logn, h = n / 2;
         beaa_fft_tables *t;
@@ -137,7 +120,7 @@ START_TEST(test_fft_vs_direct)
         /* coefficients -> slots */
         double l2 = 0;
         for (size_t k = 0; k < n; k++) {
-            c[k] = rnd_unit();
+            c[k] = test_rng_unit();
             l2 += c[k] * c[k];
         }
         l2 = sqrt(l2);
@@ -154,8 +137,8 @@ START_TEST(test_fft_vs_direct)
         /* slots -> coefficients */
         double sl2 = 0;
         for (size_t j = 0; j < h; j++) {
-            re[j] = rnd_unit();
-            im[j] = rnd_unit();
+            re[j] = test_rng_unit();
+            im[j] = test_rng_unit();
             sl2 += re[j] * re[j] + im[j] * im[j];
         }
         sl2 = sqrt(sl2);
@@ -222,7 +205,7 @@ START_TEST(test_round_trip)
         {0x1p20, 40, 1}, {0x1p40, 61, 1}, {0x1p40, 30, 3}, {0x1p60, 61, 2}, {0x1p100, 61, 3},
         {0x1p100, 50, 20}, {0x1p80 / 1099511922689.0, 45, 1}, {1.2345 * 0x1p55, 40, 3},
     };
-    size_t maxlog = light() ? 12 : 15;
+    size_t maxlog = test_light() ? 12 : 15;
     for (size_t logn = 4; logn <= maxlog; logn++) {
         size_t n = (size_t)1 << logn, h = n / 2;
         beaa_fft_tables *t;
@@ -236,8 +219,8 @@ START_TEST(test_round_trip)
             make_primes(mods, cfg[c].limbs, cfg[c].bits);
             double scale = cfg[c].scale;
             for (size_t j = 0; j < h; j++) {
-                re[j] = rnd_unit();
-                im[j] = rnd_unit();
+                re[j] = test_rng_unit();
+                im[j] = test_rng_unit();
             }
             ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, scale, mods, cfg[c].limbs, poly),
                              BEAA_OK);
@@ -303,8 +286,8 @@ START_TEST(test_rotation_contract)
         double *ore = malloc(h * sizeof *ore), *oim = malloc(h * sizeof *oim);
         uint64_t *poly = malloc(2 * n * sizeof *poly), *rot = malloc(2 * n * sizeof *rot);
         for (size_t j = 0; j < h; j++) {
-            re[j] = rnd_unit();
-            im[j] = rnd_unit();
+            re[j] = test_rng_unit();
+            im[j] = test_rng_unit();
         }
         ck_assert_int_eq(beaa_encoder_encode(t, re, im, h, scale, mods, 2, poly), BEAA_OK);
         const double tol = 1e-9;
@@ -347,7 +330,7 @@ static void mpz_to_limbs(const mpz_t x, const beaa_modulus *mods, size_t limbs, 
  * limbs of 61 bits. Reference x / 2^s from mpz_get_d (truncation: 1 ulp); bound 2^-51 relative. */
 START_TEST(test_crt_lift_gmp)
 {
-    const size_t n = light() ? 64 : 256;
+    const size_t n = test_light() ? 64 : 256;
     mpz_t Q, x, half, tmp;
     mpz_inits(Q, x, half, tmp, NULL);
     uint64_t *poly = malloc(20 * n * sizeof *poly);
@@ -374,7 +357,7 @@ START_TEST(test_crt_lift_gmp)
             const double odd_scale = ldexp(1.7320508075688772, logscale);
             mpf_set_d(fs, odd_scale);
             for (size_t k = 0; k < n; k++)
-                for (size_t i = 0; i < L; i++) poly[i * n + k] = rnd64() % mods[i].q;
+                for (size_t i = 0; i < L; i++) poly[i * n + k] = test_rng_u64() % mods[i].q;
             ck_assert_int_eq(beaa_encoder_lift_centered(poly, n, mods, L, ldexp(1.0, logscale), out),
                              BEAA_OK);
             for (size_t k = 0; k < n; k++) {
@@ -413,14 +396,14 @@ START_TEST(test_crt_lift_gmp)
             /* (b) small signed values of every size below Q/2: the centered lift must find
              * them; below 2^53 the result at scale 1 is exact */
             for (size_t k = 0; k < n; k++) {
-                size_t b = 1 + rnd64() % (qbits - 1);
+                size_t b = 1 + test_rng_u64() % (qbits - 1);
                 mpz_set_ui(x, 0);
                 for (size_t w = 0; w * 60 < b; w++) {
                     mpz_mul_2exp(x, x, 60);
-                    mpz_add_ui(x, x, rnd64() >> 4);
+                    mpz_add_ui(x, x, test_rng_u64() >> 4);
                 }
                 mpz_fdiv_r_2exp(x, x, b - 1 < 1 ? 1 : b - 1);
-                if (rnd64() & 1) mpz_neg(x, x);
+                if (test_rng_u64() & 1) mpz_neg(x, x);
                 mpz_set(xs[k], x);
                 mpz_to_limbs(x, mods, L, n, k, poly);
             }
@@ -553,7 +536,7 @@ START_TEST(test_scaled_rounding_gmp)
     for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
         double scale = scales[si];
         for (size_t k = 0; k < n; k++) {
-            c[k] = rnd_unit() * ldexp(1.0, -(int)(rnd64() % 20));
+            c[k] = test_rng_unit() * ldexp(1.0, -(int)(test_rng_u64() % 20));
             if (k % 7 == 0) c[k] = rint(c[k] * 1000) / 1024; /* some exactly representable */
         }
         c[0] = 0.0;
@@ -608,7 +591,7 @@ START_TEST(test_encode_limbs_gmp)
     make_primes(mods, 3, 61);
     double *re = malloc(h * sizeof *re), *c = malloc(n * sizeof *c);
     uint64_t *poly = malloc(3 * n * sizeof *poly), want[3];
-    for (size_t j = 0; j < h; j++) re[j] = 3.0 * rnd_unit();
+    for (size_t j = 0; j < h; j++) re[j] = 3.0 * test_rng_unit();
     ck_assert_int_eq(beaa_encoder_encode_real(t, re, h, 0x1p100, mods, 3, poly), BEAA_OK);
     beaa_fft_slots_to_coeffs(t, re, NULL, h, c);
     mpz_t r;
@@ -740,6 +723,7 @@ static Suite *encoder_suite(void)
 
 int main(void)
 {
+    test_rng_seed(0x0123456789abcdef);
     SRunner *sr = srunner_create(encoder_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

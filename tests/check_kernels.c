@@ -36,6 +36,7 @@
 #include "ckks/kernels/avx512/ntt_avx512.c"
 #include "ckks/kernels/avx512/arith_avx512.c"
 #include "ckks/kernels/ref/ref.h"
+#include "tests/test_util.h"
 
 static const beaa_kernels emu_kernels_avx512 = {
     .name = "avx512-emulated",
@@ -72,44 +73,11 @@ static void ensure_ifma_tables(beaa_ntt_tables *t)
     t->n_inv_w_shoup52 = (uint64_t)(((beaa_u128)t->n_inv_w << 52) / q);
 }
 
-/* Per-element checks in hot loops: Check's ck_assert_* writes to a pipe on every call, so
- * these only call into Check when the condition fails. */
-#define EXPECT(cond, ...)                                                                     \
-    do {                                                                                      \
-        if (!(cond)) ck_abort_msg(__VA_ARGS__);                                               \
-    } while (0)
-#define EXPECT_U64_EQ(x, y)                                                                   \
-    do {                                                                                      \
-        uint64_t x_ = (x), y_ = (y);                                                          \
-        if (x_ != y_)                                                                         \
-            ck_abort_msg("%s == %s failed: %llu vs %llu (line %d)", #x, #y,                   \
-                         (unsigned long long)x_, (unsigned long long)y_, __LINE__);           \
-    } while (0)
-#define EXPECT_U64_LT(x, y)                                                                   \
-    do {                                                                                      \
-        uint64_t x_ = (x), y_ = (y);                                                          \
-        if (!(x_ < y_))                                                                       \
-            ck_abort_msg("%s < %s failed: %llu vs %llu (line %d)", #x, #y,                    \
-                         (unsigned long long)x_, (unsigned long long)y_, __LINE__);           \
-    } while (0)
-
-static int light(void) { return getenv("BEAA_TEST_LIGHT") != NULL; }
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static uint64_t next_u64(void) /* splitmix64: test inputs only */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-static uint64_t uniform(uint64_t bound) { return next_u64() % bound; }
-
 /* Random values in [0, bound) with the extremes 0, 1, bound-1 sprinkled in. */
 static void fill(uint64_t *a, size_t n, uint64_t bound)
 {
     for (size_t i = 0; i < n; i++) {
-        uint64_t r = next_u64();
+        uint64_t r = test_rng_u64();
         switch (r & 15) {
         case 0: a[i] = 0; break;
         case 1: a[i] = bound - 1; break;
@@ -156,9 +124,9 @@ static void assert_same_mod(const char *what, const beaa_kernels *k, const uint6
 static void check_ntt_isa(const beaa_kernels *k)
 {
     const beaa_kernels *ref = &beaa_kernels_ref;
-    unsigned max_log = light() ? 12 : 16;
+    unsigned max_log = test_light() ? 12 : 16;
     /* the SIMD kernels accept n >= 16 (kernels.h promises callers only n >= 1024): test both */
-    for (unsigned log_n = 4; log_n <= max_log; log_n += (light() && log_n >= 10 ? 2 : 1)) {
+    for (unsigned log_n = 4; log_n <= max_log; log_n += (test_light() && log_n >= 10 ? 2 : 1)) {
         size_t n = (size_t)1 << log_n;
         uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8);
         ck_assert(a && b);
@@ -213,7 +181,7 @@ static void check_elementwise_isa(const beaa_kernels *k, size_t n, uint64_t q)
     uint64_t *ka = beaa_alloc(n * 8), *kb = beaa_alloc(n * 8), *kr = beaa_alloc(n * 8);
     uint64_t *ra = beaa_alloc(n * 8), *rb = beaa_alloc(n * 8), *rr = beaa_alloc(n * 8);
     ck_assert(a && b && b2 && r0 && ka && kb && kr && ra && rb && rr);
-    uint64_t w = uniform(q), ws = beaa_shoup(w, q);
+    uint64_t w = test_rng_below(q), ws = beaa_shoup(w, q);
     uint64_t we = q - 1, wes = beaa_shoup(we, q);
 
     for (int alias = ALIAS_NONE; alias <= ALIAS_B; alias++) {
@@ -312,8 +280,8 @@ static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
                     fill(x[i], n, dist == 1 ? (UINT64_C(1) << 61) : (UINT64_C(1) << 50));
                     if (dist == 2)
                         for (size_t j = 0; j < n; j += 37 + i)
-                            x[i][j] = (UINT64_C(1) << 51) + uniform(UINT64_C(1) << 60);
-                    c[i] = uniform(p);
+                            x[i][j] = (UINT64_C(1) << 51) + test_rng_below(UINT64_C(1) << 60);
+                    c[i] = test_rng_below(p);
                 }
                 c[0] = p - 1;
                 uint64_t *r0 = beaa_alloc(n * 8), *r1 = beaa_alloc(n * 8);
@@ -350,7 +318,7 @@ static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
     ck_assert(perm && a && r0);
     for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
     for (size_t i = n - 1; i > 0; i--) {
-        size_t j = uniform(i + 1);
+        size_t j = test_rng_below(i + 1);
         uint32_t tmp = perm[i];
         perm[i] = perm[j];
         perm[j] = tmp;
@@ -385,7 +353,7 @@ START_TEST(test_ref_vs_naive)
         beaa_modulus_init(&m, q);
         fill(a, n, q);
         fill(b, n, q);
-        uint64_t w = uniform(q), ws = beaa_shoup(w, q);
+        uint64_t w = test_rng_below(q), ws = beaa_shoup(w, q);
         const beaa_kernels *k = &beaa_kernels_ref;
         k->add_mod(r, a, b, n, q);
         for (size_t i = 0; i < n; i++) EXPECT_U64_EQ(r[i], (a[i] + b[i]) % q);
@@ -555,6 +523,7 @@ static Suite *kernels_suite(void)
 
 int main(void)
 {
+    test_rng_seed(0x9e3779b97f4a7c15);
     printf("check_kernels: comparing against ref: %s%s\n",
            beaa_cpu_supports(BEAA_ISA_AVX2) ? "avx2 " : "(avx2 NOT run: CPU lacks AVX2) ",
            beaa_cpu_supports(BEAA_ISA_AVX512)

@@ -13,39 +13,7 @@
 #include "ckks/ntt.h"
 #include "lib/cpu.h"
 #include "lib/mem.h"
-
-/* Per-element checks in hot loops: Check's ck_assert_* writes to a pipe on every call, so
- * these only call into Check when the condition fails. */
-#define EXPECT(cond, ...)                                                                     \
-    do {                                                                                      \
-        if (!(cond)) ck_abort_msg(__VA_ARGS__);                                               \
-    } while (0)
-#define EXPECT_U64_EQ(x, y)                                                                   \
-    do {                                                                                      \
-        uint64_t x_ = (x), y_ = (y);                                                          \
-        if (x_ != y_)                                                                         \
-            ck_abort_msg("%s == %s failed: %llu vs %llu (line %d)", #x, #y,                   \
-                         (unsigned long long)x_, (unsigned long long)y_, __LINE__);           \
-    } while (0)
-#define EXPECT_U64_LT(x, y)                                                                   \
-    do {                                                                                      \
-        uint64_t x_ = (x), y_ = (y);                                                          \
-        if (!(x_ < y_))                                                                       \
-            ck_abort_msg("%s < %s failed: %llu vs %llu (line %d)", #x, #y,                    \
-                         (unsigned long long)x_, (unsigned long long)y_, __LINE__);           \
-    } while (0)
-
-static int light(void) { return getenv("BEAA_TEST_LIGHT") != NULL; }
-
-static uint64_t rng_state = 0x243f6a8885a308d3u;
-static uint64_t next_u64(void) /* splitmix64: test inputs only */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-static uint64_t uniform(uint64_t bound) { return next_u64() % bound; }
+#include "tests/test_util.h"
 
 /* The `skip`-th (0-based) prime q < 2^bits with q = 1 mod 2n, searching downward (GMP test). */
 static uint64_t find_prime(unsigned bits, size_t n, unsigned skip)
@@ -147,7 +115,7 @@ START_TEST(test_fwd_order)
             ck_assert_ptr_nonnull(t);
             uint64_t *a = beaa_alloc(n * 8), *f = beaa_alloc(n * 8);
             ck_assert(a && f);
-            for (size_t j = 0; j < n; j++) a[j] = f[j] = uniform(q);
+            for (size_t j = 0; j < n; j++) a[j] = f[j] = test_rng_below(q);
             k->ntt_fwd(t, f); /* SIMD kernels take n >= 16 natively and fall back below */
             for (size_t idx = 0; idx < n; idx++) {
                 uint64_t x = powmod_naive(t->psi, 2 * beaa_ntt_bitrev(idx, log_n) + 1, q);
@@ -183,7 +151,7 @@ static void negacyclic_naive(uint64_t *r, const uint64_t *a, const uint64_t *b, 
 /* a*b mod (X^n + 1, q) = INTT(NTT(a) . NTT(b)) against the naive product, every ISA. */
 START_TEST(test_negacyclic_product)
 {
-    unsigned max_log = light() ? 10 : 11;
+    unsigned max_log = test_light() ? 10 : 11;
     for (int s = 0; s < isa_count; s++) {
         const beaa_kernels *k = isa_tables[s];
         unsigned min_log = s == 0 ? 4 : 10;
@@ -197,8 +165,8 @@ START_TEST(test_negacyclic_product)
                 uint64_t *want = beaa_alloc(n * 8);
                 ck_assert(a && b && want);
                 for (size_t j = 0; j < n; j++) {
-                    a[j] = uniform(q);
-                    b[j] = uniform(q);
+                    a[j] = test_rng_below(q);
+                    b[j] = test_rng_below(q);
                 }
                 negacyclic_naive(want, a, b, n, q);
                 k->ntt_fwd(t, a);
@@ -220,7 +188,7 @@ END_TEST
 /* inv(fwd(a)) == a for n up to 2^16, plus the lazy variants on lazy inputs with range checks. */
 START_TEST(test_round_trip)
 {
-    unsigned max_log = light() ? 13 : 16;
+    unsigned max_log = test_light() ? 13 : 16;
     for (int s = 0; s < isa_count; s++) {
         const beaa_kernels *k = isa_tables[s];
         for (unsigned log_n = 10; log_n <= max_log; log_n++) {
@@ -231,18 +199,18 @@ START_TEST(test_round_trip)
                 ck_assert_ptr_nonnull(t);
                 uint64_t *a = beaa_alloc(n * 8), *c = beaa_alloc(n * 8);
                 ck_assert(a && c);
-                for (size_t j = 0; j < n; j++) a[j] = c[j] = uniform(q);
+                for (size_t j = 0; j < n; j++) a[j] = c[j] = test_rng_below(q);
                 k->ntt_fwd(t, c);
                 for (size_t j = 0; j < n; j++) EXPECT_U64_LT(c[j], q);
                 k->ntt_inv(t, c);
                 ck_assert_msg(memcmp(a, c, n * 8) == 0, "%s round trip n=%zu q=%llu", k->name,
                               n, (unsigned long long)q);
                 /* lazy: input a + u*q in [0, 4q) forward, output [0, 4q) */
-                for (size_t j = 0; j < n; j++) c[j] = a[j] + q * uniform(4);
+                for (size_t j = 0; j < n; j++) c[j] = a[j] + q * test_rng_below(4);
                 k->ntt_fwd_lazy(t, c);
                 for (size_t j = 0; j < n; j++) {
                     EXPECT_U64_LT(c[j], 4 * q);
-                    c[j] = c[j] % q + q * uniform(2); /* inverse lazy input in [0, 2q) */
+                    c[j] = c[j] % q + q * test_rng_below(2); /* inverse lazy input in [0, 2q) */
                 }
                 k->ntt_inv_lazy(t, c);
                 for (size_t j = 0; j < n; j++) {
@@ -274,6 +242,7 @@ static Suite *ntt_suite(void)
 
 int main(void)
 {
+    test_rng_seed(0x243f6a8885a308d3);
     collect_isas();
     printf("check_ntt: ISAs tested:");
     for (int s = 0; s < isa_count; s++) printf(" %s", isa_tables[s]->name);
