@@ -101,7 +101,8 @@ install: $(LIBA)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/beaa $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libbeaa.a
 	for h in lib/*.h ckks/*.h ckks/kernels/kernels.h nn/*.h train/*.h; do \
-	  [ -f $$h ] || continue; install -d $(DESTDIR)$(PREFIX)/include/beaa/$$(dirname $$h); \
+	  [ -f $$h ] || continue; case $$h in *_internal.h) continue;; esac; \
+	  install -d $(DESTDIR)$(PREFIX)/include/beaa/$$(dirname $$h); \
 	  install -m 644 $$h $(DESTDIR)$(PREFIX)/include/beaa/$$h; done
 	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/beaa.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/beaa.pc
 
