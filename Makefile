@@ -127,14 +127,14 @@ bench-nn: deps $(BUILD)/bench/bench_nn
 
 # `make model`: reproduces the shipped Fashion-MNIST models - the ReLU teacher, then the
 # element-wise polynomial student initialized from and distilled by it (docs/training.md).
-# One BLAS/OpenMP thread so that the same seed gives the same model; about 30+10 epochs of
+# One BLAS/OpenMP thread so that the same seed gives the same model; about 30+16 epochs of
 # 15-60 s each depending on machine load.
 MODEL_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 model: deps bin/beaa-train
 	$(MODEL_ENV) bin/beaa-train --variant relu --epochs 30 --lr 0.1 --seed 1 \
 	  --out models/fmnist-relu.model --overwrite
 	$(MODEL_ENV) bin/beaa-train --variant poly-element --teacher models/fmnist-relu.model \
-	  --init-from models/fmnist-relu.model --kd-lambda 0.7 --kd-T 4 --epochs 10 --lr 0.02 \
+	  --init-from models/fmnist-relu.model --kd-lambda 0.9 --kd-T 4 --epochs 16 --lr 0.02 \
 	  --clip 1 --seed 1 --out models/fmnist-beaa.model --overwrite
 
 # The paper's comparison: channel-wise packing (one ciphertext per image and channel, convolutions
