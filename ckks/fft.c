@@ -149,6 +149,16 @@ static inline void dit_group(double *restrict ar, double *restrict ai, double *r
     }
 }
 
+/* The whole transform for h == 2: (x, y) -> (x + y, x - y), its own inverse up to a factor 2. */
+static inline void dft2(double *re, double *im)
+{
+    double xr = re[0], xi = im[0], yr = re[1], yi = im[1];
+    re[0] = xr + yr;
+    im[0] = xi + yi;
+    re[1] = xr - yr;
+    im[1] = xi - yi;
+}
+
 /* In-place DFT with the + sign, X_t = sum_k x_k exp(+2*pi*i*k*t/h): natural order in,
  * bit-reversed order out (decimation in frequency, Gentleman-Sande butterflies).
  * The last two stages (len 4 and 2, roots 1 and i) are fused without multiplications. */
@@ -179,11 +189,7 @@ static void dft_forward_dif(const beaa_fft_tables *t, double *restrict re, doubl
             im[s + 3] = i2 - i3;
         }
     } else { /* h == 2 */
-        double xr = re[0], xi = im[0], yr = re[1], yi = im[1];
-        re[0] = xr + yr;
-        im[0] = xi + yi;
-        re[1] = xr - yr;
-        im[1] = xi - yi;
+        dft2(re, im);
     }
 }
 
@@ -212,11 +218,7 @@ static void dft_inverse_dit(const beaa_fft_tables *t, double *restrict re, doubl
             im[s + 3] = i1 - t3i;
         }
     } else { /* h == 2 */
-        double xr = re[0], xi = im[0], yr = re[1], yi = im[1];
-        re[0] = xr + yr;
-        im[0] = xi + yi;
-        re[1] = xr - yr;
-        im[1] = xi - yi;
+        dft2(re, im);
     }
     for (size_t len = 8; len <= h; len <<= 1) {
         size_t half = len / 2;

@@ -87,10 +87,5 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_chain_10);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK); /* libgomp's thread pool does not survive fork */
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s, 1);
 }

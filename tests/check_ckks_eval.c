@@ -459,11 +459,5 @@ int main(void)
     tcase_add_test(tc, test_thread_independence);
     tcase_add_test(tc, test_sparse_secret);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    /* no fork: the fixture's keys are made once, and libgomp's thread pool does not survive fork */
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s, 1);
 }

@@ -724,9 +724,5 @@ static Suite *encoder_suite(void)
 int main(void)
 {
     test_rng_seed(0x0123456789abcdef);
-    SRunner *sr = srunner_create(encoder_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(encoder_suite(), 0);
 }

@@ -87,24 +87,6 @@ static void fill(uint64_t *a, size_t n, uint64_t bound)
     }
 }
 
-static uint64_t find_prime(unsigned bits, size_t n, unsigned skip)
-{
-    uint64_t m = 2 * (uint64_t)n;
-    uint64_t q = (((UINT64_C(1) << bits) - 1) / m) * m + 1;
-    if (q >= (UINT64_C(1) << bits)) q -= m;
-    mpz_t z;
-    mpz_init(z);
-    for (; q > m; q -= m) {
-        mpz_set_ui(z, (unsigned long)q);
-        if (mpz_probab_prime_p(z, 30)) {
-            if (skip == 0) break;
-            skip--;
-        }
-    }
-    mpz_clear(z);
-    return q;
-}
-
 static const unsigned prime_bits[] = {30, 36, 44, 49, 50, 55, 61};
 #define N_PRIME_BITS (sizeof prime_bits / sizeof prime_bits[0])
 
@@ -131,7 +113,7 @@ static void check_ntt_isa(const beaa_kernels *k)
         uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8);
         ck_assert(a && b);
         for (size_t bi = 0; bi < N_PRIME_BITS; bi++) {
-            uint64_t q = find_prime(prime_bits[bi], n, 0);
+            uint64_t q = test_find_ntt_prime(prime_bits[bi], n, 0);
             beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
             ck_assert_ptr_nonnull(t);
             if (k == &emu_kernels_avx512) ensure_ifma_tables(t);
@@ -268,7 +250,7 @@ static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
     for (size_t pi = 0; pi < 3; pi++)
         for (int dist = 0; dist < 3; dist++)
             for (size_t li = 0; li < sizeof n_in_list / sizeof n_in_list[0]; li++) {
-                uint64_t p = find_prime(p_bits[pi], 1024, 3);
+                uint64_t p = test_find_ntt_prime(p_bits[pi], 1024, 3);
                 beaa_modulus m;
                 beaa_modulus_init(&m, p);
                 size_t n_in = n_in_list[li];
@@ -337,7 +319,7 @@ static void check_isa(const beaa_kernels *k)
     const size_t lens[] = {8, 24, 1000, 4096};
     for (size_t li = 0; li < 4; li++)
         for (size_t bi = 0; bi < N_PRIME_BITS; bi++)
-            check_elementwise_isa(k, lens[li], find_prime(prime_bits[bi], 1024, 1));
+            check_elementwise_isa(k, lens[li], test_find_ntt_prime(prime_bits[bi], 1024, 1));
     check_basis_permute_isa(k, 1024);
 }
 
@@ -348,7 +330,7 @@ START_TEST(test_ref_vs_naive)
     uint64_t *a = malloc(n * 8), *b = malloc(n * 8), *r = malloc(n * 8), *r2 = malloc(n * 8);
     ck_assert(a && b && r && r2);
     for (size_t bi = 0; bi < N_PRIME_BITS; bi++) {
-        uint64_t q = find_prime(prime_bits[bi], 1024, 2);
+        uint64_t q = test_find_ntt_prime(prime_bits[bi], 1024, 2);
         beaa_modulus m;
         beaa_modulus_init(&m, q);
         fill(a, n, q);
@@ -530,9 +512,5 @@ int main(void)
                ? "avx512"
                : "(avx512 NOT run on hardware: this CPU lacks AVX-512 IFMA; not counted as "
                  "passed. avx512-emulated runs the same sources on a scalar intrinsic model)");
-    SRunner *sr = srunner_create(kernels_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(kernels_suite(), 0);
 }

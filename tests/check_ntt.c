@@ -15,25 +15,6 @@
 #include "lib/mem.h"
 #include "tests/test_util.h"
 
-/* The `skip`-th (0-based) prime q < 2^bits with q = 1 mod 2n, searching downward (GMP test). */
-static uint64_t find_prime(unsigned bits, size_t n, unsigned skip)
-{
-    uint64_t m = 2 * (uint64_t)n;
-    uint64_t q = (((UINT64_C(1) << bits) - 1) / m) * m + 1;
-    if (q >= (UINT64_C(1) << bits)) q -= m;
-    mpz_t z;
-    mpz_init(z);
-    for (; q > m; q -= m) {
-        mpz_set_ui(z, (unsigned long)q);
-        if (mpz_probab_prime_p(z, 30)) {
-            if (skip == 0) break;
-            skip--;
-        }
-    }
-    mpz_clear(z);
-    return q;
-}
-
 static uint64_t mulmod_naive(uint64_t a, uint64_t b, uint64_t q)
 {
     return (uint64_t)(((unsigned __int128)a * b) % q);
@@ -65,16 +46,16 @@ static const unsigned prime_bits[] = {30, 36, 40, 45, 49, 50, 55, 59, 61};
 
 START_TEST(test_tables_args)
 {
-    uint64_t q = find_prime(50, 1024, 0);
+    uint64_t q = test_find_ntt_prime(50, 1024, 0);
     ck_assert_ptr_null(beaa_ntt_tables_new(q, 0));
     ck_assert_ptr_null(beaa_ntt_tables_new(q, 18));
     ck_assert_ptr_null(beaa_ntt_tables_new(q + 2, 10));                   /* not 1 mod 2n */
     uint64_t q2 = q;
-    for (unsigned k = 1; (q2 - 1) % 8192 == 0; k++) q2 = find_prime(50, 1024, k);
+    for (unsigned k = 1; (q2 - 1) % 8192 == 0; k++) q2 = test_find_ntt_prime(50, 1024, k);
     ck_assert_ptr_null(beaa_ntt_tables_new(q2, 12)); /* 1 mod 2048 but not mod 8192 */
     ck_assert_ptr_null(beaa_ntt_tables_new((UINT64_C(1) << 61) + 1, 4));  /* too large */
     /* composite but = 1 mod 2n: a product of two such primes */
-    uint64_t c = find_prime(20, 1024, 0) * find_prime(20, 1024, 1);
+    uint64_t c = test_find_ntt_prime(20, 1024, 0) * test_find_ntt_prime(20, 1024, 1);
     ck_assert_uint_eq(c % 2048, 1);
     ck_assert_ptr_null(beaa_ntt_tables_new(c, 10));
     beaa_ntt_tables_free(NULL);
@@ -89,7 +70,7 @@ START_TEST(test_psi)
     for (unsigned log_n = 1; log_n <= 16; log_n += 3) {
         size_t n = (size_t)1 << log_n;
         for (size_t b = 0; b < N_PRIME_BITS; b++) {
-            uint64_t q = find_prime(prime_bits[b], n, 0);
+            uint64_t q = test_find_ntt_prime(prime_bits[b], n, 0);
             beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
             ck_assert_ptr_nonnull(t);
             ck_assert_uint_eq(beaa_ntt_tables_n(t), n);
@@ -110,7 +91,7 @@ START_TEST(test_fwd_order)
         const beaa_kernels *k = isa_tables[s];
         for (unsigned log_n = 1; log_n <= 8; log_n++) {
             size_t n = (size_t)1 << log_n;
-            uint64_t q = find_prime(prime_bits[(log_n + (unsigned)s) % N_PRIME_BITS], n, 0);
+            uint64_t q = test_find_ntt_prime(prime_bits[(log_n + (unsigned)s) % N_PRIME_BITS], n, 0);
             beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
             ck_assert_ptr_nonnull(t);
             uint64_t *a = beaa_alloc(n * 8), *f = beaa_alloc(n * 8);
@@ -158,7 +139,7 @@ START_TEST(test_negacyclic_product)
         for (unsigned log_n = min_log; log_n <= max_log; log_n++) {
             size_t n = (size_t)1 << log_n;
             for (size_t bi = 0; bi < N_PRIME_BITS; bi += (log_n >= 10 ? 2 : 1)) {
-                uint64_t q = find_prime(prime_bits[bi], n, 1);
+                uint64_t q = test_find_ntt_prime(prime_bits[bi], n, 1);
                 beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
                 ck_assert_ptr_nonnull(t);
                 uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8);
@@ -194,7 +175,7 @@ START_TEST(test_round_trip)
         for (unsigned log_n = 10; log_n <= max_log; log_n++) {
             size_t n = (size_t)1 << log_n;
             for (size_t bi = 0; bi < N_PRIME_BITS; bi += 2) {
-                uint64_t q = find_prime(prime_bits[(bi + log_n) % N_PRIME_BITS], n, 0);
+                uint64_t q = test_find_ntt_prime(prime_bits[(bi + log_n) % N_PRIME_BITS], n, 0);
                 beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
                 ck_assert_ptr_nonnull(t);
                 uint64_t *a = beaa_alloc(n * 8), *c = beaa_alloc(n * 8);
@@ -249,9 +230,5 @@ int main(void)
     if (!beaa_cpu_supports(BEAA_ISA_AVX512))
         printf(" (avx512 NOT tested: this CPU lacks AVX-512 IFMA)");
     printf("\n");
-    SRunner *sr = srunner_create(ntt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(ntt_suite(), 0);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/rng.h"
+#include "tests/test_util.h"
 
 static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
 {
@@ -243,9 +244,5 @@ static Suite *rng_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rng_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(rng_suite(), 0);
 }

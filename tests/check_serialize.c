@@ -18,6 +18,7 @@
 #include "lib/stream.h"
 #include "ckks/ckks.h"
 #include "ckks/serialize.h"
+#include "tests/test_util.h"
 
 static int light(void) { return getenv("BEAA_TEST_LIGHT") != NULL; }
 
@@ -1547,9 +1548,5 @@ int main(int argc, char **argv)
         setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
         execv("/proc/self/exe", argv); /* returns only on failure: then just run as we are */
     }
-    SRunner *sr = srunner_create(serialize_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(serialize_suite(), 0);
 }

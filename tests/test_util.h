@@ -4,6 +4,7 @@
 #ifndef BEAA_TEST_UTIL_H
 #define BEAA_TEST_UTIL_H
 #include <check.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* 1 when BEAA_TEST_LIGHT is set to anything but "" or "0" (smaller sizes under the sanitizers). */
@@ -16,6 +17,15 @@ uint64_t test_rng_u64(void);
 uint64_t test_rng_below(uint64_t bound);
 /* uniform in [-1, 1) with 52 random bits */
 double test_rng_unit(void);
+
+/* The `skip`-th (0-based) prime q < 2^bits with q = 1 mod 2n, searching downward with GMP's
+ * primality test (an NTT-friendly modulus found independently of ckks/primes.c). */
+uint64_t test_find_ntt_prime(unsigned bits, size_t n, unsigned skip);
+
+/* Runs suite s (forked per test unless nofork: libgomp's thread pool does not survive fork,
+ * and unchecked fixtures that make keys once need it) and frees it; returns the runner's exit
+ * status (0 when every test passed). */
+int test_run_suite(Suite *s, int nofork);
 
 #define EXPECT(cond, ...)                                                                     \
     do {                                                                                      \
