@@ -78,24 +78,6 @@ static void digit_limb(const beaa_ckks_context *c, const uint64_t *y, unsigned l
     c->kern->ntt_fwd(c->ntt[kp], o);
 }
 
-/* Reduction of the inner product's 128-bit sums: a one-multiplication Barrett for s < 2^(b+62)
- * (q of b bits): t = s >> (b-2) fits 64 bits, mu = floor(2^(b+62)/q) < 2^63, and
- * qh = (t*mu) >> 64 undershoots floor(s/q) by less than 3 (the truncation of s costs < 1/2, that
- * of mu < 1, the floors 1), so s - qh*q is in [0, 3q) and two conditional subtractions finish. */
-typedef struct sum_reducer {
-    uint64_t q, mu;
-    unsigned sh;
-} sum_reducer;
-
-static inline uint64_t sum_reduce(beaa_u128 s, const sum_reducer *r)
-{
-    uint64_t t = (uint64_t)(s >> r->sh);
-    uint64_t qh = (uint64_t)(((beaa_u128)t * r->mu) >> 64);
-    uint64_t x = (uint64_t)s - qh * r->q;
-    x = x >= r->q ? x - r->q : x;
-    return x >= r->q ? x - r->q : x;
-}
-
 /* r0/r1 = sum_j d[j](perm) * (b_j, a_j) on extended prime kp, 128-bit lazy accumulation:
  * products < 2^122 and at most 48 digits, so the sums cannot overflow; one reduction each.
  * For q < 2^54 the sums (< 49 q^2 < 2^(b+62)) take the one-multiplication sum_reduce, else the
@@ -111,10 +93,10 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
         kb[j] = key->data + ((size_t)(j * 2) * nl + kp) * n;
         ka[j] = key->data + ((size_t)(j * 2 + 1) * nl + kp) * n;
     }
-    unsigned bits = 64 - (unsigned)__builtin_clzll(m->q);
-    if (bits <= 54 && nd == 4) {
+    beaa_ckks_sum_reducer rd;
+    const int fast = beaa_ckks_sum_reducer_init(&rd, m->q);
+    if (fast && nd == 4) {
         /* the common case of our parameter sets: unrolled, one-multiplication reduction */
-        sum_reducer rd = {m->q, (uint64_t)(((beaa_u128)1 << (bits + 62)) / m->q), bits - 2};
         for (size_t i = 0; i < n; i++) {
             size_t src = perm ? perm[i] : i;
             uint64_t v0 = d[0][src], v1 = d[1][src], v2 = d[2][src], v3 = d[3][src];
@@ -123,13 +105,11 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
             beaa_u128 s1 = (beaa_u128)v0 * ka[0][i] + (beaa_u128)v1 * ka[1][i]
                            + (beaa_u128)v2 * ka[2][i] + (beaa_u128)v3 * ka[3][i];
             if (add) { s0 += r0[i]; s1 += r1[i]; }
-            r0[i] = sum_reduce(s0, &rd);
-            r1[i] = sum_reduce(s1, &rd);
+            r0[i] = beaa_ckks_sum_reduce(s0, &rd);
+            r1[i] = beaa_ckks_sum_reduce(s1, &rd);
         }
         return;
     }
-    const int fast = bits <= 54;
-    sum_reducer rd = {m->q, fast ? (uint64_t)(((beaa_u128)1 << (bits + 62)) / m->q) : 0, bits - 2};
     for (size_t i = 0; i < n; i++) {
         size_t src = perm ? perm[i] : i;
         beaa_u128 s0 = add ? r0[i] : 0, s1 = add ? r1[i] : 0;
@@ -138,8 +118,8 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
             s0 += (beaa_u128)v * kb[j][i];
             s1 += (beaa_u128)v * ka[j][i];
         }
-        r0[i] = fast ? sum_reduce(s0, &rd) : beaa_reduce128(s0, m);
-        r1[i] = fast ? sum_reduce(s1, &rd) : beaa_reduce128(s1, m);
+        r0[i] = fast ? beaa_ckks_sum_reduce(s0, &rd) : beaa_reduce128(s0, m);
+        r1[i] = fast ? beaa_ckks_sum_reduce(s1, &rd) : beaa_reduce128(s1, m);
     }
 }
 

@@ -8,6 +8,39 @@
 #include "lib/status.h"
 #include "ckks/keys.h"
 #include "ckks/params.h"
+#include "ckks/modarith.h"
+
+/* Reduction of the inner product's 128-bit sums s < 2^(b+62) (q of b <= 54 bits; a sum of up to
+ * 49 products of residues < q and one more residue stays below 49 q^2 < 2^(b+62)): a shifted
+ * Barrett with one multiplication. t = s >> (b-2) fits 64 bits, mu = floor(2^(b+62)/q) < 2^63,
+ * and qh = (t*mu) >> 64 undershoots floor(s/q) by less than 3 (the truncation of s costs < 1/2,
+ * that of mu < 1, the floor 1), so s - qh*q is in [0, 3q): two conditional subtractions. */
+typedef struct beaa_ckks_sum_reducer {
+    uint64_t q, mu;
+    unsigned sh;
+} beaa_ckks_sum_reducer;
+
+/* Fills r for q; returns 1 if q < 2^54 (the reducer may be used), else 0. */
+static inline int beaa_ckks_sum_reducer_init(beaa_ckks_sum_reducer *r, uint64_t q)
+{
+    unsigned bits = 64 - (unsigned)__builtin_clzll(q | 1);
+    r->q = q;
+    r->sh = bits >= 2 ? bits - 2 : 0;
+    r->mu = 0;
+    if (bits < 2 || bits > 54) return 0;
+    r->mu = (uint64_t)(((beaa_u128)1 << (bits + 62)) / q);
+    return 1;
+}
+
+/* s mod q in [0, q) for s < 2^(b+62) (see above). */
+static inline uint64_t beaa_ckks_sum_reduce(beaa_u128 s, const beaa_ckks_sum_reducer *r)
+{
+    uint64_t t = (uint64_t)(s >> r->sh);
+    uint64_t qh = (uint64_t)(((beaa_u128)t * r->mu) >> 64);
+    uint64_t x = (uint64_t)s - qh * r->q;
+    x = x >= r->q ? x - r->q : x;
+    return x >= r->q ? x - r->q : x;
+}
 
 /* Digits of a level-l polynomial: ceil((l+1)/alpha). */
 unsigned beaa_ckks_ks_digits(const beaa_ckks_context *ctx, unsigned level);
