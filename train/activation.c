@@ -15,7 +15,10 @@ void beaa_train_relu_forward(float *out, const float *in, size_t n)
 void beaa_train_relu_backward(float *din, const float *dout, const float *in, size_t n)
 {
 #pragma omp simd
-    for (size_t i = 0; i < n; i++) din[i] += in[i] > 0.0f ? dout[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float g = dout[i];               /* unconditional load: the loop vectorizes */
+        din[i] += in[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 void beaa_train_poly_forward(float *out, const float *in, const float *a, const float *b,
