@@ -82,6 +82,10 @@ beaa_status beaa_ckks_context_new(const beaa_ckks_params_spec *spec, beaa_ckks_c
     *out = NULL;
     beaa_status st = beaa_ckks_params_spec_check(spec);
     if (st != BEAA_OK) return st;
+    /* BEAA_ARCH naming an ISA this CPU lacks (or an unknown one) is refused here rather than
+     * silently running other kernels than the user asked for. */
+    st = beaa_kernels_init();
+    if (st != BEAA_OK) return st;
     beaa_ckks_context *c = calloc(1, sizeof *c);
     if (!c) return BEAA_ERR_NOMEM;
     c->spec = *spec;

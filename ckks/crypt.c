@@ -203,6 +203,9 @@ beaa_status beaa_ckks_decrypt_flooded(const beaa_ckks_secret_key *sk, const beaa
         c->kern->add_mod(pt->data + (size_t)i * n, pt->data + (size_t)i * n, t, n, m->q);
     }
 out:
+    /* Never leave an un-flooded decryption behind for a caller who ignores the status: it is
+     * exactly what an IND-CPA-D attacker needs. */
+    if (st != BEAA_OK) beaa_memzero(pt->data, ((size_t)pt->level + 1) * n * sizeof *pt->data);
     beaa_free_secret(noise, n * sizeof *noise);
     beaa_free_secret(limb, ((size_t)pt->level + 1) * n * sizeof *limb);
     return st;

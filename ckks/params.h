@@ -69,7 +69,8 @@ int beaa_is_prime_u64(uint64_t n);
 typedef struct beaa_ckks_context beaa_ckks_context;
 
 /* Builds a context: checks the spec (BEAA_ERR_PARAMS / BEAA_ERR_INSECURE), generates primes
- * (BEAA_ERR_NO_PRIMES), precomputes tables (BEAA_ERR_NOMEM). On success *out owns the context;
+ * (BEAA_ERR_NO_PRIMES), precomputes tables (BEAA_ERR_NOMEM); BEAA_ERR_CPU if BEAA_ARCH names an
+ * unknown ISA or one this CPU lacks (see kernels.h). On success *out owns the context;
  * free it with beaa_ckks_context_free after every object that references it. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_context_new(const beaa_ckks_params_spec *spec,
                                                    beaa_ckks_context **out);

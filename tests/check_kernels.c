@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ckks/kernels/kernels.h"
+#include "ckks/params.h"
 #include "ckks/ntt.h"
 #include "lib/cpu.h"
 #include "lib/mem.h"
@@ -414,6 +415,14 @@ START_TEST(test_arch_env)
     ck_assert_int_eq(isa, BEAA_ISA_REF);
     ck_assert_int_eq(beaa_kernels_init(), BEAA_ERR_CPU);
     ck_assert_str_eq(beaa_kernels_get()->name, "ref");
+    /* a CKKS context refuses to start rather than silently running other kernels */
+    beaa_ckks_params_spec spec;
+    const unsigned bits[1] = {30};
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&spec, 10, bits, 1, 1, 30), BEAA_OK);
+    spec.allow_insecure = 1;
+    beaa_ckks_context *ctx = NULL;
+    ck_assert_int_eq(beaa_ckks_context_new(&spec, &ctx), BEAA_ERR_CPU);
+    ck_assert_ptr_null(ctx);
 }
 END_TEST
 
