@@ -351,7 +351,7 @@ static void run_encrypted(beaa_poly_gran gran, int threads)
     if (getenv("BEAA_TEST_VERBOSE"))
         fprintf(stderr, "encrypted nn: noise %.3g, quantization %.3g, max |logit| %.3g\n", err_noise,
                 err_quant, maxref);
-    /* stated bounds (scale 2^22, 50-bit primes, N = 2^12): encryption noise (encrypted vs the same
+    /* stated bounds (scale 2^24, 50-bit primes, N = 2^12): encryption noise (encrypted vs the same
      * integer weights in plaintext) and weight quantization each below 1e-2 * (1 + max |logit|);
      * measured: noise ~5e-4, quantization ~1e-5 */
     ck_assert_msg(err_noise <= 1e-2 * (1 + maxref), "noise: max |enc - quantized plain| = %g (max |logit| %g)", err_noise, maxref);
