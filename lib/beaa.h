@@ -12,4 +12,8 @@
 #include "lib/stream.h"
 #include "ckks/serialize.h"
 /* nn/ and train/ public headers go here */
+#include "nn/model.h"
+#include "train/arch.h"
+#include "train/data.h"
+#include "train/trainer.h"
 #endif
