@@ -174,7 +174,8 @@ BEAA_MUST_CHECK beaa_status beaa_model_save(const beaa_model *m, const char *pat
                                             int overwrite);
 
 /* Checks internal consistency of m (shapes chain, counts match granularity, finite values,
- * var > 0, limits). BEAA_OK or BEAA_ERR_MODEL. Called by save and load. */
+ * var >= 0, eps > 0, std > 0, limits). BEAA_OK, BEAA_ERR_MODEL, or BEAA_ERR_NOMEM (it derives
+ * the shapes in a scratch copy). Called by save and load. */
 BEAA_MUST_CHECK beaa_status beaa_model_check(const beaa_model *m);
 
 /* Number of activation layers (= multiplicative depth of the activations when encrypted),
