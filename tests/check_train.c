@@ -3,6 +3,7 @@
  * convolution forward against a naive direct loop, SGD against a hand-written Nesterov step,
  * data loaders on real Fashion-MNIST and on small synthetic broken files, and a short
  * end-to-end training run on 2,000 real Fashion-MNIST images that must reach 70% accuracy. */
+#include <cblas.h>
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -753,6 +754,8 @@ static Suite *train_suite(void)
 
 int main(void)
 {
+    /* small GEMMs on a shared 2-core machine: extra BLAS threads only wait for each other */
+    openblas_set_num_threads(1);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/beaa_check_train_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     SRunner *sr = srunner_create(train_suite());

@@ -1,6 +1,7 @@
 /* beaa-train - trains a BEAA model (ReLU teacher or polynomial student, optionally distilled
  * from a teacher) on Fashion-MNIST, CIFAR-10 or an image folder and writes the model file.
  * Progress on stderr; the final test accuracy on stdout. */
+#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ static void usage(void)
         "         [--augment none|shift|affine] [--train-limit N] [--val-frac F]\n"
         "         [--data fashion-mnist[:DIR]|cifar10:DIR|folder:DIR] [--size HxW] [--overwrite]\n"
         "         [--conv3 N]  (width of Conv module 3, default 32)\n"
+        "         [--threads N]  (BLAS threads, default 1: results are reproducible for 1)\n"
         "  --teacher: distillation loss lambda*T^2*KL(t||s) + (1-lambda)*CE (default L 0.7, T 4)\n"
         "  --init-from: copy conv/BN weights (e.g. from the teacher) before training\n"
         "  folder data: binary PGM/PPM images in DIR/<class>/, resized to --size (default 64x64),\n"
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
     double pa = 0.1, pb = 0.5, pc = 0.0;
     unsigned fh = 64, fw = 64;
     unsigned conv3 = 0;
+    int threads = 1;
     beaa_train_config cfg;
     beaa_train_config_default(&cfg);
     for (int i = 1; i < argc; i++) {
@@ -97,6 +100,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--train-limit")) NUM(train_limit = (long)d, 0, 1e9);
         else if (!strcmp(a, "--val-frac")) NUM(val_frac = d, 0, 0.5);
         else if (!strcmp(a, "--conv3")) NUM(conv3 = (unsigned)d, 1, 512);
+        else if (!strcmp(a, "--threads")) NUM(threads = (int)d, 1, 256);
         else if (!strcmp(a, "--poly-init")) {
             NEEDV();
             if (sscanf(v, "%lf,%lf,%lf", &pa, &pb, &pc) != 3) {
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
 #undef NEEDV
     }
     if (!variant || !out) { usage(); return 2; }
+    openblas_set_num_threads(threads);
     beaa_act_kind act = BEAA_ACT_POLY;
     beaa_poly_gran gran = BEAA_POLY_LAYER;
     if (!strcmp(variant, "relu")) act = BEAA_ACT_RELU;

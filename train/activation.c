@@ -24,7 +24,6 @@ void beaa_train_relu_backward(float *din, const float *dout, const float *in, si
 void beaa_train_poly_forward(float *out, const float *in, const float *a, const float *b,
                              const float *c0, beaa_poly_gran g, int C, int B, int hw)
 {
-#pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         for (int bi = 0; bi < B; bi++) {
             size_t base = ((size_t)c * B + bi) * hw;
@@ -50,7 +49,6 @@ void beaa_train_poly_backward(float *din, float *da, float *db, float *dc, const
                               beaa_poly_gran g, int C, int B, int hw)
 {
     if (g == BEAA_POLY_ELEMENT) {
-#pragma omp parallel for schedule(static)
         for (int c = 0; c < C; c++) {
             const float *pa = a + (size_t)c * hw, *pb = b + (size_t)c * hw;
             float *ga = da + (size_t)c * hw, *gb = db + (size_t)c * hw, *gc = dc + (size_t)c * hw;

@@ -10,7 +10,6 @@ void beaa_train_bn_forward(float *out, float *xhat, float *invstd, const float *
                            float *run_var, float eps, float momentum, int C, size_t n,
                            int train)
 {
-#pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         const float *x = in + (size_t)c * n;
         float *xh = xhat + (size_t)c * n, *y = out + (size_t)c * n;
@@ -47,7 +46,6 @@ void beaa_train_bn_backward(float *din, float *dgamma, float *dbeta, const float
                             const float *xhat, const float *invstd, const float *gamma, int C,
                             size_t n)
 {
-#pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         const float *dy = dout + (size_t)c * n, *xh = xhat + (size_t)c * n;
         float *dx = din + (size_t)c * n;

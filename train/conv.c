@@ -34,7 +34,6 @@ static void im2col(float *cols, const float *in, const beaa_model_conv *c, int B
     const int s = (int)c->stride, p = (int)c->pad;
     const size_t N = (size_t)B * oh * ow;
     const int K = (int)(c->cin * c->kh * c->kw);
-#pragma omp parallel for schedule(static)
     for (int r = 0; r < K; r++) {
         int ci = r / (int)(c->kh * c->kw), i = (r / (int)c->kw) % (int)c->kh, j = r % (int)c->kw;
         int x0, x1;
@@ -70,7 +69,6 @@ static void col2im_add(float *din, const float *dcols, const beaa_model_conv *c,
     const int s = (int)c->stride, p = (int)c->pad, kk = (int)(c->kh * c->kw);
     const size_t N = (size_t)B * oh * ow;
     /* parallel over input channels: rows of one channel only touch that channel */
-#pragma omp parallel for schedule(static)
     for (int ci = 0; ci < (int)c->cin; ci++) {
         for (int r = ci * kk; r < (ci + 1) * kk; r++) {
             int i = (r / (int)c->kw) % (int)c->kh, j = r % (int)c->kw;

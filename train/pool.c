@@ -7,7 +7,6 @@ void beaa_train_avgpool_forward(float *out, const float *in, int planes, int h, 
 {
     const int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
     const float inv = 1.0f / (float)(k * k);
-#pragma omp parallel for schedule(static)
     for (int p = 0; p < planes; p++) {
         const float *src = in + (size_t)p * h * w;
         float *dst = out + (size_t)p * oh * ow;
@@ -26,7 +25,6 @@ void beaa_train_avgpool_backward(float *din, const float *dout, int planes, int 
 {
     const int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
     const float inv = 1.0f / (float)(k * k);
-#pragma omp parallel for schedule(static)
     for (int p = 0; p < planes; p++) {
         float *dst = din + (size_t)p * h * w;
         const float *src = dout + (size_t)p * oh * ow;
