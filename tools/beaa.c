@@ -133,11 +133,15 @@ static beaa_status idx_read(const char *path, uint32_t magic, size_t max_n, uint
     if (magic == 0x803) {
         *h = be32(hdr + 8);
         *w = be32(hdr + 12);
-        if (*h == 0 || *w == 0 || *h > 4096 || *w > 4096) { st = BEAA_ERR_DATA; goto done; }
+        if (*h == 0 || *w == 0 || *h > BEAA_MODEL_MAX_DIM || *w > BEAA_MODEL_MAX_DIM) {
+            st = BEAA_ERR_DATA;
+            goto done;
+        }
         item = (size_t)*h * *w;
     }
     if (cnt > 10000000) { st = BEAA_ERR_DATA; goto done; }
     if (cnt > max_n) cnt = max_n;
+    if (cnt * item > ((size_t)1 << 31)) { st = BEAA_ERR_MEMORY_LIMIT; goto done; }
     *out = malloc(cnt * item + 1);
     if (!*out) { st = BEAA_ERR_NOMEM; goto done; }
     size_t want = cnt * item, got = 0;
