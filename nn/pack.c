@@ -1,7 +1,7 @@
 /* pack.c - element-wise packing: encode + encrypt a batch, decrypt + decode the logits. */
 #include "nn/pack.h"
-#include <stdlib.h>
 #include <string.h>
+#include "lib/mem.h"
 
 beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x, size_t n,
                                  size_t el, unsigned level, double scale,
@@ -15,7 +15,7 @@ beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x
     beaa_status err = BEAA_OK;
 #pragma omp parallel
     {
-        double *v = malloc(sizeof(double) * n);
+        double *v = beaa_alloc(sizeof(double) * n); /* the client's pixels: wiped below */
         beaa_ckks_plaintext *pt = NULL;
         beaa_status st = v ? beaa_ckks_plaintext_new(ctx, level, &pt) : BEAA_ERR_NOMEM;
 #pragma omp for schedule(dynamic, 4)
@@ -31,7 +31,7 @@ beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x
             if (err == BEAA_OK) err = st;
         }
         beaa_ckks_plaintext_free(pt);
-        free(v);
+        beaa_free_secret(v, sizeof(double) * n);
     }
     if (err != BEAA_OK)
         for (size_t e = 0; e < el; e++) { beaa_ckks_ciphertext_free(out[e]); out[e] = NULL; }
@@ -47,7 +47,8 @@ beaa_status beaa_nn_pack_decrypt(const beaa_ckks_secret_key *sk, beaa_ckks_ciphe
         if (!cts[k]) return BEAA_ERR_ARG;
         if (cts[k]->ctx != sk->ctx) return BEAA_ERR_PARAMS_MISMATCH;
     }
-    double *v = malloc(sizeof(double) * (n ? n : 1));
+    size_t vn = n ? n : 1;
+    double *v = beaa_alloc(sizeof(double) * vn); /* decrypted logits: wiped below */
     beaa_ckks_plaintext *pt = NULL;
     beaa_status st = v ? beaa_ckks_plaintext_new(sk->ctx, 0, &pt) : BEAA_ERR_NOMEM;
     for (size_t k = 0; k < nc && st == BEAA_OK; k++) {
@@ -57,6 +58,6 @@ beaa_status beaa_nn_pack_decrypt(const beaa_ckks_secret_key *sk, beaa_ckks_ciphe
             for (size_t i = 0; i < n; i++) logits[i * nc + k] = v[i];
     }
     beaa_ckks_plaintext_free(pt);
-    free(v);
+    beaa_free_secret(v, sizeof(double) * vn);
     return st;
 }
