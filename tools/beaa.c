@@ -116,7 +116,8 @@ static uint32_t be32(const uint8_t *p)
 }
 
 /* Reads an IDX file (gzip or plain): magic 0x803 images (n,h,w) or 0x801 labels (n).
- * *out holds at most max_n items. */
+ * *out holds at most max_n items (idx_bytes(*n, *h, *w) bytes from beaa_alloc: the client's data,
+ * free it with beaa_free_secret). */
 static beaa_status idx_read(const char *path, uint32_t magic, size_t max_n, uint8_t **out,
                             size_t *n, uint32_t *h, uint32_t *w)
 {
@@ -126,9 +127,10 @@ static beaa_status idx_read(const char *path, uint32_t magic, size_t max_n, uint
     uint8_t hdr[16];
     size_t hl = magic == 0x803 ? 16 : 8;
     beaa_status st = BEAA_OK;
+    size_t cnt = 0, item = 1;
     if (gzread(f, hdr, (unsigned)hl) != (int)hl) { st = BEAA_ERR_DATA; goto done; }
     if (be32(hdr) != magic) { st = BEAA_ERR_DATA; goto done; }
-    size_t cnt = be32(hdr + 4), item = 1;
+    cnt = be32(hdr + 4);
     *h = *w = 1;
     if (magic == 0x803) {
         *h = be32(hdr + 8);
@@ -142,7 +144,7 @@ static beaa_status idx_read(const char *path, uint32_t magic, size_t max_n, uint
     if (cnt > 10000000) { st = BEAA_ERR_DATA; goto done; }
     if (cnt > max_n) cnt = max_n;
     if (cnt * item > ((size_t)1 << 31)) { st = BEAA_ERR_MEMORY_LIMIT; goto done; }
-    *out = malloc(cnt * item + 1);
+    *out = beaa_alloc(cnt * item + 1);
     if (!*out) { st = BEAA_ERR_NOMEM; goto done; }
     size_t want = cnt * item, got = 0;
     while (got < want) {
@@ -154,8 +156,14 @@ static beaa_status idx_read(const char *path, uint32_t magic, size_t max_n, uint
     *n = cnt;
 done:
     gzclose(f);
-    if (st != BEAA_OK) { free(*out); *out = NULL; }
+    if (st != BEAA_OK) { beaa_free_secret(*out, cnt * item + 1); *out = NULL; }
     return st;
+}
+
+/* Size of the buffer idx_read returned for n items of h x w (1 x 1 for labels). */
+static size_t idx_bytes(size_t n, uint32_t h, uint32_t w)
+{
+    return n * h * w + 1;
 }
 
 /* ------------------------------------------------------------------ model and plan */
@@ -442,7 +450,7 @@ static int cmd_encrypt(const opts *o)
     size_t slots = beaa_ckks_context_slots(ctx);
     uint8_t *px = NULL;
     size_t n = 0;
-    uint32_t h, w;
+    uint32_t h = 0, w = 0;
     st = idx_read(o->images, 0x803, o->count ? o->count : slots + 1, &px, &n, &h, &w);
     if (st != BEAA_OK) {
         fprintf(stderr, "beaa: %s: not a readable IDX image file (%s)\n", o->images, beaa_strerror(st));
@@ -450,7 +458,10 @@ static int cmd_encrypt(const opts *o)
         return 1;
     }
     int rc = 0;
-    if (n > slots) {
+    if (n == 0) {
+        fprintf(stderr, "beaa: %s holds no images\n", o->images);
+        rc = 1;
+    } else if (n > slots) {
         fprintf(stderr, "beaa: more images than the %zu slots of this key (use --count or a larger --batch at keygen)\n", slots);
         rc = 1;
     } else if (s.m->in_c != 1 || h != s.m->in_h || w != s.m->in_w) {
@@ -463,7 +474,7 @@ static int cmd_encrypt(const opts *o)
         rc = 1;
     } else {
         size_t el = (size_t)h * w;
-        double *x = malloc(sizeof(double) * n * el);
+        double *x = beaa_alloc(sizeof(double) * n * el); /* normalized images: wiped below */
         beaa_ckks_ciphertext **cts = calloc(el, sizeof *cts);
         if (!x || !cts) st = BEAA_ERR_NOMEM;
         if (st == BEAA_OK) {
@@ -479,9 +490,9 @@ static int cmd_encrypt(const opts *o)
         }
         if (st != BEAA_OK) rc = fail("encrypt", st);
         free_cts(cts, el);
-        free(x);
+        beaa_free_secret(x, sizeof(double) * n * el);
     }
-    free(px);
+    beaa_free_secret(px, idx_bytes(n, h, w));
     beaa_ckks_secret_key_free(sk);
     beaa_ckks_context_free(ctx);
     setup_free(&s);
@@ -575,19 +586,20 @@ static int cmd_decrypt(const opts *o)
     beaa_status st = load_secret(o, &ctx, &sk, &scale, &in_scale);
     if (st != BEAA_OK) return fail(o->secret, st);
     ct_meta meta;
+    memset(&meta, 0, sizeof meta);
     beaa_ckks_ciphertext **cts = NULL;
-    size_t n = 0;
+    size_t n = 0, nl = 0, lg_bytes = 0;
     int rc = 0;
     double *lg = NULL;
     uint8_t *labels = NULL;
+    uint32_t h = 1, w = 1;
     st = read_cts(o->in, ctx, LG_MAGIC, &meta, &cts, &n);
     if (st != BEAA_OK) { rc = fail(o->in, st); goto out; }
-    lg = malloc(sizeof(double) * meta.n_images * n);
+    lg_bytes = sizeof(double) * meta.n_images * n;
+    lg = beaa_alloc(lg_bytes); /* decrypted logits: wiped below */
     if (!lg) { rc = fail("decrypt", BEAA_ERR_NOMEM); goto out; }
     st = beaa_nn_pack_decrypt(sk, cts, n, meta.n_images, lg);
     if (st != BEAA_OK) { rc = fail("decrypt", st); goto out; }
-    size_t nl = 0;
-    uint32_t h, w;
     if (o->labels) {
         st = idx_read(o->labels, 0x801, meta.n_images, &labels, &nl, &h, &w);
         if (st != BEAA_OK || nl < meta.n_images) {
@@ -597,7 +609,8 @@ static int cmd_decrypt(const opts *o)
         }
     }
     /* predicted labels, one per line: to stdout, or written atomically (no clobbering) */
-    char *txt = malloc((size_t)meta.n_images * 12 + 1);
+    size_t txt_bytes = (size_t)meta.n_images * 12 + 1;
+    char *txt = beaa_alloc(txt_bytes); /* the predictions: wiped below */
     if (!txt) { rc = fail("decrypt", BEAA_ERR_NOMEM); goto out; }
     size_t tl = 0, correct = 0;
     for (size_t i = 0; i < meta.n_images; i++) {
@@ -607,17 +620,17 @@ static int cmd_decrypt(const opts *o)
     }
     if (o->out) {
         st = beaa_file_write_atomic(o->out, txt, tl, o->overwrite);
-        if (st != BEAA_OK) { free(txt); rc = fail(o->out, st); goto out; }
+        if (st != BEAA_OK) { beaa_free_secret(txt, txt_bytes); rc = fail(o->out, st); goto out; }
     } else {
         fwrite(txt, 1, tl, stdout);
     }
-    free(txt);
+    beaa_free_secret(txt, txt_bytes);
     if (labels)
         fprintf(stderr, "beaa: accuracy %.2f%% (%zu / %u)\n", 100.0 * (double)correct / meta.n_images,
                 correct, meta.n_images);
 out:
-    free(labels);
-    free(lg);
+    beaa_free_secret(labels, idx_bytes(nl, h, w));
+    beaa_free_secret(lg, lg_bytes);
     free_cts(cts, n);
     beaa_ckks_secret_key_free(sk);
     beaa_ckks_context_free(ctx);
@@ -713,6 +726,13 @@ static int cmd_info(const opts *o)
 
 /* ------------------------------------------------------------------ demo (the main job) */
 
+/* Wipes and frees the images (n x h x w) and labels (nl) from idx_read; NULLs are allowed. */
+static void free_inputs(uint8_t *px, size_t n, uint32_t h, uint32_t w, uint8_t *lab, size_t nl)
+{
+    beaa_free_secret(px, idx_bytes(n, h, w));
+    beaa_free_secret(lab, idx_bytes(nl, 1, 1));
+}
+
 static int cmd_demo(const opts *o)
 {
     double t_start = now_s();
@@ -724,34 +744,43 @@ static int cmd_demo(const opts *o)
     const char *fi = o->images ? o->images : p_img, *fl = o->labels ? o->labels : p_lab;
     uint8_t *px = NULL, *lab = NULL;
     size_t n = 0, nl = 0;
-    uint32_t h, w, hh, ww;
+    uint32_t h = 0, w = 0, hh = 1, ww = 1;
     size_t want = o->count ? o->count : 10000;
     beaa_status st = idx_read(fi, 0x803, want, &px, &n, &h, &w);
     if (st == BEAA_OK) st = idx_read(fl, 0x801, want, &lab, &nl, &hh, &ww);
+    if (st == BEAA_OK && n == 0) st = BEAA_ERR_DATA; /* no images */
     if (st != BEAA_OK || nl != n) {
         fprintf(stderr, "beaa: cannot read the Fashion-MNIST test set (%s, %s): %s\n", fi, fl,
                 beaa_strerror(st));
-        free(px); free(lab); setup_free(&s);
+        free_inputs(px, n, h, w, lab, nl);
+        setup_free(&s);
         return 1;
     }
     if (h != s.m->in_h || w != s.m->in_w || s.m->in_c != 1) {
         fprintf(stderr, "beaa: images are %ux%u, the model wants %ux%ux%u\n", h, w, s.m->in_c, s.m->in_h, s.m->in_w);
-        free(px); free(lab); setup_free(&s);
+        free_inputs(px, n, h, w, lab, nl);
+        setup_free(&s);
         return 1;
     }
     printf("beaa demo: model %s (\"%s\"), %zu test images in ONE batch, %d threads, kernels %s\n",
            o->model, s.m->desc, n, beaa_cpu_threads(), beaa_kernels_get()->name);
     if (make_plan(&s, n, (unsigned)o->log_n, o->insecure, (unsigned)o->log_scale,
-                  (unsigned)o->log_scale)) { free(px); free(lab); setup_free(&s); return 1; }
+                  (unsigned)o->log_scale)) {
+        free_inputs(px, n, h, w, lab, nl);
+        setup_free(&s);
+        return 1;
+    }
     printf("plan: %s\n", s.plan.msg);
     printf("plan: %u stages, %zu scalar MACs + %zu ct-ct products per batch; planned peak memory %.2f GiB\n",
            s.net->nstages, beaa_nn_net_macs(s.net), beaa_nn_net_products(s.net),
            s.plan.peak_bytes / 1073741824.0);
     fflush(stdout);
 
+    /* images, their logits and the decrypted logits are the client's data: wiped before free */
     size_t el = (size_t)h * w, nc = s.m->num_classes;
-    double *x = malloc(sizeof(double) * n * el), *ref = malloc(sizeof(double) * n * nc),
-           *ref_m = malloc(sizeof(double) * n * nc), *got = malloc(sizeof(double) * n * nc);
+    size_t x_bytes = sizeof(double) * n * el, lg_bytes = sizeof(double) * n * nc;
+    double *x = beaa_alloc(x_bytes), *ref = beaa_alloc(lg_bytes), *ref_m = beaa_alloc(lg_bytes),
+           *got = beaa_alloc(lg_bytes);
     beaa_ckks_ciphertext **cts = calloc(el, sizeof *cts), **lg = calloc(nc, sizeof *lg);
     beaa_ckks_context *ctx = NULL;
     beaa_ckks_secret_key *sk = NULL;
@@ -793,9 +822,9 @@ static int cmd_demo(const opts *o)
 
     size_t acc_enc = 0, acc_ref = 0, acc_model = 0, agree = 0, agree_model = 0, agree_q = 0;
     double maxerr = 0, maxerr_q = 0;
-    double *qref = malloc(sizeof(double) * n * nc);
+    double *qref = beaa_alloc(lg_bytes);
     if (!qref || beaa_nn_quant_plain_forward(s.net, qn, x, n, qref) != BEAA_OK) {
-        free(qref);
+        beaa_free_secret(qref, lg_bytes);
         rc = fail("quantized reference", BEAA_ERR_NOMEM);
         goto out;
     }
@@ -829,7 +858,7 @@ static int cmd_demo(const opts *o)
     printf("  agreement enc vs plaintext    %.2f%%   (max |logit error| %.3g)\n", 100.0 * agree / n, maxerr);
     printf("  (weight quantization alone, no encryption: agreement %.2f%%, max |logit error| %.3g)\n",
            100.0 * agree_q / n, maxerr_q);
-    free(qref);
+    beaa_free_secret(qref, lg_bytes);
     printf("  time: encrypt %.1f s, forward %.1f s, decrypt %.2f s; total %.1f s\n", t_enc, fs.total_s,
            t_dec, total);
     printf("  amortized time per image      %.2f ms  (forward only %.2f ms)\n", 1e3 * total / n,
@@ -845,7 +874,11 @@ out:
     beaa_ckks_relin_key_free(rk);
     beaa_ckks_secret_key_free(sk);
     beaa_ckks_context_free(ctx);
-    free(x); free(ref); free(ref_m); free(got); free(px); free(lab);
+    beaa_free_secret(x, x_bytes);
+    beaa_free_secret(ref, lg_bytes);
+    beaa_free_secret(ref_m, lg_bytes);
+    beaa_free_secret(got, lg_bytes);
+    free_inputs(px, n, h, w, lab, nl);
     setup_free(&s);
     return rc;
 }
