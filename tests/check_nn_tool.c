@@ -1,7 +1,9 @@
 /* check_nn_tool.c - the `beaa` tool end to end on a tiny model and a small (insecure, N=2^12)
  * ring: keygen -> encrypt (IDX.gz images) -> infer -> decrypt, predictions against the
  * plaintext folded reference, and the error paths: no clobbering, more images than slots,
- * truncated files, ciphertexts for other parameters, a model deeper than the keys' chain. */
+ * truncated files, ciphertexts for other parameters, a model deeper than the keys' chain;
+ * the on-disk layout of the ciphertext files' metadata and crafted metadata (a tensor shape whose
+ * 64-bit product wraps around to the true count, counts that do not match, 0 images). */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "lib/stream.h"
 #include "nn/fold.h"
 #include "nn/model.h"
 #include "nn/plain.h"
@@ -32,6 +35,26 @@ static int sh(const char *fmt, ...)
     char full[4600];
     snprintf(full, sizeof full, "OMP_WAIT_POLICY=passive %s >>%s/log.txt 2>&1", cmd, dir);
     return system(full);
+}
+
+/* Runs a command with stdout+stderr into dir/err.txt; returns its exit status and leaves the
+ * output (at most n-1 bytes, NUL-terminated) in out. */
+static int sh_out(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int sh_out(char *out, size_t n, const char *fmt, ...)
+{
+    char cmd[4096], full[4600], path[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(path, sizeof path, "%s/err.txt", dir);
+    snprintf(full, sizeof full, "OMP_WAIT_POLICY=passive %s >%s 2>&1", cmd, path);
+    int rc = system(full);
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(out, 1, n - 1, f) : 0;
+    out[got] = 0;
+    if (f) fclose(f);
+    return rc;
 }
 
 /* conv 5x5/2 (3 ch) -> pool 2 -> conv 1x1 to 10 (-> extra conv 1x1 10->10 if deep) -> GAP */
@@ -247,6 +270,112 @@ START_TEST(test_tool_flow)
 }
 END_TEST
 
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+/* Copies the ciphertext stream src to dst with new metadata: magic, then n_images, c, h, w as
+ * little-endian u32 (the documented layout, built here by hand), cut to meta_len bytes. */
+static void craft_ct(const char *src, const char *dst, const char *magic, uint32_t n_images,
+                     uint32_t c, uint32_t h, uint32_t w, size_t meta_len)
+{
+    uint8_t meta[24];
+    memcpy(meta, magic, 8);
+    put_le32(meta + 8, n_images); put_le32(meta + 12, c); put_le32(meta + 16, h); put_le32(meta + 20, w);
+    ck_assert_uint_le(meta_len, sizeof meta);
+    beaa_stream_reader *r = NULL;
+    ck_assert_int_eq(beaa_stream_reader_open(src, BEAA_OBJ_NONE, NULL, 0, &r), BEAA_OK);
+    beaa_stream_writer *wr = NULL;
+    ck_assert_int_eq(beaa_stream_writer_open(dst, 1, beaa_stream_reader_elem_type(r),
+                                             beaa_stream_reader_fingerprint(r), meta, meta_len, &wr),
+                     BEAA_OK);
+    for (uint64_t i = 0; i < beaa_stream_reader_count(r); i++) {
+        const uint8_t *obj;
+        size_t len;
+        ck_assert_int_eq(beaa_stream_reader_next(r, &obj, &len), BEAA_OK);
+        ck_assert_int_eq(beaa_stream_writer_append(wr, obj, len), BEAA_OK);
+    }
+    beaa_stream_reader_close(r);
+    ck_assert_int_eq(beaa_stream_writer_close(wr), BEAA_OK);
+}
+
+START_TEST(test_tool_ct_meta)
+{
+    ck_assert_msg(access(BEAA_BIN, X_OK) == 0, "%s not built (make tools)", BEAA_BIN);
+    char m[300], p[400], q[400], out[4096];
+    snprintf(m, sizeof m, "%s/tiny.model", dir);
+    write_model(m, 0);
+    ck_assert_int_eq(sh(BEAA_BIN " keygen --model %s --batch 16" SMALL " --secret %s/sk --keys %s/keys",
+                        m, dir, dir), 0);
+    ck_assert_int_eq(sh(BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL " --images %s"
+                        " --count 12 --out %s/ct", m, dir, images, dir), 0);
+    snprintf(p, sizeof p, "%s/ct", dir);
+    snprintf(q, sizeof q, "%s/bad", dir);
+    /* the metadata on disk: "BEAANNC1", then 12 images, shape 1 x 8 x 8, little-endian u32 */
+    {
+        static const uint8_t want[24] = { 'B', 'E', 'A', 'A', 'N', 'N', 'C', '1', 12, 0, 0, 0,
+                                          1, 0, 0, 0, HW, 0, 0, 0, HW, 0, 0, 0 };
+        beaa_stream_reader *r = NULL;
+        ck_assert_int_eq(beaa_stream_reader_open(p, BEAA_OBJ_NONE, NULL, 0, &r), BEAA_OK);
+        size_t ml = 0;
+        const uint8_t *mp = beaa_stream_reader_meta(r, &ml);
+        ck_assert_uint_eq(ml, sizeof want);
+        ck_assert(mp && memcmp(mp, want, sizeof want) == 0);
+        ck_assert_uint_eq(beaa_stream_reader_count(r), HW * HW);
+        beaa_stream_reader_close(r);
+    }
+    /* the same metadata rebuilt by hand is accepted (the crafting itself is sound) */
+    craft_ct(p, q, "BEAANNC1", 12, 1, HW, HW, 24);
+    ck_assert_int_eq(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --in %s --out %s/lg_ok", m, dir, q, dir), 0);
+    /* c * h * w = (2^29 + 2^15 + 1)(2^29 - 2^15 + 1) * 64 = 64 * (2^58 + 1) = 2^64 + 64: a 64-bit
+     * product wraps around to the true count of 64 ciphertexts; each field is bounded first */
+    craft_ct(p, q, "BEAANNC1", 12, 536903681u, 536838145u, 64, 24);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --in %s --out %s/lg2", m, dir, q, dir), 0);
+    ck_assert_msg(strstr(out, "tensor shape out of range") != NULL, "got: %s", out);
+    ck_assert_int_eq(sh_out(out, sizeof out, BEAA_BIN " info %s", q), 0);
+    ck_assert_msg(strstr(out, "bad metadata (tensor shape out of range") != NULL, "got: %s", out);
+    /* a zero in the shape */
+    craft_ct(p, q, "BEAANNC1", 12, 0, HW, HW, 24);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --in %s --out %s/lg2", m, dir, q, dir), 0);
+    ck_assert_msg(strstr(out, "tensor shape out of range") != NULL, "got: %s", out);
+    /* shapes in range whose product is not the count: 32 and 1024 * 1024 * 1 (above 10^6) */
+    craft_ct(p, q, "BEAANNC1", 12, 1, HW, HW / 2, 24);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --in %s --out %s/lg2", m, dir, q, dir), 0);
+    ck_assert_msg(strstr(out, "does not match the tensor shape") != NULL, "got: %s", out);
+    craft_ct(p, q, "BEAANNC1", 12, 1, 1024, 1024, 24);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --in %s --out %s/lg2", m, dir, q, dir), 0);
+    ck_assert_msg(strstr(out, "more than 1,000,000 elements") != NULL, "got: %s", out);
+    /* 0 images; more images than the 2,048 slots */
+    craft_ct(p, q, "BEAANNC1", 0, 1, HW, HW, 24);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --in %s --out %s/lg2", m, dir, q, dir), 0);
+    ck_assert_msg(strstr(out, "image count is 0") != NULL, "got: %s", out);
+    craft_ct(p, q, "BEAANNC1", 5000, 1, HW, HW, 24);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --in %s --out %s/lg2", m, dir, q, dir), 0);
+    ck_assert_msg(strstr(out, "more images than the keys' slots") != NULL, "got: %s", out);
+    /* metadata cut short; logits where inputs are expected (and the reverse for decrypt) */
+    craft_ct(p, q, "BEAANNC1", 12, 1, HW, HW, 20);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --in %s --out %s/lg2", m, dir, q, dir), 0);
+    ck_assert_msg(strstr(out, "metadata has the wrong size") != NULL, "got: %s", out);
+    craft_ct(p, q, "BEAANNL1", 12, 1, HW, HW, 24);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --in %s --out %s/lg2", m, dir, q, dir), 0);
+    ck_assert_msg(strstr(out, "not a file of encrypted inputs") != NULL, "got: %s", out);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " decrypt --secret %s/sk" SMALL " --in %s", dir, p), 0);
+    ck_assert_msg(strstr(out, "not a file of encrypted logits") != NULL, "got: %s", out);
+    snprintf(p, sizeof p, "%s/lg2", dir);
+    ck_assert_int_eq(fsize(p), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn_tool");
@@ -254,6 +383,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_tool_flow);
+    tcase_add_test(tc, test_tool_ct_meta);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

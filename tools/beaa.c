@@ -340,10 +340,67 @@ static int cmd_keygen(const opts *o)
 
 /* ------------------------------------------------------------------ ciphertext streams */
 
+/* The stream's metadata: what the ciphertexts hold. On disk (CT_META_BYTES, field by field,
+ * independent of the compiler's struct layout): magic (8 bytes, CT_MAGIC or LG_MAGIC; its last
+ * character is the format version), then n_images, c, h, w as little-endian u32. Ciphertext k
+ * of the stream is element k of the c x h x w tensor; slot j of each is image j. */
 typedef struct ct_meta {
     char magic[8];
     uint32_t n_images, c, h, w;
 } ct_meta;
+
+#define CT_META_BYTES 24
+#define CT_MAX_COUNT 1000000 /* ciphertexts in one file (c*h*w) */
+
+static beaa_status meta_write(beaa_serial_writer *w, const ct_meta *m)
+{
+    beaa_status st = beaa_serial_write_bytes(w, m->magic, 8);
+    if (st == BEAA_OK) st = beaa_serial_write_u32(w, m->n_images);
+    if (st == BEAA_OK) st = beaa_serial_write_u32(w, m->c);
+    if (st == BEAA_OK) st = beaa_serial_write_u32(w, m->h);
+    if (st == BEAA_OK) st = beaa_serial_write_u32(w, m->w);
+    return st;
+}
+
+/* Parses and bounds the metadata: BEAA_ERR_FORMAT (size, magic other than `magic`) or
+ * BEAA_ERR_CORRUPT (a field out of range), with a sentence in *why. The shape is bounded per
+ * field (c <= BEAA_MODEL_MAX_CH, h and w <= BEAA_MODEL_MAX_DIM, all >= 1) before the product is
+ * formed, so c*h*w cannot overflow; it must be at most CT_MAX_COUNT. */
+static beaa_status meta_read(const uint8_t *p, size_t len, const char *magic, ct_meta *m,
+                             const char **why)
+{
+    beaa_serial_reader r;
+    memset(m, 0, sizeof *m);
+    *why = "metadata has the wrong size (not a file of the beaa tool, or another version)";
+    if (!p || len != CT_META_BYTES) return BEAA_ERR_FORMAT;
+    beaa_serial_reader_init(&r, p, len);
+    beaa_status st = beaa_serial_read_bytes(&r, m->magic, 8);
+    if (st == BEAA_OK) st = beaa_serial_read_u32(&r, &m->n_images);
+    if (st == BEAA_OK) st = beaa_serial_read_u32(&r, &m->c);
+    if (st == BEAA_OK) st = beaa_serial_read_u32(&r, &m->h);
+    if (st == BEAA_OK) st = beaa_serial_read_u32(&r, &m->w);
+    if (st != BEAA_OK) return BEAA_ERR_FORMAT;
+    if (memcmp(m->magic, magic, 8) != 0) {
+        *why = !memcmp(magic, CT_MAGIC, 8) ? "not a file of encrypted inputs (beaa encrypt writes them)"
+                                            : "not a file of encrypted logits (beaa infer writes them)";
+        return BEAA_ERR_FORMAT;
+    }
+    if (m->c == 0 || m->h == 0 || m->w == 0 || m->c > BEAA_MODEL_MAX_CH ||
+        m->h > BEAA_MODEL_MAX_DIM || m->w > BEAA_MODEL_MAX_DIM) {
+        *why = "tensor shape out of range (channels 1..4096, height and width 1..1024)";
+        return BEAA_ERR_CORRUPT;
+    }
+    if ((uint64_t)m->c * m->h * m->w > CT_MAX_COUNT) {
+        *why = "tensor shape holds more than 1,000,000 elements";
+        return BEAA_ERR_CORRUPT;
+    }
+    if (m->n_images == 0) {
+        *why = "image count is 0";
+        return BEAA_ERR_CORRUPT;
+    }
+    *why = NULL;
+    return BEAA_OK;
+}
 
 static beaa_status write_cts(const char *path, int overwrite, const beaa_ckks_context *ctx,
                              const char *magic, uint32_t n_images, uint32_t c, uint32_t h,
@@ -352,12 +409,14 @@ static beaa_status write_cts(const char *path, int overwrite, const beaa_ckks_co
     ct_meta meta;
     memcpy(meta.magic, magic, 8);
     meta.n_images = n_images; meta.c = c; meta.h = h; meta.w = w;
-    beaa_stream_writer *sw = NULL;
-    beaa_status st = beaa_stream_writer_open(path, overwrite, BEAA_OBJ_CIPHERTEXT,
-                                             beaa_ckks_context_fingerprint(ctx), &meta, sizeof meta, &sw);
-    if (st != BEAA_OK) return st;
     beaa_serial_writer sbuf;
     beaa_serial_writer_init(&sbuf, 0);
+    beaa_status st = meta_write(&sbuf, &meta);
+    beaa_stream_writer *sw = NULL;
+    if (st == BEAA_OK)
+        st = beaa_stream_writer_open(path, overwrite, BEAA_OBJ_CIPHERTEXT,
+                                     beaa_ckks_context_fingerprint(ctx), sbuf.buf, sbuf.len, &sw);
+    if (st != BEAA_OK) { beaa_serial_writer_free(&sbuf); return st; }
     for (size_t i = 0; i < count && st == BEAA_OK; i++) {
         beaa_serial_writer_reset(&sbuf);
         st = beaa_ckks_ciphertext_serialize(cts[i], &sbuf);
@@ -368,11 +427,14 @@ static beaa_status write_cts(const char *path, int overwrite, const beaa_ckks_co
     return beaa_stream_writer_close(sw);
 }
 
-/* Reads a ciphertext stream of the given kind for ctx; *cts gets meta->c*h*w ciphertexts. */
+/* Reads a ciphertext stream of the given kind for ctx; *cts gets meta->c*h*w ciphertexts.
+ * On a metadata error *why (else NULL) says what is wrong in a sentence. */
 static beaa_status read_cts(const char *path, const beaa_ckks_context *ctx, const char *magic,
-                            ct_meta *meta, beaa_ckks_ciphertext ***cts, size_t *count)
+                            ct_meta *meta, beaa_ckks_ciphertext ***cts, size_t *count,
+                            const char **why)
 {
     *cts = NULL;
+    *why = NULL;
     beaa_stream_reader *r = NULL;
     beaa_status st = beaa_stream_reader_open(path, BEAA_OBJ_CIPHERTEXT,
                                              beaa_ckks_context_fingerprint(ctx),
@@ -380,12 +442,16 @@ static beaa_status read_cts(const char *path, const beaa_ckks_context *ctx, cons
     if (st != BEAA_OK) return st;
     size_t ml = 0;
     const uint8_t *mp = beaa_stream_reader_meta(r, &ml);
-    if (!mp || ml != sizeof *meta) { beaa_stream_reader_close(r); return BEAA_ERR_FORMAT; }
-    memcpy(meta, mp, sizeof *meta);
-    if (memcmp(meta->magic, magic, 8) != 0) { beaa_stream_reader_close(r); return BEAA_ERR_FORMAT; }
+    st = meta_read(mp, ml, magic, meta, why);
+    if (st != BEAA_OK) { beaa_stream_reader_close(r); return st; }
     uint64_t n = beaa_stream_reader_count(r);
-    if (n != (uint64_t)meta->c * meta->h * meta->w || n == 0 || n > 1000000 ||
-        meta->n_images == 0 || meta->n_images > beaa_ckks_context_slots(ctx)) {
+    if (n != (uint64_t)meta->c * meta->h * meta->w) {
+        *why = "the number of ciphertexts does not match the tensor shape";
+        beaa_stream_reader_close(r);
+        return BEAA_ERR_CORRUPT;
+    }
+    if (meta->n_images > beaa_ckks_context_slots(ctx)) {
+        *why = "more images than the keys' slots";
         beaa_stream_reader_close(r);
         return BEAA_ERR_CORRUPT;
     }
@@ -533,10 +599,12 @@ static int cmd_infer(const opts *o)
     kf_close(&kf, 0);
     if (st != BEAA_OK) { rc = fail(o->keys, st); goto out; }
     ct_meta meta;
-    st = read_cts(o->in, ctx, CT_MAGIC, &meta, &cts, &ncts);
+    const char *why = NULL;
+    st = read_cts(o->in, ctx, CT_MAGIC, &meta, &cts, &ncts, &why);
     if (st != BEAA_OK) {
-        fprintf(stderr, "beaa: %s: %s%s\n", o->in, beaa_strerror(st),
-                st == BEAA_ERR_PARAMS_MISMATCH ? " (ciphertexts were made for other keys)" : "");
+        fprintf(stderr, "beaa: %s: %s%s%s%s\n", o->in, beaa_strerror(st),
+                st == BEAA_ERR_PARAMS_MISMATCH ? " (ciphertexts were made for other keys)" : "",
+                why ? ": " : "", why ? why : "");
         rc = 1;
         goto out;
     }
@@ -593,8 +661,15 @@ static int cmd_decrypt(const opts *o)
     double *lg = NULL;
     uint8_t *labels = NULL;
     uint32_t h = 1, w = 1;
-    st = read_cts(o->in, ctx, LG_MAGIC, &meta, &cts, &n);
-    if (st != BEAA_OK) { rc = fail(o->in, st); goto out; }
+    const char *why = NULL;
+    st = read_cts(o->in, ctx, LG_MAGIC, &meta, &cts, &n, &why);
+    if (st != BEAA_OK) {
+        fprintf(stderr, "beaa: %s: %s%s%s%s\n", o->in, beaa_strerror(st),
+                st == BEAA_ERR_PARAMS_MISMATCH ? " (logits were made for other keys)" : "",
+                why ? ": " : "", why ? why : "");
+        rc = 1;
+        goto out;
+    }
     lg_bytes = sizeof(double) * meta.n_images * n;
     lg = beaa_alloc(lg_bytes); /* decrypted logits: wiped below */
     if (!lg) { rc = fail("decrypt", BEAA_ERR_NOMEM); goto out; }
@@ -683,13 +758,16 @@ static int cmd_info(const opts *o)
         const uint8_t *mp = beaa_stream_reader_meta(r, &ml);
         printf("%s: stream of %llu %s objects", o->file,
                (unsigned long long)beaa_stream_reader_count(r), type_name(beaa_stream_reader_elem_type(r)));
-        if (mp && ml == sizeof(ct_meta)) {
-            ct_meta cm;
-            memcpy(&cm, mp, sizeof cm);
-            if (!memcmp(cm.magic, CT_MAGIC, 8))
-                printf(": encrypted inputs of %u images (%ux%ux%u)", cm.n_images, cm.c, cm.h, cm.w);
-            else if (!memcmp(cm.magic, LG_MAGIC, 8))
+        ct_meta cm;
+        const char *why = NULL;
+        int logits = mp && ml >= 8 && !memcmp(mp, LG_MAGIC, 8);
+        if (mp && ml >= 8 && (logits || !memcmp(mp, CT_MAGIC, 8))) {
+            if (meta_read(mp, ml, logits ? LG_MAGIC : CT_MAGIC, &cm, &why) != BEAA_OK)
+                printf(": bad metadata (%s)", why);
+            else if (logits)
                 printf(": encrypted logits of %u images (%u classes)", cm.n_images, cm.c);
+            else
+                printf(": encrypted inputs of %u images (%ux%ux%u)", cm.n_images, cm.c, cm.h, cm.w);
         }
         printf("\n");
         beaa_stream_reader_close(r);
