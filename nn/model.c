@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "lib/fileio.h"
+#include "lib/mem.h"
 
 #define HDR_BYTES 24
 #define MAX_FILE_BYTES ((size_t)1 << 30)
@@ -585,27 +587,14 @@ beaa_status beaa_model_load(const char *path, beaa_model **out)
 {
     if (!path || !out) return BEAA_ERR_ARG;
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return BEAA_ERR_IO;
-    size_t cap = 1 << 16, len = 0;
-    uint8_t *buf = malloc(cap);
-    if (!buf) { fclose(f); return BEAA_ERR_NOMEM; }
-    for (;;) {
-        if (len == cap) {
-            if (cap >= MAX_FILE_BYTES) { free(buf); fclose(f); return BEAA_ERR_MODEL; }
-            uint8_t *nb = realloc(buf, cap * 2);
-            if (!nb) { free(buf); fclose(f); return BEAA_ERR_NOMEM; }
-            buf = nb; cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(buf); return BEAA_ERR_IO; }
-    beaa_status s = beaa_model_load_mem(buf, len, out);
-    free(buf);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    /* bounded, regular files only (a FIFO or directory is refused instead of blocking) */
+    beaa_status s = beaa_file_read_all(path, MAX_FILE_BYTES, &buf, &len);
+    if (s == BEAA_ERR_MEMORY_LIMIT) return BEAA_ERR_MODEL;
+    if (s) return s;
+    s = beaa_model_load_mem(buf, len, out);
+    beaa_free(buf);
     return s;
 }
 
@@ -699,47 +688,12 @@ beaa_status beaa_model_save_mem(const beaa_model *m, uint8_t **buf, size_t *len)
 beaa_status beaa_model_save(const beaa_model *m, const char *path, int overwrite)
 {
     if (!m || !path || !*path) return BEAA_ERR_ARG;
-    struct stat st;
-    if (!overwrite && stat(path, &st) == 0) return BEAA_ERR_EXISTS;
     uint8_t *buf;
     size_t len;
     beaa_status s = beaa_model_save_mem(m, &buf, &len);
     if (s) return s;
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp) { free(buf); return BEAA_ERR_NOMEM; }
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmpXXXXXX", 11);
-    int fd = mkstemp(tmp);
-    if (fd < 0) { free(tmp); free(buf); return BEAA_ERR_IO; }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, buf + off, len - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        off += (size_t)n;
-    }
-    int ok = off == len && fsync(fd) == 0;
-    ok = (close(fd) == 0) && ok;
+    /* temp file + fsync + link (never replaces an existing file) or rename (overwrite) */
+    s = beaa_file_write_atomic(path, buf, len, overwrite);
     free(buf);
-    if (ok) {
-        (void)chmod(tmp, 0644);
-        if (!overwrite) {
-            /* link() fails if path appeared meanwhile: no overwrite even under a race */
-            if (link(tmp, path) != 0) {
-                int e = errno;
-                if (e == EEXIST || stat(path, &st) == 0 || rename(tmp, path) != 0) {
-                    unlink(tmp); free(tmp);
-                    return e == EEXIST ? BEAA_ERR_EXISTS : BEAA_ERR_IO;
-                }
-            } else {
-                unlink(tmp);
-            }
-        } else if (rename(tmp, path) != 0) {
-            ok = 0;
-        }
-    }
-    if (!ok) { unlink(tmp); free(tmp); return BEAA_ERR_IO; }
-    free(tmp);
-    return BEAA_OK;
+    return s;
 }

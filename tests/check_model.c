@@ -115,6 +115,13 @@ START_TEST(test_file_save_load)
     snprintf(path, sizeof path, "%s/missing.model", tmpdir);
     ck_assert_int_eq(beaa_model_load(path, &l), BEAA_ERR_IO);
     ck_assert_ptr_null(l);
+    /* a FIFO (or a directory) is refused at once instead of blocking the reader */
+    snprintf(path, sizeof path, "%s/fifo.model", tmpdir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_eq(beaa_model_load(path, &l), BEAA_ERR_IO);
+    ck_assert_ptr_null(l);
+    unlink(path);
+    ck_assert_int_eq(beaa_model_load(tmpdir, &l), BEAA_ERR_IO);
     snprintf(path, sizeof path, "%s/nodir/x.model", tmpdir);
     ck_assert_int_eq(beaa_model_save(m, path, 0), BEAA_ERR_IO);
     /* a NaN weight is refused by save */

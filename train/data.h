@@ -64,4 +64,8 @@ BEAA_MUST_CHECK beaa_status beaa_data_head(const beaa_dataset *src, uint32_t n,
 /* Per-channel mean and standard deviation of pixel/255 over the whole set (c entries each). */
 void beaa_data_stats(const beaa_dataset *d, float *mean, float *std);
 
+/* 1 if path names a regular file (after following links), else 0: loaders check it before
+ * opening so that a FIFO, device or directory gives a clear error instead of blocking. */
+int beaa_data_is_regular_file(const char *path);
+
 #endif

@@ -19,6 +19,8 @@ static beaa_status failf(char *err, size_t errlen, const char *msg, const char *
 /* Appends the records of path to d (grows arrays). */
 static beaa_status load_file(const char *path, beaa_dataset *d, char *err, size_t errlen)
 {
+    if (!beaa_data_is_regular_file(path))
+        return failf(err, errlen, "cannot open (missing or not a regular file: CIFAR-10 binary batch?)", path);
     FILE *f = fopen(path, "rb");
     if (!f) return failf(err, errlen, "cannot open (missing CIFAR-10 binary batch?)", path);
     if (fseek(f, 0, SEEK_END) != 0) { fclose(f); return failf(err, errlen, "cannot seek", path); }

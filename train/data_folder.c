@@ -93,6 +93,7 @@ static long pnm_int(FILE *f)
 static beaa_status pnm_load(const char *path, uint8_t **px, uint32_t *pc, uint32_t *ph,
                             uint32_t *pw, char *err, size_t errlen)
 {
+    if (!beaa_data_is_regular_file(path)) return failf(err, errlen, "cannot open image (not a regular file)", path);
     FILE *f = fopen(path, "rb");
     if (!f) return failf(err, errlen, "cannot open image", path);
     char magic[2];

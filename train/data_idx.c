@@ -45,6 +45,8 @@ static uint32_t be32(const uint8_t *b)
 static beaa_status idx_open(const char *path, uint32_t ndim, uint32_t *dims, gzFile *out,
                             char *err, size_t errlen)
 {
+    if (!beaa_data_is_regular_file(path))
+        return fail(err, errlen, "cannot open %s (missing or not a regular file)", path);
     gzFile f = gzopen(path, "rb");
     if (!f) return fail(err, errlen, "cannot open %s", path);
     uint8_t hdr[16];

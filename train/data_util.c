@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "train/prng.h"
 
 void beaa_dataset_free(beaa_dataset *d)
@@ -115,4 +116,10 @@ void beaa_data_stats(const beaa_dataset *d, float *mean, float *std)
         mean[c] = (float)m;
         std[c] = (float)(v > 1e-12 ? sqrt(v) : 1.0);
     }
+}
+
+int beaa_data_is_regular_file(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
