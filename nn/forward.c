@@ -53,6 +53,7 @@ beaa_status beaa_nn_forward(const beaa_nn_net *net, const beaa_nn_qnet *qn,
     int32_t *uses = NULL, *order = NULL, *gstart = NULL, *bstart = NULL;
     beaa_nn_linblock *gb = NULL;
     int32_t *gout = NULL;
+    int blas_prev = 0; /* the caller's OpenBLAS thread count, restored at done (0: not changed) */
 
     for (uint32_t k = 0; k < net->num_classes; k++) logits[k] = NULL;
     if (!rk) { err = BEAA_ERR_NO_KEY; goto done; }
@@ -70,6 +71,10 @@ beaa_status beaa_nn_forward(const beaa_nn_net *net, const beaa_nn_qnet *qn,
 
     int threads = opts && opts->threads > 0 ? opts->threads : beaa_cpu_threads();
     if (threads < 1) threads = 1;
+    /* each task runs dgemm from its own thread: OpenBLAS single-threaded inside; this setting is
+     * process-wide, so the caller's value is put back on every path out (at done) */
+    blas_prev = openblas_get_num_threads();
+    if (blas_prev < 1) blas_prev = 1;
     openblas_set_num_threads(1);
     const size_t N = beaa_ckks_context_n(ctx);
     const unsigned L = net->nstages;
@@ -268,5 +273,6 @@ done:
     free(next); /* only non-NULL (and empty) when a stage's allocation failed */
     free(xu);
     free(uses); free(order); free(gstart); free(bstart); free(gb); free(gout);
+    if (blas_prev > 0) openblas_set_num_threads(blas_prev);
     return err;
 }

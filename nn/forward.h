@@ -39,6 +39,12 @@ typedef struct beaa_nn_forward_stats {
  * set to new ciphertexts (level 0) that decrypt to the logits of every image (slot j = image j);
  * owned by the caller. rk: the relinearization key (the server needs no other key).
  * Results are identical for any thread count. stats may be NULL.
+ * OpenBLAS: the pass calls dgemm from its own threads and sets OpenBLAS to one thread
+ * (openblas_set_num_threads(1)) while it runs; the previous value (openblas_get_num_threads) is
+ * restored before returning, on success and on every error. The setting is process-wide: BLAS
+ * calls made by other threads of the process during the pass run single-threaded, and two passes
+ * started concurrently from different threads may leave the count at 1 (start them from one
+ * thread, or set the count yourself afterwards).
  * Errors: BEAA_ERR_ARG, BEAA_ERR_PARAMS_MISMATCH (inputs of another context), BEAA_ERR_LEVEL_MISMATCH
  * (inputs not at level L), BEAA_ERR_SCALE_MISMATCH (input scale differs from the plan),
  * BEAA_ERR_SIZE, BEAA_ERR_NO_KEY (rk NULL), BEAA_ERR_NOMEM, evaluator errors. */

@@ -1,6 +1,7 @@
 /* check_nn.c - tests of nn/: exact integer linear maps vs a 128-bit reference, folding vs the
  * unfolded model forward (incl. border pixels), parameter planning and its refusals, and the
  * encrypted forward pass vs the plaintext folded reference on a small ring. */
+#include <cblas.h>
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -382,8 +383,13 @@ START_TEST(test_encrypted_threads_identical)
     ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale, in), BEAA_OK);
     for (int i = 0; i < 121; i++) ck_assert_int_eq(beaa_ckks_ciphertext_clone(in[i], &in2[i]), BEAA_OK);
     beaa_nn_forward_opts f1 = { 1, NULL, NULL }, f2 = { 2, NULL, NULL };
+    /* the pass runs OpenBLAS single-threaded but gives the caller's setting back */
+    openblas_set_num_threads(2);
+    ck_assert_int_eq(openblas_get_num_threads(), 2);
     ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in, l1, &f1, NULL), BEAA_OK);
+    ck_assert_int_eq(openblas_get_num_threads(), 2);
     ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in2, l2, &f2, NULL), BEAA_OK);
+    ck_assert_int_eq(openblas_get_num_threads(), 2);
     size_t words = 2 * (size_t)(l1[0]->level + 1) * beaa_ckks_context_n(e.ctx);
     for (int k = 0; k < 4; k++) {
         ck_assert(memcmp(l1[k]->data, l2[k]->data, words * 8) == 0);
@@ -411,7 +417,9 @@ START_TEST(test_encrypted_errors)
     ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in, lg, NULL, NULL), BEAA_ERR_LEVEL_MISMATCH);
     /* wrong input scale */
     ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale * 2, in), BEAA_OK);
+    openblas_set_num_threads(2);
     ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in, lg, NULL, NULL), BEAA_ERR_SCALE_MISMATCH);
+    ck_assert_int_eq(openblas_get_num_threads(), 2); /* the caller's BLAS setting is untouched */
     /* more images than slots */
     double *big = calloc(2049 * 121, sizeof(double));
     ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, big, 2049, 121, e.plan.levels, e.plan.in_scale, in), BEAA_ERR_SLOTS);
