@@ -6,6 +6,20 @@
 #include <string.h>
 #include "lib/cpu.h"
 
+/* The loop bodies below are forced inline into each clone so that every clone is compiled for
+ * its own ISA; the AVX2 clones get their target attribute only from gcc/clang on x86 (elsewhere
+ * they are plain copies of the generic loops, and use_avx2() is 0 there anyway). */
+#if defined(__GNUC__) || defined(__clang__)
+#define LIN_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define LIN_ALWAYS_INLINE
+#endif
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define LIN_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define LIN_TARGET_AVX2
+#endif
+
 /* Largest |sum| a dgemm output may reach: the magic-number conversion below is exact to 2^51. */
 #define LIN_SUM_LIMIT 2251799813685248.0 /* 2^51 */
 
@@ -45,9 +59,8 @@ static inline double bitsd(uint64_t u) { double d; memcpy(&d, &u, 8); return d; 
 
 /* Splits cs values into lo = v mod 2^h and hi = v >> h as doubles (exact: both < 2^52), by
  * or-ing them into the mantissa of 2^52 and subtracting 2^52. */
-static inline __attribute__((always_inline)) void split_body(double *dl, double *dh,
-                                                             const uint64_t *src, size_t cs,
-                                                             unsigned h, uint64_t mask)
+static inline LIN_ALWAYS_INLINE void split_body(double *dl, double *dh, const uint64_t *src,
+                                                size_t cs, unsigned h, uint64_t mask)
 {
     const double two52 = bitsd(TWO52_BITS);
     for (size_t t = 0; t < cs; t++) {
@@ -60,10 +73,9 @@ static inline __attribute__((always_inline)) void split_body(double *dl, double 
 /* dst[t] = (ch[t] * 2^h + cl[t] + bias) mod q, where ch, cl hold exact integers of magnitude
  * below 2^51. The quotient k is estimated in double; T - k*q is then computed exactly with
  * wrapping 64-bit integers (it is small), and corrected into [0, q). */
-static inline __attribute__((always_inline)) void combine_body(uint64_t *dst, const double *cl,
-                                                               const double *ch, size_t cs,
-                                                               unsigned h, uint64_t q, double qinv,
-                                                               uint64_t bias)
+static inline LIN_ALWAYS_INLINE void combine_body(uint64_t *dst, const double *cl,
+                                                  const double *ch, size_t cs, unsigned h,
+                                                  uint64_t q, double qinv, uint64_t bias)
 {
     const double scale = (double)(1ull << h);
     const uint64_t mbits = dbits(MAGIC);
@@ -84,9 +96,8 @@ static inline __attribute__((always_inline)) void combine_body(uint64_t *dst, co
     }
 }
 
-__attribute__((target("avx2,fma"))) static void split_avx2(double *dl, double *dh,
-                                                            const uint64_t *src, size_t cs,
-                                                            unsigned h, uint64_t mask)
+LIN_TARGET_AVX2 static void split_avx2(double *dl, double *dh, const uint64_t *src, size_t cs,
+                                       unsigned h, uint64_t mask)
 {
     split_body(dl, dh, src, cs, h, mask);
 }
@@ -95,10 +106,9 @@ static void split_generic(double *dl, double *dh, const uint64_t *src, size_t cs
 {
     split_body(dl, dh, src, cs, h, mask);
 }
-__attribute__((target("avx2,fma"))) static void combine_avx2(uint64_t *dst, const double *cl,
-                                                              const double *ch, size_t cs,
-                                                              unsigned h, uint64_t q, double qinv,
-                                                              uint64_t bias)
+LIN_TARGET_AVX2 static void combine_avx2(uint64_t *dst, const double *cl, const double *ch,
+                                         size_t cs, unsigned h, uint64_t q, double qinv,
+                                         uint64_t bias)
 {
     combine_body(dst, cl, ch, cs, h, q, qinv, bias);
 }
