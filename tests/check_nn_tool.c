@@ -3,7 +3,8 @@
  * plaintext folded reference, and the error paths: no clobbering, more images than slots,
  * truncated files, ciphertexts for other parameters, a model deeper than the keys' chain;
  * the on-disk layout of the ciphertext files' metadata and crafted metadata (a tensor shape whose
- * 64-bit product wraps around to the true count, counts that do not match, 0 images). */
+ * 64-bit product wraps around to the true count, counts that do not match, 0 images); image and
+ * label paths that are not regular files (a FIFO used to block gzopen forever). */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -376,6 +377,37 @@ START_TEST(test_tool_ct_meta)
 }
 END_TEST
 
+/* --images / --labels naming a FIFO or a directory: refused at once with a clear message (under
+ * `timeout`, so a regression fails instead of hanging the runner). */
+START_TEST(test_tool_not_regular)
+{
+    ck_assert_msg(access(BEAA_BIN, X_OK) == 0, "%s not built (make tools)", BEAA_BIN);
+    char m[300], fifo[320], out[4096];
+    snprintf(m, sizeof m, "%s/tiny.model", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    write_model(m, 0);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(sh(BEAA_BIN " keygen --model %s --batch 16" SMALL " --secret %s/sk --keys %s/keys",
+                        m, dir, dir), 0);
+    ck_assert_int_ne(sh_out(out, sizeof out, "timeout 60 " BEAA_BIN " encrypt --model %s --secret %s/sk"
+                            SMALL " --images %s --out %s/ct", m, dir, fifo, dir), 0);
+    ck_assert_msg(strstr(out, "not a regular file") != NULL, "got: %s", out);
+    ck_assert_int_ne(sh_out(out, sizeof out, "timeout 60 " BEAA_BIN " encrypt --model %s --secret %s/sk"
+                            SMALL " --images %s --out %s/ct", m, dir, dir, dir), 0);
+    ck_assert_msg(strstr(out, "not a regular file") != NULL, "got: %s", out);
+    char p[400];
+    snprintf(p, sizeof p, "%s/ct", dir);
+    ck_assert_int_eq(fsize(p), -1);
+    /* the demo's label file (read after a valid image file) */
+    ck_assert_int_ne(sh_out(out, sizeof out, "timeout 60 " BEAA_BIN " demo --model %s" SMALL
+                            " --images %s --labels %s --count 4", m, images, fifo), 0);
+    ck_assert_msg(strstr(out, "not a regular file") != NULL, "got: %s", out);
+    /* the same image file as a regular file is read (the refusal is about the file type only) */
+    ck_assert_int_eq(sh_out(out, sizeof out, "timeout 60 " BEAA_BIN " encrypt --model %s --secret %s/sk"
+                            SMALL " --images %s --count 4 --out %s/ct", m, dir, images, dir), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn_tool");
@@ -384,6 +416,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_tool_flow);
     tcase_add_test(tc, test_tool_ct_meta);
+    tcase_add_test(tc, test_tool_not_regular);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

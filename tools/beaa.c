@@ -1,13 +1,16 @@
 /* beaa - privacy-preserving inference with files: keygen / encrypt (client), infer (server,
  * never reads the secret key), decrypt (client), info, and demo (the main job: the whole
  * Fashion-MNIST test set in one batch, every step in one process, with timings and memory). */
+#include <fcntl.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 #include "lib/cpu.h"
 #include "lib/fileio.h"
@@ -117,13 +120,26 @@ static uint32_t be32(const uint8_t *p)
 
 /* Reads an IDX file (gzip or plain): magic 0x803 images (n,h,w) or 0x801 labels (n).
  * *out holds at most max_n items (idx_bytes(*n, *h, *w) bytes from beaa_alloc: the client's data,
- * free it with beaa_free_secret). */
+ * free it with beaa_free_secret). Only regular files are read: a FIFO, device or directory is
+ * refused (BEAA_ERR_IO, *why says so) instead of blocking or reading forever. */
 static beaa_status idx_read(const char *path, uint32_t magic, size_t max_n, uint8_t **out,
-                            size_t *n, uint32_t *h, uint32_t *w)
+                            size_t *n, uint32_t *h, uint32_t *w, const char **why)
 {
     *out = NULL;
-    gzFile f = gzopen(path, "rb");
-    if (!f) return BEAA_ERR_IO;
+    *why = NULL;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open
+     * descriptor (no window between the check and the open), then blocking mode is restored. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return BEAA_ERR_IO;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        *why = "not a regular file (pipes, devices and directories are refused)";
+        return BEAA_ERR_IO;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    gzFile f = fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ? NULL : gzdopen(fd, "rb");
+    if (!f) { close(fd); return BEAA_ERR_IO; }
     uint8_t hdr[16];
     size_t hl = magic == 0x803 ? 16 : 8;
     beaa_status st = BEAA_OK;
@@ -517,9 +533,11 @@ static int cmd_encrypt(const opts *o)
     uint8_t *px = NULL;
     size_t n = 0;
     uint32_t h = 0, w = 0;
-    st = idx_read(o->images, 0x803, o->count ? o->count : slots + 1, &px, &n, &h, &w);
+    const char *why = NULL;
+    st = idx_read(o->images, 0x803, o->count ? o->count : slots + 1, &px, &n, &h, &w, &why);
     if (st != BEAA_OK) {
-        fprintf(stderr, "beaa: %s: not a readable IDX image file (%s)\n", o->images, beaa_strerror(st));
+        fprintf(stderr, "beaa: %s: %s (%s)\n", o->images, why ? why : "not a readable IDX image file",
+                beaa_strerror(st));
         beaa_ckks_secret_key_free(sk); beaa_ckks_context_free(ctx); setup_free(&s);
         return 1;
     }
@@ -676,9 +694,10 @@ static int cmd_decrypt(const opts *o)
     st = beaa_nn_pack_decrypt(sk, cts, n, meta.n_images, lg);
     if (st != BEAA_OK) { rc = fail("decrypt", st); goto out; }
     if (o->labels) {
-        st = idx_read(o->labels, 0x801, meta.n_images, &labels, &nl, &h, &w);
+        st = idx_read(o->labels, 0x801, meta.n_images, &labels, &nl, &h, &w, &why);
         if (st != BEAA_OK || nl < meta.n_images) {
-            fprintf(stderr, "beaa: %s: not a label file with %u labels\n", o->labels, meta.n_images);
+            fprintf(stderr, "beaa: %s: %s%s%u labels\n", o->labels, why ? why : "",
+                    why ? "; expected an IDX label file with " : "not a label file with ", meta.n_images);
             rc = 1;
             goto out;
         }
@@ -824,12 +843,13 @@ static int cmd_demo(const opts *o)
     size_t n = 0, nl = 0;
     uint32_t h = 0, w = 0, hh = 1, ww = 1;
     size_t want = o->count ? o->count : 10000;
-    beaa_status st = idx_read(fi, 0x803, want, &px, &n, &h, &w);
-    if (st == BEAA_OK) st = idx_read(fl, 0x801, want, &lab, &nl, &hh, &ww);
+    const char *why = NULL;
+    beaa_status st = idx_read(fi, 0x803, want, &px, &n, &h, &w, &why);
+    if (st == BEAA_OK) st = idx_read(fl, 0x801, want, &lab, &nl, &hh, &ww, &why);
     if (st == BEAA_OK && n == 0) st = BEAA_ERR_DATA; /* no images */
     if (st != BEAA_OK || nl != n) {
-        fprintf(stderr, "beaa: cannot read the Fashion-MNIST test set (%s, %s): %s\n", fi, fl,
-                beaa_strerror(st));
+        fprintf(stderr, "beaa: cannot read the Fashion-MNIST test set (%s, %s): %s%s%s\n", fi, fl,
+                why ? why : "", why ? ": " : "", beaa_strerror(st));
         free_inputs(px, n, h, w, lab, nl);
         setup_free(&s);
         return 1;
