@@ -131,14 +131,17 @@ bench-nn: deps $(BUILD)/bench/bench_nn
 # `make model`: reproduces the shipped Fashion-MNIST models - the ReLU teacher, then the
 # element-wise polynomial student initialized from and distilled by it (docs/training.md).
 # One BLAS/OpenMP thread so that the same seed gives the same model; about 30+16 epochs of
-# 15-60 s each depending on machine load.
+# 15-60 s each depending on machine load. `make model MODEL_DIR=/tmp/m` trains elsewhere (to
+# compare with the shipped files) instead of replacing models/.
 MODEL_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+MODEL_DIR ?= models
 model: deps bin/beaa-train
+	@mkdir -p $(MODEL_DIR)
 	$(MODEL_ENV) bin/beaa-train --variant relu --epochs 30 --lr 0.1 --seed 1 \
-	  --out models/fmnist-relu.model --overwrite
-	$(MODEL_ENV) bin/beaa-train --variant poly-element --teacher models/fmnist-relu.model \
-	  --init-from models/fmnist-relu.model --kd-lambda 0.9 --kd-T 4 --epochs 16 --lr 0.02 \
-	  --clip 1 --seed 1 --out models/fmnist-beaa.model --overwrite
+	  --out $(MODEL_DIR)/fmnist-relu.model --overwrite
+	$(MODEL_ENV) bin/beaa-train --variant poly-element --teacher $(MODEL_DIR)/fmnist-relu.model \
+	  --init-from $(MODEL_DIR)/fmnist-relu.model --kd-lambda 0.9 --kd-T 4 --epochs 16 --lr 0.02 \
+	  --clip 1 --seed 1 --out $(MODEL_DIR)/fmnist-beaa.model --overwrite
 
 # The paper's comparison: channel-wise packing (one ciphertext per image and channel, convolutions
 # by rotations) vs element-wise BEAA, time per image (bench/bench_compare.c; --full for the
