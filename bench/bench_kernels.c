@@ -103,6 +103,12 @@ static void b_sub_mul_const(bench_ctx *c)
     c->k->sub_mul_const(c->r, c->a, c->b, c->n, c->w, c->ws, c->m.q);
 }
 static void b_basis_conv(bench_ctx *c) { c->k->basis_conv(c->r, c->x, c->c, c->n_in, c->n, &c->m); }
+/* the key-switching inner product with 4 digits (x[0..3]) and key parts x[4..7] / x[3..6],
+ * accumulating into r and b */
+static void b_ks_dot2(bench_ctx *c)
+{
+    c->k->ks_dot2(c->r, c->b, c->x, c->x + 4, c->x + 3, 4, NULL, c->n, &c->m, 1);
+}
 
 /* Median over `reps` of the mean time of `iters` calls, in microseconds; *min_out gets the
  * fastest repeat (less sensitive to other jobs on a shared machine). */
@@ -203,7 +209,7 @@ int main(int argc, char **argv)
         {"add_mod", b_add_mod, 0},          {"mul_mod", b_mul_mod, 0},
         {"mac_mod", b_mac_mod, 0},          {"mul_const", b_mul_const, 0},
         {"mac_const", b_mac_const, 0},      {"sub_mul_const", b_sub_mul_const, 0},
-        {"basis_conv_8", b_basis_conv, 0},
+        {"basis_conv_8", b_basis_conv, 0},  {"ks_dot2_4", b_ks_dot2, 0},
     };
     const size_t n_kernels = sizeof kernels / sizeof kernels[0];
     printf("benchmark,params,metric,value,unit\n");

@@ -93,6 +93,12 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
         kb[j] = key->data + ((size_t)(j * 2) * nl + kp) * n;
         ka[j] = key->data + ((size_t)(j * 2 + 1) * nl + kp) * n;
     }
+    if (c->kern->ks_dot2 != beaa_kernels_ref.ks_dot2) {
+        /* SIMD kernel (AVX2 FMA for q < 2^50: about 1.5x the scalar loop below) */
+        c->kern->ks_dot2(r0, r1, d, kb, ka, nd, perm, n, m, add);
+        return;
+    }
+    /* the ref table: this scalar loop, faster than the generic ref kernel */
     beaa_ckks_sum_reducer rd;
     const int fast = beaa_ckks_sum_reducer_init(&rd, m->q);
     if (fast && nd == 4) {

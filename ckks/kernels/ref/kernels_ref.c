@@ -16,5 +16,6 @@ const beaa_kernels beaa_kernels_ref = {
     .mac_const = beaa_mac_const_ref,
     .sub_mul_const = beaa_sub_mul_const_ref,
     .basis_conv = beaa_basis_conv_ref,
+    .ks_dot2 = beaa_ks_dot2_ref,
     .permute = beaa_permute_ref,
 };
