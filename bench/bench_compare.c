@@ -23,59 +23,7 @@
 #include "nn/plan.h"
 #include "nn/quant.h"
 #include "train/data.h"
-
-static uint64_t rs = 0x0123456789abcdefull;
-static double urand(double lo, double hi)
-{
-    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-    return lo + (hi - lo) * (double)(rs >> 11) / 9007199254740992.0;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024.0;
-}
-
-/* Random He-like weights, BatchNorm statistics, activations near x^2/8 + x/2. */
-static void fill_random(beaa_model *m)
-{
-    for (uint32_t i = 0; i < m->n_modules; i++) {
-        beaa_model_module *md = &m->modules[i];
-        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
-        for (int c = 0; c < nconv; c++) {
-            beaa_model_conv *cv = &md->conv[c];
-            size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
-            double sd = 1.5 / sqrt((double)cv->cin * cv->kh * cv->kw);
-            for (size_t j = 0; j < nw; j++) cv->weight[j] = (float)urand(-sd, sd);
-            for (uint32_t j = 0; j < cv->cout; j++) cv->bias[j] = (float)urand(-0.1, 0.1);
-        }
-        for (int a = 0; a < nact; a++) {
-            beaa_model_act *ac = &md->act[a];
-            for (uint32_t j = 0; j < ac->count; j++) {
-                ac->a[j] = (float)urand(0.05, 0.2);
-                ac->b[j] = (float)urand(0.4, 0.6);
-                ac->c0[j] = (float)urand(0.0, 0.2);
-            }
-            beaa_model_bn *bn = &md->bn[a];
-            for (uint32_t j = 0; j < bn->channels; j++) {
-                bn->gamma[j] = (float)urand(0.8, 1.2);
-                bn->beta[j] = (float)urand(-0.2, 0.2);
-                bn->mean[j] = (float)urand(0.0, 0.4);
-                bn->var[j] = (float)urand(0.5, 1.5);
-            }
-        }
-    }
-}
+#include "bench/common/bench_util.h"
 
 /* The small default model: 1x12x12, conv5x5 s2 (4) -> Fire(2;4+4) -> pool 2 -> conv3x3 (8) ->
  * conv1x1 (10) -> GAP, channel-wise activations. */
@@ -93,7 +41,7 @@ static beaa_model *small_model(void)
     d[5] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
     beaa_model *m = NULL;
     if (beaa_model_build(1, 12, 12, 10, d, 6, &m) != BEAA_OK) return NULL;
-    fill_random(m);
+    bench_model_fill_random(m);
     return m;
 }
 
@@ -152,34 +100,34 @@ static int run_cw(const char *name, const beaa_model *m, const beaa_nn_cw_opts *
     fprintf(stderr, "%s\n", plan.msg);
     size_t nsteps = 0;
     const int *steps = beaa_nn_cw_rotation_steps(cw, &nsteps);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     st = beaa_ckks_context_new(&plan.spec, &ctx);
     if (st == BEAA_OK) st = beaa_ckks_secret_key_gen(ctx, &sk);
     if (st == BEAA_OK) st = beaa_ckks_relin_key_gen(sk, &rk);
     if (st == BEAA_OK) st = beaa_ckks_galois_keys_gen(sk, steps, nsteps, 0, &gk);
-    double t1 = now_s();
+    double t1 = bench_now_s();
     if (st == BEAA_OK) st = beaa_nn_cw_prepare(cw, &plan, ctx);
-    double t2 = now_s();
+    double t2 = bench_now_s();
     if (st != BEAA_OK) { fprintf(stderr, "cw setup: %s\n", beaa_strerror(st)); return 1; }
     size_t el = (size_t)m->in_c * m->in_h * m->in_w, nc = m->num_classes;
     double *x = malloc(sizeof(double) * n * el), *ref = malloc(sizeof(double) * n * nc);
     double *got = malloc(sizeof(double) * nc);
     beaa_ckks_ciphertext **in = calloc(m->in_c, sizeof *in), **lg = calloc(nc, sizeof *lg);
     if (!x || !ref || !got || !in || !lg) return 1;
-    for (size_t i = 0; i < n * el; i++) x[i] = xin ? xin[i] : urand(-0.8, 2.0);
+    for (size_t i = 0; i < n * el; i++) x[i] = xin ? xin[i] : bench_urand(-0.8, 2.0);
     if (beaa_nn_plain_model_forward(m, x, n, ref) != BEAA_OK) return 1;
     double tenc = 0, tfwd = 0, tdec = 0, maxerr = 0;
     size_t agree = 0;
     beaa_nn_cw_stats fs, sum;
     memset(&sum, 0, sizeof sum);
     for (size_t i = 0; i < n && st == BEAA_OK; i++) {
-        double a = now_s();
+        double a = bench_now_s();
         st = beaa_nn_cw_encrypt(cw, sk, x + i * el, in);
-        double b = now_s();
+        double b = bench_now_s();
         if (st == BEAA_OK) st = beaa_nn_cw_forward(cw, rk, gk, in, lg, &fs);
-        double c = now_s();
+        double c = bench_now_s();
         if (st == BEAA_OK) st = beaa_nn_cw_decrypt(sk, lg, nc, got);
-        double d = now_s();
+        double d = bench_now_s();
         if (st != BEAA_OK) break;
         tenc += b - a; tfwd += c - b; tdec += d - c;
         sum.rotate_s += fs.rotate_s; sum.mask_s += fs.mask_s; sum.accumulate_s += fs.accumulate_s;
@@ -218,7 +166,7 @@ static int run_cw(const char *name, const beaa_model *m, const beaa_nn_cw_opts *
     printf("bench_compare,%s,decrypt_per_image,%.3f,ms\n", p, 1e3 * tdec / dn);
     *per_ms = 1e3 * (tenc + tfwd + tdec) / dn;
     printf("bench_compare,%s,time_per_image,%.3f,ms\n", p, *per_ms);
-    printf("bench_compare,%s,peak_rss,%.1f,MiB\n", p, peak_rss_mib());
+    printf("bench_compare,%s,peak_rss,%.1f,MiB\n", p, bench_peak_rss_mib());
     fflush(stdout);
     free(x); free(ref); free(got); free(in); free(lg);
     beaa_ckks_galois_keys_free(gk);
@@ -257,15 +205,15 @@ static int run_beaa(const char *name, const beaa_model *m, unsigned log_n, int i
            *got = malloc(sizeof(double) * n * nc);
     beaa_ckks_ciphertext **in = calloc(el, sizeof *in), **lg = calloc(nc, sizeof *lg);
     if (!x || !ref || !got || !in || !lg) return 1;
-    for (size_t i = 0; i < n * el; i++) x[i] = xin ? xin[i] : urand(-0.8, 2.0);
+    for (size_t i = 0; i < n * el; i++) x[i] = xin ? xin[i] : bench_urand(-0.8, 2.0);
     st = beaa_nn_plain_model_forward(m, x, n, ref);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (st == BEAA_OK) st = beaa_nn_pack_encrypt(sk, x, n, el, plan.levels, plan.in_scale, in);
-    double t1 = now_s();
+    double t1 = bench_now_s();
     if (st == BEAA_OK) st = beaa_nn_forward(net, qn, rk, in, lg, NULL, NULL);
-    double t2 = now_s();
+    double t2 = bench_now_s();
     if (st == BEAA_OK) st = beaa_nn_pack_decrypt(sk, lg, nc, n, got);
-    double t3 = now_s();
+    double t3 = bench_now_s();
     if (st != BEAA_OK) { fprintf(stderr, "beaa run: %s\n", beaa_strerror(st)); return 1; }
     double maxerr = 0;
     size_t agree = 0;
@@ -287,7 +235,7 @@ static int run_beaa(const char *name, const beaa_model *m, unsigned log_n, int i
     printf("bench_compare,%s,decrypt,%.3f,s\n", p, t3 - t2);
     *per_ms = 1e3 * (t3 - t0) / (double)n;
     printf("bench_compare,%s,amortized_per_image,%.3f,ms\n", p, *per_ms);
-    printf("bench_compare,%s,peak_rss,%.1f,MiB\n", p, peak_rss_mib());
+    printf("bench_compare,%s,peak_rss,%.1f,MiB\n", p, bench_peak_rss_mib());
     fflush(stdout);
     for (size_t k = 0; k < nc; k++) beaa_ckks_ciphertext_free(lg[k]);
     free(in); free(lg); free(x); free(ref); free(got);
@@ -306,6 +254,7 @@ static void ratio_row(const char *name, size_t b, double cw_ms, double ew_ms)
 
 int main(int argc, char **argv)
 {
+    bench_rng_seed(0x0123456789abcdefull); /* this benchmark's inputs, unchanged */
 #ifdef M_MMAP_THRESHOLD
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);

@@ -19,54 +19,9 @@
 #include "nn/plain.h"
 #include "nn/plan.h"
 #include "nn/quant.h"
+#include "bench/common/bench_util.h"
 
-static uint64_t rs = 0x1234567887654321ull;
 static unsigned g_log_scale, g_stage_bits;
-static double urand(double lo, double hi)
-{
-    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-    return lo + (hi - lo) * (double)(rs >> 11) / 9007199254740992.0;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* Random weights of a plausible size (He-like), polynomial activations near x^2/8 + x/2. */
-static void fill_random(beaa_model *m)
-{
-    for (uint32_t i = 0; i < m->n_modules; i++) {
-        beaa_model_module *md = &m->modules[i];
-        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
-        for (int c = 0; c < nconv; c++) {
-            beaa_model_conv *cv = &md->conv[c];
-            size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
-            double sd = 1.5 / sqrt((double)cv->cin * cv->kh * cv->kw);
-            for (size_t j = 0; j < nw; j++) cv->weight[j] = (float)urand(-sd, sd);
-            for (uint32_t j = 0; j < cv->cout; j++) cv->bias[j] = (float)urand(-0.1, 0.1);
-        }
-        for (int a = 0; a < nact; a++) {
-            beaa_model_act *ac = &md->act[a];
-            for (uint32_t j = 0; j < ac->count; j++) {
-                ac->a[j] = (float)urand(0.05, 0.2);
-                ac->b[j] = (float)urand(0.4, 0.6);
-                ac->c0[j] = (float)urand(0.0, 0.2);
-            }
-            beaa_model_bn *bn = &md->bn[a];
-            for (uint32_t j = 0; j < bn->channels; j++) {
-                bn->gamma[j] = (float)urand(0.8, 1.2);
-                bn->beta[j] = (float)urand(-0.2, 0.2);
-                bn->mean[j] = (float)urand(0.0, 0.4);
-                bn->var[j] = (float)urand(0.5, 1.5);
-            }
-        }
-    }
-}
-
 static beaa_model *small_model(void)
 {
     beaa_model_desc d[6];
@@ -83,7 +38,7 @@ static beaa_model *small_model(void)
     d[5] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
     beaa_model *m = NULL;
     if (beaa_model_build(1, 12, 12, 10, d, 6, &m) != BEAA_OK) return NULL;
-    fill_random(m);
+    bench_model_fill_random(m);
     return m;
 }
 
@@ -106,15 +61,8 @@ static beaa_model *default_model(void)
     d[8] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
     beaa_model *m = NULL;
     if (beaa_model_build(1, 28, 28, 10, d, 9, &m) != BEAA_OK) return NULL;
-    fill_random(m);
+    bench_model_fill_random(m);
     return m;
-}
-
-static long peak_rss_kib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
 }
 
 /* One encrypted run of batch n; prints rows; returns 0 on success. */
@@ -146,16 +94,16 @@ static int run(const char *name, const beaa_model *m, unsigned log_n, int insecu
     double *x = malloc(sizeof(double) * n * el), *ref = malloc(sizeof(double) * n * nc),
            *got = malloc(sizeof(double) * n * nc);
     beaa_ckks_ciphertext **in = calloc(el, sizeof *in), **lg = calloc(nc, sizeof *lg);
-    for (size_t i = 0; i < n * el; i++) x[i] = urand(-0.8, 2.0);
+    for (size_t i = 0; i < n * el; i++) x[i] = bench_urand(-0.8, 2.0);
     st = beaa_nn_plain_folded_forward(net, x, n, ref);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (st == BEAA_OK) st = beaa_nn_pack_encrypt(sk, x, n, el, plan.levels, plan.in_scale, in);
-    double t1 = now_s();
+    double t1 = bench_now_s();
     beaa_nn_forward_stats fs;
     if (st == BEAA_OK) st = beaa_nn_forward(net, qn, rk, in, lg, NULL, &fs);
-    double t2 = now_s();
+    double t2 = bench_now_s();
     if (st == BEAA_OK) st = beaa_nn_pack_decrypt(sk, lg, nc, n, got);
-    double t3 = now_s();
+    double t3 = bench_now_s();
     if (st != BEAA_OK) { fprintf(stderr, "run: %s\n", beaa_strerror(st)); return 1; }
     double maxerr = 0;
     size_t agree = 0;
@@ -180,7 +128,7 @@ static int run(const char *name, const beaa_model *m, unsigned log_n, int insecu
             printf("bench_nn,%s,stage%u_linear,%.3f,s\n", params, s, fs.linear_s[s]);
             printf("bench_nn,%s,stage%u_act,%.3f,s\n", params, s, fs.act_s[s]);
         }
-    printf("bench_nn,%s,peak_rss,%.1f,MiB\n", params, peak_rss_kib() / 1024.0);
+    printf("bench_nn,%s,peak_rss,%.1f,MiB\n", params, bench_peak_rss_mib());
     printf("bench_nn,%s,planned_peak,%.1f,MiB\n", params, plan.peak_bytes / 1048576.0);
     fflush(stdout);
     for (size_t k = 0; k < nc; k++) beaa_ckks_ciphertext_free(lg[k]);
@@ -195,6 +143,7 @@ static int run(const char *name, const beaa_model *m, unsigned log_n, int insecu
 
 int main(int argc, char **argv)
 {
+    bench_rng_seed(0x1234567887654321ull); /* this benchmark's inputs, unchanged */
     int full = 0, quick = 0;
 #ifdef M_MMAP_THRESHOLD
     /* Ciphertexts (MiBs each) are allocated and freed by the thousand: keep them in the heap

@@ -1,0 +1,61 @@
+/* bench_util.c - shared helpers of the nn benchmarks (see bench_util.h). */
+#include "bench/common/bench_util.h"
+#include <math.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static uint64_t rs = 0x1234567887654321ull;
+
+void bench_rng_seed(uint64_t seed) { rs = seed ? seed : 1; }
+
+double bench_urand(double lo, double hi)
+{
+    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+    return lo + (hi - lo) * (double)(rs >> 11) / 9007199254740992.0;
+}
+
+double bench_now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+double bench_peak_rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+void bench_model_fill_random(beaa_model *m)
+{
+    for (uint32_t i = 0; i < m->n_modules; i++) {
+        beaa_model_module *md = &m->modules[i];
+        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
+        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
+        for (int c = 0; c < nconv; c++) {
+            beaa_model_conv *cv = &md->conv[c];
+            size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
+            double sd = 1.5 / sqrt((double)cv->cin * cv->kh * cv->kw);
+            for (size_t j = 0; j < nw; j++) cv->weight[j] = (float)bench_urand(-sd, sd);
+            for (uint32_t j = 0; j < cv->cout; j++) cv->bias[j] = (float)bench_urand(-0.1, 0.1);
+        }
+        for (int a = 0; a < nact; a++) {
+            beaa_model_act *ac = &md->act[a];
+            for (uint32_t j = 0; j < ac->count; j++) {
+                ac->a[j] = (float)bench_urand(0.05, 0.2);
+                ac->b[j] = (float)bench_urand(0.4, 0.6);
+                ac->c0[j] = (float)bench_urand(0.0, 0.2);
+            }
+            beaa_model_bn *bn = &md->bn[a];
+            for (uint32_t j = 0; j < bn->channels; j++) {
+                bn->gamma[j] = (float)bench_urand(0.8, 1.2);
+                bn->beta[j] = (float)bench_urand(-0.2, 0.2);
+                bn->mean[j] = (float)bench_urand(0.0, 0.4);
+                bn->var[j] = (float)bench_urand(0.5, 1.5);
+            }
+        }
+    }
+}
+

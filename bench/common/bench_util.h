@@ -1,0 +1,20 @@
+/* bench_util.h - small pieces the nn benchmarks share: a seeded xorshift stream for random
+ * inputs, wall-clock time, peak resident memory, and a random model filler (He-like weights,
+ * plausible BatchNorm statistics, activations near x^2/8 + x/2). Benchmarks only, not the library. */
+#ifndef BEAA_BENCH_UTIL_H
+#define BEAA_BENCH_UTIL_H
+#include <stdint.h>
+#include "nn/model.h"
+
+/* Restarts the stream (each benchmark keeps its own fixed seed so its inputs do not change). */
+void bench_rng_seed(uint64_t seed);
+/* Uniform double in [lo, hi) from the stream. */
+double bench_urand(double lo, double hi);
+/* Monotonic wall-clock time in seconds. */
+double bench_now_s(void);
+/* Peak resident set size of this process so far, MiB. */
+double bench_peak_rss_mib(void);
+/* Fills every weight, bias, activation and BatchNorm parameter of m from the stream. */
+void bench_model_fill_random(beaa_model *m);
+
+#endif
