@@ -64,6 +64,8 @@ void beaa_ntt_tables_free(beaa_ntt_tables *t)
     beaa_free(t->fw_dq);
     beaa_free(t->iv_d);
     beaa_free(t->iv_dq);
+    beaa_free(t->fw_d2);
+    beaa_free(t->iv_d2);
     beaa_free(t);
 }
 
@@ -129,13 +131,24 @@ beaa_ntt_tables *beaa_ntt_tables_new(uint64_t q, unsigned log_n)
         t->fw_dq = beaa_alloc(dbytes);
         t->iv_d = beaa_alloc(dbytes);
         t->iv_dq = beaa_alloc(dbytes);
-        if (!t->fw_d || !t->fw_dq || !t->iv_d || !t->iv_dq) goto fail;
+        t->fw_d2 = beaa_alloc(dbytes);
+        t->iv_d2 = beaa_alloc(dbytes);
+        if (!t->fw_d || !t->fw_dq || !t->iv_d || !t->iv_dq || !t->fw_d2 || !t->iv_d2) goto fail;
         double qd = (double)q;
         for (size_t k = 0; k < n; k++) {
             t->fw_d[k] = (double)t->fw[k]; /* exact: < 2^50 */
             t->fw_dq[k] = (double)t->fw[k] / qd;
             t->iv_d[k] = (double)t->iv[k];
             t->iv_dq[k] = (double)t->iv[k] / qd;
+        }
+        for (size_t b = 0; b < n / 8; b++) {
+            for (size_t r = 0; r < 4; r++) {
+                size_t e = n / 4 + 2 * b + r / 2; /* lanes 0,1: group 2B; lanes 2,3: 2B + 1 */
+                t->fw_d2[8 * b + r] = t->fw_d[e];
+                t->fw_d2[8 * b + 4 + r] = t->fw_dq[e];
+                t->iv_d2[8 * b + r] = t->iv_d[e];
+                t->iv_d2[8 * b + 4 + r] = t->iv_dq[e];
+            }
         }
         t->n_inv_d = (double)t->n_inv;
         t->n_inv_dq = (double)t->n_inv / qd;

@@ -32,6 +32,10 @@ struct beaa_ntt_tables {
      * each twiddle w as an exact double and w/q rounded to double. */
     double *fw_d, *fw_dq; /* [n] */
     double *iv_d, *iv_dq; /* [n] */
+    /* The distance-2 stage (entries n/4 .. n/2-1) again, laid out for 8-value blocks: block B
+     * (groups 2B and 2B+1) has [w w w' w'] at fw_d2[8B..8B+3] and the same for w/q at
+     * fw_d2[8B+4..8B+7] (w = entry n/4 + 2B, w' = entry n/4 + 2B + 1); iv_d2 likewise. [n] */
+    double *fw_d2, *iv_d2;
     double n_inv_d, n_inv_dq, n_inv_w_d, n_inv_w_dq;
 };
 
