@@ -2,12 +2,26 @@
  * (Box-Muller on 53-bit uniforms from the XOF) cut at 6 sigma by redrawing; this is the usual
  * "rounded Gaussian" of HE libraries (SEAL clips at 6 sigma too). */
 #include <math.h>
+#include "lib/mem.h"
 #include "ckks/context_internal.h"
 #include "ckks/sampler.h"
 
 void beaa_ckks_sample_ternary(beaa_xof *x, int8_t *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++) out[i] = (int8_t)((int)beaa_xof_uniform(x, 3) - 1);
+    /* a byte below 243 = 3^5 is 5 independent uniform trits (its base-3 digits); bytes 243..255
+     * are skipped, so every trit is exactly uniform: about 0.21 XOF bytes per coefficient */
+    uint8_t buf[64];
+    size_t i = 0, pos = sizeof buf;
+    while (i < n) {
+        if (pos == sizeof buf) {
+            beaa_xof_read(x, buf, sizeof buf);
+            pos = 0;
+        }
+        unsigned b = buf[pos++];
+        if (b >= 243) continue;
+        for (int t = 0; t < 5 && i < n; t++, b /= 3) out[i++] = (int8_t)((int)(b % 3) - 1);
+    }
+    beaa_memzero(buf, sizeof buf); /* secret-key bits come from here */
 }
 
 void beaa_ckks_sample_sparse(beaa_xof *x, int8_t *out, size_t n, unsigned h)
@@ -29,32 +43,40 @@ static double uniform01(beaa_xof *x) /* in (0, 1] */
     return ((double)(beaa_xof_u64(x) >> 11) + 1.0) * 0x1p-53;
 }
 
-static double normal(beaa_xof *x)
+/* Box-Muller: two independent standard normals from two uniforms. */
+static void normal2(beaa_xof *x, double *z0, double *z1)
 {
     double u1 = uniform01(x), u2 = uniform01(x);
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+    double r = sqrt(-2.0 * log(u1)), t = 2.0 * 3.14159265358979323846 * u2;
+    *z0 = r * cos(t);
+    *z1 = r * sin(t);
+}
+
+/* n rounded normals of deviation sigma with |e| <= bound (redrawn beyond), both Box-Muller
+ * outputs used (they are independent, so keeping one when the other is redrawn is fine) */
+static void gauss_fill(beaa_xof *x, double sigma, double bound, int8_t *o8, int64_t *o64, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        double z[2];
+        normal2(x, &z[0], &z[1]);
+        for (int k = 0; k < 2 && i < n; k++) {
+            double e = nearbyint(z[k] * sigma);
+            if (!(fabs(e) <= bound)) continue;
+            if (o8) o8[i++] = (int8_t)e;
+            else o64[i++] = (int64_t)e;
+        }
+    }
 }
 
 void beaa_ckks_sample_gauss(beaa_xof *x, int8_t *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        double e;
-        do {
-            e = nearbyint(normal(x) * BEAA_CKKS_SIGMA);
-        } while (fabs(e) > BEAA_CKKS_GAUSS_BOUND);
-        out[i] = (int8_t)e;
-    }
+    gauss_fill(x, BEAA_CKKS_SIGMA, BEAA_CKKS_GAUSS_BOUND, out, NULL, n);
 }
 
 void beaa_ckks_sample_gauss_wide(beaa_xof *x, int64_t *out, size_t n, double sigma)
 {
-    for (size_t i = 0; i < n; i++) {
-        double e;
-        do {
-            e = nearbyint(normal(x) * sigma);
-        } while (fabs(e) >= 0x1p62);
-        out[i] = (int64_t)e;
-    }
+    gauss_fill(x, sigma, 0x1p62 - 1024.0, NULL, out, n); /* |e| < 2^62 */
 }
 
 void beaa_ckks_sample_uniform_seeded(uint64_t *out, size_t n, const beaa_modulus *m,

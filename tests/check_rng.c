@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+#include "ckks/sampler.h"
 #include "lib/rng.h"
 #include "tests/test_util.h"
 
@@ -196,6 +198,84 @@ START_TEST(test_xof_uniform_chi_square)
 }
 END_TEST
 
+/* The CKKS samplers (ckks/sampler.c) on seeded streams, so the outcome is deterministic.
+ * Ternary: chi-square of the 3 values (2 dof, 0.9999 quantile 18.42) and of the 9 pairs of
+ * consecutive values (8 dof: 31.83), which catches trits of one byte that are not independent.
+ * Gaussian (sigma 3.2): every value within the 6-sigma cut, mean within 5 standard errors of 0,
+ * variance within 3% of the truncated normal's (the cut removes ~2e-9 of the mass, so 3.2^2),
+ * the share of zeros within 5 standard errors of P(|z| < 0.5/3.2) = 0.12414, and a symmetric
+ * histogram and no correlation between neighbours; the wide sampler the same for sigma = 2^20. Mutations checked to fail: ternary
+ * from every byte (no 243 cut) or in base 2, Gaussian using the cosine half of a pair twice. */
+START_TEST(test_ckks_samplers)
+{
+    const size_t n = getenv("BEAA_TEST_LIGHT") ? 60000 : 300000;
+    uint8_t seed[BEAA_SEED_BYTES];
+    for (int i = 0; i < BEAA_SEED_BYTES; i++) seed[i] = (uint8_t)(3 * i + 1);
+    beaa_xof x;
+    int8_t *t = malloc(n);
+    int64_t *w = malloc(n * sizeof *w);
+    ck_assert(t && w);
+
+    beaa_xof_init(&x, seed, 21);
+    beaa_ckks_sample_ternary(&x, t, n);
+    double c3[3] = {0, 0, 0}, c9[9] = {0};
+    for (size_t i = 0; i < n; i++) {
+        ck_assert(t[i] >= -1 && t[i] <= 1);
+        c3[t[i] + 1] += 1;
+        if (i + 1 < n) c9[(t[i] + 1) * 3 + (t[i + 1] + 1)] += 1;
+    }
+    double chi = 0, e = n / 3.0;
+    for (int k = 0; k < 3; k++) chi += (c3[k] - e) * (c3[k] - e) / e;
+    ck_assert_msg(chi < 18.42, "ternary chi-square %.2f", chi);
+    chi = 0;
+    e = (n - 1) / 9.0;
+    for (int k = 0; k < 9; k++) chi += (c9[k] - e) * (c9[k] - e) / e;
+    ck_assert_msg(chi < 31.83, "ternary pairs chi-square %.2f", chi);
+
+    beaa_xof_init(&x, seed, 22);
+    beaa_ckks_sample_gauss(&x, t, n);
+    double sum = 0, sq = 0, zeros = 0, hist[2 * BEAA_CKKS_GAUSS_BOUND + 1] = {0};
+    for (size_t i = 0; i < n; i++) {
+        ck_assert(t[i] >= -BEAA_CKKS_GAUSS_BOUND && t[i] <= BEAA_CKKS_GAUSS_BOUND);
+        sum += t[i];
+        sq += (double)t[i] * t[i];
+        zeros += (t[i] == 0);
+        hist[t[i] + BEAA_CKKS_GAUSS_BOUND] += 1;
+    }
+    const double sigma = BEAA_CKKS_SIGMA, mean = sum / n, var = sq / n - mean * mean;
+    /* rounding adds 1/12 to the variance of a continuous normal */
+    const double var_expect = sigma * sigma + 1.0 / 12.0;
+    ck_assert_msg(fabs(mean) < 5 * sigma / sqrt((double)n), "gauss mean %.4f", mean);
+    ck_assert_msg(fabs(var / var_expect - 1) < 0.03, "gauss variance %.3f vs %.3f", var, var_expect);
+    const double p0 = erf(0.5 / (sigma * sqrt(2.0)));
+    ck_assert_msg(fabs(zeros / n - p0) < 5 * sqrt(p0 * (1 - p0) / n), "gauss zeros %.5f vs %.5f",
+                  zeros / n, p0);
+    double lag = 0; /* consecutive values (the two halves of a Box-Muller pair) uncorrelated */
+    for (size_t i = 0; i + 1 < n; i++) lag += (t[i] - mean) * (t[i + 1] - mean);
+    lag /= (n - 1) * var;
+    ck_assert_msg(fabs(lag) < 5 / sqrt((double)n), "gauss lag-1 correlation %.4f", lag);
+    for (int k = 1; k <= 8; k++) { /* |e| = k: the two signs within 5 standard errors */
+        double a = hist[BEAA_CKKS_GAUSS_BOUND + k], b = hist[BEAA_CKKS_GAUSS_BOUND - k];
+        ck_assert_msg(fabs(a - b) < 5 * sqrt(a + b) + 1, "gauss asymmetric at %d: %.0f %.0f", k, a, b);
+    }
+
+    beaa_xof_init(&x, seed, 23);
+    const double sw = 0x1p20;
+    beaa_ckks_sample_gauss_wide(&x, w, n, sw);
+    sum = sq = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += (double)w[i];
+        sq += (double)w[i] * (double)w[i];
+    }
+    double mw = sum / n, vw = sq / n - mw * mw;
+    ck_assert_msg(fabs(mw) < 5 * sw / sqrt((double)n), "wide mean %.1f", mw);
+    ck_assert_msg(fabs(vw / (sw * sw) - 1) < 0.03, "wide variance ratio %.4f", vw / (sw * sw));
+    beaa_xof_wipe(&x);
+    free(t);
+    free(w);
+}
+END_TEST
+
 START_TEST(test_os_random)
 {
     uint8_t a[64], b[64];
@@ -238,6 +318,7 @@ static Suite *rng_suite(void)
     tcase_add_test(tc, test_xof_reproducible_and_separated);
     tcase_add_test(tc, test_xof_uniform_chi_square);
     tcase_add_test(tc, test_os_random);
+    tcase_add_test(tc, test_ckks_samplers);
     suite_add_tcase(s, tc);
     return s;
 }
