@@ -410,7 +410,7 @@ static void check_isa(const beaa_kernels *k)
     for (size_t li = 0; li < 4; li++)
         for (size_t bi = 0; bi < N_PRIME_BITS; bi++)
             check_elementwise_isa(k, lens[li], test_find_ntt_prime(prime_bits[bi], 1024, 1));
-    /* 1028 and 1031: the SIMD basis_conv's 8-value blocks, then a 4-value block, then scalars */
+    /* 1028 and 1031: the SIMD basis_conv's 8-value blocks, then the scalar remainder */
     const size_t blens[] = {1024, 1028, 1031};
     for (size_t li = 0; li < 3; li++) check_basis_permute_isa(k, blens[li]);
     check_ks_dot2_isa(k, 1024);

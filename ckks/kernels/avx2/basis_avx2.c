@@ -74,21 +74,6 @@ void beaa_basis_conv_avx2(uint64_t *r, const uint64_t *const *x, const uint64_t 
         if (!_mm256_testz_si256(big, high))
             for (size_t j = k; j < k + 8; j++) r[j] = basis_one(x, c, n_in, j, p);
     }
-    for (; k + 4 <= n; k += 4) {
-        __m256i big = _mm256_setzero_si256();
-        __m256d acc = _mm256_setzero_pd();
-        for (size_t i = 0; i < n_in; i++) {
-            __m256i xi = _mm256_loadu_si256((const __m256i *)(x[i] + k));
-            big = _mm256_or_si256(big, xi);
-            __m256d t = beaa_fp_mulmod(beaa_fp_from_u64(xi, off),
-                                       _mm256_set1_pd(cd[i]), _mm256_set1_pd(cq[i]), vp);
-            acc = _mm256_add_pd(acc, t);
-            if ((i & 7) == 7) acc = beaa_fp_reduce(acc, vp, vpinv);
-        }
-        acc = beaa_fp_make_positive(beaa_fp_reduce(acc, vp, vpinv), vp);
-        _mm256_storeu_si256((__m256i *)(r + k), beaa_fp_to_u64(acc));
-        if (!_mm256_testz_si256(big, high))
-            for (size_t j = k; j < k + 4; j++) r[j] = basis_one(x, c, n_in, j, p);
-    }
+    /* the last n mod 8 values (none for the power-of-two lengths of CKKS) */
     for (; k < n; k++) r[k] = basis_one(x, c, n_in, k, p);
 }
