@@ -76,7 +76,7 @@ static void ensure_ifma_tables(beaa_ntt_tables *t)
 }
 
 /* Random values in [0, bound) with the extremes 0, 1, bound-1 sprinkled in. */
-static void fill(uint64_t *a, size_t n, uint64_t bound)
+static void fill_random(uint64_t *a, size_t n, uint64_t bound)
 {
     for (size_t i = 0; i < n; i++) {
         uint64_t r = test_rng_u64();
@@ -89,7 +89,7 @@ static void fill(uint64_t *a, size_t n, uint64_t bound)
     }
 }
 
-static const unsigned prime_bits[] = {30, 36, 44, 49, 50, 55, 61};
+static const unsigned prime_bits[] = {30, 36, 40, 44, 47, 48, 49, 50, 55, 61};
 #define N_PRIME_BITS (sizeof prime_bits / sizeof prime_bits[0])
 
 static void assert_same_mod(const char *what, const beaa_kernels *k, const uint64_t *got,
@@ -104,7 +104,19 @@ static void assert_same_mod(const char *what, const beaa_kernels *k, const uint6
     }
 }
 
-/* All four NTT kernels of k against ref. */
+/* Inputs at the ends of the range only (0 or bound - 1, at random): the largest magnitudes the
+ * lazy-reduction schedules of the SIMD transforms must absorb. */
+static void fill(uint64_t *a, size_t n, uint64_t bound)
+{
+    fill_random(a, n, bound);
+}
+
+static void fill_extreme(uint64_t *a, size_t n, uint64_t bound)
+{
+    for (size_t i = 0; i < n; i++) a[i] = (test_rng_u64() & 1) ? bound - 1 : 0;
+}
+
+/* All four NTT kernels of k against ref, on random and on extreme inputs. */
 static void check_ntt_isa(const beaa_kernels *k)
 {
     const beaa_kernels *ref = &beaa_kernels_ref;
@@ -114,31 +126,32 @@ static void check_ntt_isa(const beaa_kernels *k)
         size_t n = (size_t)1 << log_n;
         uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8);
         ck_assert(a && b);
-        for (size_t bi = 0; bi < N_PRIME_BITS; bi++) {
-            uint64_t q = test_find_ntt_prime(prime_bits[bi], n, 0);
+        for (size_t bi = 0; bi < 2 * N_PRIME_BITS; bi++) {
+            uint64_t q = test_find_ntt_prime(prime_bits[bi % N_PRIME_BITS], n, 0);
             beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
             ck_assert_ptr_nonnull(t);
             if (k == &emu_kernels_avx512) ensure_ifma_tables(t);
+            void (*fl)(uint64_t *, size_t, uint64_t) = bi < N_PRIME_BITS ? fill_random : fill_extreme;
 
-            fill(a, n, q);
+            fl(a, n, q);
             memcpy(b, a, n * 8);
             ref->ntt_fwd(t, a);
             k->ntt_fwd(t, b);
             assert_same_mod("ntt_fwd", k, b, a, n, q, q);
 
-            fill(a, n, 4 * q);
+            fl(a, n, 4 * q);
             memcpy(b, a, n * 8);
             ref->ntt_fwd_lazy(t, a);
             k->ntt_fwd_lazy(t, b);
             assert_same_mod("ntt_fwd_lazy", k, b, a, n, q, 4 * q);
 
-            fill(a, n, q);
+            fl(a, n, q);
             memcpy(b, a, n * 8);
             ref->ntt_inv(t, a);
             k->ntt_inv(t, b);
             assert_same_mod("ntt_inv", k, b, a, n, q, q);
 
-            fill(a, n, 2 * q);
+            fl(a, n, 2 * q);
             memcpy(b, a, n * 8);
             ref->ntt_inv_lazy(t, a);
             k->ntt_inv_lazy(t, b);

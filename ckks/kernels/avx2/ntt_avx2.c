@@ -9,13 +9,17 @@
 #include "ckks/kernels/ref/ref.h"
 #include "ckks/ntt.h"
 
-/* Range invariants (q < 2^50, so 2q < 2^51 keeps every quotient within the rounding trick):
- * forward: every value |a| <= 2q + 1 between stages;
- *   butterfly X <- X mod q (|X| <= 0.5q + 1), T = w Y mod q (|T| <= 0.75q), (X + T, X - T),
- *   so after a reducing stage |a| <= 1.25q + 1; the second stage of each radix-4 pass skips the
- *   reduction of X (then |a| <= 1.25q + 1 + 0.75q); every stage of the tail pass reduces.
- * inverse: every value |a| <= q between stages;
- *   butterfly S = (U + V) mod q (|S| <= 0.5q + 1), T = w (U - V) mod q (|T| <= 0.75q). */
+/* Range invariants (q < 2^50). A butterfly's multiplication needs |Y| <= 2^51 (fp_avx2.h);
+ * sums stay far below 2^53, so every value is an exact double. The transforms track a bound b on
+ * |a| between passes and leave out the reductions that b allows (lazy reduction): for the 40-bit
+ * primes of our parameter sets almost none are needed, for q near 2^50 every other stage.
+ * forward: butterfly X <- X mod q when reducing (|X| <= 0.5q + 1), T = w Y mod q (|T| <= 0.75q),
+ *   (X + T, X - T): a stage adds 0.75q to b, or sets it to 1.25q + 1 when it reduces. A radix-4
+ *   pass either reduces in its first stage (b -> 2q + 1) or in neither (b -> b + 1.5q); the tail
+ *   reduces in its last stage always (output within 1.25q + 1), in the others as needed.
+ * inverse: butterfly S = U + V, reduced mod q (|S| <= 0.5q + 1) or not (|S| <= 2b),
+ *   T = w (U - V) mod q (|T| <= 0.75q): |U - V| <= 2b must stay <= 2^51. */
+#define FP_LIMIT 2251799813685248.0 /* 2^51 */
 
 /* Two independent butterflies (forward: X <- X mod q when reduce, T = w Y mod q, (X + T, X - T);
  * inverse: (U + V mod q, w (U - V) mod q)), every step issued for both before the next. One
@@ -51,21 +55,28 @@ static inline void fwd_bfly2(__m256d *x0, __m256d *y0, __m256d w0, __m256d wq0, 
 }
 
 static inline void inv_bfly2(__m256d *x0, __m256d *y0, __m256d w0, __m256d wq0, __m256d *x1,
-                             __m256d *y1, __m256d w1, __m256d wq1, __m256d q, __m256d qinv)
+                             __m256d *y1, __m256d w1, __m256d wq1, int reduce, __m256d q,
+                             __m256d qinv)
 {
     const __m256d rnd = _mm256_set1_pd(BEAA_FP_RND);
     __m256d s0 = _mm256_add_pd(*x0, *y0), s1 = _mm256_add_pd(*x1, *y1);
     __m256d d0 = _mm256_sub_pd(*x0, *y0), d1 = _mm256_sub_pd(*x1, *y1);
-    __m256d r0 = _mm256_fmadd_pd(s0, qinv, rnd), r1 = _mm256_fmadd_pd(s1, qinv, rnd);
+    __m256d r0 = _mm256_setzero_pd(), r1 = _mm256_setzero_pd();
+    if (reduce) {
+        r0 = _mm256_fmadd_pd(s0, qinv, rnd);
+        r1 = _mm256_fmadd_pd(s1, qinv, rnd);
+    }
     __m256d h0 = _mm256_mul_pd(d0, w0), h1 = _mm256_mul_pd(d1, w1);
     __m256d q0 = _mm256_fmadd_pd(d0, wq0, rnd), q1 = _mm256_fmadd_pd(d1, wq1, rnd);
     __m256d l0 = _mm256_fmsub_pd(d0, w0, h0), l1 = _mm256_fmsub_pd(d1, w1, h1);
-    r0 = _mm256_sub_pd(r0, rnd);
-    r1 = _mm256_sub_pd(r1, rnd);
     q0 = _mm256_sub_pd(q0, rnd);
     q1 = _mm256_sub_pd(q1, rnd);
-    *x0 = _mm256_fnmadd_pd(r0, q, s0);
-    *x1 = _mm256_fnmadd_pd(r1, q, s1);
+    if (reduce) {
+        s0 = _mm256_fnmadd_pd(_mm256_sub_pd(r0, rnd), q, s0);
+        s1 = _mm256_fnmadd_pd(_mm256_sub_pd(r1, rnd), q, s1);
+    }
+    *x0 = s0;
+    *x1 = s1;
     *y0 = _mm256_add_pd(_mm256_fnmadd_pd(q0, q, h0), l0);
     *y1 = _mm256_add_pd(_mm256_fnmadd_pd(q1, q, h1), l1);
 }
@@ -100,10 +111,11 @@ typedef struct fp_consts {
 } fp_consts;
 
 /* Forward, two stages in one pass: m groups of distance h, then 2m groups of distance h/2 >= 4.
- * The first stage reduces X, the second skips it (input |a| <= 2q + 1, output too). */
+ * The first stage reduces X when red, the second never (see the range invariants). */
 static inline __attribute__((always_inline)) void fwd_stage4_body(const beaa_ntt_tables *t,
                                                                   double *a, size_t m, size_t h,
-                                                                  int conv, const fp_consts *k)
+                                                                  int conv, int red,
+                                                                  const fp_consts *k)
 {
     const size_t h2 = h >> 1;
     for (size_t i = 0; i < m; i++) {
@@ -116,7 +128,7 @@ static inline __attribute__((always_inline)) void fwd_stage4_body(const beaa_ntt
         for (size_t j = 0; j < h2; j += 4) {
             __m256d x0 = ld(p + j, conv, k->off), x1 = ld(p + h2 + j, conv, k->off);
             __m256d x2 = ld(p + h + j, conv, k->off), x3 = ld(p + h + h2 + j, conv, k->off);
-            fwd_bfly2(&x0, &x2, w1, wq1, &x1, &x3, w1, wq1, 1, k->q, k->qinv);
+            fwd_bfly2(&x0, &x2, w1, wq1, &x1, &x3, w1, wq1, red, k->q, k->qinv);
             fwd_bfly2(&x0, &x1, w2, wq2, &x2, &x3, w3, wq3, 0, k->q, k->qinv);
             _mm256_store_pd(p + j, x0);
             _mm256_store_pd(p + h2 + j, x1);
@@ -126,17 +138,22 @@ static inline __attribute__((always_inline)) void fwd_stage4_body(const beaa_ntt
     }
 }
 
-static void fwd_stage4(const beaa_ntt_tables *t, double *a, size_t m, size_t h, int conv,
-                       const fp_consts *k)
+static __attribute__((noinline)) void fwd_stage4(const beaa_ntt_tables *t, double *a, size_t m, size_t h, int conv,
+                       int red, const fp_consts *k)
 {
-    if (conv) fwd_stage4_body(t, a, m, h, 1, k); /* the first pass converts u64 as it loads */
-    else fwd_stage4_body(t, a, m, h, 0, k);
+    /* the first pass converts u64 as it loads */
+    if (conv) {
+        if (red) fwd_stage4_body(t, a, m, h, 1, 1, k);
+        else fwd_stage4_body(t, a, m, h, 1, 0, k);
+    } else {
+        if (red) fwd_stage4_body(t, a, m, h, 0, 1, k);
+        else fwd_stage4_body(t, a, m, h, 0, 0, k);
+    }
 }
 
 /* Forward, the last 2 stages (distances 2, 1; three = 0) or 3 stages (distances 4, 2, 1) on
  * 8-value blocks, two blocks per iteration, in registers; then back to u64 ([0, q), or [0, 4q)
- * lazy). Every stage here reduces (the input may be |a| <= 2q + 1), so the output is within
- * 1.25q + 1. Block B: distance-4 group B (entry n/8 + B), distance-2 groups 2B, 2B + 1 (fw_d2),
+ * lazy). The last stage reduces X, the others when red, so the output is within 1.25q + 1. Block B: distance-4 group B (entry n/8 + B), distance-2 groups 2B, 2B + 1 (fw_d2),
  * distance-1 groups 4B .. 4B + 3 (entries n/2 + 4B .., contiguous in the evens_odds() form). */
 static inline void fwd_tail_store(double *p, __m256d y, int lazy, const fp_consts *k)
 {
@@ -148,7 +165,7 @@ static inline void fwd_tail_store(double *p, __m256d y, int lazy, const fp_const
 
 static inline __attribute__((always_inline)) void fwd_tail_body(const beaa_ntt_tables *t,
                                                                 double *a, int three, int lazy,
-                                                                const fp_consts *k)
+                                                                int red, const fp_consts *k)
 {
     const size_t n = t->n;
     for (size_t B = 0; B < n / 8; B += 2) { /* blocks B (v0, v1) and B + 1 (v2, v3) */
@@ -158,13 +175,13 @@ static inline __attribute__((always_inline)) void fwd_tail_body(const beaa_ntt_t
         if (three) {
             const double *w = t->fw_d + n / 8 + B, *wq = t->fw_dq + n / 8 + B;
             fwd_bfly2(&v0, &v1, _mm256_broadcast_sd(w), _mm256_broadcast_sd(wq), &v2, &v3,
-                      _mm256_broadcast_sd(w + 1), _mm256_broadcast_sd(wq + 1), 1, k->q, k->qinv);
+                      _mm256_broadcast_sd(w + 1), _mm256_broadcast_sd(wq + 1), red, k->q, k->qinv);
         }
         halves(&v0, &v1);
         halves(&v2, &v3);
         const double *d2 = t->fw_d2 + 8 * B;
         fwd_bfly2(&v0, &v1, _mm256_load_pd(d2), _mm256_load_pd(d2 + 4), &v2, &v3,
-                  _mm256_load_pd(d2 + 8), _mm256_load_pd(d2 + 12), 1, k->q, k->qinv);
+                  _mm256_load_pd(d2 + 8), _mm256_load_pd(d2 + 12), red, k->q, k->qinv);
         evens_odds(&v0, &v1);
         evens_odds(&v2, &v3);
         const double *w = t->fw_d + n / 2 + 4 * B, *wq = t->fw_dq + n / 2 + 4 * B;
@@ -181,10 +198,16 @@ static inline __attribute__((always_inline)) void fwd_tail_body(const beaa_ntt_t
     }
 }
 
-static void fwd_tail(const beaa_ntt_tables *t, double *a, int three, int lazy, const fp_consts *k)
+static __attribute__((noinline)) void fwd_tail(const beaa_ntt_tables *t, double *a, int three, int lazy, int red,
+                     const fp_consts *k)
 {
-    if (three) fwd_tail_body(t, a, 1, lazy, k);
-    else fwd_tail_body(t, a, 0, lazy, k);
+    if (three) {
+        if (red) fwd_tail_body(t, a, 1, lazy, 1, k);
+        else fwd_tail_body(t, a, 1, lazy, 0, k);
+    } else {
+        if (red) fwd_tail_body(t, a, 0, lazy, 1, k);
+        else fwd_tail_body(t, a, 0, lazy, 0, k);
+    }
 }
 
 static void ntt_fwd_common(const beaa_ntt_tables *t, uint64_t *a, int lazy)
@@ -196,16 +219,22 @@ static void ntt_fwd_common(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     k.qinv = _mm256_set1_pd(1.0 / qd);
     k.off = _mm256_set1_pd(BEAA_FP_TWO52 + 2 * qd); /* input [0, 4q) -> [-2q, 2q) */
     double *d = (double *)(void *)a;
-    /* log n stages: pairs (reduce, skip) of distance n/2 .. down to 8 (log n even) or 16 (odd),
-     * then the 2 or 3 remaining stages in the tail (n >= 16: at least one pair, which converts) */
+    /* log n stages: pairs of distance n/2 .. down to 8 (log n even) or 16 (odd), then the 2 or 3
+     * remaining stages in the tail (n >= 16: at least one pair, which converts). b bounds |a|
+     * (plus a margin of 2 per stage for the +1 of the reductions); a pass leaves its reduction
+     * out when b allows (see the range invariants) */
     const int three = t->log_n & 1;
     const size_t h_end = three ? 16 : 8;
+    double b = 2 * qd + 2;
     int conv = 1;
     for (size_t m = 1, h = n >> 1; h >= h_end; m <<= 2, h >>= 2) {
-        fwd_stage4(t, d, m, h, conv, &k);
+        const int red = !(b + 1.5 * qd + 4 <= FP_LIMIT);
+        fwd_stage4(t, d, m, h, conv, red, &k);
+        b = red ? 2 * qd + 4 : b + 1.5 * qd + 4;
         conv = 0;
     }
-    fwd_tail(t, d, three, lazy, &k);
+    /* the tail's multiplications see at most b + 0.75q per stage before the last */
+    fwd_tail(t, d, three, lazy, !(b + (three ? 1.5 : 0.75) * qd + 4 <= FP_LIMIT), &k);
 }
 
 void beaa_ntt_fwd_avx2(const beaa_ntt_tables *t, uint64_t *a)
@@ -230,7 +259,7 @@ void beaa_ntt_fwd_lazy_avx2(const beaa_ntt_tables *t, uint64_t *a)
  * blocks, two per iteration, converting the u64 input ([0, 2q) -> [-q, q)) as it loads (the
  * mirror of fwd_tail_block). */
 static inline __attribute__((always_inline)) void inv_head_body(const beaa_ntt_tables *t,
-                                                                double *a, int three,
+                                                                double *a, int three, int red,
                                                                 const fp_consts *k)
 {
     const size_t n = t->n;
@@ -244,18 +273,19 @@ static inline __attribute__((always_inline)) void inv_head_body(const beaa_ntt_t
         evens_odds(&v2, &v3);
         const double *w = t->iv_d + n / 2 + 4 * B, *wq = t->iv_dq + n / 2 + 4 * B;
         inv_bfly2(&v0, &v1, _mm256_loadu_pd(w), _mm256_loadu_pd(wq), &v2, &v3,
-                  _mm256_loadu_pd(w + 4), _mm256_loadu_pd(wq + 4), k->q, k->qinv);
+                  _mm256_loadu_pd(w + 4), _mm256_loadu_pd(wq + 4), red, k->q, k->qinv);
         evens_odds(&v0, &v1);
         evens_odds(&v2, &v3);
         const double *d2 = t->iv_d2 + 8 * B;
         inv_bfly2(&v0, &v1, _mm256_load_pd(d2), _mm256_load_pd(d2 + 4), &v2, &v3,
-                  _mm256_load_pd(d2 + 8), _mm256_load_pd(d2 + 12), k->q, k->qinv);
+                  _mm256_load_pd(d2 + 8), _mm256_load_pd(d2 + 12), red, k->q, k->qinv);
         halves(&v0, &v1);
         halves(&v2, &v3);
         if (three) {
             const double *w4 = t->iv_d + n / 8 + B, *wq4 = t->iv_dq + n / 8 + B;
             inv_bfly2(&v0, &v1, _mm256_broadcast_sd(w4), _mm256_broadcast_sd(wq4), &v2, &v3,
-                      _mm256_broadcast_sd(w4 + 1), _mm256_broadcast_sd(wq4 + 1), k->q, k->qinv);
+                      _mm256_broadcast_sd(w4 + 1), _mm256_broadcast_sd(wq4 + 1), red, k->q,
+                      k->qinv);
         }
         _mm256_store_pd(p, v0);
         _mm256_store_pd(p + 4, v1);
@@ -264,10 +294,15 @@ static inline __attribute__((always_inline)) void inv_head_body(const beaa_ntt_t
     }
 }
 
-static void inv_head(const beaa_ntt_tables *t, double *a, int three, const fp_consts *k)
+static __attribute__((noinline)) void inv_head(const beaa_ntt_tables *t, double *a, int three, int red, const fp_consts *k)
 {
-    if (three) inv_head_body(t, a, 1, k);
-    else inv_head_body(t, a, 0, k);
+    if (three) {
+        if (red) inv_head_body(t, a, 1, 1, k);
+        else inv_head_body(t, a, 1, 0, k);
+    } else {
+        if (red) inv_head_body(t, a, 0, 1, k);
+        else inv_head_body(t, a, 0, 0, k);
+    }
 }
 
 /* Output of the last inverse stage back to u64: |v| <= 0.75q -> [0, q) or (lazy) [0, 2q). */
@@ -277,12 +312,14 @@ static inline void inv_store(double *p, __m256d v, int lazy, __m256d q)
     _mm256_store_si256((__m256i *)(void *)p, beaa_fp_to_u64(v));
 }
 
-/* Inverse, two stages in one pass: m groups of distance h >= 4, then m/2 groups of distance 2h.
- * When m == 2 the second stage is the last one: n^-1 is merged in and the output converted. */
-static void inv_stage4(const beaa_ntt_tables *t, double *a, size_t m, size_t h, int lazy,
-                       const fp_consts *k)
+/* Inverse, two stages in one pass: m groups of distance h >= 4, then m/2 groups of distance 2h,
+ * S reduced in the first stage when r1, in the second when r2. When last (m == 2) the second
+ * stage is the last one: n^-1 is merged in and the output converted. */
+static inline __attribute__((always_inline)) void inv_stage4_body(const beaa_ntt_tables *t,
+                                                                  double *a, size_t m, size_t h,
+                                                                  int lazy, int r1, int r2,
+                                                                  int last, const fp_consts *k)
 {
-    const int last = (m == 2);
     for (size_t i = 0; i < m / 2; i++) {
         const __m256d w0 = _mm256_set1_pd(t->iv_d[m + 2 * i]);
         const __m256d wq0 = _mm256_set1_pd(t->iv_dq[m + 2 * i]);
@@ -295,9 +332,9 @@ static void inv_stage4(const beaa_ntt_tables *t, double *a, size_t m, size_t h, 
         for (size_t j = 0; j < h; j += 4) {
             __m256d x0 = _mm256_load_pd(p + j), x1 = _mm256_load_pd(p + h + j);
             __m256d x2 = _mm256_load_pd(p + 2 * h + j), x3 = _mm256_load_pd(p + 3 * h + j);
-            inv_bfly2(&x0, &x1, w0, wq0, &x2, &x3, w1, wq1, k->q, k->qinv);
+            inv_bfly2(&x0, &x1, w0, wq0, &x2, &x3, w1, wq1, r1, k->q, k->qinv);
             if (!last) {
-                inv_bfly2(&x0, &x2, w2, wq2, &x1, &x3, w2, wq2, k->q, k->qinv);
+                inv_bfly2(&x0, &x2, w2, wq2, &x1, &x3, w2, wq2, r2, k->q, k->qinv);
                 _mm256_store_pd(p + j, x0);
                 _mm256_store_pd(p + h + j, x1);
                 _mm256_store_pd(p + 2 * h + j, x2);
@@ -317,6 +354,27 @@ static void inv_stage4(const beaa_ntt_tables *t, double *a, size_t m, size_t h, 
     }
 }
 
+/* The pass kinds used: (r1, r2) = (1, 1), (0, 1), (0, 0); the last pass: r1 = 1 or 0. */
+static __attribute__((noinline)) void inv_stage4(const beaa_ntt_tables *t, double *a, size_t m, size_t h, int lazy, int r1,
+                       int r2, const fp_consts *k)
+{
+    if (m == 2) {
+        if (lazy) {
+            if (r1) inv_stage4_body(t, a, m, h, 1, 1, 0, 1, k);
+            else inv_stage4_body(t, a, m, h, 1, 0, 0, 1, k);
+        } else {
+            if (r1) inv_stage4_body(t, a, m, h, 0, 1, 0, 1, k);
+            else inv_stage4_body(t, a, m, h, 0, 0, 0, 1, k);
+        }
+    } else if (r1) {
+        inv_stage4_body(t, a, m, h, 0, 1, 1, 0, k);
+    } else if (r2) {
+        inv_stage4_body(t, a, m, h, 0, 0, 1, 0, k);
+    } else {
+        inv_stage4_body(t, a, m, h, 0, 0, 0, 0, k);
+    }
+}
+
 static void ntt_inv_common(const beaa_ntt_tables *t, uint64_t *a, int lazy)
 {
     const size_t n = t->n;
@@ -327,11 +385,26 @@ static void ntt_inv_common(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     k.off = _mm256_set1_pd(BEAA_FP_TWO52 + qd); /* input [0, 2q) -> [-q, q) */
     double *d = (double *)(void *)a;
     /* the first 2 (log n even) or 3 (odd) stages in the head, then pairs of stages from distance
-     * 4 or 8 up to n/2 (n >= 16: at least one pair; the one with m == 2 is the last) */
+     * 4 or 8 up to n/2 (n >= 16: at least one pair; the one with m == 2 is the last). b bounds
+     * |a| between passes, always with 2b <= 2^51 (the next multiplication's input); a stage
+     * without reduction takes b to 2b (T <= 0.75q <= 2b), one with it to 0.75q (+ margin) */
     const int three = t->log_n & 1;
-    inv_head(t, d, three, &k);
-    for (size_t m = n >> (three ? 4 : 3), h = three ? 8 : 4; m >= 2; m >>= 2, h <<= 2)
-        inv_stage4(t, d, m, h, lazy, &k);
+    const double hs = three ? 8 : 4, br = 0.75 * qd + 4;
+    double b = qd + 1;
+    const int hred = !(2 * hs * b <= FP_LIMIT);
+    inv_head(t, d, three, hred, &k);
+    b = hred ? br : hs * b;
+    for (size_t m = n >> (three ? 4 : 3), h = three ? 8 : 4; m >= 2; m >>= 2, h <<= 2) {
+        if (m == 2) { /* the last stage multiplies U + V and U - V: both within 2b */
+            inv_stage4(t, d, m, h, lazy, !(4 * b <= FP_LIMIT), 1, &k);
+        } else if (8 * b <= FP_LIMIT) {
+            inv_stage4(t, d, m, h, lazy, 0, 0, &k);
+            b *= 4;
+        } else {
+            inv_stage4(t, d, m, h, lazy, !(4 * b <= FP_LIMIT), 1, &k);
+            b = br;
+        }
+    }
 }
 
 void beaa_ntt_inv_avx2(const beaa_ntt_tables *t, uint64_t *a)
