@@ -138,8 +138,9 @@ static inline __attribute__((always_inline)) void fwd_stage4_body(const beaa_ntt
     }
 }
 
-static __attribute__((noinline)) void fwd_stage4(const beaa_ntt_tables *t, double *a, size_t m, size_t h, int conv,
-                       int red, const fp_consts *k)
+/* (each pass kind its own function: inlined into one, the loops measured slower) */
+static __attribute__((noinline)) void fwd_stage4(const beaa_ntt_tables *t, double *a, size_t m,
+                                                 size_t h, int conv, int red, const fp_consts *k)
 {
     /* the first pass converts u64 as it loads */
     if (conv) {
@@ -153,11 +154,14 @@ static __attribute__((noinline)) void fwd_stage4(const beaa_ntt_tables *t, doubl
 
 /* Forward, the last 2 stages (distances 2, 1; three = 0) or 3 stages (distances 4, 2, 1) on
  * 8-value blocks, two blocks per iteration, in registers; then back to u64 ([0, q), or [0, 4q)
- * lazy). The last stage reduces X, the others when red, so the output is within 1.25q + 1. Block B: distance-4 group B (entry n/8 + B), distance-2 groups 2B, 2B + 1 (fw_d2),
- * distance-1 groups 4B .. 4B + 3 (entries n/2 + 4B .., contiguous in the evens_odds() form). */
+ * lazy). The stages before the last reduce X when red. The last one reduces X when lazy (output
+ * within 1.25q + 1, moved into [0, 4q) by adding 2q); else the store reduces every value anyway
+ * (|a| <= 2^51 + 0.75q there, exact), so X needs no reduction before. Block B: distance-4 group
+ * B (entry n/8 + B), distance-2 groups 2B, 2B + 1 (fw_d2), distance-1 groups 4B .. 4B + 3
+ * (entries n/2 + 4B .., contiguous in the evens_odds() form). */
 static inline void fwd_tail_store(double *p, __m256d y, int lazy, const fp_consts *k)
 {
-    /* |y| <= 1.25q + 1 */
+    /* lazy: |y| <= 1.25q + 1; else |y| <= 2^51 + 0.75q (reduced here) */
     if (lazy) y = _mm256_add_pd(y, _mm256_add_pd(k->q, k->q)); /* (0.75q - 1, 3.25q + 1) */
     else y = beaa_fp_make_positive(beaa_fp_reduce(y, k->q, k->qinv), k->q);
     _mm256_store_si256((__m256i *)(void *)p, beaa_fp_to_u64(y));
@@ -186,7 +190,7 @@ static inline __attribute__((always_inline)) void fwd_tail_body(const beaa_ntt_t
         evens_odds(&v2, &v3);
         const double *w = t->fw_d + n / 2 + 4 * B, *wq = t->fw_dq + n / 2 + 4 * B;
         fwd_bfly2(&v0, &v1, _mm256_loadu_pd(w), _mm256_loadu_pd(wq), &v2, &v3,
-                  _mm256_loadu_pd(w + 4), _mm256_loadu_pd(wq + 4), 1, k->q, k->qinv);
+                  _mm256_loadu_pd(w + 4), _mm256_loadu_pd(wq + 4), lazy, k->q, k->qinv);
         evens_odds(&v0, &v1);
         evens_odds(&v2, &v3);
         halves(&v0, &v1);
@@ -198,15 +202,18 @@ static inline __attribute__((always_inline)) void fwd_tail_body(const beaa_ntt_t
     }
 }
 
-static __attribute__((noinline)) void fwd_tail(const beaa_ntt_tables *t, double *a, int three, int lazy, int red,
-                     const fp_consts *k)
+static __attribute__((noinline)) void fwd_tail(const beaa_ntt_tables *t, double *a, int three,
+                                               int lazy, int red, const fp_consts *k)
 {
-    if (three) {
-        if (red) fwd_tail_body(t, a, 1, lazy, 1, k);
-        else fwd_tail_body(t, a, 1, lazy, 0, k);
-    } else {
-        if (red) fwd_tail_body(t, a, 0, lazy, 1, k);
-        else fwd_tail_body(t, a, 0, lazy, 0, k);
+    switch ((three << 2) | (lazy << 1) | red) { /* each combination its own loop */
+    case 0: fwd_tail_body(t, a, 0, 0, 0, k); break;
+    case 1: fwd_tail_body(t, a, 0, 0, 1, k); break;
+    case 2: fwd_tail_body(t, a, 0, 1, 0, k); break;
+    case 3: fwd_tail_body(t, a, 0, 1, 1, k); break;
+    case 4: fwd_tail_body(t, a, 1, 0, 0, k); break;
+    case 5: fwd_tail_body(t, a, 1, 0, 1, k); break;
+    case 6: fwd_tail_body(t, a, 1, 1, 0, k); break;
+    default: fwd_tail_body(t, a, 1, 1, 1, k); break;
     }
 }
 
@@ -294,7 +301,8 @@ static inline __attribute__((always_inline)) void inv_head_body(const beaa_ntt_t
     }
 }
 
-static __attribute__((noinline)) void inv_head(const beaa_ntt_tables *t, double *a, int three, int red, const fp_consts *k)
+static __attribute__((noinline)) void inv_head(const beaa_ntt_tables *t, double *a, int three,
+                                               int red, const fp_consts *k)
 {
     if (three) {
         if (red) inv_head_body(t, a, 1, 1, k);
@@ -355,8 +363,9 @@ static inline __attribute__((always_inline)) void inv_stage4_body(const beaa_ntt
 }
 
 /* The pass kinds used: (r1, r2) = (1, 1), (0, 1), (0, 0); the last pass: r1 = 1 or 0. */
-static __attribute__((noinline)) void inv_stage4(const beaa_ntt_tables *t, double *a, size_t m, size_t h, int lazy, int r1,
-                       int r2, const fp_consts *k)
+static __attribute__((noinline)) void inv_stage4(const beaa_ntt_tables *t, double *a, size_t m,
+                                                 size_t h, int lazy, int r1, int r2,
+                                                 const fp_consts *k)
 {
     if (m == 2) {
         if (lazy) {
