@@ -269,13 +269,10 @@ beaa_status beaa_ckks_ks_divide2(const beaa_ckks_context *c, uint64_t *const *x,
         for (int w = 0; w < (int)np * nchunk; w++) {
             unsigned p = (unsigned)w / (unsigned)nchunk;
             size_t k0 = (size_t)(w % nchunk) * 1024, k1 = k0 + 1024 > n ? n : k0 + 1024;
-            const uint64_t *sp = x[p] + (size_t)nk * n;
-            uint8_t *up = u + (size_t)p * n;
-            for (size_t k = k0; k < k1; k++) {
-                double f = 0;
-                for (unsigned j = 0; j < nd; j++) f += (double)sp[(size_t)j * n + k] * recip[j];
-                up[k] = (uint8_t)f; /* floor, 0 <= f < nd */
-            }
+            const uint64_t *zs[BEAA_CKKS_MAX_SPECIAL + 1];
+            for (unsigned j = 0; j < nd; j++) zs[j] = x[p] + ((size_t)nk + j) * n + k0;
+            /* u = floor(sum_j y_j / m_j), 0 <= u < nd */
+            c->kern->conv_overflow(u + (size_t)p * n + k0, zs, recip, nd, k1 - k0);
         }
 #pragma omp for schedule(static)
         for (int w = 0; w < (int)(np * nk); w++) {
@@ -286,10 +283,7 @@ beaa_status beaa_ckks_ks_divide2(const beaa_ckks_context *c, uint64_t *const *x,
             for (unsigned j = 0; j < nd; j++) xs[j] = x[p] + ((size_t)nk + j) * n;
             uint64_t *vi = v + (size_t)tid * n;
             const uint64_t *xi = x[p] + (size_t)i * n;
-            const uint8_t *up = u + (size_t)p * n;
-            const uint64_t *cr = corr[i];
-            c->kern->basis_conv(vi, xs, dhat[i], nd, n, m);
-            for (size_t k = 0; k < n; k++) vi[k] = beaa_sub_mod(vi[k], cr[up[k]], q);
+            c->kern->basis_conv_sub(vi, xs, dhat[i], nd, n, m, u + (size_t)p * n, corr[i]);
             c->kern->ntt_fwd(c->ntt[i], vi);
             c->kern->sub_mul_const(out[p] + (size_t)i * n, xi, vi, n, dinv[i], beaa_shoup(dinv[i], q), q);
         }

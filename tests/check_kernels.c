@@ -54,6 +54,8 @@ static const beaa_kernels emu_kernels_avx512 = {
     .mac_const = emu_mac_const_avx512,
     .sub_mul_const = emu_sub_mul_const_avx512,
     .basis_conv = beaa_basis_conv_ref,
+    .basis_conv_sub = beaa_basis_conv_sub_ref,
+    .conv_overflow = beaa_conv_overflow_ref,
     .ks_dot2 = beaa_ks_dot2_ref,
     .permute = beaa_permute_ref,
 };
@@ -416,6 +418,70 @@ static void check_ks_dot2_isa(const beaa_kernels *k, size_t n)
     beaa_free(i1);
 }
 
+/* The mod-down kernels: conv_overflow and basis_conv_sub against ref (bit for bit), for the
+ * rounding-division shapes of key switching (nd dropped primes of 30..61 bits, so residues of
+ * primes >= 2^52 reach the SIMD slow path), and the ref ones against exact arithmetic. */
+static void check_moddown_isa(const beaa_kernels *k, size_t n)
+{
+    const unsigned m_bits[] = {49, 40, 61, 30, 50, 55};
+    for (size_t nd = 1; nd <= 6; nd++) {
+        uint64_t **z = malloc(nd * sizeof *z), mq[6];
+        double rc[6];
+        ck_assert_ptr_nonnull(z);
+        for (size_t j = 0; j < nd; j++) {
+            /* distinct primes: same bit size for j and j+6 never happens (nd <= 6) */
+            mq[j] = test_find_ntt_prime(m_bits[(j + nd) % 6], 1024, (unsigned)j);
+            rc[j] = 1.0 / (double)mq[j];
+            z[j] = beaa_alloc(n * 8);
+            ck_assert_ptr_nonnull(z[j]);
+            fill(z[j], n, mq[j]);
+        }
+        uint8_t *u0 = malloc(n), *u1 = malloc(n);
+        ck_assert(u0 && u1);
+        memset(u1, 0xee, n);
+        beaa_kernels_ref.conv_overflow(u0, (const uint64_t *const *)z, rc, nd, n);
+        k->conv_overflow(u1, (const uint64_t *const *)z, rc, nd, n);
+        for (size_t i = 0; i < n; i++)
+            EXPECT(u0[i] == u1[i], "conv_overflow/%s nd=%zu at %zu: %u vs %u", k->name, nd, i,
+                   u0[i], u1[i]);
+        if (k == &beaa_kernels_ref) /* floor(sum z_j / m_j) in long double, off by 1 at most */
+            for (size_t i = 0; i < n; i++) {
+                long double f = 0;
+                for (size_t j = 0; j < nd; j++) f += (long double)z[j][i] / (long double)mq[j];
+                long double d = f - (long double)u0[i];
+                EXPECT(u0[i] < nd && d > -1e-9L && d < 1 + 1e-9L,
+                       "conv_overflow/ref nd=%zu at %zu: %u for %Lf", nd, i, u0[i], f);
+            }
+        /* basis_conv_sub to a prime p, u in [0, nd] (the whole corr table) */
+        for (size_t pi = 0; pi < 3; pi++) {
+            uint64_t p = test_find_ntt_prime(pi == 0 ? 40 : pi == 1 ? 50 : 59, 1024, 7);
+            beaa_modulus m;
+            beaa_modulus_init(&m, p);
+            uint64_t c[6], corr[7];
+            for (size_t j = 0; j < nd; j++) c[j] = test_rng_below(p);
+            for (size_t j = 0; j <= nd; j++) corr[j] = j == nd ? p - 1 : test_rng_below(p);
+            for (size_t i = 0; i < n; i++) u0[i] = (uint8_t)test_rng_below(nd + 1);
+            uint64_t *r0 = beaa_alloc(n * 8), *r1 = beaa_alloc(n * 8), *r2 = beaa_alloc(n * 8);
+            ck_assert(r0 && r1 && r2);
+            beaa_kernels_ref.basis_conv_sub(r0, (const uint64_t *const *)z, c, nd, n, &m, u0, corr);
+            k->basis_conv_sub(r1, (const uint64_t *const *)z, c, nd, n, &m, u0, corr);
+            beaa_kernels_ref.basis_conv(r2, (const uint64_t *const *)z, c, nd, n, &m);
+            for (size_t i = 0; i < n; i++) {
+                EXPECT(r0[i] == r1[i], "basis_conv_sub/%s nd=%zu p=%llu at %zu", k->name, nd,
+                       (unsigned long long)p, i);
+                EXPECT_U64_EQ(r0[i], beaa_sub_mod(r2[i], corr[u0[i]], p));
+            }
+            beaa_free(r0);
+            beaa_free(r1);
+            beaa_free(r2);
+        }
+        for (size_t j = 0; j < nd; j++) beaa_free(z[j]);
+        free(z);
+        free(u0);
+        free(u1);
+    }
+}
+
 static void check_isa(const beaa_kernels *k)
 {
     check_ntt_isa(k);
@@ -425,7 +491,10 @@ static void check_isa(const beaa_kernels *k)
             check_elementwise_isa(k, lens[li], test_find_ntt_prime(prime_bits[bi], 1024, 1));
     /* 1028 and 1031: the SIMD basis_conv's 8-value blocks, then the scalar remainder */
     const size_t blens[] = {1024, 1028, 1031};
-    for (size_t li = 0; li < 3; li++) check_basis_permute_isa(k, blens[li]);
+    for (size_t li = 0; li < 3; li++) {
+        check_basis_permute_isa(k, blens[li]);
+        check_moddown_isa(k, blens[li]);
+    }
     check_ks_dot2_isa(k, 1024);
 }
 
@@ -476,7 +545,11 @@ START_TEST(test_ref_vs_naive)
 }
 END_TEST
 
-START_TEST(test_ref_basis_permute) { check_basis_permute_isa(&beaa_kernels_ref, 1024); }
+START_TEST(test_ref_basis_permute)
+{
+    check_basis_permute_isa(&beaa_kernels_ref, 1024);
+    check_moddown_isa(&beaa_kernels_ref, 1024);
+}
 END_TEST
 
 START_TEST(test_ref_ks_dot2) { check_ks_dot2_isa(&beaa_kernels_ref, 1024); }

@@ -67,6 +67,18 @@ typedef struct beaa_kernels {
      * values in [0, 2^61) and c[i] < p. 128-bit lazy accumulation, one reduction per output. */
     void (*basis_conv)(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                        size_t n, const beaa_modulus *p);
+    /* The mod-down form: r[k] = (sum_{i < n_in} x[i][k] * c[i] - corr[u[k]]) mod p, where
+     * u[k] <= n_in indexes corr (n_in + 1 values < p): the overflow correction of the rounding
+     * division by the dropped primes (keyswitch.c). x, c as in basis_conv. */
+    void (*basis_conv_sub)(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
+                           size_t n, const beaa_modulus *p, const uint8_t *u,
+                           const uint64_t *corr);
+    /* Overflow count of a fast basis conversion: u[k] = floor(f), f = sum_{i < n_in} x[i][k] *
+     * rc[i] in double precision, summed for i = 0, 1, .. with each product rounded before it is
+     * added (no FMA), so every ISA gets the same bits. x[i][k] < 2^64; the caller guarantees
+     * 0 <= f < 256 (rc[i] = 1/m_i for residues x[i] mod m_i, n_in <= 255). */
+    void (*conv_overflow)(uint8_t *u, const uint64_t *const *x, const double *rc, size_t n_in,
+                          size_t n);
 
     /* Key-switching inner product over nd digits (1 <= nd <= 63):
      * r0[i] = (add ? r0[i] : 0) + sum_j d[j][s] * kb[j][i] mod q, r1 the same with ka, where

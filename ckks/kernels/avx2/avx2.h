@@ -25,6 +25,11 @@ void beaa_sub_mul_const_avx2(uint64_t *r, const uint64_t *a, const uint64_t *b, 
 /* Exact FMA path for p < 2^50 and inputs x < 2^51 (checked per block of 4 outputs); ref else. */
 void beaa_basis_conv_avx2(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                           size_t n, const beaa_modulus *p);
+void beaa_basis_conv_sub_avx2(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
+                              size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
+                              const uint64_t *corr);
+void beaa_conv_overflow_avx2(uint8_t *u, const uint64_t *const *x, const double *rc, size_t n_in,
+                             size_t n);
 /* Exact FMA path for q < 2^50 (the ref kernel else). */
 void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                       const uint64_t *const *kb, const uint64_t *const *ka, size_t nd,

@@ -17,6 +17,27 @@ void beaa_basis_conv_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *
     }
 }
 
+void beaa_basis_conv_sub_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
+                             size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
+                             const uint64_t *corr)
+{
+    beaa_basis_conv_ref(r, x, c, n_in, n, p);
+    for (size_t k = 0; k < n; k++) r[k] = beaa_sub_mod(r[k], corr[u[k]], p->q);
+}
+
+void beaa_conv_overflow_ref(uint8_t *u, const uint64_t *const *x, const double *rc, size_t n_in,
+                            size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        double f = 0;
+        for (size_t i = 0; i < n_in; i++) {
+            double t = (double)x[i][k] * rc[i]; /* a statement of its own: never contracted */
+            f = f + t;
+        }
+        u[k] = (uint8_t)f; /* 0 <= f < 256: truncation is the floor */
+    }
+}
+
 void beaa_permute_ref(uint64_t *r, const uint64_t *a, const uint32_t *perm, size_t n)
 {
     for (size_t i = 0; i < n; i++) r[i] = a[perm[i]];

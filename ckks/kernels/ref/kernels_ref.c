@@ -16,6 +16,8 @@ const beaa_kernels beaa_kernels_ref = {
     .mac_const = beaa_mac_const_ref,
     .sub_mul_const = beaa_sub_mul_const_ref,
     .basis_conv = beaa_basis_conv_ref,
+    .basis_conv_sub = beaa_basis_conv_sub_ref,
+    .conv_overflow = beaa_conv_overflow_ref,
     .ks_dot2 = beaa_ks_dot2_ref,
     .permute = beaa_permute_ref,
 };

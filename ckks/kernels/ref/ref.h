@@ -25,6 +25,11 @@ void beaa_sub_mul_const_ref(uint64_t *r, const uint64_t *a, const uint64_t *b, s
                             uint64_t w, uint64_t ws, uint64_t q);
 void beaa_basis_conv_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                          size_t n, const beaa_modulus *p);
+void beaa_basis_conv_sub_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
+                             size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
+                             const uint64_t *corr);
+void beaa_conv_overflow_ref(uint8_t *u, const uint64_t *const *x, const double *rc, size_t n_in,
+                            size_t n);
 void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                       const uint64_t *const *kb, const uint64_t *const *ka, size_t nd,
                       const uint32_t *perm, size_t n, const beaa_modulus *m, int add);
