@@ -483,7 +483,6 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
     uint64_t *d2 = beaa_ckks_scratch_get(BEAA_SCRATCH_TENSOR, lw); /* a1*b1, to be key-switched */
     uint64_t *acc = beaa_ckks_scratch_get(BEAA_SCRATCH_ACC, (size_t)2 * ns * n);
     if (!d2 || !acc) return BEAA_ERR_NOMEM;
-    const int square = (a == b);
     /* tensor product: acc_0 = P*a0*b0, acc_1 = P*(a0*b1 + a1*b0) on the data primes (P = 0 on the
      * special primes), d2 = a1*b1 */
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
@@ -493,17 +492,8 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
         const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, (unsigned)i), *a1 = beaa_ckks_ct_limb(a, 1, (unsigned)i);
         const uint64_t *b0 = beaa_ckks_ct_limb(b, 0, (unsigned)i), *b1 = beaa_ckks_ct_limb(b, 1, (unsigned)i);
         uint64_t *r0 = acc + (size_t)i * n, *r1 = acc + ((size_t)ns + i) * n, *r2 = d2 + (size_t)i * n;
-        c->kern->mul_mod(r0, a0, b0, n, m);
-        c->kern->mul_const(r0, r0, n, pm, pms, q);
-        if (square) {
-            c->kern->mul_mod(r1, a0, a1, n, m);
-            c->kern->add_mod(r1, r1, r1, n, q);
-        } else {
-            c->kern->mul_mod(r1, a0, b1, n, m);
-            c->kern->mac_mod(r1, a1, b0, n, m);
-        }
-        c->kern->mul_const(r1, r1, n, pm, pms, q);
-        c->kern->mul_mod(r2, a1, b1, n, m);
+        /* one pass over the operands (a square reads the same limbs twice: cached) */
+        c->kern->tensor(r0, r1, r2, a0, a1, b0, b1, n, m, pm, pms);
     }
     return relin_rescale_finish(c, l, d2, rk, acc, out, scale);
 }

@@ -34,6 +34,7 @@
 #define beaa_mul_const_avx512 emu_mul_const_avx512
 #define beaa_mac_const_avx512 emu_mac_const_avx512
 #define beaa_sub_mul_const_avx512 emu_sub_mul_const_avx512
+#define beaa_tensor_avx512 emu_tensor_avx512
 #include "ckks/kernels/avx512/ntt_avx512.c"
 #include "ckks/kernels/avx512/arith_avx512.c"
 #include "ckks/kernels/ref/ref.h"
@@ -53,6 +54,7 @@ static const beaa_kernels emu_kernels_avx512 = {
     .mul_const = emu_mul_const_avx512,
     .mac_const = emu_mac_const_avx512,
     .sub_mul_const = emu_sub_mul_const_avx512,
+    .tensor = emu_tensor_avx512,
     .basis_conv = beaa_basis_conv_ref,
     .basis_conv_sub = beaa_basis_conv_sub_ref,
     .conv_overflow = beaa_conv_overflow_ref,
@@ -245,6 +247,22 @@ static void check_elementwise_isa(const beaa_kernels *k, size_t n, uint64_t q)
 #undef RESET
 #undef COMPARE
     }
+    /* tensor: three outputs, no aliasing; distinct operands, then the square (a == b) */
+    fill(a, n, q);
+    fill(b, n, q);
+    fill(r0, n, q);
+    fill(b2, n, q);
+    for (int sq = 0; sq < 2; sq++)
+        for (int wi = 0; wi < 2; wi++) {
+            const uint64_t *x0 = a, *x1 = b, *y0 = sq ? a : r0, *y1 = sq ? b : b2;
+            uint64_t tw = wi ? we : w, tws = wi ? wes : ws;
+            k->tensor(ka, kb, kr, x0, x1, y0, y1, n, &m, tw, tws);
+            ref->tensor(ra, rb, rr, x0, x1, y0, y1, n, &m, tw, tws);
+            for (size_t i = 0; i < n; i++)
+                EXPECT(ka[i] == ra[i] && kb[i] == rb[i] && kr[i] == rr[i],
+                       "tensor/%s sq=%d w=%d n=%zu q=%llu at %zu", k->name, sq, wi, n,
+                       (unsigned long long)q, i);
+        }
     beaa_free(a);
     beaa_free(b);
     beaa_free(b2);
@@ -537,6 +555,21 @@ START_TEST(test_ref_vs_naive)
         for (size_t i = 0; i < n; i++)
             EXPECT_U64_EQ(r[i],
                               (uint64_t)(((unsigned __int128)(a[i] + 2 * q - r2[i]) * w) % q));
+        /* tensor with (a0, a1) = (a, b), (b0, b1) = (b, a) */
+        uint64_t *t0 = malloc(n * 8), *t1 = malloc(n * 8), *t2 = malloc(n * 8);
+        ck_assert(t0 && t1 && t2);
+        k->tensor(t0, t1, t2, a, b, b, a, n, &m, w, ws);
+        for (size_t i = 0; i < n; i++) {
+            unsigned __int128 ab = ((unsigned __int128)a[i] * b[i]) % q;
+            unsigned __int128 sq = ((unsigned __int128)a[i] * a[i] % q
+                                    + (unsigned __int128)b[i] * b[i] % q) % q; /* a0b1 + a1b0 */
+            EXPECT_U64_EQ(t0[i], (uint64_t)((ab * w) % q));
+            EXPECT_U64_EQ(t1[i], (uint64_t)((sq * w) % q));
+            EXPECT_U64_EQ(t2[i], (uint64_t)ab);
+        }
+        free(t0);
+        free(t1);
+        free(t2);
     }
     free(a);
     free(b);

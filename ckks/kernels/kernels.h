@@ -61,6 +61,12 @@ typedef struct beaa_kernels {
      * a in [0, q), b in [0, 2q). */
     void (*sub_mul_const)(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
                           uint64_t w, uint64_t ws, uint64_t q);
+    /* The ciphertext tensor product with a constant folded in (one pass over the operands):
+     * r0 = w a0 b0, r1 = w (a0 b1 + a1 b0), r2 = a1 b1 mod q; inputs in [0, q), w < q,
+     * ws = beaa_shoup(w, q). The outputs are distinct and alias no input. */
+    void (*tensor)(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a0,
+                   const uint64_t *a1, const uint64_t *b0, const uint64_t *b1, size_t n,
+                   const beaa_modulus *m, uint64_t w, uint64_t ws);
 
     /* Fast basis conversion (key switching mod-up/mod-down):
      * r[k] = sum_{i < n_in} x[i][k] * c[i] mod p, for k < n, where x[i] are n_in limbs with

@@ -161,3 +161,29 @@ void beaa_sub_mul_const_avx2(uint64_t *r, const uint64_t *a, const uint64_t *b, 
     }
     for (; i < n; i++) r[i] = beaa_mul_shoup(a[i] + 2 * q - b[i], w, ws, q);
 }
+
+void beaa_tensor_avx2(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a0,
+                      const uint64_t *a1, const uint64_t *b0, const uint64_t *b1, size_t n,
+                      const beaa_modulus *m, uint64_t w, uint64_t ws)
+{
+    if (m->q >= BEAA_NTT_SMALL_Q_BOUND) {
+        beaa_tensor_ref(r0, r1, r2, a0, a1, b0, b1, n, m, w, ws);
+        return;
+    }
+    const __m256d q = _mm256_set1_pd((double)m->q), qinv = _mm256_set1_pd(1.0 / (double)m->q);
+    const __m256d vw = _mm256_set1_pd((double)w), vwq = _mm256_set1_pd((double)w / (double)m->q);
+    const __m256d off = _mm256_set1_pd(BEAA_FP_TWO52);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256d x0 = load_d(a0 + i, off), x1 = load_d(a1 + i, off);
+        __m256d y0 = load_d(b0 + i, off), y1 = load_d(b1 + i, off);
+        /* |t0|, |t2| <= 0.75q, |t1| <= 1.5q: fine inputs for the constant product */
+        __m256d t0 = mulmod_var(x0, y0, q, qinv), t2 = mulmod_var(x1, y1, q, qinv);
+        __m256d t1 = _mm256_add_pd(mulmod_var(x0, y1, q, qinv), mulmod_var(x1, y0, q, qinv));
+        store_u(r0 + i, beaa_fp_make_positive(beaa_fp_mulmod(t0, vw, vwq, q), q));
+        store_u(r1 + i, beaa_fp_make_positive(beaa_fp_mulmod(t1, vw, vwq, q), q));
+        store_u(r2 + i, beaa_fp_make_positive(t2, q));
+    }
+    if (i < n)
+        beaa_tensor_ref(r0 + i, r1 + i, r2 + i, a0 + i, a1 + i, b0 + i, b1 + i, n - i, m, w, ws);
+}

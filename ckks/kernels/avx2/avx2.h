@@ -22,6 +22,9 @@ void beaa_mac_const_avx2(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, u
                          uint64_t q);
 void beaa_sub_mul_const_avx2(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
                              uint64_t w, uint64_t ws, uint64_t q);
+void beaa_tensor_avx2(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a0,
+                      const uint64_t *a1, const uint64_t *b0, const uint64_t *b1, size_t n,
+                      const beaa_modulus *m, uint64_t w, uint64_t ws);
 /* Exact FMA path for p < 2^50 and inputs x < 2^51 (checked per block of 4 outputs); ref else. */
 void beaa_basis_conv_avx2(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                           size_t n, const beaa_modulus *p);

@@ -23,5 +23,8 @@ void beaa_mac_const_avx512(uint64_t *r, const uint64_t *a, size_t n, uint64_t w,
                            uint64_t q);
 void beaa_sub_mul_const_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
                                uint64_t w, uint64_t ws, uint64_t q);
+void beaa_tensor_avx512(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a0,
+                        const uint64_t *a1, const uint64_t *b0, const uint64_t *b1, size_t n,
+                        const beaa_modulus *m, uint64_t w, uint64_t ws);
 
 #endif

@@ -20,6 +20,7 @@ const beaa_kernels beaa_kernels_avx512 = {
     .mul_const = beaa_mul_const_avx512,
     .mac_const = beaa_mac_const_avx512,
     .sub_mul_const = beaa_sub_mul_const_avx512,
+    .tensor = beaa_tensor_avx512,
     .basis_conv = beaa_basis_conv_avx2,
     .basis_conv_sub = beaa_basis_conv_sub_avx2,
     .conv_overflow = beaa_conv_overflow_avx2,

@@ -15,6 +15,7 @@ const beaa_kernels beaa_kernels_ref = {
     .mul_const = beaa_mul_const_ref,
     .mac_const = beaa_mac_const_ref,
     .sub_mul_const = beaa_sub_mul_const_ref,
+    .tensor = beaa_tensor_ref,
     .basis_conv = beaa_basis_conv_ref,
     .basis_conv_sub = beaa_basis_conv_sub_ref,
     .conv_overflow = beaa_conv_overflow_ref,

@@ -23,6 +23,9 @@ void beaa_mac_const_ref(uint64_t *r, const uint64_t *a, size_t n, uint64_t w, ui
                         uint64_t q);
 void beaa_sub_mul_const_ref(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
                             uint64_t w, uint64_t ws, uint64_t q);
+void beaa_tensor_ref(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a0,
+                     const uint64_t *a1, const uint64_t *b0, const uint64_t *b1, size_t n,
+                     const beaa_modulus *m, uint64_t w, uint64_t ws);
 void beaa_basis_conv_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                          size_t n, const beaa_modulus *p);
 void beaa_basis_conv_sub_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
