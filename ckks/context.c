@@ -210,8 +210,8 @@ beaa_status beaa_ckks_galois_perm(const beaa_ckks_context *c, uint64_t g, uint32
     if (!c || !perm) return BEAA_ERR_ARG;
     uint64_t two_n = 2 * (uint64_t)c->n;
     if ((g & 1) == 0 || g >= two_n) return BEAA_ERR_ARG;
-    /* a(X^g) evaluated at r^e equals a evaluated at r^{g e} */
+    /* a(X^g) evaluated at r^e equals a evaluated at r^{g e} (2n is a power of two) */
     for (size_t i = 0; i < c->n; i++)
-        perm[i] = c->idx_of_exp[(g * c->exp_of_idx[i]) % two_n];
+        perm[i] = c->idx_of_exp[(g * c->exp_of_idx[i]) & (two_n - 1)];
     return BEAA_OK;
 }
