@@ -86,6 +86,9 @@ typedef struct bench_ctx {
     const uint64_t *const *x;
     const uint64_t *c;
     size_t n_in;
+    uint8_t *u;          /* overflow counts in [0, 5] */
+    const uint64_t *corr; /* 6 values < q */
+    const double *rc;     /* 1/q, 5 times */
 } bench_ctx;
 
 typedef void (*bench_fn)(bench_ctx *c);
@@ -103,6 +106,18 @@ static void b_sub_mul_const(bench_ctx *c)
     c->k->sub_mul_const(c->r, c->a, c->b, c->n, c->w, c->ws, c->m.q);
 }
 static void b_basis_conv(bench_ctx *c) { c->k->basis_conv(c->r, c->x, c->c, c->n_in, c->n, &c->m); }
+/* the mod-down of a rescale merged into a key switch at our parameters: 5 dropped primes */
+static void b_basis_conv_sub(bench_ctx *c)
+{
+    c->k->basis_conv_sub(c->r, c->x, c->c, 5, c->n, &c->m, c->u, c->corr);
+}
+static void b_conv_overflow(bench_ctx *c) { c->k->conv_overflow(c->u, c->x, c->rc, 5, c->n); }
+/* outputs r, x[6], x[7]; operands a, b, x[0], x[1] */
+static void b_tensor(bench_ctx *c)
+{
+    c->k->tensor(c->r, (uint64_t *)c->x[6], (uint64_t *)c->x[7], c->a, c->b, c->x[0], c->x[1],
+                 c->n, &c->m, c->w, c->ws);
+}
 /* the key-switching inner product with 4 digits (x[0..3]) and key parts x[4..7] / x[3..6],
  * accumulating into r and b */
 static void b_ks_dot2(bench_ctx *c)
@@ -198,7 +213,7 @@ int main(int argc, char **argv)
     const unsigned log_ns_full[] = {12, 14, 16}, log_ns_quick[] = {14};
     const unsigned *log_ns = quick ? log_ns_quick : log_ns_full;
     size_t n_sizes = quick ? 1 : 3;
-    const unsigned bits_list[] = {50, 60};
+    const unsigned bits_list[] = {40, 50, 60}; /* our data primes, the 50-bit targets, > 2^50 */
     struct {
         const char *name;
         bench_fn f;
@@ -210,6 +225,8 @@ int main(int argc, char **argv)
         {"mac_mod", b_mac_mod, 0},          {"mul_const", b_mul_const, 0},
         {"mac_const", b_mac_const, 0},      {"sub_mul_const", b_sub_mul_const, 0},
         {"basis_conv_8", b_basis_conv, 0},  {"ks_dot2_4", b_ks_dot2, 0},
+        {"basis_conv_sub_5", b_basis_conv_sub, 0}, {"conv_overflow_5", b_conv_overflow, 0},
+        {"tensor", b_tensor, 0},
     };
     const size_t n_kernels = sizeof kernels / sizeof kernels[0];
     printf("benchmark,params,metric,value,unit\n");
@@ -217,12 +234,14 @@ int main(int argc, char **argv)
     for (size_t si = 0; si < n_sizes; si++) {
         unsigned log_n = log_ns[si];
         size_t n = (size_t)1 << log_n;
-        for (size_t bi = 0; bi < 2; bi++) {
+        for (size_t bi = 0; bi < sizeof bits_list / sizeof bits_list[0]; bi++) {
             uint64_t q = find_prime(bits_list[bi], n);
             beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
             uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8), *r = beaa_alloc(n * 8);
-            uint64_t *xs[8], cs[8];
-            int ok = t && a && b && r;
+            uint64_t *xs[8], cs[8], corr[6];
+            double recip[5];
+            uint8_t *u = malloc(n);
+            int ok = t && a && b && r && u;
             for (int i = 0; i < 8; i++) {
                 xs[i] = beaa_alloc(n * 8);
                 ok = ok && xs[i];
@@ -235,6 +254,9 @@ int main(int argc, char **argv)
                 fill(xs[i], n, q);
                 cs[i] = next_u64() % q;
             }
+            for (int i = 0; i < 6; i++) corr[i] = next_u64() % q;
+            for (int i = 0; i < 5; i++) recip[i] = 1.0 / (double)q;
+            for (size_t i = 0; i < n; i++) u[i] = (uint8_t)(next_u64() % 6);
             for (int s = 1; s < n_isa; s++) {
                 if (validate(isas[s], t, n)) {
                     fprintf(stderr, "bench_kernels: VALIDATION FAILED for %s (N=%zu q=%u bits)\n",
@@ -247,7 +269,8 @@ int main(int argc, char **argv)
                 double ref_us = 0, ref_min = 0;
                 for (int s = 0; s < n_isa; s++) {
                     bench_ctx c = {.k = isas[s], .t = t, .n = n, .a = a, .b = b, .r = r,
-                                   .x = (const uint64_t *const *)xs, .c = cs, .n_in = 8};
+                                   .x = (const uint64_t *const *)xs, .c = cs, .n_in = 8,
+                                   .u = u, .corr = corr, .rc = recip};
                     beaa_modulus_init(&c.m, q);
                     c.w = next_u64() % q;
                     c.ws = beaa_shoup(c.w, q);
@@ -272,6 +295,7 @@ int main(int argc, char **argv)
                 fflush(stdout);
             }
             for (int i = 0; i < 8; i++) beaa_free(xs[i]);
+            free(u);
             beaa_free(a);
             beaa_free(b);
             beaa_free(r);
