@@ -7,6 +7,8 @@
 #include "ckks/kernels/ref/ref.h"
 #include "ckks/ntt.h"
 
+#define BEAA_DOT_PREFETCH 64 /* coefficients ahead */
+
 void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                        const uint64_t *const *kb, const uint64_t *const *ka, size_t nd,
                        const uint32_t *perm, size_t n, const beaa_modulus *m, int add)
@@ -23,6 +25,17 @@ void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
         if (add) {
             acc0 = beaa_fp_from_u64(_mm256_loadu_si256((const __m256i *)(r0 + k)), off);
             acc1 = beaa_fp_from_u64(_mm256_loadu_si256((const __m256i *)(r1 + k)), off);
+        }
+        if (perm && k + BEAA_DOT_PREFETCH + 4 <= n) {
+            /* the gathers of a rotation hit L2/L3 at random: ask for the lines a few
+             * iterations ahead (prefetches never fault and do not change results) */
+            const uint32_t *pp = perm + k + BEAA_DOT_PREFETCH;
+            for (size_t j = 0; j < nd; j++) {
+                _mm_prefetch((const char *)(d[j] + pp[0]), _MM_HINT_T0);
+                _mm_prefetch((const char *)(d[j] + pp[1]), _MM_HINT_T0);
+                _mm_prefetch((const char *)(d[j] + pp[2]), _MM_HINT_T0);
+                _mm_prefetch((const char *)(d[j] + pp[3]), _MM_HINT_T0);
+            }
         }
         for (size_t j = 0; j < nd; j++) {
             __m256i vi;
