@@ -96,6 +96,7 @@ static void b_ntt_fwd(bench_ctx *c) { c->k->ntt_fwd(c->t, c->a); }
 static void b_ntt_inv(bench_ctx *c) { c->k->ntt_inv(c->t, c->a); }
 static void b_ntt_fwd_lazy(bench_ctx *c) { c->k->ntt_fwd_lazy(c->t, c->a); }
 static void b_ntt_inv_lazy(bench_ctx *c) { c->k->ntt_inv_lazy(c->t, c->a); }
+static void b_ntt_inv_scaled(bench_ctx *c) { c->k->ntt_inv_scaled(c->t, c->a, c->w, c->w); }
 static void b_add_mod(bench_ctx *c) { c->k->add_mod(c->r, c->a, c->b, c->n, c->m.q); }
 static void b_mul_mod(bench_ctx *c) { c->k->mul_mod(c->r, c->a, c->b, c->n, &c->m); }
 static void b_mac_mod(bench_ctx *c) { c->k->mac_mod(c->r, c->a, c->b, c->n, &c->m); }
@@ -174,6 +175,9 @@ static int validate(const beaa_kernels *k, beaa_ntt_tables *t, size_t n)
         ref->ntt_inv(t, r1);
         k->ntt_inv(t, r2);
         bad |= memcmp(r1, r2, n * 8) != 0 || memcmp(r1, a, n * 8) != 0;
+        ref->ntt_inv_scaled(t, r1, w, w);
+        k->ntt_inv_scaled(t, r2, w, w);
+        bad |= memcmp(r1, r2, n * 8) != 0;
         fill(b, n, q);
         ref->mul_mod(r1, a, b, n, m);
         k->mul_mod(r2, a, b, n, m);
@@ -221,6 +225,7 @@ int main(int argc, char **argv)
     } kernels[] = {
         {"ntt_fwd", b_ntt_fwd, 1},          {"ntt_inv", b_ntt_inv, 1},
         {"ntt_fwd_lazy", b_ntt_fwd_lazy, 1}, {"ntt_inv_lazy", b_ntt_inv_lazy, 1},
+        {"ntt_inv_scaled", b_ntt_inv_scaled, 1},
         {"add_mod", b_add_mod, 0},          {"mul_mod", b_mul_mod, 0},
         {"mac_mod", b_mac_mod, 0},          {"mul_const", b_mul_const, 0},
         {"mac_const", b_mac_const, 0},      {"sub_mul_const", b_sub_mul_const, 0},

@@ -525,8 +525,7 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
     for (int k = 0; k < (int)size; k++) {
         uint64_t *t = last + (size_t)k * n;
         memcpy(t, beaa_ckks_ct_limb(a, (unsigned)k, l), n * sizeof *t);
-        c->kern->ntt_inv(c->ntt[l], t);
-        for (size_t j = 0; j < n; j++) t[j] = beaa_add_mod(t[j], half, ql);
+        c->kern->ntt_inv_scaled(c->ntt[l], t, 1, half);
     }
     if (!inplace) {
         out->ctx = c;

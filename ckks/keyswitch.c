@@ -52,8 +52,7 @@ static uint64_t *modup_prepare(const beaa_ckks_context *c, const uint64_t *in, u
         uint64_t hinv = beaa_inv_mod(h, m);
         uint64_t *yi = y + (size_t)i * n;
         memcpy(yi, in + (size_t)i * n, n * sizeof *yi);
-        c->kern->ntt_inv(c->ntt[i], yi);
-        c->kern->mul_const(yi, yi, n, hinv, beaa_shoup(hinv, m->q), m->q);
+        c->kern->ntt_inv_scaled(c->ntt[i], yi, hinv, 0);
     }
     return y;
 }
@@ -260,10 +259,10 @@ beaa_status beaa_ckks_ks_divide2(const beaa_ckks_context *c, uint64_t *const *x,
 #pragma omp for schedule(static)
         for (int w = 0; w < (int)(np * nd); w++) {
             unsigned p = (unsigned)w / nd, j = (unsigned)w % nd, kp = drop[j];
-            uint64_t *z = x[p] + ((size_t)nk + j) * n, q = c->mod[kp].q, h = (q - 1) / 2; /* (D-1)/2 mod m_j */
-            c->kern->ntt_inv(c->ntt[kp], z);
-            for (size_t k = 0; k < n; k++) z[k] = beaa_add_mod(z[k], h, q);
-            c->kern->mul_const(z, z, n, dhat_inv[j], beaa_shoup(dhat_inv[j], q), q);
+            const beaa_modulus *m = &c->mod[kp];
+            uint64_t *z = x[p] + ((size_t)nk + j) * n, h = (m->q - 1) / 2; /* (D-1)/2 mod m_j */
+            /* y_j = (z + h) * dhat_inv_j = INTT(z) * dhat_inv_j + h * dhat_inv_j */
+            c->kern->ntt_inv_scaled(c->ntt[kp], z, dhat_inv[j], beaa_mul_mod(h, dhat_inv[j], m));
         }
 #pragma omp for schedule(static)
         for (int w = 0; w < (int)np * nchunk; w++) {

@@ -26,6 +26,7 @@
 #define beaa_ntt_fwd_lazy_avx512 emu_ntt_fwd_lazy_avx512
 #define beaa_ntt_inv_avx512 emu_ntt_inv_avx512
 #define beaa_ntt_inv_lazy_avx512 emu_ntt_inv_lazy_avx512
+#define beaa_ntt_inv_scaled_avx512 emu_ntt_inv_scaled_avx512
 #define beaa_add_mod_avx512 emu_add_mod_avx512
 #define beaa_sub_mod_avx512 emu_sub_mod_avx512
 #define beaa_neg_mod_avx512 emu_neg_mod_avx512
@@ -46,6 +47,7 @@ static const beaa_kernels emu_kernels_avx512 = {
     .ntt_fwd_lazy = emu_ntt_fwd_lazy_avx512,
     .ntt_inv = emu_ntt_inv_avx512,
     .ntt_inv_lazy = emu_ntt_inv_lazy_avx512,
+    .ntt_inv_scaled = emu_ntt_inv_scaled_avx512,
     .add_mod = emu_add_mod_avx512,
     .sub_mod = emu_sub_mod_avx512,
     .neg_mod = emu_neg_mod_avx512,
@@ -120,7 +122,7 @@ static void fill_extreme(uint64_t *a, size_t n, uint64_t bound)
     for (size_t i = 0; i < n; i++) a[i] = (test_rng_u64() & 1) ? bound - 1 : 0;
 }
 
-/* All four NTT kernels of k against ref, on random and on extreme inputs. */
+/* All five NTT kernels of k against ref, on random and on extreme inputs. */
 static void check_ntt_isa(const beaa_kernels *k)
 {
     const beaa_kernels *ref = &beaa_kernels_ref;
@@ -128,8 +130,8 @@ static void check_ntt_isa(const beaa_kernels *k)
     /* the SIMD kernels accept n >= 16 (kernels.h promises callers only n >= 1024): test both */
     for (unsigned log_n = 4; log_n <= max_log; log_n += (test_light() && log_n >= 10 ? 2 : 1)) {
         size_t n = (size_t)1 << log_n;
-        uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8);
-        ck_assert(a && b);
+        uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8), *c = beaa_alloc(n * 8);
+        ck_assert(a && b && c);
         for (size_t bi = 0; bi < 2 * N_PRIME_BITS; bi++) {
             uint64_t q = test_find_ntt_prime(prime_bits[bi % N_PRIME_BITS], n, 0);
             beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
@@ -161,10 +163,27 @@ static void check_ntt_isa(const beaa_kernels *k)
             k->ntt_inv_lazy(t, b);
             assert_same_mod("ntt_inv_lazy", k, b, a, n, q, 2 * q);
 
+            /* scaled: random constants, and the largest (w = c = q - 1) on every other prime;
+             * ref against the plain inverse followed by the affine map in 128-bit arithmetic */
+            const int edge = (bi / 2) & 1;
+            const uint64_t w = edge ? q - 1 : test_rng_below(q);
+            const uint64_t cc = edge ? q - 1 : test_rng_below(q);
+            fl(a, n, q);
+            memcpy(b, a, n * 8);
+            memcpy(c, a, n * 8);
+            ref->ntt_inv_scaled(t, a, w, cc);
+            k->ntt_inv_scaled(t, b, w, cc);
+            assert_same_mod("ntt_inv_scaled", k, b, a, n, q, q);
+            ref->ntt_inv(t, c);
+            for (size_t i = 0; i < n; i++)
+                c[i] = (uint64_t)(((beaa_u128)c[i] * w + cc) % q);
+            assert_same_mod("ntt_inv_scaled vs inverse * w + c", ref, a, c, n, q, q);
+
             beaa_ntt_tables_free(t);
         }
         beaa_free(a);
         beaa_free(b);
+        beaa_free(c);
     }
 }
 

@@ -9,6 +9,7 @@ const beaa_kernels beaa_kernels_avx2 = {
     .ntt_fwd_lazy = beaa_ntt_fwd_lazy_avx2,
     .ntt_inv = beaa_ntt_inv_avx2,
     .ntt_inv_lazy = beaa_ntt_inv_lazy_avx2,
+    .ntt_inv_scaled = beaa_ntt_inv_scaled_avx2,
     .add_mod = beaa_add_mod_avx2,
     .sub_mod = beaa_sub_mod_avx2,
     .neg_mod = beaa_neg_mod_avx2,

@@ -108,6 +108,9 @@ static inline void evens_odds(__m256d *v0, __m256d *v1)
 
 typedef struct fp_consts {
     __m256d q, qinv, off;
+    /* inverse only: the last stage's factors n^-1 s and n^-1 iv[1] s (s = 1, or the scaled
+     * kernel's w) with their quotients by q, and the scaled kernel's additive c */
+    __m256d ni, niq, nw, nwq, c;
 } fp_consts;
 
 /* Forward, two stages in one pass: m groups of distance h, then 2m groups of distance h/2 >= 4.
@@ -313,10 +316,20 @@ static __attribute__((noinline)) void inv_head(const beaa_ntt_tables *t, double 
     }
 }
 
-/* Output of the last inverse stage back to u64: |v| <= 0.75q -> [0, q) or (lazy) [0, 2q). */
-static inline void inv_store(double *p, __m256d v, int lazy, __m256d q)
+/* How the last inverse stage leaves its output: */
+enum { INV_NORMAL, INV_LAZY, INV_AFFINE };
+
+/* Output of the last inverse stage back to u64: |v| <= 0.75q -> [0, q) (INV_NORMAL),
+ * [0, 2q) (INV_LAZY), or v + c mod q in [0, q) (INV_AFFINE, 0 <= c < q). */
+static inline void inv_store(double *p, __m256d v, int mode, const fp_consts *k)
 {
-    v = lazy ? _mm256_add_pd(v, q) : beaa_fp_make_positive(v, q);
+    if (mode == INV_LAZY) {
+        v = _mm256_add_pd(v, k->q);
+    } else if (mode == INV_AFFINE) { /* v + c in (-0.75q, 1.75q) */
+        v = beaa_fp_sub_if_ge(beaa_fp_make_positive(_mm256_add_pd(v, k->c), k->q), k->q);
+    } else {
+        v = beaa_fp_make_positive(v, k->q);
+    }
     _mm256_store_si256((__m256i *)(void *)p, beaa_fp_to_u64(v));
 }
 
@@ -325,7 +338,7 @@ static inline void inv_store(double *p, __m256d v, int lazy, __m256d q)
  * stage is the last one: n^-1 is merged in and the output converted. */
 static inline __attribute__((always_inline)) void inv_stage4_body(const beaa_ntt_tables *t,
                                                                   double *a, size_t m, size_t h,
-                                                                  int lazy, int r1, int r2,
+                                                                  int mode, int r1, int r2,
                                                                   int last, const fp_consts *k)
 {
     for (size_t i = 0; i < m / 2; i++) {
@@ -333,9 +346,8 @@ static inline __attribute__((always_inline)) void inv_stage4_body(const beaa_ntt
         const __m256d wq0 = _mm256_set1_pd(t->iv_dq[m + 2 * i]);
         const __m256d w1 = _mm256_set1_pd(t->iv_d[m + 2 * i + 1]);
         const __m256d wq1 = _mm256_set1_pd(t->iv_dq[m + 2 * i + 1]);
-        const __m256d w2 = _mm256_set1_pd(last ? t->n_inv_w_d : t->iv_d[m / 2 + i]);
-        const __m256d wq2 = _mm256_set1_pd(last ? t->n_inv_w_dq : t->iv_dq[m / 2 + i]);
-        const __m256d ni = _mm256_set1_pd(t->n_inv_d), niq = _mm256_set1_pd(t->n_inv_dq);
+        const __m256d w2 = last ? k->nw : _mm256_set1_pd(t->iv_d[m / 2 + i]);
+        const __m256d wq2 = last ? k->nwq : _mm256_set1_pd(t->iv_dq[m / 2 + i]);
         double *p = a + 4 * i * h;
         for (size_t j = 0; j < h; j += 4) {
             __m256d x0 = _mm256_load_pd(p + j), x1 = _mm256_load_pd(p + h + j);
@@ -348,32 +360,36 @@ static inline __attribute__((always_inline)) void inv_stage4_body(const beaa_ntt
                 _mm256_store_pd(p + 2 * h + j, x2);
                 _mm256_store_pd(p + 3 * h + j, x3);
             } else {
-                /* (U, V) -> (n^-1 (U + V), n^-1 w (U - V)), |.| <= 0.75q */
-                __m256d y0 = beaa_fp_mulmod(_mm256_add_pd(x0, x2), ni, niq, k->q);
+                /* (U, V) -> (n^-1 s (U + V), n^-1 s w (U - V)), |.| <= 0.75q */
+                __m256d y0 = beaa_fp_mulmod(_mm256_add_pd(x0, x2), k->ni, k->niq, k->q);
                 __m256d y2 = beaa_fp_mulmod(_mm256_sub_pd(x0, x2), w2, wq2, k->q);
-                __m256d y1 = beaa_fp_mulmod(_mm256_add_pd(x1, x3), ni, niq, k->q);
+                __m256d y1 = beaa_fp_mulmod(_mm256_add_pd(x1, x3), k->ni, k->niq, k->q);
                 __m256d y3 = beaa_fp_mulmod(_mm256_sub_pd(x1, x3), w2, wq2, k->q);
-                inv_store(p + j, y0, lazy, k->q);
-                inv_store(p + h + j, y1, lazy, k->q);
-                inv_store(p + 2 * h + j, y2, lazy, k->q);
-                inv_store(p + 3 * h + j, y3, lazy, k->q);
+                inv_store(p + j, y0, mode, k);
+                inv_store(p + h + j, y1, mode, k);
+                inv_store(p + 2 * h + j, y2, mode, k);
+                inv_store(p + 3 * h + j, y3, mode, k);
             }
         }
     }
 }
 
-/* The pass kinds used: (r1, r2) = (1, 1), (0, 1), (0, 0); the last pass: r1 = 1 or 0. */
+/* The pass kinds used: (r1, r2) = (1, 1), (0, 1), (0, 0); the last pass: r1 = 1 or 0, in each
+ * output mode. */
 static __attribute__((noinline)) void inv_stage4(const beaa_ntt_tables *t, double *a, size_t m,
-                                                 size_t h, int lazy, int r1, int r2,
+                                                 size_t h, int mode, int r1, int r2,
                                                  const fp_consts *k)
 {
     if (m == 2) {
-        if (lazy) {
-            if (r1) inv_stage4_body(t, a, m, h, 1, 1, 0, 1, k);
-            else inv_stage4_body(t, a, m, h, 1, 0, 0, 1, k);
+        if (mode == INV_LAZY) {
+            if (r1) inv_stage4_body(t, a, m, h, INV_LAZY, 1, 0, 1, k);
+            else inv_stage4_body(t, a, m, h, INV_LAZY, 0, 0, 1, k);
+        } else if (mode == INV_AFFINE) {
+            if (r1) inv_stage4_body(t, a, m, h, INV_AFFINE, 1, 0, 1, k);
+            else inv_stage4_body(t, a, m, h, INV_AFFINE, 0, 0, 1, k);
         } else {
-            if (r1) inv_stage4_body(t, a, m, h, 0, 1, 0, 1, k);
-            else inv_stage4_body(t, a, m, h, 0, 0, 0, 1, k);
+            if (r1) inv_stage4_body(t, a, m, h, INV_NORMAL, 1, 0, 1, k);
+            else inv_stage4_body(t, a, m, h, INV_NORMAL, 0, 0, 1, k);
         }
     } else if (r1) {
         inv_stage4_body(t, a, m, h, 0, 1, 1, 0, k);
@@ -384,7 +400,10 @@ static __attribute__((noinline)) void inv_stage4(const beaa_ntt_tables *t, doubl
     }
 }
 
-static void ntt_inv_common(const beaa_ntt_tables *t, uint64_t *a, int lazy)
+/* ni = n^-1 s, nw = n^-1 iv[1] s mod q (s = 1 or the scaled kernel's w); c < q added in
+ * INV_AFFINE mode. */
+static void ntt_inv_common(const beaa_ntt_tables *t, uint64_t *a, int mode, uint64_t ni,
+                           uint64_t nw, uint64_t c)
 {
     const size_t n = t->n;
     const double qd = (double)t->mod.q;
@@ -392,6 +411,11 @@ static void ntt_inv_common(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     k.q = _mm256_set1_pd(qd);
     k.qinv = _mm256_set1_pd(1.0 / qd);
     k.off = _mm256_set1_pd(BEAA_FP_TWO52 + qd); /* input [0, 2q) -> [-q, q) */
+    k.ni = _mm256_set1_pd((double)ni);
+    k.niq = _mm256_set1_pd((double)ni / qd);
+    k.nw = _mm256_set1_pd((double)nw);
+    k.nwq = _mm256_set1_pd((double)nw / qd);
+    k.c = _mm256_set1_pd((double)c);
     double *d = (double *)(void *)a;
     /* the first 2 (log n even) or 3 (odd) stages in the head, then pairs of stages from distance
      * 4 or 8 up to n/2 (n >= 16: at least one pair; the one with m == 2 is the last). b bounds
@@ -405,12 +429,12 @@ static void ntt_inv_common(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     b = hred ? br : hs * b;
     for (size_t m = n >> (three ? 4 : 3), h = three ? 8 : 4; m >= 2; m >>= 2, h <<= 2) {
         if (m == 2) { /* the last stage multiplies U + V and U - V: both within 2b */
-            inv_stage4(t, d, m, h, lazy, !(4 * b <= FP_LIMIT), 1, &k);
+            inv_stage4(t, d, m, h, mode, !(4 * b <= FP_LIMIT), 1, &k);
         } else if (8 * b <= FP_LIMIT) {
-            inv_stage4(t, d, m, h, lazy, 0, 0, &k);
+            inv_stage4(t, d, m, h, mode, 0, 0, &k);
             b *= 4;
         } else {
-            inv_stage4(t, d, m, h, lazy, !(4 * b <= FP_LIMIT), 1, &k);
+            inv_stage4(t, d, m, h, mode, !(4 * b <= FP_LIMIT), 1, &k);
             b = br;
         }
     }
@@ -422,7 +446,7 @@ void beaa_ntt_inv_avx2(const beaa_ntt_tables *t, uint64_t *a)
         beaa_ntt_inv_ref(t, a);
         return;
     }
-    ntt_inv_common(t, a, 0);
+    ntt_inv_common(t, a, INV_NORMAL, t->n_inv, t->n_inv_w, 0);
 }
 
 void beaa_ntt_inv_lazy_avx2(const beaa_ntt_tables *t, uint64_t *a)
@@ -431,5 +455,15 @@ void beaa_ntt_inv_lazy_avx2(const beaa_ntt_tables *t, uint64_t *a)
         beaa_ntt_inv_lazy_ref(t, a);
         return;
     }
-    ntt_inv_common(t, a, 1);
+    ntt_inv_common(t, a, INV_LAZY, t->n_inv, t->n_inv_w, 0);
+}
+
+void beaa_ntt_inv_scaled_avx2(const beaa_ntt_tables *t, uint64_t *a, uint64_t w, uint64_t c)
+{
+    if (!t->iv_d || t->n < 16) {
+        beaa_ntt_inv_scaled_ref(t, a, w, c);
+        return;
+    }
+    ntt_inv_common(t, a, INV_AFFINE, beaa_mul_mod(t->n_inv, w, &t->mod),
+                   beaa_mul_mod(t->n_inv_w, w, &t->mod), c);
 }

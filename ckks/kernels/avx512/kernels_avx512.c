@@ -12,6 +12,7 @@ const beaa_kernels beaa_kernels_avx512 = {
     .ntt_fwd_lazy = beaa_ntt_fwd_lazy_avx512,
     .ntt_inv = beaa_ntt_inv_avx512,
     .ntt_inv_lazy = beaa_ntt_inv_lazy_avx512,
+    .ntt_inv_scaled = beaa_ntt_inv_scaled_avx512,
     .add_mod = beaa_add_mod_avx512,
     .sub_mod = beaa_sub_mod_avx512,
     .neg_mod = beaa_neg_mod_avx512,

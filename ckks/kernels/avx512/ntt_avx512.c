@@ -146,7 +146,11 @@ static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     }
 }
 
-static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, int lazy)
+/* The last stage multiplies by ni = n^-1 s and nw = n^-1 iv[1] s (s = 1, or the scaled kernel's
+ * w; nis, nws their 52-bit Shoup forms); mode 0: output in [0, q), 1: lazy [0, 2q), 2: plus
+ * c mod q, in [0, q). */
+static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, int mode, uint64_t ni_,
+                     uint64_t nis_, uint64_t nw_, uint64_t nws_, uint64_t c_)
 {
     const size_t n = t->n, half = n >> 1;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
@@ -169,19 +173,24 @@ static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, int lazy)
         }
     }
     /* last stage with n^-1 merged: outputs in [0, 2q) */
-    const __m512i ni = _mm512_set1_epi64((long long)t->n_inv);
-    const __m512i nis = _mm512_set1_epi64((long long)t->n_inv_shoup52);
-    const __m512i nw = _mm512_set1_epi64((long long)t->n_inv_w);
-    const __m512i nws = _mm512_set1_epi64((long long)t->n_inv_w_shoup52);
+    const __m512i ni = _mm512_set1_epi64((long long)ni_);
+    const __m512i nis = _mm512_set1_epi64((long long)nis_);
+    const __m512i nw = _mm512_set1_epi64((long long)nw_);
+    const __m512i nws = _mm512_set1_epi64((long long)nws_);
+    const __m512i c = _mm512_set1_epi64((long long)c_);
     for (size_t j = 0; j < half; j += 8) {
         __m512i U = _mm512_load_si512((const void *)(a + j));
         __m512i V = _mm512_load_si512((const void *)(a + half + j));
         __m512i X = ntt5_mul_shoup(_mm512_add_epi64(U, V), ni, nis, k.neg_q, k.mask52);
         __m512i Y = ntt5_mul_shoup(_mm512_add_epi64(_mm512_sub_epi64(U, V), k.two_q), nw, nws,
                                    k.neg_q, k.mask52);
-        if (!lazy) {
+        if (mode != 1) {
             X = ntt5_csub(X, k.q);
             Y = ntt5_csub(Y, k.q);
+        }
+        if (mode == 2) {
+            X = ntt5_csub(_mm512_add_epi64(X, c), k.q);
+            Y = ntt5_csub(_mm512_add_epi64(Y, c), k.q);
         }
         _mm512_store_si512((void *)(a + j), X);
         _mm512_store_si512((void *)(a + half + j), Y);
@@ -208,12 +217,29 @@ void beaa_ntt_fwd_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a)
 
 void beaa_ntt_inv_avx512(const beaa_ntt_tables *t, uint64_t *a)
 {
-    if (ntt5_usable(t)) ntt5_inv(t, a, 0);
-    else beaa_ntt_inv_ref(t, a);
+    if (ntt5_usable(t))
+        ntt5_inv(t, a, 0, t->n_inv, t->n_inv_shoup52, t->n_inv_w, t->n_inv_w_shoup52, 0);
+    else
+        beaa_ntt_inv_ref(t, a);
 }
 
 void beaa_ntt_inv_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a)
 {
-    if (ntt5_usable(t)) ntt5_inv(t, a, 1);
-    else beaa_ntt_inv_lazy_ref(t, a);
+    if (ntt5_usable(t))
+        ntt5_inv(t, a, 1, t->n_inv, t->n_inv_shoup52, t->n_inv_w, t->n_inv_w_shoup52, 0);
+    else
+        beaa_ntt_inv_lazy_ref(t, a);
+}
+
+void beaa_ntt_inv_scaled_avx512(const beaa_ntt_tables *t, uint64_t *a, uint64_t w, uint64_t c)
+{
+    if (!ntt5_usable(t)) {
+        beaa_ntt_inv_scaled_ref(t, a, w, c);
+        return;
+    }
+    const uint64_t q = t->mod.q;
+    const uint64_t ni = beaa_mul_mod(t->n_inv, w, &t->mod);
+    const uint64_t nw = beaa_mul_mod(t->n_inv_w, w, &t->mod);
+    ntt5_inv(t, a, 2, ni, (uint64_t)(((beaa_u128)ni << 52) / q), nw,
+             (uint64_t)(((beaa_u128)nw << 52) / q), c);
 }

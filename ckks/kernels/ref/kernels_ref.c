@@ -7,6 +7,7 @@ const beaa_kernels beaa_kernels_ref = {
     .ntt_fwd_lazy = beaa_ntt_fwd_lazy_ref,
     .ntt_inv = beaa_ntt_inv_ref,
     .ntt_inv_lazy = beaa_ntt_inv_lazy_ref,
+    .ntt_inv_scaled = beaa_ntt_inv_scaled_ref,
     .add_mod = beaa_add_mod_ref,
     .sub_mod = beaa_sub_mod_ref,
     .neg_mod = beaa_neg_mod_ref,

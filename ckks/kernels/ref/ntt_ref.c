@@ -40,8 +40,9 @@ void beaa_ntt_fwd_ref(const beaa_ntt_tables *t, uint64_t *a)
 }
 
 /* Input in [0, 2q), output in [0, 2q). Butterfly: (U, V) <- ((U + V) mod 2q, w*(U - V + 2q)),
- * the last stage multiplies both outputs by n^-1 (n^-1 * w for the second). */
-void beaa_ntt_inv_lazy_ref(const beaa_ntt_tables *t, uint64_t *a)
+ * the last stage multiplies both outputs by ni (ni * iv[1] = nw for the second): n^-1, or
+ * n^-1 times the scaled kernel's constant. */
+static void inv_lazy(const beaa_ntt_tables *t, uint64_t *a, uint64_t ni, uint64_t nw)
 {
     const uint64_t q = t->mod.q, two_q = 2 * q;
     const size_t n = t->n;
@@ -61,8 +62,7 @@ void beaa_ntt_inv_lazy_ref(const beaa_ntt_tables *t, uint64_t *a)
         gap <<= 1;
     }
     /* last stage: one group, gap n/2 */
-    const uint64_t ni = t->n_inv, nis = t->n_inv_shoup;
-    const uint64_t nw = t->n_inv_w, nws = t->n_inv_w_shoup;
+    const uint64_t nis = beaa_shoup(ni, q), nws = beaa_shoup(nw, q);
     uint64_t *x = a, *y = a + gap;
     for (size_t j = 0; j < gap; j++) {
         uint64_t U = x[j], V = y[j];
@@ -71,9 +71,21 @@ void beaa_ntt_inv_lazy_ref(const beaa_ntt_tables *t, uint64_t *a)
     }
 }
 
+void beaa_ntt_inv_lazy_ref(const beaa_ntt_tables *t, uint64_t *a)
+{
+    inv_lazy(t, a, t->n_inv, t->n_inv_w);
+}
+
 void beaa_ntt_inv_ref(const beaa_ntt_tables *t, uint64_t *a)
 {
     const uint64_t q = t->mod.q;
-    beaa_ntt_inv_lazy_ref(t, a);
+    inv_lazy(t, a, t->n_inv, t->n_inv_w);
     for (size_t j = 0; j < t->n; j++) a[j] -= (a[j] >= q) ? q : 0;
+}
+
+void beaa_ntt_inv_scaled_ref(const beaa_ntt_tables *t, uint64_t *a, uint64_t w, uint64_t c)
+{
+    const uint64_t q = t->mod.q;
+    inv_lazy(t, a, beaa_mul_mod(t->n_inv, w, &t->mod), beaa_mul_mod(t->n_inv_w, w, &t->mod));
+    for (size_t j = 0; j < t->n; j++) a[j] = beaa_add_mod(a[j] - ((a[j] >= q) ? q : 0), c, q);
 }
