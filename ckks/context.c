@@ -205,6 +205,15 @@ uint64_t beaa_ckks_galois_elt(const beaa_ckks_context *c, int step)
 
 uint64_t beaa_ckks_galois_conj(const beaa_ckks_context *c) { return 2 * (uint64_t)c->n - 1; }
 
+uint64_t beaa_ckks_galois_inverse(const beaa_ckks_context *c, uint64_t g)
+{
+    /* Newton's iteration for the inverse mod 2^64 of an odd g (each step doubles the correct
+     * low bits: 3 -> 6 -> 12 -> 24 -> 48 -> 96), then reduced mod 2N, a power of two */
+    uint64_t x = g;
+    for (int i = 0; i < 5; i++) x *= 2 - g * x;
+    return x & (2 * (uint64_t)c->n - 1);
+}
+
 beaa_status beaa_ckks_galois_perm(const beaa_ckks_context *c, uint64_t g, uint32_t *perm)
 {
     if (!c || !perm) return BEAA_ERR_ARG;

@@ -605,8 +605,9 @@ beaa_status beaa_ckks_drop_level(const beaa_ckks_ciphertext *a, unsigned level, 
 
 /* ---- automorphisms ---- */
 
-/* out = (phi(c0) + moddown(acc0), moddown(acc1)) where acc = <decomposition of c1, permuted by
- * perm, key> is already computed; perm NULL = identity. out must not alias a. */
+/* out = (phi(c0 + e0), phi(e1)) where (e0, e1) = moddown(acc) and acc = <decomposition of c1,
+ * key> is already computed, the key switching s to phi^-1(s) (keys.h); perm is phi's
+ * permutation (NULL = identity). out must not alias a. */
 static beaa_status galois_finish(const beaa_ckks_ciphertext *a, const uint32_t *perm, uint64_t *acc,
                                  beaa_ckks_ciphertext *out)
 {
@@ -617,20 +618,23 @@ static beaa_status galois_finish(const beaa_ckks_ciphertext *a, const uint32_t *
     out->ctx = c;
     beaa_status st = beaa_ckks_ciphertext_resize(out, 2, l);
     if (st != BEAA_OK) return st;
-    /* mod-down of both accumulators in one pass; the second goes straight into out's c1 */
+    /* mod-down of both accumulators in one pass, in place (without an automorphism the second
+     * goes straight into out's c1) */
     unsigned drop[BEAA_CKKS_MAX_SPECIAL];
     for (unsigned j = 0; j < c->alpha; j++) drop[j] = c->L + 1 + j;
     uint64_t *xs[2] = {acc, acc + (size_t)ns * n};
-    uint64_t *os[2] = {acc, beaa_ckks_ct_limb(out, 1, 0)};
+    uint64_t *os[2] = {acc, perm ? acc + (size_t)ns * n : beaa_ckks_ct_limb(out, 1, 0)};
     st = beaa_ckks_ks_divide2(c, xs, 2, l + 1, drop, c->alpha, os);
     if (st != BEAA_OK) return st;
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int i = 0; i <= (int)l; i++) {
-        uint64_t q = c->mod[i].q;
-        uint64_t *r0 = beaa_ckks_ct_limb(out, 0, (unsigned)i);
-        const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, (unsigned)i);
-        if (perm) c->kern->permute(r0, a0, perm, n); else memcpy(r0, a0, n * sizeof *r0);
-        c->kern->add_mod(r0, r0, acc + (size_t)i * n, n, q);
+    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
+        const unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
+        uint64_t *r = beaa_ckks_ct_limb(out, k, i), *e = os[k] + (size_t)i * n;
+        if (k == 0) {
+            const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, i);
+            c->kern->add_mod(perm ? e : r, a0, e, n, c->mod[i].q);
+        }
+        if (perm) c->kern->permute(r, e, perm, n);
     }
     out->scale = scale;
     out->ntt_form = 1;
@@ -668,7 +672,7 @@ beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
         st = beaa_ckks_galois_perm(c, g, perm);
         if (st != BEAA_OK) goto done;
     }
-    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 1, 0), l, k, perm, acc, acc + (size_t)ns * n, 0);
+    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 1, 0), l, k, NULL, acc, acc + (size_t)ns * n, 0);
     if (st != BEAA_OK) goto done;
     beaa_ckks_ciphertext *dst = out == a ? &tmp : out;
     st = galois_finish(a, perm, acc, dst);
@@ -736,7 +740,7 @@ beaa_status beaa_ckks_rotate_hoisted(const beaa_ckks_ciphertext *a, const int *s
         if (g == 1) { st = beaa_ckks_ciphertext_copy(out[s], a); continue; }
         st = beaa_ckks_galois_perm(c, g, perm);
         if (st == BEAA_OK) {
-            beaa_ckks_ks_inner(c, dec, l, beaa_ckks_galois_keys_find(gk, g), perm, acc, acc + (size_t)ns * n);
+            beaa_ckks_ks_inner(c, dec, l, beaa_ckks_galois_keys_find(gk, g), NULL, acc, acc + (size_t)ns * n);
             st = galois_finish(a, perm, acc, out[s]);
         }
     }

@@ -180,9 +180,10 @@ void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key)
     key->data = NULL;
 }
 
-/* Fills key as a switching key from s' (sp: L+1 data limbs, NTT form) to sk. */
-static beaa_status switch_key_gen(const beaa_ckks_secret_key *sk, const uint64_t *sp,
-                                  beaa_ckks_switch_key *key)
+/* Fills key as a switching key from s' (sp: L+1 data limbs, NTT form) to the secret sec
+ * (n_ext limbs, NTT form: sk's own, or for a Galois key an automorphism of it). */
+static beaa_status switch_key_gen(const beaa_ckks_secret_key *sk, const uint64_t *sec,
+                                  const uint64_t *sp, beaa_ckks_switch_key *key)
 {
     const beaa_ckks_context *c = sk->ctx;
     const size_t n = c->n;
@@ -202,7 +203,7 @@ static beaa_status switch_key_gen(const beaa_ckks_secret_key *sk, const uint64_t
         beaa_ckks_small_to_ntt(c, e8, 0, c->n_ext, e);
         uint64_t *b = key->data + (size_t)(j * 2) * c->n_ext * n;
         const uint64_t *a = b + (size_t)c->n_ext * n;
-        b_from_a(c, b, a, sk->data, e, c->n_ext);
+        b_from_a(c, b, a, sec, e, c->n_ext);
         /* gadget: + (P mod q_i) * s' on the primes of digit j */
         unsigned k0 = j * c->alpha, k1 = k0 + c->alpha;
         if (k1 > c->L + 1) k1 = c->L + 1;
@@ -244,7 +245,7 @@ beaa_status beaa_ckks_relin_key_gen(const beaa_ckks_secret_key *sk, beaa_ckks_re
     for (unsigned k = 0; k <= c->L; k++)
         c->kern->mul_mod(s2 + (size_t)k * c->n, sk->data + (size_t)k * c->n,
                          sk->data + (size_t)k * c->n, c->n, &c->mod[k]);
-    st = switch_key_gen(sk, s2, &rk->key);
+    st = switch_key_gen(sk, sk->data, s2, &rk->key);
 out:
     beaa_free_secret(s2, words * sizeof *s2);
     if (st != BEAA_OK) { beaa_free(rk); rk = NULL; }
@@ -315,21 +316,23 @@ beaa_status beaa_ckks_galois_keys_gen(const beaa_ckks_secret_key *sk, const int 
     beaa_status st = beaa_ckks_galois_keys_alloc(c, elts, cnt, &gk);
     free(elts);
     if (st != BEAA_OK) return st;
-    size_t words = (size_t)(c->L + 1) * c->n;
-    uint64_t *sp = beaa_alloc(words * sizeof *sp);
+    /* The key for g switches s to phi_g^-1(s) (see keys.h): the rotation then works on the
+     * un-permuted digits and permutes only its result. */
+    size_t words = (size_t)c->n_ext * c->n;
+    uint64_t *sinv = beaa_alloc(words * sizeof *sinv);
     uint32_t *perm = malloc(c->n * sizeof *perm);
-    if (!sp || !perm) { st = BEAA_ERR_NOMEM; goto out; }
+    if (!sinv || !perm) { st = BEAA_ERR_NOMEM; goto out; }
     for (size_t i = 0; i < gk->count; i++) {
-        st = beaa_ckks_galois_perm(c, gk->elts[i], perm);
+        st = beaa_ckks_galois_perm(c, beaa_ckks_galois_inverse(c, gk->elts[i]), perm);
         if (st != BEAA_OK) goto out;
-        for (unsigned k = 0; k <= c->L; k++)
-            c->kern->permute(sp + (size_t)k * c->n, sk->data + (size_t)k * c->n, perm, c->n);
+        for (unsigned k = 0; k < c->n_ext; k++)
+            c->kern->permute(sinv + (size_t)k * c->n, sk->data + (size_t)k * c->n, perm, c->n);
         beaa_ckks_switch_key_clear(&gk->keys[i]);
-        st = switch_key_gen(sk, sp, &gk->keys[i]);
+        st = switch_key_gen(sk, sinv, sk->data, &gk->keys[i]);
         if (st != BEAA_OK) goto out;
     }
 out:
-    beaa_free_secret(sp, words * sizeof *sp);
+    beaa_free_secret(sinv, words * sizeof *sinv);
     free(perm);
     if (st != BEAA_OK) { beaa_ckks_galois_keys_free(gk); gk = NULL; }
     *out = gk;

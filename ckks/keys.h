@@ -43,7 +43,11 @@ typedef struct beaa_ckks_relin_key {
     beaa_ckks_switch_key key;
 } beaa_ckks_relin_key;
 
-/* Galois keys: one switching key per Galois element g (phi_g(s) -> s). */
+/* Galois keys: one switching key per Galois element g, from s to phi_g^-1(s) (phi_g: X -> X^g).
+ * Switching c1 with it gives (e0, e1) with e0 + e1 phi_g^-1(s) ~ c1 s, so phi_g(c0 + e0) +
+ * phi_g(e1) s ~ phi_g(c0 + c1 s): the rotated ciphertext, with the automorphism applied once to
+ * the switched result instead of to every digit of the decomposition (no gathers in the inner
+ * product). The equivalent textbook key (phi_g(s) -> s) is this one with phi_g applied. */
 typedef struct beaa_ckks_galois_keys {
     const beaa_ckks_context *ctx;
     size_t count;

@@ -107,6 +107,8 @@ const uint8_t *beaa_ckks_context_fingerprint(const beaa_ckks_context *ctx);
  * Conjugation is 2N-1 (beaa_ckks_galois_conj). */
 uint64_t beaa_ckks_galois_elt(const beaa_ckks_context *ctx, int step);
 uint64_t beaa_ckks_galois_conj(const beaa_ckks_context *ctx);
+/* The Galois element of the inverse automorphism: g^-1 mod 2N (g odd; the result is odd). */
+uint64_t beaa_ckks_galois_inverse(const beaa_ckks_context *ctx, uint64_t g);
 /* Writes the NTT-form permutation of the automorphism X -> X^g (g odd, < 2N) into perm (N
  * entries): applying it with the `permute` kernel, r[i] = a[perm[i]], maps the NTT form of a(X)
  * to the NTT form of a(X^g) for every prime. BEAA_ERR_ARG if g is even or >= 2N. */

@@ -94,10 +94,11 @@ typedef enum beaa_serial_type {
     BEAA_OBJ_SECRET_KEY = 2,
     BEAA_OBJ_PUBLIC_KEY = 3,
     BEAA_OBJ_RELIN_KEY = 4,
-    BEAA_OBJ_GALOIS_KEYS = 5,
+    BEAA_OBJ_GALOIS_KEYS_V1 = 5, /* retired: keys phi_g(s) -> s (before 2026-11); refused */
     BEAA_OBJ_PLAINTEXT = 6,
     BEAA_OBJ_CIPHERTEXT = 7,
     BEAA_OBJ_STREAM = 8,        /* header of a streamed container (lib/stream.h) */
+    BEAA_OBJ_GALOIS_KEYS = 9,   /* keys s -> phi_g^-1(s) (ckks/keys.h) */
     BEAA_OBJ_MODEL = 16,        /* reserved for nn/ model files */
     BEAA_OBJ_CHECKPOINT = 17,   /* reserved for train/ checkpoints */
     BEAA_OBJ_USER = 0x10000     /* first value free for applications */

@@ -178,6 +178,13 @@ START_TEST(test_galois_perm)
     ck_assert_uint_eq(beaa_ckks_galois_elt(ctx, 2), 25);
     ck_assert_uint_eq(beaa_ckks_galois_elt(ctx, 512), 1);
     ck_assert_uint_eq((beaa_ckks_galois_elt(ctx, -1) * 5) % (2 * n), 1);
+    /* inverse elements: every odd g < 2N (the rotation keys are made for g^-1) */
+    for (uint64_t g = 1; g < 2 * n; g += 2) {
+        uint64_t gi = beaa_ckks_galois_inverse(ctx, g);
+        ck_assert(gi < 2 * n && (gi & 1) == 1);
+        ck_assert_uint_eq((g * gi) % (2 * n), 1);
+    }
+    ck_assert_uint_eq(beaa_ckks_galois_inverse(ctx, 5), beaa_ckks_galois_elt(ctx, -1));
     ck_assert_uint_eq(beaa_ckks_galois_conj(ctx), 2 * n - 1);
     const uint64_t gs[] = {5, 25, 3125 % 2048, 2 * 1024 - 1, beaa_ckks_galois_elt(ctx, -7), 1};
     for (unsigned k = 0; k < 3; k++) {

@@ -1244,6 +1244,25 @@ START_TEST(test_ckks_fields_and_mismatch)
     beaa_status s5 = try_load(ctx, BEAA_OBJ_GALOIS_KEYS, b5, n5);
     ck_assert(s5 == BEAA_ERR_CORRUPT || s5 == BEAA_ERR_TRUNCATED);
     beaa_free(b5);
+    {
+        /* the same valid payload under the retired type 5 (keys phi_g(s) -> s): refused */
+        beaa_serial_reader pr;
+        beaa_serial_info info;
+        ck_assert_int_eq(beaa_serial_envelope_open(w.buf, w.len, BEAA_OBJ_GALOIS_KEYS, NULL, &pr,
+                                                   &info, NULL), BEAA_OK);
+        beaa_serial_writer w1;
+        size_t mark;
+        beaa_serial_writer_init(&w1, 0);
+        ck_assert_int_eq(beaa_serial_envelope_begin(&w1, BEAA_OBJ_GALOIS_KEYS_V1, info.flags,
+                                                    info.fingerprint, &mark), BEAA_OK);
+        ck_assert_int_eq(beaa_serial_write_bytes(&w1, pr.p, pr.left), BEAA_OK);
+        ck_assert_int_eq(beaa_serial_envelope_end(&w1, mark), BEAA_OK);
+        beaa_ckks_galois_keys *old = NULL;
+        ck_assert_int_eq(beaa_ckks_galois_keys_deserialize(ctx, w1.buf, w1.len, &old),
+                         BEAA_ERR_FORMAT);
+        ck_assert_ptr_null(old);
+        beaa_serial_writer_free(&w1);
+    }
     beaa_serial_writer_reset(&w);
     ck_assert_int_eq(beaa_ckks_secret_key_serialize(f.sk, &w), BEAA_OK);
     ck_assert_int_eq(try_load(other, BEAA_OBJ_SECRET_KEY, w.buf, w.len), BEAA_ERR_PARAMS_MISMATCH);
