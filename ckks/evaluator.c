@@ -618,24 +618,15 @@ static beaa_status galois_finish(const beaa_ckks_ciphertext *a, const uint32_t *
     out->ctx = c;
     beaa_status st = beaa_ckks_ciphertext_resize(out, 2, l);
     if (st != BEAA_OK) return st;
-    /* mod-down of both accumulators in one pass, in place (without an automorphism the second
-     * goes straight into out's c1) */
+    /* mod-down of both accumulators in one pass; c0 added and phi applied to each limb as it is
+     * finished, written straight into out */
     unsigned drop[BEAA_CKKS_MAX_SPECIAL];
     for (unsigned j = 0; j < c->alpha; j++) drop[j] = c->L + 1 + j;
     uint64_t *xs[2] = {acc, acc + (size_t)ns * n};
-    uint64_t *os[2] = {acc, perm ? acc + (size_t)ns * n : beaa_ckks_ct_limb(out, 1, 0)};
-    st = beaa_ckks_ks_divide2(c, xs, 2, l + 1, drop, c->alpha, os);
+    uint64_t *os[2] = {beaa_ckks_ct_limb(out, 0, 0), beaa_ckks_ct_limb(out, 1, 0)};
+    const uint64_t *adds[2] = {beaa_ckks_ct_limb(a, 0, 0), NULL};
+    st = beaa_ckks_ks_divide2_ex(c, xs, 2, l + 1, drop, c->alpha, adds, perm, os);
     if (st != BEAA_OK) return st;
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
-        const unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
-        uint64_t *r = beaa_ckks_ct_limb(out, k, i), *e = os[k] + (size_t)i * n;
-        if (k == 0) {
-            const uint64_t *a0 = beaa_ckks_ct_limb(a, 0, i);
-            c->kern->add_mod(perm ? e : r, a0, e, n, c->mod[i].q);
-        }
-        if (perm) c->kern->permute(r, e, perm, n);
-    }
     out->scale = scale;
     out->ntt_form = 1;
     out->has_seed = 0;

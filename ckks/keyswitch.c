@@ -206,6 +206,14 @@ beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in,
 beaa_status beaa_ckks_ks_divide2(const beaa_ckks_context *c, uint64_t *const *x, unsigned np,
                                  unsigned nk, const unsigned *drop, unsigned nd, uint64_t *const *out)
 {
+    return beaa_ckks_ks_divide2_ex(c, x, np, nk, drop, nd, NULL, NULL, out);
+}
+
+beaa_status beaa_ckks_ks_divide2_ex(const beaa_ckks_context *c, uint64_t *const *x, unsigned np,
+                                    unsigned nk, const unsigned *drop, unsigned nd,
+                                    const uint64_t *const *add, const uint32_t *perm,
+                                    uint64_t *const *out)
+{
     /* round(x / D), D = prod of the dropped primes m_j: with z = x + (D-1)/2 on the dropped limbs
      * and y_j = [z_j (D/m_j)^{-1}]_{m_j}, the fast conversion sum_j y_j (D/m_j) equals (z mod D)
      * plus u*D with u = floor(sum_j y_j/m_j) (found in double precision); subtracting it exactly
@@ -284,7 +292,15 @@ beaa_status beaa_ckks_ks_divide2(const beaa_ckks_context *c, uint64_t *const *x,
             const uint64_t *xi = x[p] + (size_t)i * n;
             c->kern->basis_conv_sub(vi, xs, dhat[i], nd, n, m, u + (size_t)p * n, corr[i]);
             c->kern->ntt_fwd(c->ntt[i], vi);
-            c->kern->sub_mul_const(out[p] + (size_t)i * n, xi, vi, n, dinv[i], beaa_shoup(dinv[i], q), q);
+            uint64_t *oi = out[p] + (size_t)i * n;
+            if (!perm && !(add && add[p])) {
+                c->kern->sub_mul_const(oi, xi, vi, n, dinv[i], beaa_shoup(dinv[i], q), q);
+                continue;
+            }
+            /* finish in the thread's (cached) buffer, then add and permute into out */
+            c->kern->sub_mul_const(vi, xi, vi, n, dinv[i], beaa_shoup(dinv[i], q), q);
+            if (add && add[p]) c->kern->add_mod(perm ? vi : oi, vi, add[p] + (size_t)i * n, n, q);
+            if (perm) c->kern->permute(oi, vi, perm, n);
         }
     }
     return BEAA_OK;

@@ -80,6 +80,15 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_ks_divide(const beaa_ckks_context *ctx, ui
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_divide2(const beaa_ckks_context *ctx, uint64_t *const *x,
                                                   unsigned np, unsigned nk, const unsigned *drop,
                                                   unsigned nd, uint64_t *const *out);
+/* beaa_ckks_ks_divide2, then for each polynomial p: add[p] (nk limbs, NULL = nothing; add may be
+ * NULL) is added to the result and the automorphism perm (NULL = none, see the permute kernel)
+ * applied, both while the limb is in the thread's cache: out[p] = perm(round(x[p] / D) + add[p]).
+ * The rotation's last step. out[p] == x[p] allowed; add[p] must not overlap x or out except at
+ * the same limb. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_ks_divide2_ex(const beaa_ckks_context *ctx, uint64_t *const *x,
+                                                     unsigned np, unsigned nk, const unsigned *drop,
+                                                     unsigned nd, const uint64_t *const *add,
+                                                     const uint32_t *perm, uint64_t *const *out);
 /* Mod-down (division by P) of both accumulators of a key switch in one pass. BEAA_ERR_NOMEM. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_moddown2(const beaa_ckks_context *ctx, uint64_t *acc0,
                                                    uint64_t *acc1, unsigned level);

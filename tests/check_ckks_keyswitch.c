@@ -11,6 +11,7 @@
 #include "lib/beaa.h"
 #include "lib/mem.h"
 #include "ckks/keyswitch.h"
+#include "ckks/kernels/kernels.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
 static uint64_t rnd64(void)
@@ -178,6 +179,38 @@ START_TEST(test_divide_vs_gmp)
             ck_assert_int_eq(beaa_ckks_ks_moddown2(ctx, y0, y1, L), BEAA_OK);
             ck_assert_mem_eq(o0, y0, (size_t)nk * n * 8);
             ck_assert_mem_eq(o1, y1, (size_t)nk * n * 8);
+        }
+        /* the rotation's form: + addend on the first polynomial, automorphism on both, against
+         * the plain division followed by the add and permute kernels (1 and 2 threads) */
+        {
+            const beaa_kernels *kern = beaa_kernels_get();
+            uint32_t *perm = malloc(n * sizeof *perm);
+            uint64_t *ad = beaa_alloc((size_t)nk * n * 8), *e = beaa_alloc((size_t)nk * n * 8);
+            ck_assert(perm && ad && e);
+            ck_assert_int_eq(beaa_ckks_galois_perm(ctx, beaa_ckks_galois_elt(ctx, 3), perm), BEAA_OK);
+            for (unsigned i = 0; i < nk; i++) {
+                const uint64_t q = beaa_ckks_context_prime(ctx, i)->q;
+                for (size_t k = 0; k < n; k++) ad[(size_t)i * n + k] = (k * 2654435761u + i) % q;
+                kern->add_mod(e, o0 + (size_t)i * n, ad + (size_t)i * n, n, q);
+                kern->permute(o0 + (size_t)i * n, e, perm, n);
+                memcpy(e, o1 + (size_t)i * n, n * 8);
+                kern->permute(o1 + (size_t)i * n, e, perm, n);
+            }
+            for (int t = 1; t <= 2; t++) {
+                omp_set_num_threads(t);
+                memcpy(y0, x0, (size_t)(nk + nd) * n * 8);
+                memcpy(y1, x1, (size_t)(nk + nd) * n * 8);
+                uint64_t *xs[2] = {y0, y1};
+                const uint64_t *adds[2] = {ad, NULL};
+                ck_assert_int_eq(beaa_ckks_ks_divide2_ex(ctx, xs, 2, nk, drop, nd, adds, perm, xs),
+                                 BEAA_OK);
+                ck_assert_mem_eq(o0, y0, (size_t)nk * n * 8);
+                ck_assert_mem_eq(o1, y1, (size_t)nk * n * 8);
+            }
+            omp_set_num_threads(saved);
+            free(perm);
+            beaa_free(ad);
+            beaa_free(e);
         }
     }
     /* the +-1 cases need the double sum within ~2^-45 of an integer: none expected here */
