@@ -524,8 +524,7 @@ beaa_status beaa_ckks_rescale(const beaa_ckks_ciphertext *a, beaa_ckks_ciphertex
 #pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int k = 0; k < (int)size; k++) {
         uint64_t *t = last + (size_t)k * n;
-        memcpy(t, beaa_ckks_ct_limb(a, (unsigned)k, l), n * sizeof *t);
-        c->kern->ntt_inv_scaled(c->ntt[l], t, 1, half);
+        c->kern->ntt_inv_scaled(c->ntt[l], t, beaa_ckks_ct_limb(a, (unsigned)k, l), 1, half);
     }
     if (!inplace) {
         out->ctx = c;

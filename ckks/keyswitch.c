@@ -51,8 +51,7 @@ static uint64_t *modup_prepare(const beaa_ckks_context *c, const uint64_t *in, u
             if (k != (unsigned)i) h = beaa_mul_mod(h, c->mod[k].q % m->q, m);
         uint64_t hinv = beaa_inv_mod(h, m);
         uint64_t *yi = y + (size_t)i * n;
-        memcpy(yi, in + (size_t)i * n, n * sizeof *yi);
-        c->kern->ntt_inv_scaled(c->ntt[i], yi, hinv, 0);
+        c->kern->ntt_inv_scaled(c->ntt[i], yi, in + (size_t)i * n, hinv, 0);
     }
     return y;
 }
@@ -270,7 +269,7 @@ beaa_status beaa_ckks_ks_divide2_ex(const beaa_ckks_context *c, uint64_t *const 
             const beaa_modulus *m = &c->mod[kp];
             uint64_t *z = x[p] + ((size_t)nk + j) * n, h = (m->q - 1) / 2; /* (D-1)/2 mod m_j */
             /* y_j = (z + h) * dhat_inv_j = INTT(z) * dhat_inv_j + h * dhat_inv_j */
-            c->kern->ntt_inv_scaled(c->ntt[kp], z, dhat_inv[j], beaa_mul_mod(h, dhat_inv[j], m));
+            c->kern->ntt_inv_scaled(c->ntt[kp], z, z, dhat_inv[j], beaa_mul_mod(h, dhat_inv[j], m));
         }
 #pragma omp for schedule(static)
         for (int w = 0; w < (int)np * nchunk; w++) {

@@ -131,7 +131,8 @@ static void check_ntt_isa(const beaa_kernels *k)
     for (unsigned log_n = 4; log_n <= max_log; log_n += (test_light() && log_n >= 10 ? 2 : 1)) {
         size_t n = (size_t)1 << log_n;
         uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8), *c = beaa_alloc(n * 8);
-        ck_assert(a && b && c);
+        uint64_t *d = beaa_alloc(n * 8);
+        ck_assert(a && b && c && d);
         for (size_t bi = 0; bi < 2 * N_PRIME_BITS; bi++) {
             uint64_t q = test_find_ntt_prime(prime_bits[bi % N_PRIME_BITS], n, 0);
             beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
@@ -171,9 +172,13 @@ static void check_ntt_isa(const beaa_kernels *k)
             fl(a, n, q);
             memcpy(b, a, n * 8);
             memcpy(c, a, n * 8);
-            ref->ntt_inv_scaled(t, a, w, cc);
-            k->ntt_inv_scaled(t, b, w, cc);
+            /* out of place (the input must stay as it was), then in place */
+            k->ntt_inv_scaled(t, d, b, w, cc);
+            EXPECT(memcmp(b, a, n * 8) == 0, "ntt_inv_scaled/%s: wrote its input", k->name);
+            ref->ntt_inv_scaled(t, a, a, w, cc);
+            k->ntt_inv_scaled(t, b, b, w, cc);
             assert_same_mod("ntt_inv_scaled", k, b, a, n, q, q);
+            assert_same_mod("ntt_inv_scaled out of place", k, d, a, n, q, q);
             ref->ntt_inv(t, c);
             for (size_t i = 0; i < n; i++)
                 c[i] = (uint64_t)(((beaa_u128)c[i] * w + cc) % q);
@@ -184,6 +189,7 @@ static void check_ntt_isa(const beaa_kernels *k)
         beaa_free(a);
         beaa_free(b);
         beaa_free(c);
+        beaa_free(d);
     }
 }
 

@@ -41,11 +41,13 @@ typedef struct beaa_kernels {
     void (*ntt_inv)(const beaa_ntt_tables *t, uint64_t *a);
     /* Same, input in [0, 2q), output in [0, 2q). */
     void (*ntt_inv_lazy)(const beaa_ntt_tables *t, uint64_t *a);
-    /* Inverse NTT then an affine map, in the same pass: a <- INTT(a) * w + c mod q; a in [0, q)
-     * bit-reversed -> natural, in [0, q); w, c < q. w is merged into the last stage's 1/n, so
-     * the steps around key switching (mod-up's (Q_D/q_i)^{-1}, the rounding offset of a
+    /* Inverse NTT then an affine map, in the same pass: r <- INTT(a) * w + c mod q; a in [0, q)
+     * bit-reversed -> r natural, in [0, q); w, c < q; r == a (in place) or no overlap (a is then
+     * only read). w is merged into the last stage's 1/n and the first stage reads from a, so the
+     * steps around key switching (mod-up's copy and (Q_D/q_i)^{-1}, the rounding offset of a
      * division) cost no pass of their own. */
-    void (*ntt_inv_scaled)(const beaa_ntt_tables *t, uint64_t *a, uint64_t w, uint64_t c);
+    void (*ntt_inv_scaled)(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a, uint64_t w,
+                           uint64_t c);
 
     /* r[i] = a[i] + b[i] mod q */
     void (*add_mod)(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);

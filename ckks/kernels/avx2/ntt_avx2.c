@@ -269,14 +269,16 @@ void beaa_ntt_fwd_lazy_avx2(const beaa_ntt_tables *t, uint64_t *a)
  * blocks, two per iteration, converting the u64 input ([0, 2q) -> [-q, q)) as it loads (the
  * mirror of fwd_tail_block). */
 static inline __attribute__((always_inline)) void inv_head_body(const beaa_ntt_tables *t,
-                                                                double *a, int three, int red,
+                                                                double *a, const double *src,
+                                                                int three, int red,
                                                                 const fp_consts *k)
 {
     const size_t n = t->n;
     for (size_t B = 0; B < n / 8; B += 2) { /* blocks B (v0, v1) and B + 1 (v2, v3) */
         double *p = a + 8 * B;
-        __m256d v0 = ld(p, 1, k->off), v1 = ld(p + 4, 1, k->off);
-        __m256d v2 = ld(p + 8, 1, k->off), v3 = ld(p + 12, 1, k->off);
+        const double *s = src + 8 * B;
+        __m256d v0 = ld(s, 1, k->off), v1 = ld(s + 4, 1, k->off);
+        __m256d v2 = ld(s + 8, 1, k->off), v3 = ld(s + 12, 1, k->off);
         halves(&v0, &v1);
         halves(&v2, &v3);
         evens_odds(&v0, &v1);
@@ -304,15 +306,17 @@ static inline __attribute__((always_inline)) void inv_head_body(const beaa_ntt_t
     }
 }
 
-static __attribute__((noinline)) void inv_head(const beaa_ntt_tables *t, double *a, int three,
-                                               int red, const fp_consts *k)
+/* (src: the u64 input, == a for the in-place transforms) */
+static __attribute__((noinline)) void inv_head(const beaa_ntt_tables *t, double *a,
+                                               const double *src, int three, int red,
+                                               const fp_consts *k)
 {
     if (three) {
-        if (red) inv_head_body(t, a, 1, 1, k);
-        else inv_head_body(t, a, 1, 0, k);
+        if (red) inv_head_body(t, a, src, 1, 1, k);
+        else inv_head_body(t, a, src, 1, 0, k);
     } else {
-        if (red) inv_head_body(t, a, 0, 1, k);
-        else inv_head_body(t, a, 0, 0, k);
+        if (red) inv_head_body(t, a, src, 0, 1, k);
+        else inv_head_body(t, a, src, 0, 0, k);
     }
 }
 
@@ -402,8 +406,8 @@ static __attribute__((noinline)) void inv_stage4(const beaa_ntt_tables *t, doubl
 
 /* ni = n^-1 s, nw = n^-1 iv[1] s mod q (s = 1 or the scaled kernel's w); c < q added in
  * INV_AFFINE mode. */
-static void ntt_inv_common(const beaa_ntt_tables *t, uint64_t *a, int mode, uint64_t ni,
-                           uint64_t nw, uint64_t c)
+static void ntt_inv_common(const beaa_ntt_tables *t, uint64_t *a, const uint64_t *src, int mode,
+                           uint64_t ni, uint64_t nw, uint64_t c)
 {
     const size_t n = t->n;
     const double qd = (double)t->mod.q;
@@ -425,7 +429,7 @@ static void ntt_inv_common(const beaa_ntt_tables *t, uint64_t *a, int mode, uint
     const double hs = three ? 8 : 4, br = 0.75 * qd + 4;
     double b = qd + 1;
     const int hred = !(2 * hs * b <= FP_LIMIT);
-    inv_head(t, d, three, hred, &k);
+    inv_head(t, d, (const double *)(const void *)src, three, hred, &k);
     b = hred ? br : hs * b;
     for (size_t m = n >> (three ? 4 : 3), h = three ? 8 : 4; m >= 2; m >>= 2, h <<= 2) {
         if (m == 2) { /* the last stage multiplies U + V and U - V: both within 2b */
@@ -446,7 +450,7 @@ void beaa_ntt_inv_avx2(const beaa_ntt_tables *t, uint64_t *a)
         beaa_ntt_inv_ref(t, a);
         return;
     }
-    ntt_inv_common(t, a, INV_NORMAL, t->n_inv, t->n_inv_w, 0);
+    ntt_inv_common(t, a, a, INV_NORMAL, t->n_inv, t->n_inv_w, 0);
 }
 
 void beaa_ntt_inv_lazy_avx2(const beaa_ntt_tables *t, uint64_t *a)
@@ -455,15 +459,16 @@ void beaa_ntt_inv_lazy_avx2(const beaa_ntt_tables *t, uint64_t *a)
         beaa_ntt_inv_lazy_ref(t, a);
         return;
     }
-    ntt_inv_common(t, a, INV_LAZY, t->n_inv, t->n_inv_w, 0);
+    ntt_inv_common(t, a, a, INV_LAZY, t->n_inv, t->n_inv_w, 0);
 }
 
-void beaa_ntt_inv_scaled_avx2(const beaa_ntt_tables *t, uint64_t *a, uint64_t w, uint64_t c)
+void beaa_ntt_inv_scaled_avx2(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a,
+                              uint64_t w, uint64_t c)
 {
     if (!t->iv_d || t->n < 16) {
-        beaa_ntt_inv_scaled_ref(t, a, w, c);
+        beaa_ntt_inv_scaled_ref(t, r, a, w, c);
         return;
     }
-    ntt_inv_common(t, a, INV_AFFINE, beaa_mul_mod(t->n_inv, w, &t->mod),
+    ntt_inv_common(t, r, a, INV_AFFINE, beaa_mul_mod(t->n_inv, w, &t->mod),
                    beaa_mul_mod(t->n_inv_w, w, &t->mod), c);
 }

@@ -83,16 +83,19 @@ static ntt5_shuffle ntt5_make_shuffle(unsigned g)
     return s;
 }
 
-/* One stage with distance g < 8 (m = n / (2g) groups), forward or inverse butterflies. */
-static void ntt5_small_stage(uint64_t *a, size_t n, unsigned g, const uint64_t *w_tab,
+/* One stage with distance g < 8 (m = n / (2g) groups), forward or inverse butterflies, reading
+ * src and writing a (src == a in place). */
+static void ntt5_small_stage(uint64_t *a, const uint64_t *src, size_t n, unsigned g,
+                             const uint64_t *w_tab,
                              const uint64_t *ws_tab, const ntt5_consts *k, int inverse)
 {
     const size_t m = n / (2 * g), per = 8 / g; /* groups per pair of vectors */
     const ntt5_shuffle s = ntt5_make_shuffle(g);
     for (size_t i = 0; i < m; i += per) {
         uint64_t *p = a + 2 * g * i;
-        __m512i v0 = _mm512_load_si512((const void *)p);
-        __m512i v1 = _mm512_load_si512((const void *)(p + 8));
+        const uint64_t *ps = src + 2 * g * i;
+        __m512i v0 = _mm512_load_si512((const void *)ps);
+        __m512i v1 = _mm512_load_si512((const void *)(ps + 8));
         __m512i X = _mm512_permutex2var_epi64(v0, s.split_x, v1);
         __m512i Y = _mm512_permutex2var_epi64(v0, s.split_y, v1);
         /* entries m+i .. m+i+7 exist: m + i + 7 < n for n >= 16 (see docs/kernels.md) */
@@ -135,9 +138,9 @@ static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
             }
         }
     }
-    ntt5_small_stage(a, n, 4, t->fw, t->fw_shoup52, &k, 0);
-    ntt5_small_stage(a, n, 2, t->fw, t->fw_shoup52, &k, 0);
-    ntt5_small_stage(a, n, 1, t->fw, t->fw_shoup52, &k, 0);
+    ntt5_small_stage(a, a, n, 4, t->fw, t->fw_shoup52, &k, 0);
+    ntt5_small_stage(a, a, n, 2, t->fw, t->fw_shoup52, &k, 0);
+    ntt5_small_stage(a, a, n, 1, t->fw, t->fw_shoup52, &k, 0);
     if (lazy) return;
     for (size_t j = 0; j < n; j += 8) {
         __m512i v = _mm512_load_si512((const void *)(a + j));
@@ -149,14 +152,15 @@ static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
 /* The last stage multiplies by ni = n^-1 s and nw = n^-1 iv[1] s (s = 1, or the scaled kernel's
  * w; nis, nws their 52-bit Shoup forms); mode 0: output in [0, q), 1: lazy [0, 2q), 2: plus
  * c mod q, in [0, q). */
-static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, int mode, uint64_t ni_,
+static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, const uint64_t *src, int mode,
+                     uint64_t ni_,
                      uint64_t nis_, uint64_t nw_, uint64_t nws_, uint64_t c_)
 {
     const size_t n = t->n, half = n >> 1;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
-    ntt5_small_stage(a, n, 1, t->iv, t->iv_shoup52, &k, 1);
-    ntt5_small_stage(a, n, 2, t->iv, t->iv_shoup52, &k, 1);
-    ntt5_small_stage(a, n, 4, t->iv, t->iv_shoup52, &k, 1);
+    ntt5_small_stage(a, src, n, 1, t->iv, t->iv_shoup52, &k, 1);
+    ntt5_small_stage(a, a, n, 2, t->iv, t->iv_shoup52, &k, 1);
+    ntt5_small_stage(a, a, n, 4, t->iv, t->iv_shoup52, &k, 1);
     size_t gap = 8;
     for (size_t m = n >> 4; m > 1; m >>= 1, gap <<= 1) {
         for (size_t i = 0; i < m; i++) {
@@ -218,7 +222,7 @@ void beaa_ntt_fwd_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a)
 void beaa_ntt_inv_avx512(const beaa_ntt_tables *t, uint64_t *a)
 {
     if (ntt5_usable(t))
-        ntt5_inv(t, a, 0, t->n_inv, t->n_inv_shoup52, t->n_inv_w, t->n_inv_w_shoup52, 0);
+        ntt5_inv(t, a, a, 0, t->n_inv, t->n_inv_shoup52, t->n_inv_w, t->n_inv_w_shoup52, 0);
     else
         beaa_ntt_inv_ref(t, a);
 }
@@ -226,20 +230,21 @@ void beaa_ntt_inv_avx512(const beaa_ntt_tables *t, uint64_t *a)
 void beaa_ntt_inv_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a)
 {
     if (ntt5_usable(t))
-        ntt5_inv(t, a, 1, t->n_inv, t->n_inv_shoup52, t->n_inv_w, t->n_inv_w_shoup52, 0);
+        ntt5_inv(t, a, a, 1, t->n_inv, t->n_inv_shoup52, t->n_inv_w, t->n_inv_w_shoup52, 0);
     else
         beaa_ntt_inv_lazy_ref(t, a);
 }
 
-void beaa_ntt_inv_scaled_avx512(const beaa_ntt_tables *t, uint64_t *a, uint64_t w, uint64_t c)
+void beaa_ntt_inv_scaled_avx512(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a,
+                                uint64_t w, uint64_t c)
 {
     if (!ntt5_usable(t)) {
-        beaa_ntt_inv_scaled_ref(t, a, w, c);
+        beaa_ntt_inv_scaled_ref(t, r, a, w, c);
         return;
     }
     const uint64_t q = t->mod.q;
     const uint64_t ni = beaa_mul_mod(t->n_inv, w, &t->mod);
     const uint64_t nw = beaa_mul_mod(t->n_inv_w, w, &t->mod);
-    ntt5_inv(t, a, 2, ni, (uint64_t)(((beaa_u128)ni << 52) / q), nw,
+    ntt5_inv(t, r, a, 2, ni, (uint64_t)(((beaa_u128)ni << 52) / q), nw,
              (uint64_t)(((beaa_u128)nw << 52) / q), c);
 }

@@ -1,6 +1,7 @@
 /* ntt_ref.c - portable negacyclic NTT (the oracle for the SIMD kernels).
  * Forward: Cooley-Tukey, natural -> bit-reversed; inverse: Gentleman-Sande, bit-reversed ->
  * natural with n^-1 merged into the last stage. Harvey lazy butterflies with Shoup twiddles. */
+#include <string.h>
 #include "ckks/kernels/ref/ref.h"
 #include "ckks/ntt.h"
 
@@ -83,9 +84,11 @@ void beaa_ntt_inv_ref(const beaa_ntt_tables *t, uint64_t *a)
     for (size_t j = 0; j < t->n; j++) a[j] -= (a[j] >= q) ? q : 0;
 }
 
-void beaa_ntt_inv_scaled_ref(const beaa_ntt_tables *t, uint64_t *a, uint64_t w, uint64_t c)
+void beaa_ntt_inv_scaled_ref(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a,
+                             uint64_t w, uint64_t c)
 {
     const uint64_t q = t->mod.q;
-    inv_lazy(t, a, beaa_mul_mod(t->n_inv, w, &t->mod), beaa_mul_mod(t->n_inv_w, w, &t->mod));
-    for (size_t j = 0; j < t->n; j++) a[j] = beaa_add_mod(a[j] - ((a[j] >= q) ? q : 0), c, q);
+    if (r != a) memcpy(r, a, t->n * sizeof *r);
+    inv_lazy(t, r, beaa_mul_mod(t->n_inv, w, &t->mod), beaa_mul_mod(t->n_inv_w, w, &t->mod));
+    for (size_t j = 0; j < t->n; j++) r[j] = beaa_add_mod(r[j] - ((r[j] >= q) ? q : 0), c, q);
 }

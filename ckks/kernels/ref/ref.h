@@ -9,7 +9,8 @@ void beaa_ntt_fwd_ref(const beaa_ntt_tables *t, uint64_t *a);
 void beaa_ntt_fwd_lazy_ref(const beaa_ntt_tables *t, uint64_t *a);
 void beaa_ntt_inv_ref(const beaa_ntt_tables *t, uint64_t *a);
 void beaa_ntt_inv_lazy_ref(const beaa_ntt_tables *t, uint64_t *a);
-void beaa_ntt_inv_scaled_ref(const beaa_ntt_tables *t, uint64_t *a, uint64_t w, uint64_t c);
+void beaa_ntt_inv_scaled_ref(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a,
+                             uint64_t w, uint64_t c);
 
 void beaa_add_mod_ref(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
 void beaa_sub_mod_ref(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
