@@ -739,6 +739,7 @@ static const char *type_name(uint32_t t)
     case BEAA_OBJ_PUBLIC_KEY: return "public key";
     case BEAA_OBJ_RELIN_KEY: return "relinearization key";
     case BEAA_OBJ_GALOIS_KEYS: return "Galois keys";
+    case BEAA_OBJ_GALOIS_KEYS_V1: return "Galois keys of the retired type 5 (regenerate them)";
     case BEAA_OBJ_CIPHERTEXT: return "ciphertext";
     case BEAA_OBJ_STREAM: return "stream";
     case NN_META_TYPE: return "nn scales";
