@@ -58,6 +58,11 @@ static inline uint64_t beaa_shoup(uint64_t w, uint64_t q)
 {
     return (uint64_t)(((beaa_u128)w << 64) / q);
 }
+/* The 52-bit form used by the AVX-512 IFMA kernels (q < 2^50): floor(w * 2^52 / q). */
+static inline uint64_t beaa_shoup52(uint64_t w, uint64_t q)
+{
+    return (uint64_t)(((beaa_u128)w << 52) / q);
+}
 /* a*w mod q in [0, 2q) for any a < 2^64, w < q, ws = beaa_shoup(w, q). */
 static inline uint64_t beaa_mul_shoup_lazy(uint64_t a, uint64_t w, uint64_t ws, uint64_t q)
 {

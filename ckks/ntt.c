@@ -119,11 +119,11 @@ beaa_ntt_tables *beaa_ntt_tables_new(uint64_t q, unsigned log_n)
         t->iv_shoup52 = beaa_alloc(bytes);
         if (!t->fw_shoup52 || !t->iv_shoup52) goto fail;
         for (size_t k = 0; k < n; k++) {
-            t->fw_shoup52[k] = (uint64_t)(((beaa_u128)t->fw[k] << 52) / q);
-            t->iv_shoup52[k] = (uint64_t)(((beaa_u128)t->iv[k] << 52) / q);
+            t->fw_shoup52[k] = beaa_shoup52(t->fw[k], q);
+            t->iv_shoup52[k] = beaa_shoup52(t->iv[k], q);
         }
-        t->n_inv_shoup52 = (uint64_t)(((beaa_u128)t->n_inv << 52) / q);
-        t->n_inv_w_shoup52 = (uint64_t)(((beaa_u128)t->n_inv_w << 52) / q);
+        t->n_inv_shoup52 = beaa_shoup52(t->n_inv, q);
+        t->n_inv_w_shoup52 = beaa_shoup52(t->n_inv_w, q);
     }
     if (q < BEAA_NTT_SMALL_Q_BOUND && beaa_cpu_supports(BEAA_ISA_AVX2)) {
         size_t dbytes = n * sizeof(double);

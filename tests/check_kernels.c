@@ -74,11 +74,11 @@ static void ensure_ifma_tables(beaa_ntt_tables *t)
     t->iv_shoup52 = beaa_alloc(t->n * 8);
     ck_assert(t->fw_shoup52 && t->iv_shoup52);
     for (size_t k = 0; k < t->n; k++) {
-        t->fw_shoup52[k] = (uint64_t)(((beaa_u128)t->fw[k] << 52) / q);
-        t->iv_shoup52[k] = (uint64_t)(((beaa_u128)t->iv[k] << 52) / q);
+        t->fw_shoup52[k] = beaa_shoup52(t->fw[k], q);
+        t->iv_shoup52[k] = beaa_shoup52(t->iv[k], q);
     }
-    t->n_inv_shoup52 = (uint64_t)(((beaa_u128)t->n_inv << 52) / q);
-    t->n_inv_w_shoup52 = (uint64_t)(((beaa_u128)t->n_inv_w << 52) / q);
+    t->n_inv_shoup52 = beaa_shoup52(t->n_inv, q);
+    t->n_inv_w_shoup52 = beaa_shoup52(t->n_inv_w, q);
 }
 
 /* Random values in [0, bound) with the extremes 0, 1, bound-1 sprinkled in. */

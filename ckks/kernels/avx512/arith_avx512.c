@@ -142,7 +142,7 @@ static ar5_const ar5_make_const(uint64_t w, uint64_t q)
     k.neg_q = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
     k.mask52 = _mm512_set1_epi64(AR5_MASK52);
     k.w = _mm512_set1_epi64((long long)w);
-    k.ws = _mm512_set1_epi64((long long)(((beaa_u128)w << 52) / q));
+    k.ws = _mm512_set1_epi64((long long)beaa_shoup52(w, q));
     return k;
 }
 

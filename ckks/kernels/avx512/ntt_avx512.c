@@ -245,6 +245,5 @@ void beaa_ntt_inv_scaled_avx512(const beaa_ntt_tables *t, uint64_t *r, const uin
     const uint64_t q = t->mod.q;
     const uint64_t ni = beaa_mul_mod(t->n_inv, w, &t->mod);
     const uint64_t nw = beaa_mul_mod(t->n_inv_w, w, &t->mod);
-    ntt5_inv(t, r, a, 2, ni, (uint64_t)(((beaa_u128)ni << 52) / q), nw,
-             (uint64_t)(((beaa_u128)nw << 52) / q), c);
+    ntt5_inv(t, r, a, 2, ni, beaa_shoup52(ni, q), nw, beaa_shoup52(nw, q), c);
 }

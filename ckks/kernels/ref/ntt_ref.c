@@ -41,9 +41,10 @@ void beaa_ntt_fwd_ref(const beaa_ntt_tables *t, uint64_t *a)
 }
 
 /* Input in [0, 2q), output in [0, 2q). Butterfly: (U, V) <- ((U + V) mod 2q, w*(U - V + 2q)),
- * the last stage multiplies both outputs by ni (ni * iv[1] = nw for the second): n^-1, or
- * n^-1 times the scaled kernel's constant. */
-static void inv_lazy(const beaa_ntt_tables *t, uint64_t *a, uint64_t ni, uint64_t nw)
+ * the last stage multiplies both outputs by ni (ni * iv[1] = nw for the second; nis, nws their
+ * Shoup forms): n^-1, or n^-1 times the scaled kernel's constant. */
+static void inv_lazy(const beaa_ntt_tables *t, uint64_t *a, uint64_t ni, uint64_t nis,
+                     uint64_t nw, uint64_t nws)
 {
     const uint64_t q = t->mod.q, two_q = 2 * q;
     const size_t n = t->n;
@@ -63,7 +64,6 @@ static void inv_lazy(const beaa_ntt_tables *t, uint64_t *a, uint64_t ni, uint64_
         gap <<= 1;
     }
     /* last stage: one group, gap n/2 */
-    const uint64_t nis = beaa_shoup(ni, q), nws = beaa_shoup(nw, q);
     uint64_t *x = a, *y = a + gap;
     for (size_t j = 0; j < gap; j++) {
         uint64_t U = x[j], V = y[j];
@@ -74,13 +74,13 @@ static void inv_lazy(const beaa_ntt_tables *t, uint64_t *a, uint64_t ni, uint64_
 
 void beaa_ntt_inv_lazy_ref(const beaa_ntt_tables *t, uint64_t *a)
 {
-    inv_lazy(t, a, t->n_inv, t->n_inv_w);
+    inv_lazy(t, a, t->n_inv, t->n_inv_shoup, t->n_inv_w, t->n_inv_w_shoup);
 }
 
 void beaa_ntt_inv_ref(const beaa_ntt_tables *t, uint64_t *a)
 {
     const uint64_t q = t->mod.q;
-    inv_lazy(t, a, t->n_inv, t->n_inv_w);
+    inv_lazy(t, a, t->n_inv, t->n_inv_shoup, t->n_inv_w, t->n_inv_w_shoup);
     for (size_t j = 0; j < t->n; j++) a[j] -= (a[j] >= q) ? q : 0;
 }
 
@@ -89,6 +89,7 @@ void beaa_ntt_inv_scaled_ref(const beaa_ntt_tables *t, uint64_t *r, const uint64
 {
     const uint64_t q = t->mod.q;
     if (r != a) memcpy(r, a, t->n * sizeof *r);
-    inv_lazy(t, r, beaa_mul_mod(t->n_inv, w, &t->mod), beaa_mul_mod(t->n_inv_w, w, &t->mod));
+    const uint64_t ni = beaa_mul_mod(t->n_inv, w, &t->mod), nw = beaa_mul_mod(t->n_inv_w, w, &t->mod);
+    inv_lazy(t, r, ni, beaa_shoup(ni, q), nw, beaa_shoup(nw, q));
     for (size_t j = 0; j < t->n; j++) r[j] = beaa_add_mod(r[j] - ((r[j] >= q) ? q : 0), c, q);
 }
