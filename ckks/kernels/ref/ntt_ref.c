@@ -89,7 +89,8 @@ void beaa_ntt_inv_scaled_ref(const beaa_ntt_tables *t, uint64_t *r, const uint64
 {
     const uint64_t q = t->mod.q;
     if (r != a) memcpy(r, a, t->n * sizeof *r);
-    const uint64_t ni = beaa_mul_mod(t->n_inv, w, &t->mod), nw = beaa_mul_mod(t->n_inv_w, w, &t->mod);
+    const uint64_t ni = beaa_mul_mod(t->n_inv, w, &t->mod);
+    const uint64_t nw = beaa_mul_mod(t->n_inv_w, w, &t->mod);
     inv_lazy(t, r, ni, beaa_shoup(ni, q), nw, beaa_shoup(nw, q));
     for (size_t j = 0; j < t->n; j++) r[j] = beaa_add_mod(r[j] - ((r[j] >= q) ? q : 0), c, q);
 }
