@@ -123,7 +123,7 @@ static void b_tensor(bench_ctx *c)
  * accumulating into r and b */
 static void b_ks_dot2(bench_ctx *c)
 {
-    c->k->ks_dot2(c->r, c->b, c->x, c->x + 4, c->x + 3, 4, NULL, c->n, &c->m, 1);
+    c->k->ks_dot2(c->r, c->b, c->x, c->x + 4, c->x + 3, 4, c->n, &c->m, 1);
 }
 
 /* Median over `reps` of the mean time of `iters` calls, in microseconds; *min_out gets the

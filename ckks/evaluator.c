@@ -378,7 +378,7 @@ beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a, const beaa_ckks
         c->kern->mul_const(acc + ((size_t)k * ns + i) * n, beaa_ckks_ct_limb(a, k, i), n, pm,
                            beaa_shoup(pm, q), q);
     }
-    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 2, 0), l, &rk->key, NULL, acc,
+    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 2, 0), l, &rk->key, acc,
                               acc + (size_t)ns * n, 1);
     if (st != BEAA_OK) return st;
     /* a is fully consumed now (c0, c1 are in acc): the mod-down writes straight into out.
@@ -414,7 +414,7 @@ static beaa_status relin_rescale_finish(const beaa_ckks_context *c, unsigned l, 
 {
     const unsigned ns = l + 1 + c->alpha;
     const size_t n = c->n;
-    beaa_status st = beaa_ckks_ks_product(c, c2, l, &rk->key, NULL, acc, acc + (size_t)ns * n, 1);
+    beaa_status st = beaa_ckks_ks_product(c, c2, l, &rk->key, acc, acc + (size_t)ns * n, 1);
     if (st != BEAA_OK) return st;
     unsigned drop[BEAA_CKKS_MAX_SPECIAL + 1];
     drop[0] = l;
@@ -662,7 +662,7 @@ beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
         st = beaa_ckks_galois_perm(c, g, perm);
         if (st != BEAA_OK) goto done;
     }
-    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 1, 0), l, k, NULL, acc, acc + (size_t)ns * n, 0);
+    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 1, 0), l, k, acc, acc + (size_t)ns * n, 0);
     if (st != BEAA_OK) goto done;
     beaa_ckks_ciphertext *dst = out == a ? &tmp : out;
     st = galois_finish(a, perm, acc, dst);
@@ -730,7 +730,7 @@ beaa_status beaa_ckks_rotate_hoisted(const beaa_ckks_ciphertext *a, const int *s
         if (g == 1) { st = beaa_ckks_ciphertext_copy(out[s], a); continue; }
         st = beaa_ckks_galois_perm(c, g, perm);
         if (st == BEAA_OK) {
-            beaa_ckks_ks_inner(c, dec, l, beaa_ckks_galois_keys_find(gk, g), NULL, acc, acc + (size_t)ns * n);
+            beaa_ckks_ks_inner(c, dec, l, beaa_ckks_galois_keys_find(gk, g), acc, acc + (size_t)ns * n);
             st = galois_finish(a, perm, acc, out[s]);
         }
     }

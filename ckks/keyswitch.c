@@ -76,13 +76,13 @@ static void digit_limb(const beaa_ckks_context *c, const uint64_t *y, unsigned l
     c->kern->ntt_fwd(c->ntt[kp], o);
 }
 
-/* r0/r1 = sum_j d[j](perm) * (b_j, a_j) on extended prime kp, 128-bit lazy accumulation:
+/* r0/r1 = sum_j d[j] * (b_j, a_j) on extended prime kp, 128-bit lazy accumulation:
  * products < 2^122 and at most 48 digits, so the sums cannot overflow; one reduction each.
  * For q < 2^54 the sums (< 49 q^2 < 2^(b+62)) take the one-multiplication sum_reduce, else the
  * general beaa_reduce128. */
 static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, unsigned nd,
-                       const beaa_ckks_switch_key *key, unsigned kp, const uint32_t *perm,
-                       uint64_t *r0, uint64_t *r1, int add)
+                       const beaa_ckks_switch_key *key, unsigned kp, uint64_t *r0, uint64_t *r1,
+                       int add)
 {
     const size_t n = c->n, nl = key->n_limbs;
     const beaa_modulus *m = &c->mod[kp];
@@ -93,7 +93,7 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
     }
     if (c->kern->ks_dot2 != beaa_kernels_ref.ks_dot2) {
         /* SIMD kernel (AVX2 FMA for q < 2^50: about 1.5x the scalar loop below) */
-        c->kern->ks_dot2(r0, r1, d, kb, ka, nd, perm, n, m, add);
+        c->kern->ks_dot2(r0, r1, d, kb, ka, nd, n, m, add);
         return;
     }
     /* the ref table: this scalar loop, faster than the generic ref kernel */
@@ -102,8 +102,7 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
     if (fast && nd == 4) {
         /* the common case of our parameter sets: unrolled, one-multiplication reduction */
         for (size_t i = 0; i < n; i++) {
-            size_t src = perm ? perm[i] : i;
-            uint64_t v0 = d[0][src], v1 = d[1][src], v2 = d[2][src], v3 = d[3][src];
+            uint64_t v0 = d[0][i], v1 = d[1][i], v2 = d[2][i], v3 = d[3][i];
             beaa_u128 s0 = (beaa_u128)v0 * kb[0][i] + (beaa_u128)v1 * kb[1][i]
                            + (beaa_u128)v2 * kb[2][i] + (beaa_u128)v3 * kb[3][i];
             beaa_u128 s1 = (beaa_u128)v0 * ka[0][i] + (beaa_u128)v1 * ka[1][i]
@@ -115,10 +114,9 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        size_t src = perm ? perm[i] : i;
         beaa_u128 s0 = add ? r0[i] : 0, s1 = add ? r1[i] : 0;
         for (unsigned j = 0; j < nd; j++) {
-            uint64_t v = d[j][src];
+            uint64_t v = d[j][i];
             s0 += (beaa_u128)v * kb[j][i];
             s1 += (beaa_u128)v * ka[j][i];
         }
@@ -148,8 +146,7 @@ beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *c, const uint64_t *i
 }
 
 void beaa_ckks_ks_inner(const beaa_ckks_context *c, const uint64_t *dec, unsigned l,
-                        const beaa_ckks_switch_key *key, const uint32_t *perm, uint64_t *acc0,
-                        uint64_t *acc1)
+                        const beaa_ckks_switch_key *key, uint64_t *acc0, uint64_t *acc1)
 {
     const size_t n = c->n;
     const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha;
@@ -157,14 +154,14 @@ void beaa_ckks_ks_inner(const beaa_ckks_context *c, const uint64_t *dec, unsigne
     for (int t = 0; t < (int)ns; t++) {
         const uint64_t *d[BEAA_CKKS_MAX_PRIMES];
         for (unsigned j = 0; j < nd; j++) d[j] = dec + ((size_t)j * ns + (unsigned)t) * n;
-        inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), perm, acc0 + (size_t)t * n,
+        inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), acc0 + (size_t)t * n,
                    acc1 + (size_t)t * n, 0);
     }
 }
 
 beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in, unsigned l,
-                                 const beaa_ckks_switch_key *key, const uint32_t *perm,
-                                 uint64_t *acc0, uint64_t *acc1, int add_data)
+                                 const beaa_ckks_switch_key *key, uint64_t *acc0, uint64_t *acc1,
+                                 int add_data)
 {
     const size_t n = c->n;
     const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha;
@@ -196,7 +193,7 @@ beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in,
                 d[j] = sc + (size_t)j * n;
             }
         }
-        inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), perm, acc0 + (size_t)t * n,
+        inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), acc0 + (size_t)t * n,
                    acc1 + (size_t)t * n, add_data && (unsigned)t <= l);
     }
     return BEAA_OK;

@@ -1,7 +1,6 @@
 /* keyswitch.h - (internal) hybrid key switching in three steps: decompose a polynomial into
  * dnum digits raised to Q_l*P (mod-up), inner product with a switching key (128-bit lazy
- * accumulation, optional automorphism applied to the digits for hoisted rotations), and division
- * by P (mod-down). "Slot" t numbers the limbs of Q_l*P: t <= l is q_t, t = l+1+j is p_j. */
+ * accumulation), and division by P (mod-down; for rotations it also applies the automorphism). "Slot" t numbers the limbs of Q_l*P: t <= l is q_t, t = l+1+j is p_j. */
 #ifndef BEAA_CKKS_KEYSWITCH_H
 #define BEAA_CKKS_KEYSWITCH_H
 #include <stdint.h>
@@ -50,14 +49,9 @@ size_t beaa_ckks_ks_decomp_words(const beaa_ckks_context *ctx, unsigned level);
  * j slot t at out + (j*(l+1+alpha) + t)*N, NTT form. BEAA_ERR_NOMEM. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *ctx, const uint64_t *in,
                                                     unsigned level, uint64_t *out);
-/* acc0/acc1 (l+1+alpha limbs each) = sum_j dec_j(perm) * (b_j, a_j); perm NULL = identity,
- * else dec_j is read as dec_j[perm[i]] (the automorphism of perm applied to each digit). */
+/* acc0/acc1 (l+1+alpha limbs each) = sum_j dec_j * (b_j, a_j). */
 void beaa_ckks_ks_inner(const beaa_ckks_context *ctx, const uint64_t *dec, unsigned level,
-                        const beaa_ckks_switch_key *key, const uint32_t *perm, uint64_t *acc0,
-                        uint64_t *acc1);
-/* Divides acc (l+1+alpha limbs, NTT form; destroyed) by P with rounding: acc's first l+1 limbs
- * become round(acc / P) mod q_i (exact up to the rare double-precision misjudgement of the
- * conversion overflow, which costs +-1). BEAA_ERR_NOMEM. */
+                        const beaa_ckks_switch_key *key, uint64_t *acc0, uint64_t *acc1);
 /* Decompose + inner product in one pass, slot by slot, without storing the decomposition (less
  * memory and cache traffic): same result as decompose followed by inner. With add_data != 0 the
  * data slots (t <= l) ADD to the values already in acc0/acc1 (in [0, q), e.g. P*c to merge
@@ -65,8 +59,7 @@ void beaa_ckks_ks_inner(const beaa_ckks_context *ctx, const uint64_t *dec, unsig
  * in must not overlap acc0/acc1. BEAA_ERR_NOMEM. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_product(const beaa_ckks_context *ctx, const uint64_t *in,
                                                   unsigned level, const beaa_ckks_switch_key *key,
-                                                  const uint32_t *perm, uint64_t *acc0, uint64_t *acc1,
-                                                  int add_data);
+                                                  uint64_t *acc0, uint64_t *acc1, int add_data);
 /* General rounding division: x holds nk limbs for the data primes q_0..q_{nk-1} followed by nd
  * limbs for the extended primes drop[0..nd) (all NTT form; destroyed). The first nk limbs become
  * round(x / D) mod q_i, D = prod of the dropped primes. Used with drop = {q_l, p_0..} to merge
@@ -89,7 +82,9 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_ks_divide2_ex(const beaa_ckks_context *ctx
                                                      unsigned np, unsigned nk, const unsigned *drop,
                                                      unsigned nd, const uint64_t *const *add,
                                                      const uint32_t *perm, uint64_t *const *out);
-/* Mod-down (division by P) of both accumulators of a key switch in one pass. BEAA_ERR_NOMEM. */
+/* Mod-down (division by P) of both accumulators of a key switch in one pass, and of one: the
+ * first l+1 limbs become round(acc / P) mod q_i (exact up to the rare double-precision
+ * misjudgement of the conversion overflow, which costs +-1). BEAA_ERR_NOMEM. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_moddown2(const beaa_ckks_context *ctx, uint64_t *acc0,
                                                    uint64_t *acc1, unsigned level);
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_moddown(const beaa_ckks_context *ctx, uint64_t *acc,

@@ -7,14 +7,12 @@
 #include "ckks/kernels/ref/ref.h"
 #include "ckks/ntt.h"
 
-#define BEAA_DOT_PREFETCH 64 /* coefficients ahead */
-
 void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                       const uint64_t *const *kb, const uint64_t *const *ka, size_t nd,
-                       const uint32_t *perm, size_t n, const beaa_modulus *m, int add)
+                       const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                       const beaa_modulus *m, int add)
 {
     if (m->q >= BEAA_NTT_SMALL_Q_BOUND || nd == 0 || nd > 63 || (n & 3) != 0) {
-        beaa_ks_dot2_ref(r0, r1, d, kb, ka, nd, perm, n, m, add);
+        beaa_ks_dot2_ref(r0, r1, d, kb, ka, nd, n, m, add);
         return;
     }
     const double pd = (double)m->q;
@@ -26,24 +24,8 @@ void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
             acc0 = beaa_fp_from_u64(_mm256_loadu_si256((const __m256i *)(r0 + k)), off);
             acc1 = beaa_fp_from_u64(_mm256_loadu_si256((const __m256i *)(r1 + k)), off);
         }
-        if (perm && k + BEAA_DOT_PREFETCH + 4 <= n) {
-            /* the gathers of a rotation hit L2/L3 at random: ask for the lines a few
-             * iterations ahead (prefetches never fault and do not change results) */
-            const uint32_t *pp = perm + k + BEAA_DOT_PREFETCH;
-            for (size_t j = 0; j < nd; j++) {
-                _mm_prefetch((const char *)(d[j] + pp[0]), _MM_HINT_T0);
-                _mm_prefetch((const char *)(d[j] + pp[1]), _MM_HINT_T0);
-                _mm_prefetch((const char *)(d[j] + pp[2]), _MM_HINT_T0);
-                _mm_prefetch((const char *)(d[j] + pp[3]), _MM_HINT_T0);
-            }
-        }
         for (size_t j = 0; j < nd; j++) {
-            __m256i vi;
-            if (perm)
-                vi = _mm256_set_epi64x((long long)d[j][perm[k + 3]], (long long)d[j][perm[k + 2]],
-                                       (long long)d[j][perm[k + 1]], (long long)d[j][perm[k]]);
-            else
-                vi = _mm256_loadu_si256((const __m256i *)(d[j] + k));
+            const __m256i vi = _mm256_loadu_si256((const __m256i *)(d[j] + k));
             /* v, key < q < 2^50. vq = fl(v * fl(1/q)) is within 2^-52 relative of v/q, so
              * key * vq is within 0.25 of key*v/q: the rounded quotient is off by <= 0.75 and
              * each term is exact in [-0.75q, 0.75q] (same argument as beaa_fp_mulmod). */

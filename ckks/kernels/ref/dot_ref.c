@@ -3,15 +3,14 @@
 #include "ckks/kernels/ref/ref.h"
 
 void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                      const uint64_t *const *kb, const uint64_t *const *ka, size_t nd,
-                      const uint32_t *perm, size_t n, const beaa_modulus *m, int add)
+                      const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                      const beaa_modulus *m, int add)
 {
     /* terms < q^2 < 2^122 and nd <= 63: nd terms plus one residue stay below 2^128 */
     for (size_t i = 0; i < n; i++) {
-        size_t src = perm ? perm[i] : i;
         beaa_u128 s0 = add ? r0[i] : 0, s1 = add ? r1[i] : 0;
         for (size_t j = 0; j < nd; j++) {
-            uint64_t v = d[j][src];
+            uint64_t v = d[j][i];
             s0 += (beaa_u128)v * kb[j][i];
             s1 += (beaa_u128)v * ka[j][i];
         }

@@ -36,8 +36,8 @@ void beaa_basis_conv_sub_ref(uint64_t *r, const uint64_t *const *x, const uint64
 void beaa_conv_overflow_ref(uint8_t *u, const uint64_t *const *x, const double *rc, size_t n_in,
                             size_t n);
 void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                      const uint64_t *const *kb, const uint64_t *const *ka, size_t nd,
-                      const uint32_t *perm, size_t n, const beaa_modulus *m, int add);
+                      const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                      const beaa_modulus *m, int add);
 void beaa_permute_ref(uint64_t *r, const uint64_t *a, const uint32_t *perm, size_t n);
 
 #endif
