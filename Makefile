@@ -1,5 +1,6 @@
 # libbeaa - top-level build. `make` builds lib/libbeaa.a; `make test` runs the Check suite;
-# `make test-asan` runs it under ASan+UBSan; `make bench` runs the benchmarks (CSV rows);
+# `make test-asan` runs it under ASan+UBSan; `make bench` measures the paper's experiments and
+# writes a report (bench/results/<date>-<cpu>/: results.csv, report.md, plots; docs/bench.md);
 # `make run` is the main job (encrypted inference of the Fashion-MNIST test set).
 # Sources are picked up by directory: adding a file needs no Makefile edit.
 # ISA flags are per directory (ckks/kernels/avx2, ckks/kernels/avx512) so the library runs on
@@ -44,7 +45,7 @@ BENCH_SRC  = $(wildcard bench/*.c)
 BENCH_UTIL = $(wildcard bench/common/*.c)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-run test-ref test-asan test-run-asan bench bench-ckks bench-kernels examples tools install clean run model
+.PHONY: all deps test test-run test-ref test-asan test-run-asan bench bench-quick bench-paper bench-build bench-ckks bench-kernels examples tools install clean run model models
 all: deps $(LIBA) tools examples
 
 deps:
@@ -87,15 +88,26 @@ examples: $(EX_BIN)
 # The Check suite: every tests/check_*.c is its own runner. CK_DEFAULT_TIMEOUT guards hangs.
 test: deps
 	@$(MAKE) --no-print-directory test-run
-test-run: $(TEST_BIN) $(TOOL_BIN) $(EX_BIN)
+test-run: $(TEST_BIN) $(TOOL_BIN) $(EX_BIN) $(BENCH_BIN)
 	@sh scripts/run_tests.sh $(TEST_BIN)
 
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 test-run-asan
-test-run-asan: $(TEST_BIN)
+test-run-asan: $(TEST_BIN) $(BENCH_BIN)
 	@BEAA_TEST_LIGHT=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh scripts/run_tests.sh $(TEST_BIN)
 
-bench: bench-kernels bench-ckks
+# `make bench`: the paper's experiments measured on this machine, one report (scripts/bench.sh,
+# docs/bench.md): about 20-30 minutes on 2 cores. `make bench-quick`: the same pipeline on an
+# insecure small ring in about a minute (a smoke test; CI runs it), into $(BUILD)/bench-quick.
+bench-build: $(BENCH_BIN)
+bench: deps bench-build
+	@BUILD=$(BUILD) sh scripts/bench.sh
+bench-quick: deps bench-build
+	@rm -rf $(BUILD)/bench-quick
+	@BUILD=$(BUILD) sh scripts/bench.sh --quick --out $(BUILD)/bench-quick
+# The paper's CIFAR-10 geometry (3x32x32, random weights), batch 4096, N=2^15 (bench/bench_paper.c).
+bench-paper: deps $(BUILD)/bench/bench_paper
+	$(BUILD)/bench/bench_paper
 bench-ckks: deps $(BUILD)/bench/bench_ckks
 	$(BUILD)/bench/bench_ckks
 bench-kernels: deps $(BUILD)/bench/bench_kernels
@@ -121,33 +133,33 @@ test-ref: $(TEST_BIN)
 
 # The main job: encrypted inference of the whole Fashion-MNIST test set (10,000 images in one
 # batch) with the shipped model; prints accuracy, agreement, per-stage times and peak memory
-# (also measured by /usr/bin/time -v when present). And the encrypted-inference benchmark.
-.PHONY: bench-nn
+# (also measured by /usr/bin/time -v when present).
 run: deps $(LIBA) bin/beaa
 	@if [ -x /usr/bin/time ]; then /usr/bin/time -v bin/beaa demo; else bin/beaa demo; fi
-bench: bench-nn
-bench-nn: deps $(BUILD)/bench/bench_nn
-	$(BUILD)/bench/bench_nn
 
-# `make model`: reproduces the shipped Fashion-MNIST models - the ReLU teacher, then the
-# element-wise polynomial student initialized from and distilled by it (docs/training.md).
-# One BLAS/OpenMP thread so that the same seed gives the same model; about 30+16 epochs of
-# 15-60 s each depending on machine load. `make model MODEL_DIR=/tmp/m` trains elsewhere (to
-# compare with the shipped files) instead of replacing models/.
+# `make models`: trains every shipped Fashion-MNIST model with one recipe (docs/training.md,
+# chosen on a validation split of the training set): the ReLU teacher, then six polynomial
+# students - layer-, channel- and element-wise activations, each without and with knowledge
+# distillation (KD) from the teacher - all initialized from the teacher's weights. The
+# element-wise student with KD is models/fmnist-beaa.model, the main job's model. One
+# BLAS/OpenMP thread so that the same seed gives the same model (byte for byte); about 3 minutes
+# for the teacher and 3-4 per student on one core. `make models MODEL_DIR=/tmp/m` trains
+# elsewhere (to compare with the shipped files) instead of replacing models/. `make model` is the
+# same target.
 MODEL_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 MODEL_DIR ?= models
-model: deps bin/beaa-train
+STUDENT = --init-from $(MODEL_DIR)/fmnist-relu.model --epochs 16 --lr $(STUDENT_LR) --clip 1 --seed 1 --overwrite
+KD = --teacher $(MODEL_DIR)/fmnist-relu.model --kd-lambda $(KD_LAMBDA) --kd-T 4
+STUDENT_LR = 0.02
+KD_LAMBDA = 0.9
+model: models
+models: deps bin/beaa-train
 	@mkdir -p $(MODEL_DIR)
 	$(MODEL_ENV) bin/beaa-train --variant relu --epochs 30 --lr 0.1 --seed 1 \
 	  --out $(MODEL_DIR)/fmnist-relu.model --overwrite
-	$(MODEL_ENV) bin/beaa-train --variant poly-element --teacher $(MODEL_DIR)/fmnist-relu.model \
-	  --init-from $(MODEL_DIR)/fmnist-relu.model --kd-lambda 0.9 --kd-T 4 --epochs 16 --lr 0.02 \
-	  --clip 1 --seed 1 --out $(MODEL_DIR)/fmnist-beaa.model --overwrite
-
-# The paper's comparison: channel-wise packing (one ciphertext per image and channel, convolutions
-# by rotations) vs element-wise BEAA, time per image (bench/bench_compare.c; --full for the
-# shipped model at 128-bit secure parameters).
-.PHONY: bench-compare
-bench: bench-compare
-bench-compare: deps $(BUILD)/bench/bench_compare
-	$(BUILD)/bench/bench_compare
+	$(MODEL_ENV) bin/beaa-train --variant poly-layer $(STUDENT) --out $(MODEL_DIR)/fmnist-layer.model
+	$(MODEL_ENV) bin/beaa-train --variant poly-channel $(STUDENT) --out $(MODEL_DIR)/fmnist-channel.model
+	$(MODEL_ENV) bin/beaa-train --variant poly-element $(STUDENT) --out $(MODEL_DIR)/fmnist-element.model
+	$(MODEL_ENV) bin/beaa-train --variant poly-layer $(STUDENT) $(KD) --out $(MODEL_DIR)/fmnist-layer-kd.model
+	$(MODEL_ENV) bin/beaa-train --variant poly-channel $(STUDENT) $(KD) --out $(MODEL_DIR)/fmnist-channel-kd.model
+	$(MODEL_ENV) bin/beaa-train --variant poly-element $(STUDENT) $(KD) --out $(MODEL_DIR)/fmnist-beaa.model

@@ -2,7 +2,7 @@
 # deps.sh - make sure the Debian packages libbeaa needs are present.
 # As root, missing ones are installed (apt-get update first); otherwise the exact command is
 # printed and the script fails. Quiet when everything is there.
-PKGS="build-essential libopenblas-dev libgmp-dev check libsubunit-dev pkg-config zlib1g-dev libomp-dev dataset-fashion-mnist"
+PKGS="build-essential libopenblas-dev libgmp-dev check libsubunit-dev pkg-config zlib1g-dev libomp-dev dataset-fashion-mnist gnuplot-nox"
 missing=""
 for p in $PKGS; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)

@@ -1,8 +1,12 @@
 /* bench_util.c - shared helpers of the nn benchmarks (see bench_util.h). */
 #include "bench/common/bench_util.h"
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint64_t rs = 0x1234567887654321ull;
 
@@ -26,6 +30,33 @@ double bench_peak_rss_mib(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss / 1024.0;
+}
+
+double bench_mem_available_mib(void)
+{
+    const char *e = getenv("BEAA_BENCH_MEM_MIB");
+    if (e && *e) return strtod(e, NULL);
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kib) == 1) break;
+    if (f) fclose(f);
+    if (kib >= 0) return kib / 1024.0;
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    return pages > 0 && psz > 0 ? (double)pages * (double)psz / 1048576.0 : 0;
+}
+
+int bench_memory_fits(const char *bench, const char *params, double need_mib)
+{
+    double have = bench_mem_available_mib();
+    if (need_mib <= have) return 1;
+    printf("%s,%s,skipped_needs_memory,%.0f,MiB\n", bench, params, need_mib);
+    printf("%s,%s,memory_available,%.0f,MiB\n", bench, params, have);
+    fflush(stdout);
+    fprintf(stderr, "%s (%s): skipped: needs %.1f GiB of memory, %.1f GiB available\n", bench,
+            params, need_mib / 1024.0, have / 1024.0);
+    return 0;
 }
 
 void bench_model_fill_random(beaa_model *m)

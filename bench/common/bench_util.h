@@ -14,6 +14,13 @@ double bench_urand(double lo, double hi);
 double bench_now_s(void);
 /* Peak resident set size of this process so far, MiB. */
 double bench_peak_rss_mib(void);
+/* Memory this benchmark may use, MiB: BEAA_BENCH_MEM_MIB when set (to rehearse a small machine),
+ * else MemAvailable of /proc/meminfo (physical memory from sysconf where that is missing). */
+double bench_mem_available_mib(void);
+/* 1 if a step that needs need_mib fits in bench_mem_available_mib(). Otherwise prints the CSV
+ * row `bench,params,skipped_needs_memory,<need>,MiB` and a line on stderr saying why (how much
+ * it needs, how much there is), and returns 0: the caller skips the step. */
+int bench_memory_fits(const char *bench, const char *params, double need_mib);
 /* Fills every weight, bias, activation and BatchNorm parameter of m from the stream. */
 void bench_model_fill_random(beaa_model *m);
 
