@@ -6,7 +6,6 @@
  * it needs, when the rotation keys do not fit. Prints CSV rows benchmark,params,metric,value,unit
  * with benchmark "channelwise".
  * Usage: bench_channelwise --model FILE [--name NAME] [--images K] [--log-n n --insecure] */
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +27,6 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-#ifdef M_MMAP_THRESHOLD
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-#endif
     const char *path = NULL, *name = NULL;
     size_t k = 4;
     unsigned log_n = 0;

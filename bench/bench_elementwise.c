@@ -8,7 +8,6 @@
  * Usage: bench_elementwise --model FILE [--name NAME] [--batch B] [--log-n n --insecure]
  *   B = 0 or absent: the whole test set (10,000). --log-n forces the ring (with --insecure a ring
  *   below the 128-bit bound: the quick smoke run of scripts/bench.sh --quick). */
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +48,6 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-#ifdef M_MMAP_THRESHOLD
-    /* Ciphertexts (MiBs each) are allocated and freed by the thousand: keep them in the heap. */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-#endif
     const char *path = NULL, *name = NULL;
     size_t batch = 0;
     unsigned log_n = 0;

@@ -8,7 +8,6 @@
  * amortized time beside the paper's (3130 s for 4096 images, 0.765 s per image, 10 cores).
  * CSV rows with benchmark "paper_cifar10".
  * Usage: bench_paper [--batch B] [--log-n n --insecure] */
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +40,6 @@ static void progress(void *user, unsigned si, unsigned ns, size_t done, size_t t
 
 int main(int argc, char **argv)
 {
-#ifdef M_MMAP_THRESHOLD
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-#endif
     size_t n = PAPER_BATCH;
     unsigned log_n = 0;
     int insecure = 0;

@@ -92,14 +92,14 @@ static void out_end(outbuf *ob, beaa_status st, double scale)
 {
     if (ob->r == &ob->tmp) {
         if (st == BEAA_OK) {
-            beaa_free(ob->out->data);
+            beaa_ckks_data_free(ob->out->data, ob->out->capacity, 0);
             ob->out->data = ob->tmp.data;
             ob->out->capacity = ob->tmp.capacity;
             ob->out->size = ob->tmp.size;
             ob->out->level = ob->tmp.level;
             ob->out->ctx = ob->tmp.ctx;
         } else {
-            beaa_free(ob->tmp.data);
+            beaa_ckks_data_free(ob->tmp.data, ob->tmp.capacity, 0);
         }
     }
     if (st == BEAA_OK) {
@@ -667,12 +667,12 @@ beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
     beaa_ckks_ciphertext *dst = out == a ? &tmp : out;
     st = galois_finish(a, perm, acc, dst);
     if (st == BEAA_OK && dst == &tmp) {
-        beaa_free(out->data);
+        beaa_ckks_data_free(out->data, out->capacity, 0);
         *out = tmp;
         tmp.data = NULL;
     }
 done:
-    beaa_free(tmp.data);
+    beaa_ckks_data_free(tmp.data, tmp.capacity, 0);
     free(perm);
     return st;
 }

@@ -2,17 +2,34 @@
  * expansion of a seeded ciphertext's c_1. One 64-byte aligned block per object. */
 #include <string.h>
 #include "lib/mem.h"
+#include "lib/pool.h"
 #include "ckks/context_internal.h"
 #include "ckks/sampler.h"
 #include "ckks/types.h"
 
+/* The limbs of plaintexts and ciphertexts come from lib/pool (reused multi-megabyte blocks). */
+uint64_t *beaa_ckks_data_alloc(size_t words, int zero)
+{
+    if (words == 0 || words > SIZE_MAX / sizeof(uint64_t)) return NULL;
+    int fresh = 0;
+    uint64_t *p = beaa_pool_alloc(words * sizeof *p, &fresh);
+    if (p && zero && !fresh) memset(p, 0, words * sizeof *p);
+    return p;
+}
+
+void beaa_ckks_data_free(uint64_t *data, size_t words, int secret)
+{
+    if (!data) return;
+    if (secret) beaa_memzero(data, words * sizeof *data);
+    beaa_pool_free(data);
+}
+
 static beaa_status grow(uint64_t **data, size_t *cap, size_t words, int secret)
 {
     if (words <= *cap) return BEAA_OK;
-    uint64_t *p = beaa_alloc(words * sizeof *p);
+    uint64_t *p = beaa_ckks_data_alloc(words, 0);
     if (!p) return BEAA_ERR_NOMEM;
-    if (secret) beaa_free_secret(*data, *cap * sizeof **data);
-    else beaa_free(*data);
+    beaa_ckks_data_free(*data, *cap, secret);
     *data = p;
     *cap = words;
     return BEAA_OK;
@@ -31,7 +48,7 @@ beaa_status beaa_ckks_plaintext_new(const beaa_ckks_context *ctx, unsigned level
     pt->ntt_form = 1;
     pt->scale = 1.0;
     pt->capacity = (size_t)(level + 1) * ctx->n;
-    pt->data = beaa_calloc(pt->capacity, sizeof *pt->data);
+    pt->data = beaa_ckks_data_alloc(pt->capacity, 1);
     if (!pt->data) { beaa_free(pt); return BEAA_ERR_NOMEM; }
     *out = pt;
     return BEAA_OK;
@@ -40,7 +57,7 @@ beaa_status beaa_ckks_plaintext_new(const beaa_ckks_context *ctx, unsigned level
 void beaa_ckks_plaintext_free(beaa_ckks_plaintext *pt)
 {
     if (!pt) return;
-    beaa_free_secret(pt->data, pt->capacity * sizeof *pt->data);
+    beaa_ckks_data_free(pt->data, pt->capacity, 1);
     beaa_free(pt);
 }
 
@@ -54,8 +71,8 @@ beaa_status beaa_ckks_plaintext_resize(beaa_ckks_plaintext *pt, unsigned level)
     return BEAA_OK;
 }
 
-beaa_status beaa_ckks_ciphertext_new(const beaa_ckks_context *ctx, unsigned size, unsigned level,
-                                     beaa_ckks_ciphertext **out)
+static beaa_status ct_new(const beaa_ckks_context *ctx, unsigned size, unsigned level, int zero,
+                          beaa_ckks_ciphertext **out)
 {
     if (!ctx || !out) return BEAA_ERR_ARG;
     *out = NULL;
@@ -69,16 +86,28 @@ beaa_status beaa_ckks_ciphertext_new(const beaa_ckks_context *ctx, unsigned size
     ct->ntt_form = 1;
     ct->scale = 1.0;
     ct->capacity = (size_t)size * (level + 1) * ctx->n;
-    ct->data = beaa_calloc(ct->capacity, sizeof *ct->data);
+    ct->data = beaa_ckks_data_alloc(ct->capacity, zero);
     if (!ct->data) { beaa_free(ct); return BEAA_ERR_NOMEM; }
     *out = ct;
     return BEAA_OK;
 }
 
+beaa_status beaa_ckks_ciphertext_new(const beaa_ckks_context *ctx, unsigned size, unsigned level,
+                                     beaa_ckks_ciphertext **out)
+{
+    return ct_new(ctx, size, level, 1, out);
+}
+
+beaa_status beaa_ckks_ciphertext_new_uninit(const beaa_ckks_context *ctx, unsigned size,
+                                            unsigned level, beaa_ckks_ciphertext **out)
+{
+    return ct_new(ctx, size, level, 0, out);
+}
+
 void beaa_ckks_ciphertext_free(beaa_ckks_ciphertext *ct)
 {
     if (!ct) return;
-    beaa_free(ct->data);
+    beaa_ckks_data_free(ct->data, ct->capacity, 0);
     beaa_free(ct);
 }
 

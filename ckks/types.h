@@ -61,6 +61,17 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_ciphertext_new(const beaa_ckks_context *ct
                                                       unsigned level, beaa_ckks_ciphertext **out);
 /* Frees (NULL allowed). */
 void beaa_ckks_ciphertext_free(beaa_ckks_ciphertext *ct);
+/* Same as beaa_ckks_ciphertext_new, but the limbs are not cleared (their contents are
+ * unspecified): for outputs that an operation overwrites completely. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_ciphertext_new_uninit(const beaa_ckks_context *ctx,
+                                                             unsigned size, unsigned level,
+                                                             beaa_ckks_ciphertext **out);
+/* The limb storage of plaintexts and ciphertexts: blocks of lib/pool.h (reused, no page faults
+ * in steady state). `words` 64-bit words, 64-byte aligned, zero-filled when zero != 0; NULL when
+ * out of memory. Only for code that swaps ->data itself; free with beaa_ckks_data_free (words =
+ * the block's capacity; secret != 0 wipes it first). */
+uint64_t *beaa_ckks_data_alloc(size_t words, int zero);
+void beaa_ckks_data_free(uint64_t *data, size_t words, int secret);
 /* Re-shapes ct to (size, level), growing the buffer if needed; contents undefined afterwards
  * (use it to prepare an output). Clears has_seed. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_ciphertext_resize(beaa_ckks_ciphertext *ct, unsigned size,

@@ -1,7 +1,9 @@
 /* forward.h - the encrypted BEAA forward pass (server side, element-wise packing).
- * Streams stage by stage: each group of output positions (one pooling window) gets its x and u
- * ciphertexts from the exact integer linear map, then z = rescale(relin(x*u)) and the window's
- * sum; inputs are freed after their last use, so un-pooled maps are never all resident. */
+ * Each group of output positions (a pooling window, or two positions) gets its x and u
+ * ciphertexts from the exact integer linear map, then z = x*u summed over the window,
+ * relinearized and rescaled once. Groups of all stages run interleaved in the wavefront order of
+ * nn/schedule.h, and every ciphertext is freed after its last use: only bands of rows of each
+ * feature map are ever resident, and the network inputs go as the first convolution passes. */
 #ifndef BEAA_NN_FORWARD_H
 #define BEAA_NN_FORWARD_H
 #include <stddef.h>
@@ -12,8 +14,8 @@
 
 #define BEAA_NN_MAX_STAGES 48
 
-/* Progress: called from the calling thread after each group (stage si of nstages, done of
- * total groups). */
+/* Progress: called from the calling thread after each group: si is the stage of the group just
+ * finished (of nstages), done of total the groups finished over the whole pass. */
 typedef void (*beaa_nn_progress_fn)(void *user, unsigned si, unsigned nstages, size_t done,
                                     size_t total);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "lib/cpu.h"
 #include "ckks/keys.h"
+#include "nn/schedule.h"
 
 void beaa_nn_plan_opts_default(beaa_nn_plan_opts *o)
 {
@@ -26,24 +27,16 @@ size_t beaa_nn_ct_bytes(unsigned log_n, unsigned size, unsigned level)
 
 static unsigned dflt(unsigned v, unsigned d) { return v ? v : d; }
 
-/* Estimated peak: for each stage, its resident inputs, its pooled outputs, and the working set
- * of one group of outputs (x and u, the size-3 product per thread), plus the keys. */
-static size_t estimate_peak(const beaa_nn_net *net, unsigned log_n, unsigned L, int threads,
-                            size_t key_bytes)
+/* Estimated peak: the ciphertexts alive when the pass follows its schedule (nn/schedule.h:
+ * inputs until their last reader, bands of each stage's outputs, each group's x and u, the
+ * products of the threads), plus the keys and a fixed allowance for the context's tables and
+ * the threads' scratch. 0 if the schedule cannot be built. */
+static size_t estimate_peak(const beaa_nn_net *net, unsigned log_n, int threads, size_t key_bytes)
 {
-    size_t peak = 0;
-    for (uint32_t si = 0; si < net->nstages; si++) {
-        const beaa_nn_stage *s = &net->stages[si];
-        unsigned lin = L - si;
-        size_t nin = (size_t)s->cin * s->hin * s->win;
-        size_t nout = beaa_nn_stage_out_count(s);
-        size_t group = (size_t)s->cout * (s->pool_kh ? (size_t)s->pool_kh * s->pool_kw : 4);
-        size_t b = nin * beaa_nn_ct_bytes(log_n, 2, lin)
-                 + nout * beaa_nn_ct_bytes(log_n, 2, lin - 1)
-                 + 2 * group * beaa_nn_ct_bytes(log_n, 2, lin)
-                 + (size_t)threads * 2 * beaa_nn_ct_bytes(log_n, 3, lin);
-        if (b > peak) peak = b;
-    }
+    beaa_nn_schedule *sc = NULL;
+    if (beaa_nn_schedule_make(net, &sc) != BEAA_OK) return 0;
+    size_t peak = beaa_nn_schedule_peak_bytes(net, sc, log_n, threads);
+    beaa_nn_schedule_free(sc);
     return peak + key_bytes + ((size_t)64 << 20);
 }
 
@@ -151,7 +144,7 @@ beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *o
     plan->key_bytes = (size_t)dnum * 2 * (L + 1 + o.n_special) * ((size_t)1 << log_n) * 8;
     plan->input_cts = (size_t)net->in_c * net->in_h * net->in_w;
     plan->output_cts = net->num_classes;
-    plan->peak_bytes = estimate_peak(net, log_n, L, threads, plan->key_bytes);
+    plan->peak_bytes = estimate_peak(net, log_n, threads, plan->key_bytes);
     snprintf(plan->msg, sizeof plan->msg,
              "N=2^%u (%zu slots, batch %zu), %u levels: q0 %u bits + %u x %u bits + %u special x %u "
              "bits = %u bits (128-bit bound %u), scale 2^%u",

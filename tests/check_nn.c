@@ -17,6 +17,8 @@
 #include "nn/pack.h"
 #include "nn/plain.h"
 #include "nn/plan.h"
+#include "nn/schedule.h"
+#include "train/arch.h"
 #include "nn/quant.h"
 
 static uint64_t rs = 0x9e3779b97f4a7c15ull;
@@ -277,6 +279,98 @@ START_TEST(test_plan)
 }
 END_TEST
 
+/* The wavefront schedule: every group once, in order within its stage, never before the groups
+ * that produce its inputs; and it keeps far less alive than running the stages one after the
+ * other (the same replay with the stage-by-stage order). */
+typedef struct sched_chk {
+    const beaa_nn_stage *s;
+    const beaa_nn_sched_stage *t;
+    const size_t *made_at;   /* step that produced each input of this stage (SIZE_MAX: none) */
+    size_t *next_made_at;    /* the next stage's (NULL: last stage) */
+    size_t step;
+    int bad;
+} sched_chk;
+
+static void sched_visit(void *user, uint32_t b)
+{
+    sched_chk *c = user;
+    const beaa_nn_fblock *bl = &c->s->blocks[b];
+    for (uint32_t i = 0; i < bl->k; i++)
+        if (c->made_at && !(c->made_at[bl->in[i]] < c->step)) c->bad++;
+    for (uint32_t r = 0; r < bl->m && c->next_made_at; r++) {
+        int32_t e = c->t->pidx[bl->out[r]];
+        if (e >= 0) c->next_made_at[e] = c->step;
+    }
+}
+
+START_TEST(test_schedule)
+{
+    for (int which = 0; which < 2; which++) {
+        beaa_model *m = NULL;
+        if (which == 0) m = small_model(BEAA_POLY_ELEMENT);
+        else {
+            ck_assert_int_eq(beaa_train_arch_squeezenet(1, 28, 28, 10, BEAA_ACT_POLY,
+                                                        BEAA_POLY_ELEMENT, 0, &m), BEAA_OK);
+            fill_model(m, 1.0);
+        }
+        beaa_nn_net *net = NULL;
+        beaa_nn_schedule *sc = NULL;
+        ck_assert_int_eq(beaa_nn_net_fold(m, &net), BEAA_OK);
+        ck_assert_int_eq(beaa_nn_schedule_make(net, &sc), BEAA_OK);
+        const uint32_t L = net->nstages;
+        size_t total = 0, **made = calloc(L + 1, sizeof *made);
+        uint32_t *next = calloc(L, sizeof *next);
+        ck_assert(made && next);
+        for (uint32_t si = 0; si < L; si++) {
+            const beaa_nn_stage *s = &net->stages[si];
+            size_t nin = (size_t)s->cin * s->hin * s->win;
+            total += sc->stages[si].ngroups;
+            made[si] = malloc(sizeof(size_t) * nin);
+            for (size_t i = 0; i < nin; i++) made[si][i] = si == 0 ? 0 : SIZE_MAX;
+        }
+        made[L] = malloc(sizeof(size_t) * (beaa_nn_stage_out_count(&net->stages[L - 1]) + 1));
+        ck_assert_uint_eq(sc->nsteps, total);
+        int bad = 0;
+        for (size_t k = 0; k < sc->nsteps; k++) {
+            uint32_t si = sc->step_stage[k], g = sc->step_group[k];
+            ck_assert_uint_lt(si, L);
+            ck_assert_uint_eq(g, next[si]);   /* each stage's groups once, in order */
+            next[si]++;
+            sched_chk c = { &net->stages[si], &sc->stages[si], si == 0 ? NULL : made[si], made[si + 1],
+                            k + 1, 0 };
+            beaa_nn_sched_group_blocks(net, sc, si, g, sched_visit, &c);
+            bad += c.bad;
+        }
+        ck_assert_int_eq(bad, 0);
+        for (uint32_t si = 0; si < L; si++) ck_assert_uint_eq(next[si], sc->stages[si].ngroups);
+        /* the same replay for the stage-by-stage order */
+        size_t wave = beaa_nn_schedule_peak_bytes(net, sc, 15, 2);
+        size_t k = 0;
+        for (uint32_t si = 0; si < L; si++)
+            for (uint32_t g = 0; g < sc->stages[si].ngroups; g++, k++) {
+                sc->step_stage[k] = si;
+                sc->step_group[k] = g;
+            }
+        size_t staged = beaa_nn_schedule_peak_bytes(net, sc, 15, 2);
+        ck_assert_uint_gt(wave, 0);
+        ck_assert_uint_lt(wave, staged);
+        if (which == 1) {
+            /* 28x28: the 784 inputs (3.5 GiB at N=2^15) dominate the wavefront's peak; stage by
+             * stage, the 1,568 first-stage outputs come on top of them */
+            size_t inputs = 784 * beaa_nn_ct_bytes(15, 2, L);
+            ck_assert_uint_lt(wave, inputs + inputs / 4);
+            ck_assert_uint_gt(staged, inputs + inputs / 2);
+        }
+        for (uint32_t si = 0; si <= L; si++) free(made[si]);
+        free(made);
+        free(next);
+        beaa_nn_schedule_free(sc);
+        beaa_nn_net_free(net);
+        beaa_model_free(m);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ encrypted */
 
 typedef struct enc_env {
@@ -446,6 +540,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_fold_border_bias);
     tcase_add_test(tc, test_fold_refuses);
     tcase_add_test(tc, test_plan);
+    tcase_add_test(tc, test_schedule);
     tcase_add_test(tc, test_encrypted_element);
     tcase_add_test(tc, test_encrypted_channel);
     tcase_add_test(tc, test_encrypted_threads_identical);

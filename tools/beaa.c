@@ -2,7 +2,6 @@
  * never reads the secret key), decrypt (client), info, and demo (the main job: the whole
  * Fashion-MNIST test set in one batch, every step in one process, with timings and memory). */
 #include <fcntl.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "lib/cpu.h"
+#include "lib/pool.h"
 #include "lib/fileio.h"
 #include "lib/mem.h"
 #include "lib/serial.h"
@@ -586,12 +586,10 @@ static int cmd_encrypt(const opts *o)
 static void progress(void *user, unsigned si, unsigned ns, size_t done, size_t total)
 {
     double *t0 = user;
-#ifdef M_MMAP_THRESHOLD
-    if (done == total) malloc_trim(0); /* a stage's freed ciphertexts go back to the OS */
-#endif
+    /* the stages run interleaved (a wavefront down the image): one line per tenth of the pass */
     if (done == total || done % (total / 10 + 1) == 0)
-        fprintf(stderr, "\rbeaa: stage %u/%u  %5.1f%%  (%.0f s)   %s", si + 1, ns,
-                100.0 * (double)done / (double)total, now_s() - *t0, done == total ? "\n" : "");
+        fprintf(stderr, "beaa: encrypted pass %5.1f%% (%zu of %zu groups, now stage %u/%u), %.0f s\n",
+                100.0 * (double)done / (double)total, done, total, si + 1, ns, now_s() - *t0);
 }
 
 static int cmd_infer(const opts *o)
@@ -966,6 +964,10 @@ static int cmd_demo(const opts *o)
            t_keygen, now_s() - t_start);
     printf("  peak memory: planned %.2f GiB, measured (ru_maxrss) %.2f GiB\n",
            s.plan.peak_bytes / 1073741824.0, peak_rss_mib() / 1024.0);
+    beaa_pool_stats ps;
+    beaa_pool_get_stats(&ps);
+    printf("  ciphertext memory pool: %zu blocks mapped from the OS, %zu reused; peak %.2f GiB\n",
+           ps.os_maps, ps.reuses, ps.peak_bytes / 1073741824.0);
 out:
     if (lg) free_cts(lg, nc);
     free_cts(cts, el);
@@ -985,12 +987,6 @@ out:
 int main(int argc, char **argv)
 {
     if (argc < 2) { usage(); return 2; }
-#ifdef M_MMAP_THRESHOLD
-    /* Ciphertexts (MiBs each) are allocated and freed by the thousand: keep them in the heap
-     * instead of fresh mmap()s, which the kernel must zero page by page every time. */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-#endif
     opts o;
     if (parse(argc, argv, &o) != 0) { usage(); return 2; }
     const char *c = argv[1];

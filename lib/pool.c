@@ -1,0 +1,237 @@
+/* pool.c - the large-block pool (see pool.h). Every block starts with a 64-byte header (magic,
+ * capacity, the mapping it lives in); the caller's pointer is just after it, so it stays 64-byte
+ * aligned. Large blocks are mmap()ed at a 2 MiB boundary so that transparent huge pages can back
+ * them (fewer page faults and TLB misses on the NTT's strided passes). */
+#include "lib/pool.h"
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HDR 64
+#define MAGIC_MAP 0x626561612d6d6170ull   /* "beaa-map" */
+#define MAGIC_MALLOC 0x626561612d6d6c63ull /* "beaa-mlc" */
+#define HUGE_ALIGN ((size_t)2 << 20)
+
+typedef struct hdr {
+    uint64_t magic;
+    size_t cap;       /* usable bytes after the header */
+    void *base;       /* start of the mapping (or of the malloc block) */
+    size_t len;       /* bytes mapped (0: malloc) */
+} hdr;
+
+typedef struct freeblk {
+    hdr *h;
+} freeblk;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static freeblk *freelist;
+static size_t nfree, capfree;
+static size_t limit = (size_t)2 << 30;
+static beaa_pool_stats st;
+
+static hdr *hdr_of(const void *p) { return (hdr *)((unsigned char *)p - HDR); }
+
+/* Under AddressSanitizer, or with BEAA_POOL_OFF=1 in the environment (Valgrind runs), every
+ * block goes through malloc and free: the tools then see each block's bounds and lifetime
+ * (mapped and reused blocks would hide overflows and reads of stale data). */
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_ASAN 1
+#endif
+#endif
+#ifndef POOL_ASAN
+#define POOL_ASAN 0
+#endif
+static int pool_off(void)
+{
+    static int off = -1;
+    if (off < 0) {
+        const char *e = getenv("BEAA_POOL_OFF");
+        off = POOL_ASAN || (e && *e && strcmp(e, "0") != 0);
+    }
+    return off;
+}
+
+static void note_peak(void)
+{
+    if (st.live_bytes + st.cached_bytes > st.peak_bytes) st.peak_bytes = st.live_bytes + st.cached_bytes;
+}
+
+/* A new mapping of at least n usable bytes, 2 MiB aligned. */
+static hdr *map_block(size_t n)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t page = pg > 0 ? (size_t)pg : 4096;
+    if (n > SIZE_MAX - HDR - HUGE_ALIGN - page) return NULL;
+    size_t len = (n + HDR + page - 1) / page * page;
+    size_t want = len >= HUGE_ALIGN ? len + HUGE_ALIGN : len;
+    unsigned char *m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    unsigned char *start = m;
+    if (want > len) {
+        /* keep the 2 MiB aligned part, give the rest back */
+        start = (unsigned char *)(((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+        if (start > m) munmap(m, (size_t)(start - m));
+        size_t tail = (size_t)(m + want - (start + len));
+        if (tail) munmap(start + len, tail);
+#ifdef MADV_HUGEPAGE
+        madvise(start, len, MADV_HUGEPAGE);
+#endif
+    }
+    hdr *h = (hdr *)start;
+    h->magic = MAGIC_MAP;
+    h->cap = len - HDR;
+    h->base = start;
+    h->len = len;
+    return h;
+}
+
+static void unmap_block(hdr *h)
+{
+    h->magic = 0;
+    munmap(h->base, h->len);
+}
+
+void *beaa_pool_alloc(size_t n, int *zeroed)
+{
+    if (zeroed) *zeroed = 0;
+    if (n == 0) return NULL;
+    if (n < BEAA_POOL_MIN || pool_off()) {
+        if (n > SIZE_MAX - 2 * HDR) return NULL;
+        unsigned char *b = aligned_alloc(HDR, (n + 2 * HDR - 1) / HDR * HDR);
+        if (!b) return NULL;
+        hdr *h = (hdr *)b;
+        h->magic = MAGIC_MALLOC;
+        h->cap = (n + HDR - 1) / HDR * HDR;
+        h->base = b;
+        h->len = 0;
+        return b + HDR;
+    }
+    pthread_mutex_lock(&mu);
+    /* best fit among the cached blocks: the smallest one that holds n; one much larger than n
+     * is split, the tail going back to the free list as a block of its own (its pages stay:
+     * no fresh zeroed memory from the OS either way) */
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < nfree; i++) {
+        size_t c = freelist[i].h->cap;
+        if (c >= n && (best == SIZE_MAX || c < freelist[best].h->cap)) best = i;
+    }
+    if (best != SIZE_MAX) {
+        hdr *h = freelist[best].h;
+        memmove(&freelist[best], &freelist[best + 1], (nfree - best - 1) * sizeof *freelist);
+        nfree--;
+        st.cached_bytes -= h->cap;
+        long pg = sysconf(_SC_PAGESIZE);
+        size_t page = pg > 0 ? (size_t)pg : 4096;
+        size_t len = (n + HDR + page - 1) / page * page;
+        if (h->cap - n > n / 4 && h->len - len >= BEAA_POOL_MIN + HDR) {
+            hdr *t = (hdr *)((unsigned char *)h->base + len);
+            t->magic = MAGIC_MAP;
+            t->base = t;
+            t->len = h->len - len;
+            t->cap = t->len - HDR;
+            h->len = len;
+            h->cap = len - HDR;
+            freelist[nfree++].h = t; /* room: h's slot was just freed */
+            st.cached_bytes += t->cap;
+        }
+        st.live_bytes += h->cap;
+        st.reuses++;
+        pthread_mutex_unlock(&mu);
+        return (unsigned char *)h + HDR;
+    }
+    pthread_mutex_unlock(&mu);
+    hdr *h = map_block(n);
+    if (!h) {
+        /* out of address space or memory: give the cache back and try once more */
+        beaa_pool_trim(0);
+        h = map_block(n);
+        if (!h) return NULL;
+    }
+    pthread_mutex_lock(&mu);
+    st.live_bytes += h->cap;
+    st.os_maps++;
+    note_peak();
+    pthread_mutex_unlock(&mu);
+    if (zeroed) *zeroed = 1;
+    return (unsigned char *)h + HDR;
+}
+
+int beaa_pool_enabled(void) { return !pool_off(); }
+
+size_t beaa_pool_capacity(const void *p) { return p ? hdr_of(p)->cap : 0; }
+
+void beaa_pool_free(void *p)
+{
+    if (!p) return;
+    hdr *h = hdr_of(p);
+    if (h->magic == MAGIC_MALLOC) {
+        h->magic = 0;
+        free(h->base);
+        return;
+    }
+    if (h->magic != MAGIC_MAP) abort(); /* not a pool block: memory corruption in the caller */
+    /* cache it as the newest block; when the cache is over its limit, the oldest blocks go back
+     * to the OS (their sizes belong to work that has moved on: the next stage's levels) */
+    hdr *drop[16];
+    size_t ndrop = 0;
+    pthread_mutex_lock(&mu);
+    st.live_bytes -= h->cap;
+    if (nfree == capfree) {
+        size_t nc = capfree ? 2 * capfree : 64;
+        freeblk *f = realloc(freelist, nc * sizeof *f);
+        if (f) { freelist = f; capfree = nc; }
+    }
+    if (h->cap <= limit && nfree < capfree) {
+        freelist[nfree++].h = h;
+        st.cached_bytes += h->cap;
+        h = NULL;
+        while (st.cached_bytes > limit && ndrop < sizeof drop / sizeof *drop) {
+            drop[ndrop] = freelist[0].h;
+            st.cached_bytes -= drop[ndrop++]->cap;
+            memmove(&freelist[0], &freelist[1], (nfree - 1) * sizeof *freelist);
+            nfree--;
+        }
+    }
+    pthread_mutex_unlock(&mu);
+    if (h) unmap_block(h);
+    for (size_t i = 0; i < ndrop; i++) unmap_block(drop[i]);
+}
+
+void beaa_pool_trim(size_t keep)
+{
+    for (;;) {
+        pthread_mutex_lock(&mu);
+        if (st.cached_bytes <= keep || nfree == 0) {
+            pthread_mutex_unlock(&mu);
+            return;
+        }
+        /* oldest first */
+        hdr *h = freelist[0].h;
+        memmove(&freelist[0], &freelist[1], (nfree - 1) * sizeof *freelist);
+        nfree--;
+        st.cached_bytes -= h->cap;
+        pthread_mutex_unlock(&mu);
+        unmap_block(h);
+    }
+}
+
+void beaa_pool_set_limit(size_t bytes)
+{
+    pthread_mutex_lock(&mu);
+    limit = bytes;
+    pthread_mutex_unlock(&mu);
+    beaa_pool_trim(bytes);
+}
+
+void beaa_pool_get_stats(beaa_pool_stats *s)
+{
+    pthread_mutex_lock(&mu);
+    *s = st;
+    pthread_mutex_unlock(&mu);
+}

@@ -1,0 +1,161 @@
+/* check_pool.c - lib/pool.h: alignment and capacity, reuse of freed blocks (no new mapping),
+ * splitting a large cached block for a small request (the rest stays cached and serves the next
+ * one), the cache limit (oldest blocks go first), trim, small blocks through malloc, and many
+ * threads allocating and freeing at once (the free list stays consistent: every block is
+ * writable and its bytes are its owner's). */
+#include <check.h>
+#include <omp.h>
+#include <stdint.h>
+#include <string.h>
+#include "lib/pool.h"
+#include "tests/test_util.h"
+
+#define MIB ((size_t)1 << 20)
+
+START_TEST(test_alloc_reuse)
+{
+    if (!beaa_pool_enabled()) {
+        /* AddressSanitizer / BEAA_POOL_OFF: plain malloc blocks, nothing cached */
+        unsigned char *p = beaa_pool_alloc(3 * MIB, NULL);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq((uintptr_t)p % 64, 0);
+        memset(p, 1, 3 * MIB);
+        beaa_pool_free(p);
+        beaa_pool_stats s;
+        beaa_pool_get_stats(&s);
+        ck_assert_uint_eq(s.cached_bytes, 0);
+        ck_assert_uint_eq(s.os_maps, 0);
+        return;
+    }
+    beaa_pool_trim(0);
+    beaa_pool_stats s0, s1;
+    beaa_pool_get_stats(&s0);
+    int zeroed = -1;
+    unsigned char *p = beaa_pool_alloc(3 * MIB + 5, &zeroed);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(zeroed, 1);                  /* fresh from the OS */
+    ck_assert_uint_eq((uintptr_t)p % 64, 0);
+    ck_assert_uint_ge(beaa_pool_capacity(p), 3 * MIB + 5);
+    for (size_t i = 0; i < 3 * MIB + 5; i += 4096) ck_assert_int_eq(p[i], 0);
+    memset(p, 0xab, 3 * MIB + 5);
+    beaa_pool_free(p);
+    unsigned char *q = beaa_pool_alloc(3 * MIB, &zeroed);
+    ck_assert_ptr_eq(q, p);                       /* the cached block, not a new mapping */
+    ck_assert_int_eq(zeroed, 0);
+    beaa_pool_get_stats(&s1);
+    ck_assert_uint_eq(s1.os_maps, s0.os_maps + 1);
+    ck_assert_uint_eq(s1.reuses, s0.reuses + 1);
+    beaa_pool_free(q);
+    beaa_pool_trim(0);
+    beaa_pool_get_stats(&s1);
+    ck_assert_uint_eq(s1.cached_bytes, 0);
+    ck_assert_uint_eq(s1.live_bytes, s0.live_bytes);
+}
+END_TEST
+
+START_TEST(test_split)
+{
+    if (!beaa_pool_enabled()) return; /* nothing to split without the cache */
+    beaa_pool_trim(0);
+    beaa_pool_stats s0, s1;
+    unsigned char *big = beaa_pool_alloc(12 * MIB, NULL);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 1, 12 * MIB);
+    beaa_pool_free(big);
+    beaa_pool_get_stats(&s0);
+    /* a 4 MiB request takes the head of the 12 MiB block; the 8 MiB tail stays cached */
+    unsigned char *a = beaa_pool_alloc(4 * MIB, NULL);
+    ck_assert_ptr_eq(a, big);
+    ck_assert_uint_lt(beaa_pool_capacity(a), 5 * MIB);
+    unsigned char *b = beaa_pool_alloc(7 * MIB, NULL);
+    ck_assert_ptr_nonnull(b);
+    ck_assert(b > a && b < big + 12 * MIB);       /* carved from the same mapping */
+    beaa_pool_get_stats(&s1);
+    ck_assert_uint_eq(s1.os_maps, s0.os_maps);    /* no new memory from the OS */
+    memset(a, 2, 4 * MIB);
+    memset(b, 3, 7 * MIB);
+    for (size_t i = 0; i < 4 * MIB; i += 4093) ck_assert_int_eq(a[i], 2);
+    beaa_pool_free(a);
+    beaa_pool_free(b);
+    beaa_pool_trim(0);
+}
+END_TEST
+
+START_TEST(test_limit_and_small)
+{
+    beaa_pool_trim(0);
+    beaa_pool_set_limit(5 * MIB);
+    unsigned char *p[3];
+    for (int i = 0; i < 3; i++) ck_assert_ptr_nonnull(p[i] = beaa_pool_alloc(2 * MIB, NULL));
+    for (int i = 0; i < 3; i++) beaa_pool_free(p[i]);
+    beaa_pool_stats s;
+    beaa_pool_get_stats(&s);
+    ck_assert_uint_le(s.cached_bytes, 5 * MIB);   /* the oldest went back to the OS */
+    if (beaa_pool_enabled()) {
+        ck_assert_uint_ge(s.cached_bytes, 2 * MIB);
+        /* the newest block is the one kept first */
+        unsigned char *r = beaa_pool_alloc(2 * MIB, NULL);
+        ck_assert(r == p[2] || r == p[1]);
+        beaa_pool_free(r);
+    }
+    beaa_pool_set_limit((size_t)1 << 30);
+    beaa_pool_trim(0);
+    /* small blocks: malloc, 64-byte aligned, not counted */
+    beaa_pool_get_stats(&s);
+    unsigned char *m = beaa_pool_alloc(1000, NULL);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq((uintptr_t)m % 64, 0);
+    ck_assert_uint_ge(beaa_pool_capacity(m), 1000);
+    memset(m, 7, 1000);
+    beaa_pool_stats s2;
+    beaa_pool_get_stats(&s2);
+    ck_assert_uint_eq(s2.os_maps, s.os_maps);
+    beaa_pool_free(m);
+    beaa_pool_free(NULL);
+    ck_assert_ptr_null(beaa_pool_alloc(0, NULL));
+}
+END_TEST
+
+START_TEST(test_threads)
+{
+    int bad = 0;
+#pragma omp parallel num_threads(4) reduction(+ : bad)
+    {
+        uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(1 + omp_get_thread_num());
+        unsigned char *held[4] = { 0 };
+        size_t sz[4] = { 0 };
+        for (int it = 0; it < 400; it++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            int k = (int)(x % 4);
+            if (held[k]) {
+                for (size_t i = 0; i < sz[k]; i += 65536) bad += held[k][i] != (unsigned char)(k + 1);
+                beaa_pool_free(held[k]);
+                held[k] = NULL;
+            } else {
+                sz[k] = MIB + (x >> 20) % (3 * MIB);
+                held[k] = beaa_pool_alloc(sz[k], NULL);
+                if (!held[k]) { bad++; continue; }
+                memset(held[k], k + 1, sz[k]);
+            }
+        }
+        for (int k = 0; k < 4; k++) beaa_pool_free(held[k]);
+    }
+    ck_assert_int_eq(bad, 0);
+    beaa_pool_stats s;
+    beaa_pool_get_stats(&s);
+    ck_assert_uint_eq(s.live_bytes, 0);
+    beaa_pool_trim(0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pool");
+    TCase *tc = tcase_create("pool");
+    tcase_add_test(tc, test_alloc_reuse);
+    tcase_add_test(tc, test_split);
+    tcase_add_test(tc, test_limit_and_small);
+    tcase_add_test(tc, test_threads);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s, 1);
+}
