@@ -150,8 +150,8 @@ MODEL_ENV = OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 MODEL_DIR ?= models
 STUDENT = --init-from $(MODEL_DIR)/fmnist-relu.model --epochs 16 --lr $(STUDENT_LR) --clip 1 --seed 1 --overwrite
 KD = --teacher $(MODEL_DIR)/fmnist-relu.model --kd-lambda $(KD_LAMBDA) --kd-T 4
-STUDENT_LR = 0.02
-KD_LAMBDA = 0.9
+STUDENT_LR = 0.05
+KD_LAMBDA = 0.5
 model: models
 models: deps bin/beaa-train
 	@mkdir -p $(MODEL_DIR)
