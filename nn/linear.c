@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <string.h>
 #include "lib/cpu.h"
+#include "ckks/kernels/kernels.h"
 
 /* The loop bodies below are forced inline into each clone so that every clone is compiled for
  * its own ISA; the AVX2 clones get their target attribute only from gcc/clang on x86 (elsewhere
@@ -40,7 +41,10 @@ size_t beaa_nn_linear_work_doubles(int kmax, int mmax)
 {
     if (kmax < 1) kmax = 1;
     if (mmax < 1) mmax = 1;
-    return (size_t)(kmax + mmax) * 2 * BEAA_NN_LIN_CHUNK;
+    size_t gemm = (size_t)(kmax + mmax) * 2 * BEAA_NN_LIN_CHUNK;
+    /* the lin_dot path: weights mod q, biases mod q, input and output pointers */
+    size_t dot = (size_t)mmax * kmax + 2 * (size_t)mmax + (size_t)kmax + 8;
+    return gemm > dot ? gemm : dot;
 }
 
 static inline uint64_t i64_mod(int64_t v, uint64_t q)
@@ -132,9 +136,50 @@ static int use_avx2(void)
     return c;
 }
 
+/* The same map with the kernel table's lin_dot (AVX-512 IFMA: products of the residues and the
+ * weights reduced mod q, no split into doubles). work: m*k + 2m + k + 8 words. */
+int beaa_nn_linear_range_dot(const beaa_kernels *kern, const beaa_nn_linblock *blocks, size_t nb,
+                             uint64_t *const *out, const uint64_t *const *in, int add_bias,
+                             const beaa_modulus *qm, size_t lo, size_t hi, double *work)
+{
+    const uint64_t q = qm->q;
+    if (!kern || !kern->lin_dot || q >= (UINT64_C(1) << 50) || (hi - lo) % 8) return 0;
+    for (size_t b = 0; b < nb; b++)
+        if (blocks[b].k > BEAA_LIN_DOT_MAX_K) return 0;
+    for (size_t b = 0; b < nb; b++) {
+        const beaa_nn_linblock *blk = &blocks[b];
+        size_t m = (size_t)blk->m, k = (size_t)blk->k;
+        uint64_t *w = (uint64_t *)work, *bias = w + m * k;
+        const uint64_t **x = (const uint64_t **)(bias + m);
+        uint64_t **r = (uint64_t **)(x + k);
+        for (size_t j = 0; j < m; j++) {
+            bias[j] = (add_bias && blk->bias) ? i64_mod(blk->bias[j], q) : 0;
+            r[j] = out[blk->out[j]] + lo;
+        }
+        if (k == 0) {
+            for (size_t j = 0; j < m; j++)
+                for (size_t t = 0; t < hi - lo; t++) r[j][t] = bias[j];
+            continue;
+        }
+        for (size_t i = 0; i < m * k; i++) w[i] = i64_mod((int64_t)blk->w[i], q);
+        for (size_t c = 0; c < k; c++) x[c] = in[blk->in[c]] + lo;
+        kern->lin_dot(r, x, w, add_bias && blk->bias ? bias : NULL, m, k, hi - lo, qm);
+    }
+    return 1;
+}
+
 void beaa_nn_linear_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
                           const uint64_t *const *in, int add_bias, const beaa_modulus *qm,
                           size_t lo, size_t hi, double *work)
+{
+    if (!beaa_nn_linear_range_dot(beaa_kernels_get(), blocks, nb, out, in, add_bias, qm, lo, hi,
+                                  work))
+        beaa_nn_linear_range_gemm(blocks, nb, out, in, add_bias, qm, lo, hi, work);
+}
+
+void beaa_nn_linear_range_gemm(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
+                               const uint64_t *const *in, int add_bias, const beaa_modulus *qm,
+                               size_t lo, size_t hi, double *work)
 {
     const uint64_t q = qm->q;
     const unsigned h = beaa_nn_linear_half_bits(q);

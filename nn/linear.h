@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ckks/modarith.h"
+#include "ckks/kernels/kernels.h"
 
 /* Coefficients processed per dgemm call (a B panel is k x 2*BEAA_NN_LIN_CHUNK doubles). */
 #define BEAA_NN_LIN_CHUNK 128
@@ -41,6 +42,18 @@ size_t beaa_nn_linear_work_doubles(int kmax, int mmax);
 void beaa_nn_linear_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
                           const uint64_t *const *in, int add_bias, const beaa_modulus *q,
                           size_t lo, size_t hi, double *work);
+
+/* The two ways beaa_nn_linear_range computes, for tests and benchmarks: the kernel table's
+ * lin_dot on the residues (chosen when the table has one, q < 2^50, blocks of at most
+ * BEAA_LIN_DOT_MAX_K inputs and hi - lo a multiple of 8), and the exact dgemm of the residues
+ * split into 25-bit halves (OpenBLAS; every other case). Same arguments and result; dot
+ * returns 0 without writing anything when its conditions do not hold. */
+int beaa_nn_linear_range_dot(const beaa_kernels *kern, const beaa_nn_linblock *blocks, size_t nb,
+                             uint64_t *const *out, const uint64_t *const *in, int add_bias,
+                             const beaa_modulus *q, size_t lo, size_t hi, double *work);
+void beaa_nn_linear_range_gemm(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
+                               const uint64_t *const *in, int add_bias, const beaa_modulus *q,
+                               size_t lo, size_t hi, double *work);
 
 /* The obvious reference of the same map with 128-bit integer arithmetic (test oracle). */
 void beaa_nn_linear_range_ref(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,

@@ -12,7 +12,7 @@ void beaa_nn_plan_opts_default(beaa_nn_plan_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->batch = 1;
-    o->log_scale = 24;
+    o->log_scale = 25;
     o->stage_bits = 50;
     o->base_bits = 50;
     o->n_special = 0; /* automatic: about a third of the data primes (3 key-switching digits) */

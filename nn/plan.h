@@ -12,10 +12,11 @@
 /* Options; zero fields take the defaults named here. */
 typedef struct beaa_nn_plan_opts {
     size_t batch;            /* images per batch (slot j = image j); default 1 */
-    unsigned log_scale;      /* log2 of the ciphertext scale D between stages; default 24.
+    unsigned log_scale;      /* log2 of the ciphertext scale D between stages; default 25.
                                 With 50-bit primes the integer weights get about sqrt(q/D)
                                 levels each for x and u: smaller D = finer weights but more
-                                relative noise; 22-24 measured best on the shipped models */
+                                relative noise (each rescale adds ~sqrt(N/18)*sqrt(N) in slot
+                                units); 25 measured best on the shipped model (docs/nn.md) */
     unsigned in_log_scale;   /* log2 of the input encoding scale; default log_scale */
     unsigned stage_bits;     /* bits of each stage prime q (x*u has scale D*q); default 50, the
                                 largest size the AVX2/AVX-512 kernels take */

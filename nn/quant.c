@@ -13,8 +13,8 @@ void beaa_nn_qnet_free(beaa_nn_qnet *q)
 }
 
 static beaa_status quant_stage(const beaa_nn_stage *s, unsigned level, double D,
-                               const double *s_in, const beaa_ckks_context *ctx,
-                               beaa_nn_qstage *qs, beaa_nn_qnet *qn)
+                               const double *s_in, const double *mag_in, double *mag_out,
+                               const beaa_ckks_context *ctx, beaa_nn_qstage *qs, beaa_nn_qnet *qn)
 {
     double q = (double)beaa_ckks_context_q(ctx, level)->q;
     double lim = 1e300;
@@ -55,12 +55,19 @@ static beaa_status quant_stage(const beaa_nn_stage *s, unsigned level, double D,
         memcpy(in, fb->in, sizeof(int32_t) * k);
         for (uint32_t r = 0; r < m; r++) {
             int32_t o = fb->out[r];
-            double a = s->a[o], bb = s->b[o], l1 = 0;
-            for (uint32_t c = 0; c < k; c++) l1 += fabs(fb->w[(size_t)r * k + c]) / s_in[fb->in[c]];
+            double a = s->a[o], bb = s->b[o], l1 = 0, x2 = 0;
+            for (uint32_t c = 0; c < k; c++) {
+                double wr = fb->w[(size_t)r * k + c];
+                l1 += fabs(wr) / s_in[fb->in[c]];
+                x2 += wr * wr * mag_in[fb->in[c]] * mag_in[fb->in[c]];
+            }
             /* z = x*u has error ~ |u|*dx + |x|*du with dx ~ 1/Sx, du ~ 1/Su and Sx*Su = D*q
-             * fixed: the best split is Sx = sqrt(D*q*|u|/|x|); with |x| ~ 1 after BatchNorm,
-             * |u|/|x| ~ |a| + |b|. */
-            double ratio = fabs(a) + fabs(bb);
+             * fixed: the best split is Sx = sqrt(D*q*|u|/|x|). |x| and |u| are estimated by
+             * propagating magnitudes through the network (inputs ~1; a row's output ~ the L2
+             * norm of its weights times its inputs' magnitudes). */
+            double mx = sqrt(x2) + fabs(fb->bias[r]), mu = fabs(a) * mx + fabs(bb);
+            if (mag_out) mag_out[o] = mx * mu;
+            double ratio = mx > 0 ? mu / mx : fabs(a) + fabs(bb);
             double sx = sqrt(D * q * (ratio > 0 ? ratio : 1.0));
             if (l1 > 0 && sx * l1 > lim) sx = lim / l1;
             double su = D * q / sx;
@@ -115,15 +122,36 @@ beaa_status beaa_nn_quantize(const beaa_nn_net *net, const beaa_nn_plan *plan,
     qn->in_scale = plan->in_scale;
     qn->min_row_max = 1e300;
     beaa_status st = BEAA_OK;
+    double *mag = NULL;
     for (uint32_t si = 0; si < net->nstages && st == BEAA_OK; si++) {
         const beaa_nn_stage *s = &net->stages[si];
-        size_t nin = (size_t)s->cin * s->hin * s->win;
-        double *s_in = malloc(sizeof(double) * nin);
-        if (!s_in) { st = BEAA_ERR_NOMEM; break; }
+        size_t nin = (size_t)s->cin * s->hin * s->win, nout = (size_t)s->cout * s->hout * s->wout;
+        double *s_in = malloc(sizeof(double) * nin), *zmag = calloc(nout + 1, sizeof(double));
+        if (!mag) {
+            mag = malloc(sizeof(double) * (nin + 1));
+            if (mag) for (size_t j = 0; j < nin; j++) mag[j] = 1.0;
+        }
+        if (!s_in || !zmag || !mag) { free(s_in); free(zmag); st = BEAA_ERR_NOMEM; break; }
         for (size_t j = 0; j < nin; j++) s_in[j] = si == 0 ? plan->in_scale : plan->scale;
-        st = quant_stage(s, L - si, plan->scale, s_in, ctx, &qn->stages[si], qn);
+        st = quant_stage(s, L - si, plan->scale, s_in, mag, zmag, ctx, &qn->stages[si], qn);
         free(s_in);
+        /* the next stage's input magnitudes: pooled sums combine as an L2 norm */
+        size_t np = beaa_nn_stage_out_count(s), hw = (size_t)s->hout * s->wout;
+        double *next = calloc(np + 1, sizeof(double));
+        if (!next) { free(zmag); st = BEAA_ERR_NOMEM; break; }
+        for (size_t o = 0; o < nout; o++) {
+            size_t p = o % hw, c = o / hw, e = o;
+            if (!s->need[p]) continue;
+            if (s->pool_kh)
+                e = (c * s->ph + (p / s->wout) / s->pool_kh) * s->pw + (p % s->wout) / s->pool_kw;
+            if (e < np) next[e] += zmag[o] * zmag[o];
+        }
+        for (size_t e = 0; e < np; e++) next[e] = sqrt(next[e]);
+        free(zmag);
+        free(mag);
+        mag = next;
     }
+    free(mag);
     if (st != BEAA_OK) { beaa_nn_qnet_free(qn); return st; }
     *out = qn;
     return BEAA_OK;

@@ -36,8 +36,10 @@
 #define beaa_mac_const_avx512 emu_mac_const_avx512
 #define beaa_sub_mul_const_avx512 emu_sub_mul_const_avx512
 #define beaa_tensor_avx512 emu_tensor_avx512
+#define beaa_lin_dot_avx512 emu_lin_dot_avx512
 #include "ckks/kernels/avx512/ntt_avx512.c"
 #include "ckks/kernels/avx512/arith_avx512.c"
+#include "ckks/kernels/avx512/dot_avx512.c"
 #include "ckks/kernels/ref/ref.h"
 #include "tests/test_util.h"
 
@@ -62,6 +64,7 @@ static const beaa_kernels emu_kernels_avx512 = {
     .conv_overflow = beaa_conv_overflow_ref,
     .ks_dot2 = beaa_ks_dot2_ref,
     .permute = beaa_permute_ref,
+    .lin_dot = emu_lin_dot_avx512,
 };
 
 /* Tables built on a CPU without IFMA lack the 52-bit Shoup layout: add it (same formula as
@@ -512,6 +515,45 @@ static void check_moddown_isa(const beaa_kernels *k, size_t n)
     }
 }
 
+/* lin_dot against ref, bit for bit: row counts around the register tiles (1, 3, 4, 8, 13, 20),
+ * k from 1 to the largest allowed with every value q-1 (the accumulation bound), with and
+ * without biases, primes from 30 to 61 bits (>= 2^50 goes to ref inside the avx512 kernel). */
+static void check_lin_dot_isa(const beaa_kernels *k)
+{
+    if (!k->lin_dot) return;
+    const size_t ms[] = {1, 3, 4, 8, 13, 20}, ks[] = {1, 5, 150};
+    const size_t n = 136, kmax = BEAA_LIN_DOT_MAX_K;
+    uint64_t *xbuf = malloc(sizeof(uint64_t) * kmax * n), *w = malloc(sizeof(uint64_t) * 20 * kmax);
+    uint64_t *rbuf = malloc(sizeof(uint64_t) * 20 * n), *obuf = malloc(sizeof(uint64_t) * 20 * n);
+    uint64_t bias[20];
+    const uint64_t *x[BEAA_LIN_DOT_MAX_K];
+    uint64_t *r[20], *o[20];
+    ck_assert(xbuf && w && rbuf && obuf);
+    for (size_t c = 0; c < kmax; c++) x[c] = xbuf + c * n;
+    for (size_t j = 0; j < 20; j++) { r[j] = rbuf + j * n; o[j] = obuf + j * n; }
+    for (size_t bi = 0; bi < N_PRIME_BITS; bi++) {
+        uint64_t q = test_find_ntt_prime(prime_bits[bi], 1024, 3);
+        beaa_modulus mq;
+        beaa_modulus_init(&mq, q);
+        for (size_t mi = 0; mi < 6; mi++)
+            for (size_t ki = 0; ki < 4; ki++) {
+                size_t m = ms[mi], kk = ki < 3 ? ks[ki] : kmax, nn = ki < 3 ? n : 16;
+                int worst = ki == 3 || (mi + ki) % 5 == 0;
+                for (size_t i = 0; i < kk * n; i++) xbuf[i] = worst ? q - 1 : test_rng_below(q);
+                for (size_t i = 0; i < m * kk; i++) w[i] = worst ? q - 1 : test_rng_below(q);
+                for (size_t j = 0; j < m; j++) bias[j] = worst ? q - 1 : test_rng_below(q);
+                const uint64_t *b = (mi + ki) % 2 ? bias : NULL;
+                k->lin_dot(r, x, w, b, m, kk, nn, &mq);
+                beaa_lin_dot_ref(o, x, w, b, m, kk, nn, &mq);
+                for (size_t j = 0; j < m; j++)
+                    for (size_t t = 0; t < nn; t++)
+                        EXPECT(r[j][t] == o[j][t], "%s lin_dot q %u bits m %zu k %zu: row %zu col %zu",
+                               k->name, prime_bits[bi], m, kk, j, t);
+            }
+    }
+    free(xbuf); free(w); free(rbuf); free(obuf);
+}
+
 static void check_isa(const beaa_kernels *k)
 {
     check_ntt_isa(k);
@@ -526,6 +568,7 @@ static void check_isa(const beaa_kernels *k)
         check_moddown_isa(k, blens[li]);
     }
     check_ks_dot2_isa(k, 1024);
+    check_lin_dot_isa(k);
 }
 
 /* The oracle itself: ref element-wise kernels against naive unsigned __int128 arithmetic. */
@@ -598,6 +641,85 @@ START_TEST(test_ref_basis_permute)
 END_TEST
 
 START_TEST(test_ref_ks_dot2) { check_ks_dot2_isa(&beaa_kernels_ref, 1024); }
+END_TEST
+
+/* The final reduction of the avx512 lin_dot (its source is included above on the scalar model):
+ * (L + H 2^52 + b) mod q for the extremes of its ranges (L < 2^64, H < 2^60, b < q) and the
+ * values that carry from one 52-bit digit into the next, against 128-bit arithmetic. */
+START_TEST(test_lin_dot_reduce)
+{
+    for (size_t bi = 0; bi < N_PRIME_BITS && prime_bits[bi] < 50; bi++) {
+        uint64_t q = test_find_ntt_prime(prime_bits[bi], 1024, 3);
+        ld5_red red;
+        red.q = _mm512_set1_epi64((long long)q);
+        red.q2 = _mm512_set1_epi64((long long)(2 * q));
+        red.q4 = _mm512_set1_epi64((long long)(4 * q));
+        red.m52 = _mm512_set1_epi64((long long)LD5_M52);
+        red.s52 = _mm512_set1_epi64(52);
+        uint64_t c1 = (uint64_t)(((unsigned __int128)1 << 52) % q);
+        red.one = ld5_make(1, q);
+        red.c1 = ld5_make(c1, q);
+        red.c2 = ld5_make((uint64_t)((unsigned __int128)c1 * c1 % q), q);
+        const uint64_t M52 = LD5_M52, H60 = (UINT64_C(1) << 60) - 1;
+        for (int it = 0; it < 4000; it++) {
+            __m512i L, H, B;
+            for (int l = 0; l < 8; l++) {
+                int kind = (it * 8 + l) % 6;
+                uint64_t r1 = test_rng_u64(), r2 = test_rng_u64();
+                L.v[l] = kind == 0 ? UINT64_MAX : kind == 1 ? 0 : r1;
+                H.v[l] = kind == 0 ? H60 : kind == 2 ? ((r2 & H60) | M52) : kind == 3 ? (r2 & H60 & ~M52) + M52 : r2 & H60;
+                B.v[l] = kind == 0 ? q - 1 : test_rng_below(q);
+            }
+            __m512i got = ld5_reduce(L, H, B, &red);
+            for (int l = 0; l < 8; l++) {
+                unsigned __int128 T = ((unsigned __int128)H.v[l] << 52) + L.v[l] + B.v[l];
+                EXPECT_U64_EQ(got.v[l], (uint64_t)(T % q));
+            }
+        }
+    }
+}
+END_TEST
+
+/* The lin_dot oracle against GMP: signed small weights as the caller reduces them (w mod q). */
+START_TEST(test_ref_lin_dot_gmp)
+{
+    const size_t m = 5, kk = 37, n = 24;
+    uint64_t xbuf[37 * 24], w[5 * 37], bias[5], rbuf[5 * 24];
+    const uint64_t *x[37];
+    uint64_t *r[5];
+    int64_t ws[5 * 37];
+    mpz_t acc, t;
+    mpz_init(acc);
+    mpz_init(t);
+    for (size_t bi = 0; bi < N_PRIME_BITS; bi++) {
+        uint64_t q = test_find_ntt_prime(prime_bits[bi], 1024, 4);
+        beaa_modulus mq;
+        beaa_modulus_init(&mq, q);
+        for (size_t c = 0; c < kk; c++) {
+            x[c] = xbuf + c * n;
+            for (size_t i = 0; i < n; i++) xbuf[c * n + i] = test_rng_below(q);
+        }
+        for (size_t i = 0; i < m * kk; i++) {
+            ws[i] = (int64_t)test_rng_below(1u << 16) - 32768;
+            w[i] = ws[i] < 0 ? q - (uint64_t)(-ws[i]) : (uint64_t)ws[i];
+        }
+        for (size_t j = 0; j < m; j++) { bias[j] = test_rng_below(q); r[j] = rbuf + j * n; }
+        beaa_lin_dot_ref(r, x, w, bias, m, kk, n, &mq);
+        for (size_t j = 0; j < m; j++)
+            for (size_t i = 0; i < n; i++) {
+                mpz_set_ui(acc, bias[j]);
+                for (size_t c = 0; c < kk; c++) {
+                    mpz_set_ui(t, x[c][i]);
+                    mpz_mul_si(t, t, ws[j * kk + c]);
+                    mpz_add(acc, acc, t);
+                }
+                mpz_fdiv_r_ui(acc, acc, q);
+                EXPECT(mpz_get_ui(acc) == r[j][i], "lin_dot ref vs GMP, q %u bits", prime_bits[bi]);
+            }
+    }
+    mpz_clear(acc);
+    mpz_clear(t);
+}
 END_TEST
 
 START_TEST(test_avx2) { check_isa(&beaa_kernels_avx2); }
@@ -708,6 +830,8 @@ static Suite *kernels_suite(void)
     tcase_add_test(tc, test_ref_vs_naive);
     tcase_add_test(tc, test_ref_basis_permute);
     tcase_add_test(tc, test_ref_ks_dot2);
+    tcase_add_test(tc, test_ref_lin_dot_gmp);
+    tcase_add_test(tc, test_lin_dot_reduce);
     tcase_add_test(tc, test_dispatch);
     const char *fork_env = getenv("CK_FORK");
     if (fork_env && strcmp(fork_env, "no") == 0) {

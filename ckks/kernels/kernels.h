@@ -103,7 +103,19 @@ typedef struct beaa_kernels {
 
     /* Automorphism as a permutation (valid in NTT form): r[i] = a[perm[i]], r != a. */
     void (*permute)(uint64_t *r, const uint64_t *a, const uint32_t *perm, size_t n);
+
+    /* Dot products of m weight rows with k residue columns, the linear maps of encrypted
+     * inference (nn/linear.c): r[j][t] = (sum_{c < k} w[j*k + c] * x[c][t] + bias[j]) mod q
+     * for j < m, t < n; x[c] in [0, q), weights w reduced mod q (< q), bias NULL or m values
+     * < q; 1 <= k <= BEAA_LIN_DOT_MAX_K, n a multiple of 8. No r[j] aliases an x[c].
+     * NULL in tables without a fast version (nn/linear.c then uses its exact dgemm path);
+     * the avx512 one needs q < 2^50 (IFMA) and hands larger primes to beaa_lin_dot_ref. */
+    void (*lin_dot)(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
+                    const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
 } beaa_kernels;
+
+/* Largest k of lin_dot: k lower halves of 104-bit products below 2^52 each stay below 2^64. */
+#define BEAA_LIN_DOT_MAX_K 4095
 
 /* The reference table (always available). */
 extern const beaa_kernels beaa_kernels_ref;

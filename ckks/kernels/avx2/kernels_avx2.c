@@ -24,4 +24,5 @@ const beaa_kernels beaa_kernels_avx2 = {
     .conv_overflow = beaa_conv_overflow_avx2,
     .ks_dot2 = beaa_ks_dot2_avx2,
     .permute = beaa_permute_ref,
+    .lin_dot = NULL,
 };

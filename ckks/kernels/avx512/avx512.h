@@ -28,5 +28,7 @@ void beaa_sub_mul_const_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b
 void beaa_tensor_avx512(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a0,
                         const uint64_t *a1, const uint64_t *b0, const uint64_t *b1, size_t n,
                         const beaa_modulus *m, uint64_t w, uint64_t ws);
+void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
+                         const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
 
 #endif

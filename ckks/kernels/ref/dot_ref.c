@@ -1,5 +1,6 @@
-/* dot_ref.c - portable key-switching inner product: two dot products over the digits with
- * 128-bit lazy accumulation and one Barrett reduction per output (see ks_dot2 in kernels.h). */
+/* dot_ref.c - portable dot products with 128-bit lazy accumulation and one Barrett reduction
+ * per output: the key-switching inner product over the digits (ks_dot2) and the small-weight
+ * rows of the encrypted linear maps (lin_dot, the oracle of its SIMD versions; kernels.h). */
 #include "ckks/kernels/ref/ref.h"
 
 void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
@@ -16,5 +17,20 @@ void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
         }
         r0[i] = beaa_reduce128(s0, m);
         r1[i] = beaa_reduce128(s1, m);
+    }
+}
+
+void beaa_lin_dot_ref(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
+                      const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q)
+{
+    /* k <= 4095 terms < q^2 < 2^122: the sum stays below 2^128 */
+    for (size_t j = 0; j < m; j++) {
+        const uint64_t *wj = w + j * k;
+        uint64_t b = bias ? bias[j] : 0;
+        for (size_t t = 0; t < n; t++) {
+            beaa_u128 s = b;
+            for (size_t c = 0; c < k; c++) s += (beaa_u128)wj[c] * x[c][t];
+            r[j][t] = beaa_reduce128(s, q);
+        }
     }
 }

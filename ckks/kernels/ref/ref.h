@@ -38,6 +38,8 @@ void beaa_conv_overflow_ref(uint8_t *u, const uint64_t *const *x, const double *
 void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                       const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
                       const beaa_modulus *m, int add);
+void beaa_lin_dot_ref(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
+                      const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
 void beaa_permute_ref(uint64_t *r, const uint64_t *a, const uint32_t *perm, size_t n);
 
 #endif

@@ -1,0 +1,191 @@
+/* bench_linear.c - the linear maps of encrypted inference (nn/linear.h) alone, single thread:
+ * for each stage of the default Fashion-MNIST network (random weights, N = 2^15 plan), one
+ * group of outputs (the blocks the encrypted pass computes together) over one task of the pass
+ * (one RNS limb, N/8 coefficients), by the exact dgemm path and by the kernel table's lin_dot
+ * (AVX-512 IFMA), alternating, minimum and median of repeats. Validates both against the
+ * 128-bit reference first. Reports time, multiply-accumulates per second, bytes the task reads
+ * and writes, and the fraction of the core's peak: for lin_dot, 2 IFMA instructions per 8
+ * products against a measured IFMA throughput; for dgemm, 2 FMAs per 8 products against the
+ * same rate (this core issues both at one 512-bit instruction per cycle).
+ * Usage: bench_linear [--quick]. CSV rows benchmark,params,metric,value,unit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "lib/cpu.h"
+#include "lib/mem.h"
+#include "ckks/ckks.h"
+#include "ckks/kernels/kernels.h"
+#include "nn/fold.h"
+#include "nn/linear.h"
+#include "nn/plan.h"
+#include "nn/quant.h"
+#include "nn/schedule.h"
+#include "train/arch.h"
+#include "bench/common/bench_util.h"
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_X86 1
+#endif
+
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+#ifdef HAVE_X86
+/* 512-bit multiply-add instructions per second of this core: 16 independent IFMA chains. */
+__attribute__((target("avx512f,avx512ifma"))) static double ifma_rate(void)
+{
+    __m512i a[16];
+    for (int i = 0; i < 16; i++) a[i] = _mm512_set1_epi64(i);
+    __m512i x = _mm512_set1_epi64(12345), y = _mm512_set1_epi64(678);
+    const long it = 2000000;
+    double t0 = cpu_s();
+    for (long n = 0; n < it; n++) {
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) a[i] = _mm512_madd52lo_epu64(a[i], x, y);
+        __asm__ volatile("" : "+v"(x));
+    }
+    double t = cpu_s() - t0;
+    __m512i s = a[0];
+    for (int i = 1; i < 16; i++) s = _mm512_add_epi64(s, a[i]);
+    volatile long long sink = _mm512_reduce_add_epi64(s);
+    (void)sink;
+    return 16.0 * (double)it / t;
+}
+#endif
+
+typedef struct gctx {
+    const beaa_nn_qstage *qs;
+    beaa_nn_linblock *gb;
+    size_t ngb;
+} gctx;
+
+static void visit(void *user, uint32_t b)
+{
+    gctx *g = user;
+    g->gb[g->ngb++] = g->qs->blocks[b];
+}
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && !strcmp(argv[1], "--quick");
+    int reps = quick ? 3 : 9;
+    bench_rng_seed(0x11ea5ull);
+    beaa_model *m = NULL;
+    if (beaa_train_arch_squeezenet(1, 28, 28, 10, BEAA_ACT_POLY, BEAA_POLY_ELEMENT, 0, &m) != BEAA_OK)
+        return 1;
+    bench_model_fill_random(m);
+    beaa_nn_net *net = NULL;
+    beaa_nn_schedule *sc = NULL;
+    beaa_nn_plan plan;
+    beaa_nn_plan_opts o;
+    beaa_nn_plan_opts_default(&o);
+    o.batch = 10000;
+    beaa_ckks_context *ctx = NULL;
+    beaa_nn_qnet *qn = NULL;
+    if (beaa_nn_net_fold(m, &net) != BEAA_OK || beaa_nn_plan_make(net, &o, &plan) != BEAA_OK ||
+        beaa_ckks_context_new(&plan.spec, &ctx) != BEAA_OK ||
+        beaa_nn_quantize(net, &plan, ctx, &qn) != BEAA_OK || beaa_nn_schedule_make(net, &sc) != BEAA_OK) {
+        fprintf(stderr, "bench_linear: setup failed\n");
+        return 1;
+    }
+    const beaa_kernels *kern = beaa_kernels_get();
+    printf("benchmark,params,metric,value,unit\n");
+    double rate = 0;
+#ifdef HAVE_X86
+    if (beaa_cpu_supports(BEAA_ISA_AVX512)) rate = ifma_rate();
+#endif
+    if (rate > 0) printf("linear,-,ifma_instructions_per_s,%.4g,1/s\n", rate);
+    const size_t n = beaa_ckks_context_n(ctx) / 8;
+    const beaa_modulus *q = beaa_ckks_context_q(ctx, 1);
+    for (uint32_t si = 0; si < net->nstages; si++) {
+        const beaa_nn_stage *s = &net->stages[si];
+        const beaa_nn_qstage *qs = &qn->stages[si];
+        size_t nin = (size_t)s->cin * s->hin * s->win;
+        gctx g = { qs, malloc(sizeof(beaa_nn_linblock) * (qs->nblocks + 1)), 0 };
+        /* the middle group of the stage (away from the borders) */
+        beaa_nn_sched_group_blocks(net, sc, si, sc->stages[si].ngroups / 2, visit, &g);
+        uint64_t **in = calloc(nin, sizeof *in), **out = calloc(2 * qs->nout, sizeof *out),
+                 **ref = calloc(2 * qs->nout, sizeof *ref);
+        double *work = malloc(sizeof(double) * beaa_nn_linear_work_doubles(qs->kmax, qs->mmax));
+        size_t macs = 0, words_in = 0, words_out = 0;
+        for (size_t b = 0; b < g.ngb; b++) {
+            macs += (size_t)g.gb[b].k * g.gb[b].m * n;
+            words_in += (size_t)g.gb[b].k * n;
+            words_out += (size_t)g.gb[b].m * n;
+            for (int32_t c = 0; c < g.gb[b].k; c++) {
+                int32_t i = g.gb[b].in[c];
+                if (in[i]) continue;
+                in[i] = beaa_alloc(n * 8);
+                for (size_t t = 0; t < n; t++) in[i][t] = (uint64_t)bench_urand(0, (double)q->q) % q->q;
+            }
+            for (int32_t r = 0; r < g.gb[b].m; r++) {
+                out[g.gb[b].out[r]] = beaa_alloc(n * 8);
+                ref[g.gb[b].out[r]] = beaa_alloc(n * 8);
+            }
+        }
+        beaa_nn_linear_range_ref(g.gb, g.ngb, ref, (const uint64_t *const *)in, 1, q, 0, n);
+        int can_dot = beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, (const uint64_t *const *)in,
+                                               1, q, 0, n, work);
+        int bad = 0;
+        for (int path = 0; path < 2; path++) {
+            if (path == 0) beaa_nn_linear_range_gemm(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+            else if (!can_dot) break;
+            else beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+            for (size_t b = 0; b < g.ngb; b++)
+                for (int32_t r = 0; r < g.gb[b].m; r++)
+                    bad |= memcmp(out[g.gb[b].out[r]], ref[g.gb[b].out[r]], n * 8) != 0;
+        }
+        if (bad) { fprintf(stderr, "bench_linear: stage %u: results differ from the reference\n", si + 1); return 1; }
+        double tg[64], td[64];
+        for (int r = 0; r < reps; r++) {
+            double t0 = cpu_s();
+            beaa_nn_linear_range_gemm(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+            tg[r] = cpu_s() - t0;
+            if (can_dot) {
+                t0 = cpu_s();
+                beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+                td[r] = cpu_s() - t0;
+            }
+        }
+        qsort(tg, (size_t)reps, sizeof *tg, cmp_d);
+        qsort(td, (size_t)reps, sizeof *td, cmp_d);
+        char p[160];
+        snprintf(p, sizeof p, "stage=%u;blocks=%zu;kmax=%d;mmax=%d;n=%zu", si + 1, g.ngb, qs->kmax,
+                 qs->mmax, n);
+        printf("linear,%s,macs,%zu,count\n", p, macs);
+        printf("linear,%s,bytes_read_written,%.1f,KiB\n", p, (double)(words_in + words_out) * 8 / 1024);
+        for (int path = 0; path < 2; path++) {
+            if (path == 1 && !can_dot) break;
+            const double *t = path ? td : tg;
+            const char *nm = path ? kern->name : "dgemm";
+            printf("linear,%s;path=%s,min_time,%.2f,us\n", p, nm, 1e6 * t[0]);
+            printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * t[reps / 2]);
+            printf("linear,%s;path=%s,gmacs,%.2f,1e9/s\n", p, nm, (double)macs / t[0] / 1e9);
+            if (rate > 0)
+                printf("linear,%s;path=%s,fraction_of_peak,%.3f,1\n", p, nm,
+                       (double)macs / 4.0 / t[0] / rate);
+        }
+        if (can_dot) printf("linear,%s,dgemm_over_%s,%.2f,x\n", p, kern->name, tg[0] / td[0]);
+        fflush(stdout);
+        for (size_t i = 0; i < nin; i++) beaa_free(in[i]);
+        for (size_t i = 0; i < 2 * qs->nout; i++) { beaa_free(out[i]); beaa_free(ref[i]); }
+        free(in); free(out); free(ref); free(work); free(g.gb);
+    }
+    beaa_nn_schedule_free(sc);
+    beaa_nn_qnet_free(qn);
+    beaa_ckks_context_free(ctx);
+    beaa_nn_net_free(net);
+    beaa_model_free(m);
+    return 0;
+}

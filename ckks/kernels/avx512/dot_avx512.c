@@ -1,0 +1,158 @@
+/* dot_avx512.c - AVX-512 IFMA small-weight dot products (lin_dot, kernels.h): the linear maps
+ * of encrypted inference straight on the 50-bit residues. Each product x*w of two values below
+ * q < 2^50 is split by vpmadd52luq / vpmadd52huq into its low 52 bits and the bits above, and
+ * both halves are summed without reduction (k <= 4095 low halves stay below 2^64, the high
+ * halves below 2^60): two multiply-adds per product and 8 lanes per instruction, the same
+ * arithmetic rate as double-precision FMA, without splitting the residues into doubles and
+ * rebuilding them (the exact dgemm path of nn/linear.c). One reduction per output:
+ * T = L + H 2^52 = t0 + t1 2^52 + t2 2^104 (52-bit digits), each digit times 2^(52i) mod q by a
+ * 52-bit Shoup product, then a few conditional subtractions.
+ * Register tile: 2 output rows x 32 coefficients (16 accumulators; each broadcast weight serves
+ * 4 vectors), blocks of 64 columns so the inputs a tile reads stay in cache for the next. */
+#include "ckks/kernels/avx512/avx512.h"
+#include "ckks/kernels/ref/ref.h"
+#ifndef BEAA_IFMA_EMULATE
+#include <immintrin.h>
+#endif
+
+/* Register tile: LD5_R rows x LD5_C vectors of 8 columns (16 accumulators). Measured on Zen 4
+ * (bench_linear): 2 x 4 and 8 x 1 tie, 4 x 2 and 4 x 3 are 5-15% slower. */
+#define LD5_R 2
+#define LD5_C 4
+#define LD5_TILE 8   /* largest R ld5_tile unrolls */
+#define LD5_CW 4     /* largest CW ld5_tile unrolls */
+#define LD5_COLS 64
+#define LD5_M52 ((UINT64_C(1) << 52) - 1)
+
+/* A constant c < q with its 52-bit Shoup form c' = floor(c 2^52 / q). */
+typedef struct ld5_const {
+    __m512i c, cs;
+} ld5_const;
+
+static ld5_const ld5_make(uint64_t c, uint64_t q)
+{
+    ld5_const k;
+    k.c = _mm512_set1_epi64((long long)c);
+    k.cs = _mm512_set1_epi64((long long)(uint64_t)(((beaa_u128)c << 52) / q));
+    return k;
+}
+
+/* a c mod q in [0, 2q) for a < 2^52: the quotient estimate hi52(a c') is floor(a c / q) or one
+ * less, and a c - qe q < 2q < 2^51 is exact in the low 52 bits. */
+static inline __m512i ld5_shoup(__m512i a, const ld5_const *k, __m512i vq, __m512i m52)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i qe = _mm512_madd52hi_epu64(zero, a, k->cs);
+    __m512i r = _mm512_sub_epi64(_mm512_madd52lo_epu64(zero, a, k->c),
+                                 _mm512_madd52lo_epu64(zero, qe, vq));
+    return _mm512_and_si512(r, m52);
+}
+
+static inline __m512i ld5_csub(__m512i x, __m512i c)
+{
+    return _mm512_min_epu64(x, _mm512_sub_epi64(x, c));
+}
+
+/* (L + H 2^52 + b) mod q for L < 2^64, H < 2^60, b < q. */
+typedef struct ld5_red {
+    __m512i q, q2, q4, m52, s52;
+    ld5_const one, c1, c2;
+} ld5_red;
+
+static inline __m512i ld5_reduce(__m512i L, __m512i H, __m512i b, const ld5_red *k)
+{
+    __m512i t0 = _mm512_and_si512(L, k->m52);
+    __m512i t1 = _mm512_add_epi64(_mm512_srlv_epi64(L, k->s52), _mm512_and_si512(H, k->m52));
+    __m512i t2 = _mm512_add_epi64(_mm512_srlv_epi64(H, k->s52), _mm512_srlv_epi64(t1, k->s52));
+    t1 = _mm512_and_si512(t1, k->m52);
+    __m512i s = _mm512_add_epi64(ld5_shoup(t0, &k->one, k->q, k->m52),
+                                 ld5_shoup(t1, &k->c1, k->q, k->m52));
+    s = _mm512_add_epi64(s, ld5_shoup(t2, &k->c2, k->q, k->m52));
+    s = _mm512_add_epi64(s, b); /* < 7q < 2^53 */
+    s = ld5_csub(s, k->q4);
+    s = ld5_csub(s, k->q2);
+    return ld5_csub(s, k->q);
+}
+
+/* One tile of R rows x (8 CW) columns over the columns [t0, t1) (t1 - t0 a multiple of 8 CW):
+ * 2 R CW accumulators, CW input vectors and one broadcast weight in registers. Inlined with
+ * constant R and CW, so the loops unroll and the accumulators stay in registers. A broadcast
+ * costs an issue slot like a multiply-add, so each weight serves CW vectors. */
+static inline __attribute__((always_inline)) void
+ld5_tile(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w, const uint64_t *bias,
+         size_t R, size_t CW, size_t k, size_t t0, size_t t1, const ld5_red *red)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    for (size_t t = t0; t < t1; t += 8 * CW) {
+        __m512i lo[LD5_TILE][LD5_CW], hi[LD5_TILE][LD5_CW];
+#pragma GCC unroll 8
+        for (size_t j = 0; j < LD5_TILE; j++)
+#pragma GCC unroll 4
+            for (size_t v = 0; v < LD5_CW; v++) lo[j][v] = hi[j][v] = zero;
+        for (size_t c = 0; c < k; c++) {
+            __m512i xv[LD5_CW];
+#pragma GCC unroll 4
+            for (size_t v = 0; v < LD5_CW; v++) {
+                if (v >= CW) break;
+                xv[v] = _mm512_loadu_si512((const void *)(x[c] + t + 8 * v));
+            }
+            const uint64_t *wc = w + c;
+#pragma GCC unroll 8
+            for (size_t j = 0; j < LD5_TILE; j++) {
+                if (j >= R) break;
+                __m512i wv = _mm512_set1_epi64((long long)wc[j * k]);
+#pragma GCC unroll 4
+                for (size_t v = 0; v < LD5_CW; v++) {
+                    if (v >= CW) break;
+                    lo[j][v] = _mm512_madd52lo_epu64(lo[j][v], xv[v], wv);
+                    hi[j][v] = _mm512_madd52hi_epu64(hi[j][v], xv[v], wv);
+                }
+            }
+        }
+        for (size_t j = 0; j < R; j++) {
+            __m512i b = _mm512_set1_epi64((long long)(bias ? bias[j] : 0));
+            for (size_t v = 0; v < CW; v++)
+                _mm512_storeu_si512((void *)(r[j] + t + 8 * v), ld5_reduce(lo[j][v], hi[j][v], b, red));
+        }
+    }
+}
+
+void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
+                         const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q)
+{
+    if (q->q >= (UINT64_C(1) << 50) || k == 0 || k > BEAA_LIN_DOT_MAX_K || n % 8) {
+        beaa_lin_dot_ref(r, x, w, bias, m, k, n, q);
+        return;
+    }
+    ld5_red red;
+    red.q = _mm512_set1_epi64((long long)q->q);
+    red.q2 = _mm512_set1_epi64((long long)(2 * q->q));
+    red.q4 = _mm512_set1_epi64((long long)(4 * q->q));
+    red.m52 = _mm512_set1_epi64((long long)LD5_M52);
+    red.s52 = _mm512_set1_epi64(52);
+    uint64_t c1 = (uint64_t)(((beaa_u128)1 << 52) % q->q);
+    red.one = ld5_make(1 % q->q, q->q);
+    red.c1 = ld5_make(c1, q->q);
+    red.c2 = ld5_make((uint64_t)((beaa_u128)c1 * c1 % q->q), q->q);
+    /* column blocks of LD5_COLS: the k x LD5_COLS inputs stay in L1/L2 while every tile of rows
+     * reads them; tiles of 8 rows (16 accumulators, constant), then 4, then the rest */
+    /* column blocks of LD5_COLS: the k x LD5_COLS inputs a block reads stay in L1/L2 while
+     * every tile of rows reads them (packing them into one buffer first measured slower) */
+    const uint64_t *xp[BEAA_LIN_DOT_MAX_K];
+    for (size_t t0 = 0; t0 < n; t0 += LD5_COLS) {
+        size_t t1 = n - t0 < LD5_COLS ? n : t0 + LD5_COLS, nc = t1 - t0;
+        for (size_t c = 0; c < k; c++) xp[c] = x[c] + t0;
+        size_t tw = nc / (8 * LD5_C) * (8 * LD5_C); /* whole steps of LD5_C vectors */
+        uint64_t *rj[LD5_R];
+        size_t j = 0;
+        for (; j + LD5_R <= m; j += LD5_R) {
+            for (size_t i = 0; i < LD5_R; i++) rj[i] = r[j + i] + t0;
+            ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, LD5_R, LD5_C, k, 0, tw, &red);
+            if (tw < nc) ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, LD5_R, 1, k, tw, nc, &red);
+        }
+        for (; j < m; j++) {
+            rj[0] = r[j] + t0;
+            ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, 1, 1, k, 0, nc, &red);
+        }
+    }
+}
