@@ -207,6 +207,7 @@ static void run(unsigned log_n, const unsigned *bits, unsigned n_primes, unsigne
     TIME(&b, "encode", lr, CHECK(beaa_ckks_encode_real(b.ctx, x, b.S, 0x1p40, L, pt)));
     TIME(&b, "encrypt_pk", hr, CHECK(beaa_ckks_encrypt_pk(pk, pt, cx)));
     TIME(&b, "encrypt_sk", hr, CHECK(beaa_ckks_encrypt_sk(b.sk, pt, cy)));
+    TIME(&b, "encode_encrypt_sk", hr, CHECK(beaa_ckks_encrypt_sk_values(b.sk, x, b.S, 0x1p40, L, cy)));
     TIME(&b, "decrypt", lr, CHECK(beaa_ckks_decrypt(b.sk, cx, pt)));
     TIME(&b, "decode", lr, CHECK(beaa_ckks_decode_real(pt, b.got, b.S)));
     TIME(&b, "add", lr, CHECK(beaa_ckks_add(cx, cy, r)));

@@ -9,6 +9,7 @@
 #include "lib/mem.h"
 #include "ckks/context_internal.h"
 #include "ckks/crypt.h"
+#include "ckks/encoder.h"
 #include "ckks/sampler.h"
 
 static beaa_status check_pt(const beaa_ckks_context *c, const beaa_ckks_plaintext *pt)
@@ -140,6 +141,57 @@ beaa_status beaa_ckks_encrypt_sk(const beaa_ckks_secret_key *sk, const beaa_ckks
 out:
     beaa_free_secret(e8, n);
     beaa_free_secret(tmp, scratch_words * sizeof *tmp);
+    return st;
+}
+
+beaa_status beaa_ckks_encrypt_sk_values(const beaa_ckks_secret_key *sk, const double *vals,
+                                        size_t n, double scale, unsigned level,
+                                        beaa_ckks_ciphertext *ct)
+{
+    if (!sk || !sk->ctx || !ct || (!vals && n > 0)) return BEAA_ERR_ARG;
+    const beaa_ckks_context *c = sk->ctx;
+    if (ct->ctx != c) return BEAA_ERR_PARAMS_MISMATCH;
+    if (level > c->L) return BEAA_ERR_LEVEL_EXHAUSTED;
+    if (n > c->n / 2) return BEAA_ERR_SLOTS;
+    if (!(scale >= 1.0) || !isfinite(scale) || log2(scale) >= c->log2_q_cum[level] - 1.0)
+        return BEAA_ERR_SCALE_RANGE;
+    const size_t N = c->n;
+    const int nthreads = thread_count(c);
+    int8_t *e8 = beaa_alloc(N);
+    uint64_t *tmp = beaa_alloc((size_t)nthreads * N * sizeof *tmp);
+    beaa_xof x;
+    beaa_status st = e8 && tmp ? BEAA_OK : BEAA_ERR_NOMEM;
+    if (st == BEAA_OK) st = beaa_ckks_ciphertext_resize(ct, 2, level);
+    /* c0 <- the encoded message, coefficient form (the encoder checks the values' range) */
+    if (st == BEAA_OK) st = beaa_encoder_encode(c->fft, vals, NULL, n, scale, c->mod, level + 1, ct->data);
+    if (st == BEAA_OK) st = beaa_os_random(ct->seed, sizeof ct->seed);
+    if (st == BEAA_OK) st = beaa_xof_init_os(&x, 0xe4);
+    if (st == BEAA_OK) {
+        beaa_ckks_sample_gauss(&x, e8, N);
+        beaa_xof_wipe(&x);
+        st = beaa_ckks_ciphertext_expand_seed(ct);
+    }
+    if (st != BEAA_OK) goto out;
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    for (int i = 0; i <= (int)level; i++) {
+        uint64_t q = c->mod[i].q;
+        uint64_t *c0 = beaa_ckks_ct_limb(ct, 0, (unsigned)i), *c1 = beaa_ckks_ct_limb(ct, 1, (unsigned)i);
+        uint64_t *t = tmp + (size_t)thread_id() * N;
+        /* m + e, then one forward NTT, then - a*s */
+        for (size_t k = 0; k < N; k++) {
+            uint64_t e = e8[k] < 0 ? q - (uint64_t)(-e8[k]) : (uint64_t)e8[k];
+            uint64_t v = c0[k] + e;
+            c0[k] = v >= q ? v - q : v;
+        }
+        c->kern->ntt_fwd(c->ntt[i], c0);
+        c->kern->mul_mod(t, c1, sk->data + (size_t)i * N, N, &c->mod[i]);
+        c->kern->sub_mod(c0, c0, t, N, q);
+    }
+    ct->ntt_form = 1;
+    ct->scale = scale;
+out:
+    beaa_free_secret(e8, N);
+    beaa_free_secret(tmp, (size_t)nthreads * N * sizeof *tmp);
     return st;
 }
 

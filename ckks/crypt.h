@@ -17,6 +17,15 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_encrypt_pk(const beaa_ckks_public_key *pk,
 BEAA_MUST_CHECK beaa_status beaa_ckks_encrypt_sk(const beaa_ckks_secret_key *sk,
                                                   const beaa_ckks_plaintext *pt,
                                                   beaa_ckks_ciphertext *ct);
+/* Encodes n <= N/2 real values (slot j = vals[j], other slots 0) at `scale` and `level` and
+ * encrypts them with the secret key in one pass: ct = (-a*s + e + m, a) as encode_real followed
+ * by encrypt_sk, with the same distribution, but the error is added to the encoded integer
+ * coefficients before the forward NTT (one NTT per limb instead of two, no plaintext object).
+ * The client's path of element-wise packing (nn/pack.c). Errors as encode_real and encrypt_sk. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_encrypt_sk_values(const beaa_ckks_secret_key *sk,
+                                                         const double *vals, size_t n,
+                                                         double scale, unsigned level,
+                                                         beaa_ckks_ciphertext *ct);
 /* Decrypts ct (size 2 or 3) into pt (re-shaped to ct's level, scale = ct's scale, NTT form). */
 BEAA_MUST_CHECK beaa_status beaa_ckks_decrypt(const beaa_ckks_secret_key *sk,
                                                const beaa_ckks_ciphertext *ct,

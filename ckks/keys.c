@@ -87,10 +87,14 @@ void beaa_ckks_public_key_expand_seed(beaa_ckks_public_key *pk)
     if (!pk || !pk->ctx || !pk->data) return;
     const beaa_ckks_context *c = pk->ctx;
     uint64_t *a = pk->data + (size_t)(c->L + 1) * c->n;
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int k = 0; k <= (int)c->L; k++)
-        beaa_ckks_sample_uniform_seeded(a + (size_t)k * c->n, c->n, &c->mod[k], pk->seed,
-                                        BEAA_CKKS_DOMAIN_PK_A + (uint64_t)k);
+    uint64_t *out[BEAA_CKKS_MAX_PRIMES], dom[BEAA_CKKS_MAX_PRIMES];
+    unsigned prime[BEAA_CKKS_MAX_PRIMES];
+    for (unsigned k = 0; k <= c->L; k++) {
+        out[k] = a + (size_t)k * c->n;
+        prime[k] = k;
+        dom[k] = BEAA_CKKS_DOMAIN_PK_A + k;
+    }
+    beaa_ckks_sample_uniform_seeded_limbs(c, out, prime, dom, c->L + 1, pk->seed, 1);
 }
 
 void beaa_ckks_public_key_free(beaa_ckks_public_key *pk)
@@ -163,14 +167,29 @@ void beaa_ckks_switch_key_expand_seed(beaa_ckks_switch_key *key)
 {
     if (!key || !key->ctx || !key->data) return;
     const beaa_ckks_context *c = key->ctx;
-    const int total = (int)(key->dnum * key->n_limbs);
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int t = 0; t < total; t++) {
-        unsigned j = (unsigned)t / key->n_limbs, k = (unsigned)t % key->n_limbs;
-        uint64_t *a = key->data + ((size_t)(j * 2 + 1) * key->n_limbs + k) * c->n;
-        beaa_ckks_sample_uniform_seeded(a, c->n, &c->mod[k], key->seed,
-                                        BEAA_CKKS_DOMAIN_SWK_A + (uint64_t)j * 256 + k);
+    const size_t total = (size_t)key->dnum * key->n_limbs;
+    uint64_t **out = malloc(total * sizeof *out), *dom = malloc(total * sizeof *dom);
+    unsigned *prime = malloc(total * sizeof *prime);
+    if (out && dom && prime) {
+        for (size_t t = 0; t < total; t++) {
+            unsigned j = (unsigned)(t / key->n_limbs), k = (unsigned)(t % key->n_limbs);
+            out[t] = key->data + ((size_t)(j * 2 + 1) * key->n_limbs + k) * c->n;
+            prime[t] = k;
+            dom[t] = BEAA_CKKS_DOMAIN_SWK_A + (uint64_t)j * 256 + k;
+        }
+        beaa_ckks_sample_uniform_seeded_limbs(c, out, prime, dom, total, key->seed, 1);
+    } else {
+        /* no memory for the stream table: one stream after the other */
+        for (size_t t = 0; t < total; t++) {
+            unsigned j = (unsigned)(t / key->n_limbs), k = (unsigned)(t % key->n_limbs);
+            beaa_ckks_sample_uniform_seeded(key->data + ((size_t)(j * 2 + 1) * key->n_limbs + k) * c->n,
+                                            c->n, &c->mod[k], key->seed,
+                                            BEAA_CKKS_DOMAIN_SWK_A + (uint64_t)j * 256 + k);
+        }
     }
+    free(out);
+    free(dom);
+    free(prime);
 }
 
 void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key)

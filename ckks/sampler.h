@@ -16,13 +16,22 @@
 void beaa_ckks_sample_ternary(beaa_xof *x, int8_t *out, size_t n);
 /* Exactly h nonzero +-1 coefficients at uniformly random positions (h <= n). */
 void beaa_ckks_sample_sparse(beaa_xof *x, int8_t *out, size_t n, unsigned h);
-/* Rounded normal of standard deviation BEAA_CKKS_SIGMA, redrawn when |e| > GAUSS_BOUND. */
+/* Rounded normal of standard deviation BEAA_CKKS_SIGMA cut at |e| <= GAUSS_BOUND: inverse CDT,
+ * one XOF word per sample, constant time. */
 void beaa_ckks_sample_gauss(beaa_xof *x, int8_t *out, size_t n);
 /* Rounded normal of standard deviation sigma (any size, |result| < 2^62) into int64. */
 void beaa_ckks_sample_gauss_wide(beaa_xof *x, int64_t *out, size_t n, double sigma);
 /* One limb uniform in [0, q) from the XOF (seed, domain). */
 void beaa_ckks_sample_uniform_seeded(uint64_t *out, size_t n, const beaa_modulus *m,
                                      const uint8_t seed[BEAA_SEED_BYTES], uint64_t domain);
+/* count limbs of one seeded object: out[s] (n = ctx's ring size words) uniform modulo the
+ * extended prime prime[s] of ctx from the XOF (seed, domain[s]): the same values as
+ * beaa_ckks_sample_uniform_seeded, computed by the kernel table's uniform_seeded (8 streams per
+ * Keccak permutation with AVX-512), groups of 8 streams on several threads when parallel != 0. */
+void beaa_ckks_sample_uniform_seeded_limbs(const beaa_ckks_context *ctx, uint64_t *const *out,
+                                           const unsigned *prime, const uint64_t *domain,
+                                           size_t count, const uint8_t seed[BEAA_SEED_BYTES],
+                                           int parallel);
 /* The small signed polynomial s (n coefficients) as limbs in NTT form for the extended primes
  * k0 .. k0+count-1 of ctx: out + j*n is the limb of prime k0+j. */
 void beaa_ckks_small_to_ntt(const beaa_ckks_context *ctx, const int8_t *s, unsigned k0,

@@ -154,9 +154,14 @@ beaa_status beaa_ckks_ciphertext_expand_seed(beaa_ckks_ciphertext *ct)
     if (!ct || !ct->ctx || !ct->data) return BEAA_ERR_ARG;
     if (ct->size != 2) return BEAA_ERR_SIZE;
     const beaa_ckks_context *c = ct->ctx;
-    for (unsigned i = 0; i <= ct->level; i++)
-        beaa_ckks_sample_uniform_seeded(beaa_ckks_ct_limb(ct, 1, i), c->n, &c->mod[i], ct->seed,
-                                        BEAA_CKKS_DOMAIN_CT_A + i);
+    uint64_t *out[BEAA_CKKS_MAX_PRIMES], dom[BEAA_CKKS_MAX_PRIMES];
+    unsigned prime[BEAA_CKKS_MAX_PRIMES];
+    for (unsigned i = 0; i <= ct->level; i++) {
+        out[i] = beaa_ckks_ct_limb(ct, 1, i);
+        prime[i] = i;
+        dom[i] = BEAA_CKKS_DOMAIN_CT_A + i;
+    }
+    beaa_ckks_sample_uniform_seeded_limbs(c, out, prime, dom, ct->level + 1, ct->seed, 1);
     ct->has_seed = 1;
     ct->ntt_form = 1;
     return BEAA_OK;

@@ -16,21 +16,18 @@ beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x
 #pragma omp parallel
     {
         double *v = beaa_alloc(sizeof(double) * n); /* the client's pixels: wiped below */
-        beaa_ckks_plaintext *pt = NULL;
-        beaa_status st = v ? beaa_ckks_plaintext_new(ctx, level, &pt) : BEAA_ERR_NOMEM;
+        beaa_status st = v ? BEAA_OK : BEAA_ERR_NOMEM;
 #pragma omp for schedule(dynamic, 4)
         for (size_t e = 0; e < el; e++) {
             if (st != BEAA_OK) continue;
             for (size_t j = 0; j < n; j++) v[j] = x[j * el + e];
-            st = beaa_ckks_encode_real(ctx, v, n, scale, level, pt);
-            if (st == BEAA_OK) st = beaa_ckks_ciphertext_new(ctx, 2, level, &out[e]);
-            if (st == BEAA_OK) st = beaa_ckks_encrypt_sk(sk, pt, out[e]);
+            st = beaa_ckks_ciphertext_new_uninit(ctx, 2, level, &out[e]);
+            if (st == BEAA_OK) st = beaa_ckks_encrypt_sk_values(sk, v, n, scale, level, out[e]);
         }
         if (st != BEAA_OK) {
 #pragma omp critical(beaa_nn_pack_err)
             if (err == BEAA_OK) err = st;
         }
-        beaa_ckks_plaintext_free(pt);
         beaa_free_secret(v, sizeof(double) * n);
     }
     if (err != BEAA_OK)

@@ -118,6 +118,63 @@ START_TEST(test_encode_encrypt)
 }
 END_TEST
 
+/* The fused client path: encode + encrypt with the error added before the NTT. Decrypts to the
+ * values within the fresh-encryption bound at every level, is seed-compressed (c1 regenerates
+ * from the seed), draws fresh randomness every call, and refuses what encode_real refuses. */
+START_TEST(test_encrypt_sk_values)
+{
+    memcpy(want, x, S * sizeof *x);
+    beaa_ckks_ciphertext *ct, *ct2, *cp;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new_uninit(ctx, 2, 0, &ct), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new_uninit(ctx, 2, 0, &ct2), BEAA_OK);
+    for (unsigned lvl = 0; lvl <= L; lvl++) {
+        ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, x, S, SCALE, lvl, ct), BEAA_OK);
+        ck_assert_uint_eq(ct->level, lvl);
+        ck_assert_int_eq(ct->has_seed, 1);
+        ck_assert(ct->scale == SCALE);
+        double e = err_of(ct);
+        ck_assert_msg(e < FRESH_BOUND, "level %u: error %g", lvl, e);
+    }
+    /* the Gaussian error is really added: its slot error (sigma 3.2 per coefficient) is about
+     * 11x the rounding error of encoding alone (uniform, sigma 0.29) */
+    beaa_ckks_plaintext *pt;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, L, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encode_real(ctx, x, S, SCALE, L, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decode_real(pt, got, S), BEAA_OK);
+    double r_enc = 0, r_ct = 0;
+    for (size_t i = 0; i < S; i++) r_enc += (got[i] - x[i]) * (got[i] - x[i]);
+    ck_assert_int_eq(beaa_ckks_decrypt(sk, ct, pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decode_real(pt, got, S), BEAA_OK);
+    for (size_t i = 0; i < S; i++) r_ct += (got[i] - x[i]) * (got[i] - x[i]);
+    ck_assert_msg(r_ct > 25 * r_enc, "error power %g vs encoding alone %g", r_ct, r_enc);
+    beaa_ckks_plaintext_free(pt);
+    /* fewer values than slots: the rest decrypt to 0 */
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, x, 7, SCALE, L, ct), BEAA_OK);
+    for (size_t i = 0; i < S; i++) want[i] = i < 7 ? x[i] : 0.0;
+    ck_assert(err_of(ct) < FRESH_BOUND);
+    /* seed compression and fresh randomness */
+    ck_assert_int_eq(beaa_ckks_ciphertext_clone(ct, &cp), BEAA_OK);
+    memset(beaa_ckks_ct_limb(cp, 1, 0), 0, (size_t)(L + 1) * beaa_ckks_context_n(ctx) * 8);
+    ck_assert_int_eq(beaa_ckks_ciphertext_expand_seed(cp), BEAA_OK);
+    ck_assert_mem_eq(cp->data, ct->data, (size_t)2 * (L + 1) * beaa_ckks_context_n(ctx) * 8);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, x, 7, SCALE, L, ct2), BEAA_OK);
+    ck_assert(memcmp(ct2->seed, ct->seed, sizeof ct->seed) != 0);
+    ck_assert(memcmp(ct2->data, ct->data, beaa_ckks_context_n(ctx) * 8) != 0);
+    /* errors */
+    double bad = NAN, big = 0x1p20;
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, &bad, 1, SCALE, L, ct), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, x, S + 1, SCALE, L, ct), BEAA_ERR_SLOTS);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, x, S, 0.5, L, ct), BEAA_ERR_SCALE_RANGE);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, x, S, SCALE, L + 1, ct), BEAA_ERR_LEVEL_EXHAUSTED);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, &big, 1, SCALE, 0, ct), BEAA_ERR_VALUE);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(NULL, x, S, SCALE, L, ct), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, NULL, S, SCALE, L, ct), BEAA_ERR_ARG);
+    beaa_ckks_ciphertext_free(cp);
+    beaa_ckks_ciphertext_free(ct2);
+    beaa_ckks_ciphertext_free(ct);
+}
+END_TEST
+
 START_TEST(test_seed_and_flood)
 {
     memcpy(want, x, S * sizeof *x);
@@ -450,6 +507,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_encode_encrypt);
+    tcase_add_test(tc, test_encrypt_sk_values);
     tcase_add_test(tc, test_seed_and_flood);
     tcase_add_test(tc, test_add_sub_neg);
     tcase_add_test(tc, test_mul_plain_const_int);

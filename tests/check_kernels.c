@@ -37,9 +37,11 @@
 #define beaa_sub_mul_const_avx512 emu_sub_mul_const_avx512
 #define beaa_tensor_avx512 emu_tensor_avx512
 #define beaa_lin_dot_avx512 emu_lin_dot_avx512
+#define beaa_uniform_seeded_avx512 emu_uniform_seeded_avx512
 #include "ckks/kernels/avx512/ntt_avx512.c"
 #include "ckks/kernels/avx512/arith_avx512.c"
 #include "ckks/kernels/avx512/dot_avx512.c"
+#include "ckks/kernels/avx512/xof_avx512.c"
 #include "ckks/kernels/ref/ref.h"
 #include "tests/test_util.h"
 
@@ -65,6 +67,7 @@ static const beaa_kernels emu_kernels_avx512 = {
     .ks_dot2 = beaa_ks_dot2_ref,
     .permute = beaa_permute_ref,
     .lin_dot = emu_lin_dot_avx512,
+    .uniform_seeded = emu_uniform_seeded_avx512,
 };
 
 /* Tables built on a CPU without IFMA lack the 52-bit Shoup layout: add it (same formula as
@@ -554,6 +557,39 @@ static void check_lin_dot_isa(const beaa_kernels *k)
     free(xbuf); free(w); free(rbuf); free(obuf);
 }
 
+/* uniform_seeded against ref (one scalar SHAKE256 stream after the other), bit for bit:
+ * stream counts around the 8-lane groups (1 .. 19), lengths that end inside a squeezed block,
+ * NTT primes and bounds that reject half the draws (2^49 + 1) or nearly all bits (3). */
+static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
+{
+    const size_t counts[] = {1, 2, 3, 7, 8, 9, 11, 16, 19}, lens[] = {1, 17, 18, 301};
+    uint64_t *buf = malloc(sizeof(uint64_t) * 19 * nmax), *ref = malloc(sizeof(uint64_t) * 19 * nmax);
+    uint64_t *o[19], *r[19], q[19], dom[19];
+    uint8_t seed[32];
+    ck_assert(buf && ref);
+    for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++)
+        for (size_t li = 0; li <= sizeof lens / sizeof *lens; li++) {
+            size_t cnt = counts[ci], n = li < 4 ? lens[li] : nmax;
+            for (size_t b = 0; b < 32; b++) seed[b] = (uint8_t)test_rng_u64();
+            for (size_t s = 0; s < cnt; s++) {
+                o[s] = buf + s * nmax;
+                r[s] = ref + s * nmax;
+                size_t kind = (s + ci + li) % 4;
+                q[s] = kind == 0 ? test_find_ntt_prime(prime_bits[s % N_PRIME_BITS], 1024, 0)
+                     : kind == 1 ? (UINT64_C(1) << 49) + 1 : kind == 2 ? 3 : test_rng_below(UINT64_C(1) << 61) + 2;
+                dom[s] = test_rng_u64();
+            }
+            k->uniform_seeded(o, q, dom, cnt, n, seed);
+            beaa_uniform_seeded_ref(r, q, dom, cnt, n, seed);
+            for (size_t s = 0; s < cnt; s++)
+                for (size_t i = 0; i < n; i++)
+                    EXPECT(o[s][i] == r[s][i], "%s uniform_seeded: %zu streams, n %zu: stream %zu value %zu",
+                           k->name, cnt, n, s, i);
+        }
+    free(buf);
+    free(ref);
+}
+
 static void check_isa(const beaa_kernels *k)
 {
     check_ntt_isa(k);
@@ -569,6 +605,7 @@ static void check_isa(const beaa_kernels *k)
     }
     check_ks_dot2_isa(k, 1024);
     check_lin_dot_isa(k);
+    check_uniform_isa(k, k == &emu_kernels_avx512 ? 1024 : 32768);
 }
 
 /* The oracle itself: ref element-wise kernels against naive unsigned __int128 arithmetic. */

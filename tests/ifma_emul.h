@@ -57,7 +57,31 @@ EMU_LANEWISE(_mm512_or_si512, x | y)
 EMU_LANEWISE(_mm512_min_epu64, x < y ? x : y)
 EMU_LANEWISE(_mm512_sllv_epi64, y > 63 ? 0 : x << y)
 EMU_LANEWISE(_mm512_srlv_epi64, y > 63 ? 0 : x >> y)
+EMU_LANEWISE(_mm512_xor_si512, x ^ y)
 #undef EMU_LANEWISE
+
+/* vprolq: every lane rotated left by the immediate r */
+static inline __m512i _mm512_rol_epi64(__m512i a, int r)
+{
+    __m512i o;
+    for (int i = 0; i < 8; i++) o.v[i] = r % 64 ? (a.v[i] << (r % 64)) | (a.v[i] >> (64 - r % 64)) : a.v[i];
+    return o;
+}
+/* vpternlogq: bit i of the result is bit (a_i b_i c_i) of imm (a the most significant) */
+static inline __m512i _mm512_ternarylogic_epi64(__m512i a, __m512i b, __m512i c, int imm)
+{
+    __m512i o;
+    for (int i = 0; i < 8; i++) {
+        uint64_t r = 0;
+        for (int bit = 0; bit < 64; bit++) {
+            unsigned idx = (unsigned)(((a.v[i] >> bit) & 1) << 2 | ((b.v[i] >> bit) & 1) << 1 |
+                                      ((c.v[i] >> bit) & 1));
+            r |= (uint64_t)((imm >> idx) & 1) << bit;
+        }
+        o.v[i] = r;
+    }
+    return o;
+}
 
 /* dst = a + low 52 bits of (b[51:0] * c[51:0]) */
 static inline __m512i _mm512_madd52lo_epu64(__m512i a, __m512i b, __m512i c)

@@ -112,6 +112,14 @@ typedef struct beaa_kernels {
      * the avx512 one needs q < 2^50 (IFMA) and hands larger primes to beaa_lin_dot_ref. */
     void (*lin_dot)(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
                     const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
+
+    /* Uniform residues from seeded SHAKE256 streams (the seed-compressed 'a' parts of keys and
+     * ciphertexts): for s < count, out[s][0..n) are the first n values beaa_xof_uniform(&x, q[s])
+     * draws from x = beaa_xof_init(seed, domain[s]) (8 little-endian bytes per draw, rejection
+     * above the smallest all-ones mask covering q - 1). q[s] >= 2. The avx512 version runs 8
+     * streams per Keccak permutation (one per 64-bit lane). */
+    void (*uniform_seeded)(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
+                           size_t count, size_t n, const uint8_t *seed);
 } beaa_kernels;
 
 /* Largest k of lin_dot: k lower halves of 104-bit products below 2^52 each stay below 2^64. */

@@ -24,5 +24,6 @@ const beaa_kernels beaa_kernels_avx2 = {
     .conv_overflow = beaa_conv_overflow_avx2,
     .ks_dot2 = beaa_ks_dot2_avx2,
     .permute = beaa_permute_ref,
+    .uniform_seeded = beaa_uniform_seeded_ref,
     .lin_dot = NULL,
 };

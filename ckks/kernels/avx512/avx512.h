@@ -30,5 +30,7 @@ void beaa_tensor_avx512(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t
                         const beaa_modulus *m, uint64_t w, uint64_t ws);
 void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
                          const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
+void beaa_uniform_seeded_avx512(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
+                                size_t count, size_t n, const uint8_t *seed);
 
 #endif

@@ -141,7 +141,13 @@ void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uin
     const uint64_t *xp[BEAA_LIN_DOT_MAX_K];
     for (size_t t0 = 0; t0 < n; t0 += LD5_COLS) {
         size_t t1 = n - t0 < LD5_COLS ? n : t0 + LD5_COLS, nc = t1 - t0;
-        for (size_t c = 0; c < k; c++) xp[c] = x[c] + t0;
+        for (size_t c = 0; c < k; c++) {
+            xp[c] = x[c] + t0;
+            /* the next block of every input: k streams megabytes apart are more than the
+             * hardware prefetchers follow, and in the encrypted pass they come from DRAM */
+            if (t1 < n)
+                for (size_t l = 0; l < LD5_COLS && t1 + l < n; l += 8) __builtin_prefetch(x[c] + t1 + l, 0, 2);
+        }
         size_t tw = nc / (8 * LD5_C) * (8 * LD5_C); /* whole steps of LD5_C vectors */
         uint64_t *rj[LD5_R];
         size_t j = 0;

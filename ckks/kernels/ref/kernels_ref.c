@@ -22,5 +22,6 @@ const beaa_kernels beaa_kernels_ref = {
     .conv_overflow = beaa_conv_overflow_ref,
     .ks_dot2 = beaa_ks_dot2_ref,
     .permute = beaa_permute_ref,
+    .uniform_seeded = beaa_uniform_seeded_ref,
     .lin_dot = NULL,
 };

@@ -1,0 +1,15 @@
+/* sample_ref.c - portable seeded uniform sampling (uniform_seeded, kernels.h): one SHAKE256
+ * stream after the other with lib/rng's scalar Keccak; the oracle of the multi-lane versions. */
+#include "ckks/kernels/ref/ref.h"
+#include "lib/rng.h"
+
+void beaa_uniform_seeded_ref(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
+                             size_t count, size_t n, const uint8_t *seed)
+{
+    for (size_t s = 0; s < count; s++) {
+        beaa_xof x;
+        beaa_xof_init(&x, seed, domain[s]);
+        for (size_t i = 0; i < n; i++) out[s][i] = beaa_xof_uniform(&x, q[s]);
+        beaa_xof_wipe(&x);
+    }
+}
