@@ -60,6 +60,38 @@ EMU_LANEWISE(_mm512_srlv_epi64, y > 63 ? 0 : x >> y)
 EMU_LANEWISE(_mm512_xor_si512, x ^ y)
 #undef EMU_LANEWISE
 
+/* vshufi64x2: 128-bit lanes 0,1 of dst from a, 2,3 from b, each picked by 2 bits of imm */
+static inline __m512i _mm512_shuffle_i64x2(__m512i a, __m512i b, int imm)
+{
+    __m512i o;
+    for (int l = 0; l < 4; l++) {
+        const __m512i *src = l < 2 ? &a : &b;
+        int sel = (imm >> (2 * l)) & 3;
+        o.v[2 * l] = src->v[2 * sel];
+        o.v[2 * l + 1] = src->v[2 * sel + 1];
+    }
+    return o;
+}
+/* vpunpcklqdq / vpunpckhqdq: per 128-bit lane, the low (high) qwords of a and b */
+static inline __m512i _mm512_unpacklo_epi64(__m512i a, __m512i b)
+{
+    __m512i o;
+    for (int l = 0; l < 4; l++) { o.v[2 * l] = a.v[2 * l]; o.v[2 * l + 1] = b.v[2 * l]; }
+    return o;
+}
+static inline __m512i _mm512_unpackhi_epi64(__m512i a, __m512i b)
+{
+    __m512i o;
+    for (int l = 0; l < 4; l++) { o.v[2 * l] = a.v[2 * l + 1]; o.v[2 * l + 1] = b.v[2 * l + 1]; }
+    return o;
+}
+/* src with the lanes selected by mask k replaced by x */
+static inline __m512i _mm512_mask_set1_epi64(__m512i src, unsigned char k, long long x)
+{
+    for (int i = 0; i < 8; i++)
+        if ((k >> i) & 1) src.v[i] = (uint64_t)x;
+    return src;
+}
 /* vprolq: every lane rotated left by the immediate r */
 static inline __m512i _mm512_rol_epi64(__m512i a, int r)
 {

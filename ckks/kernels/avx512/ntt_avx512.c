@@ -53,61 +53,6 @@ static inline void ntt5_inv_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws,
                         k->mask52);
 }
 
-/* Index vectors for a stage with butterfly distance g in {1, 2, 4}: two vectors (16 values,
- * 8/g groups) are split into X (first halves of the groups) and Y (second halves); tw picks
- * each lane's twiddle from 8 consecutive table entries; lo/hi merge X, Y back. */
-typedef struct ntt5_shuffle {
-    __m512i split_x, split_y, tw, merge_lo, merge_hi;
-} ntt5_shuffle;
-
-static ntt5_shuffle ntt5_make_shuffle(unsigned g)
-{
-    uint64_t sx[8], sy[8], tw[8], lo[8], hi[8];
-    for (unsigned l = 0; l < 8; l++) {
-        sx[l] = (l / g) * 2 * g + l % g; /* element of the 16 (>= 8 means second vector) */
-        sy[l] = sx[l] + g;
-        tw[l] = l / g;
-    }
-    for (unsigned e = 0; e < 16; e++) {
-        unsigned grp = e / (2 * g), p = e % (2 * g);
-        uint64_t src = p < g ? grp * g + p : 8 + grp * g + (p - g); /* X lane or 8 + Y lane */
-        if (e < 8) lo[e] = src;
-        else hi[e - 8] = src;
-    }
-    ntt5_shuffle s;
-    s.split_x = _mm512_loadu_si512((const void *)sx);
-    s.split_y = _mm512_loadu_si512((const void *)sy);
-    s.tw = _mm512_loadu_si512((const void *)tw);
-    s.merge_lo = _mm512_loadu_si512((const void *)lo);
-    s.merge_hi = _mm512_loadu_si512((const void *)hi);
-    return s;
-}
-
-/* One stage with distance g < 8 (m = n / (2g) groups), forward or inverse butterflies, reading
- * src and writing a (src == a in place). */
-static void ntt5_small_stage(uint64_t *a, const uint64_t *src, size_t n, unsigned g,
-                             const uint64_t *w_tab,
-                             const uint64_t *ws_tab, const ntt5_consts *k, int inverse)
-{
-    const size_t m = n / (2 * g), per = 8 / g; /* groups per pair of vectors */
-    const ntt5_shuffle s = ntt5_make_shuffle(g);
-    for (size_t i = 0; i < m; i += per) {
-        uint64_t *p = a + 2 * g * i;
-        const uint64_t *ps = src + 2 * g * i;
-        __m512i v0 = _mm512_load_si512((const void *)ps);
-        __m512i v1 = _mm512_load_si512((const void *)(ps + 8));
-        __m512i X = _mm512_permutex2var_epi64(v0, s.split_x, v1);
-        __m512i Y = _mm512_permutex2var_epi64(v0, s.split_y, v1);
-        /* entries m+i .. m+i+7 exist: m + i + 7 < n for n >= 16 (see docs/kernels.md) */
-        __m512i w = _mm512_permutexvar_epi64(s.tw, _mm512_loadu_si512((const void *)(w_tab + m + i)));
-        __m512i ws = _mm512_permutexvar_epi64(s.tw, _mm512_loadu_si512((const void *)(ws_tab + m + i)));
-        if (inverse) ntt5_inv_bfly(&X, &Y, w, ws, k);
-        else ntt5_fwd_bfly(&X, &Y, w, ws, k);
-        _mm512_store_si512((void *)p, _mm512_permutex2var_epi64(X, s.merge_lo, Y));
-        _mm512_store_si512((void *)(p + 8), _mm512_permutex2var_epi64(X, s.merge_hi, Y));
-    }
-}
-
 static ntt5_consts ntt5_make_consts(uint64_t q)
 {
     ntt5_consts k;
@@ -118,63 +63,292 @@ static ntt5_consts ntt5_make_consts(uint64_t q)
     return k;
 }
 
+/* Twiddle (w, its Shoup form) broadcast from table entry idx. */
+typedef struct ntt5_tw {
+    __m512i w, ws;
+} ntt5_tw;
+
+static inline ntt5_tw ntt5_tw_at(const uint64_t *w, const uint64_t *ws, size_t idx)
+{
+    ntt5_tw r;
+    r.w = _mm512_set1_epi64((long long)w[idx]);
+    r.ws = _mm512_set1_epi64((long long)ws[idx]);
+    return r;
+}
+
+/* Forward stages m, 2m, 4m (distances g, g/2, g/4 >= 8) in one pass: each group of the first
+ * stage is a block of 2g values; for every 8-lane column j < g/4 of it, the 8 vectors at
+ * distances g/4 apart go through the three stages in registers (12 butterflies) and back. One
+ * load and store of the data per three stages, instead of per stage. */
+static void ntt5_fwd_radix8(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
+                            const uint64_t *wst, const ntt5_consts *k)
+{
+    const size_t d = g / 4;
+    for (size_t i = 0; i < m; i++) {
+        const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
+        const ntt5_tw B0 = ntt5_tw_at(wt, wst, 2 * m + 2 * i), B1 = ntt5_tw_at(wt, wst, 2 * m + 2 * i + 1);
+        const ntt5_tw C0 = ntt5_tw_at(wt, wst, 4 * m + 4 * i), C1 = ntt5_tw_at(wt, wst, 4 * m + 4 * i + 1);
+        const ntt5_tw C2 = ntt5_tw_at(wt, wst, 4 * m + 4 * i + 2), C3 = ntt5_tw_at(wt, wst, 4 * m + 4 * i + 3);
+        uint64_t *b = a + 2 * i * g;
+        for (size_t j = 0; j < d; j += 8) {
+            __m512i v[8];
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; r++) v[r] = _mm512_load_si512((const void *)(b + j + r * d));
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) ntt5_fwd_bfly(&v[r], &v[r + 4], A.w, A.ws, k);
+            ntt5_fwd_bfly(&v[0], &v[2], B0.w, B0.ws, k);
+            ntt5_fwd_bfly(&v[1], &v[3], B0.w, B0.ws, k);
+            ntt5_fwd_bfly(&v[4], &v[6], B1.w, B1.ws, k);
+            ntt5_fwd_bfly(&v[5], &v[7], B1.w, B1.ws, k);
+            ntt5_fwd_bfly(&v[0], &v[1], C0.w, C0.ws, k);
+            ntt5_fwd_bfly(&v[2], &v[3], C1.w, C1.ws, k);
+            ntt5_fwd_bfly(&v[4], &v[5], C2.w, C2.ws, k);
+            ntt5_fwd_bfly(&v[6], &v[7], C3.w, C3.ws, k);
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; r++) _mm512_store_si512((void *)(b + j + r * d), v[r]);
+        }
+    }
+}
+
+/* Forward stages m and 2m (distances g, g/2 >= 8) in one pass. */
+static void ntt5_fwd_radix4(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
+                            const uint64_t *wst, const ntt5_consts *k)
+{
+    const size_t d = g / 2;
+    for (size_t i = 0; i < m; i++) {
+        const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
+        const ntt5_tw B0 = ntt5_tw_at(wt, wst, 2 * m + 2 * i), B1 = ntt5_tw_at(wt, wst, 2 * m + 2 * i + 1);
+        uint64_t *b = a + 2 * i * g;
+        for (size_t j = 0; j < d; j += 8) {
+            __m512i v0 = _mm512_load_si512((const void *)(b + j));
+            __m512i v1 = _mm512_load_si512((const void *)(b + j + d));
+            __m512i v2 = _mm512_load_si512((const void *)(b + j + 2 * d));
+            __m512i v3 = _mm512_load_si512((const void *)(b + j + 3 * d));
+            ntt5_fwd_bfly(&v0, &v2, A.w, A.ws, k);
+            ntt5_fwd_bfly(&v1, &v3, A.w, A.ws, k);
+            ntt5_fwd_bfly(&v0, &v1, B0.w, B0.ws, k);
+            ntt5_fwd_bfly(&v2, &v3, B1.w, B1.ws, k);
+            _mm512_store_si512((void *)(b + j), v0);
+            _mm512_store_si512((void *)(b + j + d), v1);
+            _mm512_store_si512((void *)(b + j + 2 * d), v2);
+            _mm512_store_si512((void *)(b + j + 3 * d), v3);
+        }
+    }
+}
+
+/* Forward stage m alone (distance g >= 8). */
+static void ntt5_fwd_radix2(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
+                            const uint64_t *wst, const ntt5_consts *k)
+{
+    for (size_t i = 0; i < m; i++) {
+        const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
+        uint64_t *x = a + 2 * i * g, *y = x + g;
+        for (size_t j = 0; j < g; j += 8) {
+            __m512i X = _mm512_load_si512((const void *)(x + j));
+            __m512i Y = _mm512_load_si512((const void *)(y + j));
+            ntt5_fwd_bfly(&X, &Y, A.w, A.ws, k);
+            _mm512_store_si512((void *)(x + j), X);
+            _mm512_store_si512((void *)(y + j), Y);
+        }
+    }
+}
+
+/* The stages of distance 4, 2 and 1 in one pass over 16-value chunks e0..e15 (v0 = e0..e7,
+ * v1 = e8..e15), with in-lane or 128-bit shuffles between the stages instead of full
+ * permutations (vpermt2q costs 2-3x a vshufi64x2 or vpunpck on Zen 4):
+ *   distance 4: X = [e0-3 | e8-11], Y = [e4-7 | e12-15]   (vshufi64x2)
+ *   distance 2: X = [e0 e1 e8 e9 e4 e5 e12 e13], Y = [e2 e3 e10 e11 e6 e7 e14 e15] (vshufi64x2)
+ *   distance 1: X = [e0 e2 e8 e10 e4 e6 e12 e14], Y = the odd ones (vpunpcklqdq/hqdq)
+ * and two vpermt2q put the chunk back in order. Each stage's twiddles follow that lane order:
+ * group g of the chunk's 2, 4 or 8 groups is table entry (first entry of the stage) + c*groups
+ * + g. normalize != 0 ends with the values in [0, q) (the non-lazy transform), else [0, 4q). */
+static void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wt, const uint64_t *wst,
+                            const ntt5_consts *k, int normalize)
+{
+    static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3}, i1[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+    static const uint64_t olo[8] = {0, 8, 1, 9, 4, 12, 5, 13}, ohi[8] = {2, 10, 3, 11, 6, 14, 7, 15};
+    const __m512i I2 = _mm512_loadu_si512((const void *)i2), I1 = _mm512_loadu_si512((const void *)i1);
+    const __m512i OLO = _mm512_loadu_si512((const void *)olo), OHI = _mm512_loadu_si512((const void *)ohi);
+    const size_t m4 = n / 8, m2 = n / 4, m1 = n / 2; /* first table entry of each stage */
+    for (size_t c = 0; c < n / 16; c++) {
+        uint64_t *p = a + 16 * c;
+        __m512i v0 = _mm512_load_si512((const void *)p), v1 = _mm512_load_si512((const void *)(p + 8));
+        /* distance 4: groups 2c, 2c+1 */
+        __m512i X = _mm512_shuffle_i64x2(v0, v1, 0x44), Y = _mm512_shuffle_i64x2(v0, v1, 0xEE);
+        __m512i w = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wt[m4 + 2 * c]), 0xF0,
+                                           (long long)wt[m4 + 2 * c + 1]);
+        __m512i ws = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
+                                            (long long)wst[m4 + 2 * c + 1]);
+        ntt5_fwd_bfly(&X, &Y, w, ws, k);
+        /* distance 2: groups 4c .. 4c+3 in the lane order 0 0 2 2 1 1 3 3 */
+        __m512i X2 = _mm512_shuffle_i64x2(X, Y, 0x88), Y2 = _mm512_shuffle_i64x2(X, Y, 0xDD);
+        /* (8 entries read, 4 used: m2 + 4c + 7 < n) */
+        w = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wt + m2 + 4 * c)));
+        ws = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wst + m2 + 4 * c)));
+        ntt5_fwd_bfly(&X2, &Y2, w, ws, k);
+        /* distance 1: groups 8c .. 8c+7 in the lane order 0 1 4 5 2 3 6 7 */
+        X = _mm512_unpacklo_epi64(X2, Y2);
+        Y = _mm512_unpackhi_epi64(X2, Y2);
+        w = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wt + m1 + 8 * c)));
+        ws = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wst + m1 + 8 * c)));
+        ntt5_fwd_bfly(&X, &Y, w, ws, k);
+        if (normalize) {
+            X = ntt5_csub(ntt5_csub(X, k->two_q), k->q);
+            Y = ntt5_csub(ntt5_csub(Y, k->two_q), k->q);
+        }
+        _mm512_store_si512((void *)p, _mm512_permutex2var_epi64(X, OLO, Y));
+        _mm512_store_si512((void *)(p + 8), _mm512_permutex2var_epi64(X, OHI, Y));
+    }
+}
+
+/* Stages in passes of three (radix 8) while the distances allow, then two or one, then the
+ * three small distances in one pass: 5 passes over the data at n = 2^14 and 2^15 (14 before). */
 static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
 {
     const size_t n = t->n;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
-    size_t gap = n, m = 1;
-    for (; gap > 8; m <<= 1) {
-        gap >>= 1;
-        for (size_t i = 0; i < m; i++) {
-            const __m512i w = _mm512_set1_epi64((long long)t->fw[m + i]);
-            const __m512i ws = _mm512_set1_epi64((long long)t->fw_shoup52[m + i]);
-            uint64_t *x = a + 2 * i * gap, *y = x + gap;
-            for (size_t j = 0; j < gap; j += 8) {
-                __m512i X = _mm512_load_si512((const void *)(x + j));
-                __m512i Y = _mm512_load_si512((const void *)(y + j));
-                ntt5_fwd_bfly(&X, &Y, w, ws, &k);
-                _mm512_store_si512((void *)(x + j), X);
-                _mm512_store_si512((void *)(y + j), Y);
-            }
+    size_t m = 1, g = n / 2;
+    while (g >= 8) {
+        if (g >= 32) { ntt5_fwd_radix8(a, m, g, t->fw, t->fw_shoup52, &k); m *= 8; g /= 8; }
+        else if (g >= 16) { ntt5_fwd_radix4(a, m, g, t->fw, t->fw_shoup52, &k); m *= 4; g /= 4; }
+        else { ntt5_fwd_radix2(a, m, g, t->fw, t->fw_shoup52, &k); m *= 2; g /= 2; }
+    }
+    ntt5_fwd_small3(a, n, t->fw, t->fw_shoup52, &k, !lazy);
+}
+
+/* Inverse stages of distances d, 2d, 4d (d >= 8; groups m = n/(2d), m/2, m/4) in one pass: each
+ * block of 8d values is 8 vectors at distance d per 8-lane column, three stages in registers. */
+static void ntt5_inv_radix8(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
+                            const uint64_t *wst, const ntt5_consts *k)
+{
+    const size_t m = n / (2 * d), blocks = n / (8 * d);
+    for (size_t b = 0; b < blocks; b++) {
+        const ntt5_tw A0 = ntt5_tw_at(wt, wst, m + 4 * b), A1 = ntt5_tw_at(wt, wst, m + 4 * b + 1);
+        const ntt5_tw A2 = ntt5_tw_at(wt, wst, m + 4 * b + 2), A3 = ntt5_tw_at(wt, wst, m + 4 * b + 3);
+        const ntt5_tw B0 = ntt5_tw_at(wt, wst, m / 2 + 2 * b), B1 = ntt5_tw_at(wt, wst, m / 2 + 2 * b + 1);
+        const ntt5_tw C = ntt5_tw_at(wt, wst, m / 4 + b);
+        uint64_t *p = a + 8 * d * b;
+        for (size_t j = 0; j < d; j += 8) {
+            __m512i v[8];
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; r++) v[r] = _mm512_load_si512((const void *)(p + j + r * d));
+            ntt5_inv_bfly(&v[0], &v[1], A0.w, A0.ws, k);
+            ntt5_inv_bfly(&v[2], &v[3], A1.w, A1.ws, k);
+            ntt5_inv_bfly(&v[4], &v[5], A2.w, A2.ws, k);
+            ntt5_inv_bfly(&v[6], &v[7], A3.w, A3.ws, k);
+            ntt5_inv_bfly(&v[0], &v[2], B0.w, B0.ws, k);
+            ntt5_inv_bfly(&v[1], &v[3], B0.w, B0.ws, k);
+            ntt5_inv_bfly(&v[4], &v[6], B1.w, B1.ws, k);
+            ntt5_inv_bfly(&v[5], &v[7], B1.w, B1.ws, k);
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) ntt5_inv_bfly(&v[r], &v[r + 4], C.w, C.ws, k);
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; r++) _mm512_store_si512((void *)(p + j + r * d), v[r]);
         }
     }
-    ntt5_small_stage(a, a, n, 4, t->fw, t->fw_shoup52, &k, 0);
-    ntt5_small_stage(a, a, n, 2, t->fw, t->fw_shoup52, &k, 0);
-    ntt5_small_stage(a, a, n, 1, t->fw, t->fw_shoup52, &k, 0);
-    if (lazy) return;
-    for (size_t j = 0; j < n; j += 8) {
-        __m512i v = _mm512_load_si512((const void *)(a + j));
-        v = ntt5_csub(ntt5_csub(v, k.two_q), k.q);
-        _mm512_store_si512((void *)(a + j), v);
+}
+
+/* Inverse stages of distances d and 2d (d >= 8) in one pass. */
+static void ntt5_inv_radix4(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
+                            const uint64_t *wst, const ntt5_consts *k)
+{
+    const size_t m = n / (2 * d), blocks = n / (4 * d);
+    for (size_t b = 0; b < blocks; b++) {
+        const ntt5_tw A0 = ntt5_tw_at(wt, wst, m + 2 * b), A1 = ntt5_tw_at(wt, wst, m + 2 * b + 1);
+        const ntt5_tw B = ntt5_tw_at(wt, wst, m / 2 + b);
+        uint64_t *p = a + 4 * d * b;
+        for (size_t j = 0; j < d; j += 8) {
+            __m512i v0 = _mm512_load_si512((const void *)(p + j));
+            __m512i v1 = _mm512_load_si512((const void *)(p + j + d));
+            __m512i v2 = _mm512_load_si512((const void *)(p + j + 2 * d));
+            __m512i v3 = _mm512_load_si512((const void *)(p + j + 3 * d));
+            ntt5_inv_bfly(&v0, &v1, A0.w, A0.ws, k);
+            ntt5_inv_bfly(&v2, &v3, A1.w, A1.ws, k);
+            ntt5_inv_bfly(&v0, &v2, B.w, B.ws, k);
+            ntt5_inv_bfly(&v1, &v3, B.w, B.ws, k);
+            _mm512_store_si512((void *)(p + j), v0);
+            _mm512_store_si512((void *)(p + j + d), v1);
+            _mm512_store_si512((void *)(p + j + 2 * d), v2);
+            _mm512_store_si512((void *)(p + j + 3 * d), v3);
+        }
+    }
+}
+
+/* Inverse stage of distance d >= 8 alone. */
+static void ntt5_inv_radix2(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
+                            const uint64_t *wst, const ntt5_consts *k)
+{
+    const size_t m = n / (2 * d);
+    for (size_t i = 0; i < m; i++) {
+        const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
+        uint64_t *x = a + 2 * i * d, *y = x + d;
+        for (size_t j = 0; j < d; j += 8) {
+            __m512i X = _mm512_load_si512((const void *)(x + j));
+            __m512i Y = _mm512_load_si512((const void *)(y + j));
+            ntt5_inv_bfly(&X, &Y, A.w, A.ws, k);
+            _mm512_store_si512((void *)(x + j), X);
+            _mm512_store_si512((void *)(y + j), Y);
+        }
+    }
+}
+
+/* The inverse stages of distance 1, 2 and 4 in one pass over 16-value chunks, reading src
+ * (== a, or an out-of-place input) and writing a: the forward pass's lane orders backwards
+ * (natural -> distance-1 layout by vpermt2q, -> distance 2 by vpunpck, -> distance 4 by vpermt2q,
+ * -> natural by vshufi64x2), twiddles in the same lane orders from the inverse table. */
+static void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, const uint64_t *wt,
+                            const uint64_t *wst, const ntt5_consts *k)
+{
+    static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3}, i1[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+    static const uint64_t s1x[8] = {0, 2, 8, 10, 4, 6, 12, 14}, s1y[8] = {1, 3, 9, 11, 5, 7, 13, 15};
+    static const uint64_t s4x[8] = {0, 1, 8, 9, 2, 3, 10, 11}, s4y[8] = {4, 5, 12, 13, 6, 7, 14, 15};
+    const __m512i I2 = _mm512_loadu_si512((const void *)i2), I1 = _mm512_loadu_si512((const void *)i1);
+    const __m512i S1X = _mm512_loadu_si512((const void *)s1x), S1Y = _mm512_loadu_si512((const void *)s1y);
+    const __m512i S4X = _mm512_loadu_si512((const void *)s4x), S4Y = _mm512_loadu_si512((const void *)s4y);
+    const size_t m4 = n / 8, m2 = n / 4, m1 = n / 2;
+    for (size_t c = 0; c < n / 16; c++) {
+        const uint64_t *ps = src + 16 * c;
+        uint64_t *p = a + 16 * c;
+        __m512i v0 = _mm512_load_si512((const void *)ps), v1 = _mm512_load_si512((const void *)(ps + 8));
+        /* distance 1 */
+        __m512i X = _mm512_permutex2var_epi64(v0, S1X, v1), Y = _mm512_permutex2var_epi64(v0, S1Y, v1);
+        __m512i w = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wt + m1 + 8 * c)));
+        __m512i ws = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wst + m1 + 8 * c)));
+        ntt5_inv_bfly(&X, &Y, w, ws, k);
+        /* distance 2 */
+        __m512i X2 = _mm512_unpacklo_epi64(X, Y), Y2 = _mm512_unpackhi_epi64(X, Y);
+        w = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wt + m2 + 4 * c)));
+        ws = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wst + m2 + 4 * c)));
+        ntt5_inv_bfly(&X2, &Y2, w, ws, k);
+        /* distance 4 */
+        X = _mm512_permutex2var_epi64(X2, S4X, Y2);
+        Y = _mm512_permutex2var_epi64(X2, S4Y, Y2);
+        w = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wt[m4 + 2 * c]), 0xF0,
+                                   (long long)wt[m4 + 2 * c + 1]);
+        ws = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
+                                    (long long)wst[m4 + 2 * c + 1]);
+        ntt5_inv_bfly(&X, &Y, w, ws, k);
+        _mm512_store_si512((void *)p, _mm512_shuffle_i64x2(X, Y, 0x44));
+        _mm512_store_si512((void *)(p + 8), _mm512_shuffle_i64x2(X, Y, 0xEE));
     }
 }
 
 /* The last stage multiplies by ni = n^-1 s and nw = n^-1 iv[1] s (s = 1, or the scaled kernel's
  * w; nis, nws their 52-bit Shoup forms); mode 0: output in [0, q), 1: lazy [0, 2q), 2: plus
- * c mod q, in [0, q). */
+ * c mod q, in [0, q). Passes: the three small distances, then radix 8/4/2 up to n/4, then the
+ * last stage: 6 passes at n = 2^14 (14 before). */
 static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, const uint64_t *src, int mode,
                      uint64_t ni_,
                      uint64_t nis_, uint64_t nw_, uint64_t nws_, uint64_t c_)
 {
     const size_t n = t->n, half = n >> 1;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
-    ntt5_small_stage(a, src, n, 1, t->iv, t->iv_shoup52, &k, 1);
-    ntt5_small_stage(a, a, n, 2, t->iv, t->iv_shoup52, &k, 1);
-    ntt5_small_stage(a, a, n, 4, t->iv, t->iv_shoup52, &k, 1);
-    size_t gap = 8;
-    for (size_t m = n >> 4; m > 1; m >>= 1, gap <<= 1) {
-        for (size_t i = 0; i < m; i++) {
-            const __m512i w = _mm512_set1_epi64((long long)t->iv[m + i]);
-            const __m512i ws = _mm512_set1_epi64((long long)t->iv_shoup52[m + i]);
-            uint64_t *x = a + 2 * i * gap, *y = x + gap;
-            for (size_t j = 0; j < gap; j += 8) {
-                __m512i X = _mm512_load_si512((const void *)(x + j));
-                __m512i Y = _mm512_load_si512((const void *)(y + j));
-                ntt5_inv_bfly(&X, &Y, w, ws, &k);
-                _mm512_store_si512((void *)(x + j), X);
-                _mm512_store_si512((void *)(y + j), Y);
-            }
-        }
+    ntt5_inv_small3(a, src, n, t->iv, t->iv_shoup52, &k);
+    size_t d = 8;
+    while (d < half) {
+        if (4 * d < half) { ntt5_inv_radix8(a, n, d, t->iv, t->iv_shoup52, &k); d *= 8; }
+        else if (2 * d < half) { ntt5_inv_radix4(a, n, d, t->iv, t->iv_shoup52, &k); d *= 4; }
+        else { ntt5_inv_radix2(a, n, d, t->iv, t->iv_shoup52, &k); d *= 2; }
     }
     /* last stage with n^-1 merged: outputs in [0, 2q) */
     const __m512i ni = _mm512_set1_epi64((long long)ni_);
