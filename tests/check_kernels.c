@@ -38,6 +38,9 @@
 #define beaa_tensor_avx512 emu_tensor_avx512
 #define beaa_lin_dot_avx512 emu_lin_dot_avx512
 #define beaa_uniform_seeded_avx512 emu_uniform_seeded_avx512
+#define beaa_basis_conv_avx512 emu_basis_conv_avx512
+#define beaa_basis_conv_sub_avx512 emu_basis_conv_sub_avx512
+#define beaa_ks_dot2_avx512 emu_ks_dot2_avx512
 #include "ckks/kernels/avx512/ntt_avx512.c"
 #include "ckks/kernels/avx512/arith_avx512.c"
 #include "ckks/kernels/avx512/dot_avx512.c"
@@ -61,10 +64,10 @@ static const beaa_kernels emu_kernels_avx512 = {
     .mac_const = emu_mac_const_avx512,
     .sub_mul_const = emu_sub_mul_const_avx512,
     .tensor = emu_tensor_avx512,
-    .basis_conv = beaa_basis_conv_ref,
-    .basis_conv_sub = beaa_basis_conv_sub_ref,
+    .basis_conv = emu_basis_conv_avx512,
+    .basis_conv_sub = emu_basis_conv_sub_avx512,
     .conv_overflow = beaa_conv_overflow_ref,
-    .ks_dot2 = beaa_ks_dot2_ref,
+    .ks_dot2 = emu_ks_dot2_avx512,
     .permute = beaa_permute_ref,
     .lin_dot = emu_lin_dot_avx512,
     .uniform_seeded = emu_uniform_seeded_avx512,
@@ -309,7 +312,7 @@ static void check_elementwise_isa(const beaa_kernels *k, size_t n, uint64_t q)
 static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
 {
     /* 70 > 64 terms: the 128-bit fold matters (and SIMD paths may hand over to ref) */
-    const size_t n_in_list[] = {1, 3, 8, 9, 17, 40, 70};
+    const size_t n_in_list[] = {1, 3, 8, 9, 15, 16, 17, 40, 70};
     const unsigned p_bits[] = {59, 50, 36};
     /* input bounds: residues of < 2^50 primes (the key-switching case), the full 2^61 range,
      * and mostly small with a few values >= 2^51 (SIMD blocks that must take the slow path) */
@@ -385,7 +388,7 @@ static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
  * and a 59-bit one (handed to ref), edge values q-1 and 0. */
 static void check_ks_dot2_isa(const beaa_kernels *k, size_t n)
 {
-    const size_t nd_list[] = {1, 3, 4, 5, 8, 9, 40};
+    const size_t nd_list[] = {1, 3, 4, 5, 8, 9, 14, 15, 40};
     const unsigned p_bits[] = {59, 50, 49, 36};
     uint64_t *r0 = beaa_alloc(n * 8), *r1 = beaa_alloc(n * 8), *s0 = beaa_alloc(n * 8),
              *s1 = beaa_alloc(n * 8), *i0 = beaa_alloc(n * 8), *i1 = beaa_alloc(n * 8);
@@ -708,6 +711,16 @@ START_TEST(test_lin_dot_reduce)
                 B.v[l] = kind == 0 ? q - 1 : test_rng_below(q);
             }
             __m512i got = ld5_reduce(L, H, B, &red);
+            for (int l = 0; l < 8; l++) {
+                unsigned __int128 T = ((unsigned __int128)H.v[l] << 52) + L.v[l] + B.v[l];
+                EXPECT_U64_EQ(got.v[l], (uint64_t)(T % q));
+            }
+            /* the two-digit form, for sums with H + L/2^52 < 2^52: its extremes */
+            for (int l = 0; l < 8; l++) {
+                uint64_t hi_room = ((UINT64_C(1) << 52) - 1) - (L.v[l] >> 52);
+                H.v[l] = (it + l) % 3 == 0 ? hi_room : H.v[l] % (hi_room + 1);
+            }
+            got = ld5_reduce2(L, H, B, &red);
             for (int l = 0; l < 8; l++) {
                 unsigned __int128 T = ((unsigned __int128)H.v[l] << 52) + L.v[l] + B.v[l];
                 EXPECT_U64_EQ(got.v[l], (uint64_t)(T % q));

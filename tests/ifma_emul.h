@@ -85,6 +85,13 @@ static inline __m512i _mm512_unpackhi_epi64(__m512i a, __m512i b)
     for (int l = 0; l < 4; l++) { o.v[2 * l] = a.v[2 * l + 1]; o.v[2 * l + 1] = b.v[2 * l + 1]; }
     return o;
 }
+/* vptestmq: bit i set when a_i & b_i != 0 */
+static inline unsigned char _mm512_test_epi64_mask(__m512i a, __m512i b)
+{
+    unsigned char m = 0;
+    for (int i = 0; i < 8; i++) m |= (unsigned char)((a.v[i] & b.v[i]) != 0) << i;
+    return m;
+}
 /* src with the lanes selected by mask k replaced by x */
 static inline __m512i _mm512_mask_set1_epi64(__m512i src, unsigned char k, long long x)
 {

@@ -32,5 +32,13 @@ void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uin
                          const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
 void beaa_uniform_seeded_avx512(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
                                 size_t count, size_t n, const uint8_t *seed);
+void beaa_basis_conv_avx512(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
+                            size_t n, const beaa_modulus *p);
+void beaa_basis_conv_sub_avx512(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
+                                size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
+                                const uint64_t *corr);
+void beaa_ks_dot2_avx512(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
+                         const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                         const beaa_modulus *m, int add);
 
 #endif

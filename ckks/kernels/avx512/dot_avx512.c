@@ -74,6 +74,19 @@ static inline __m512i ld5_reduce(__m512i L, __m512i H, __m512i b, const ld5_red 
     return ld5_csub(s, k->q);
 }
 
+/* The same for sums of at most 15 products (H + L/2^52 < 2^52): two 52-bit digits, two Shoup
+ * products. */
+static inline __m512i ld5_reduce2(__m512i L, __m512i H, __m512i b, const ld5_red *k)
+{
+    __m512i t0 = _mm512_and_si512(L, k->m52);
+    __m512i t1 = _mm512_add_epi64(_mm512_srlv_epi64(L, k->s52), H);
+    __m512i s = _mm512_add_epi64(ld5_shoup(t0, &k->one, k->q, k->m52), ld5_shoup(t1, &k->c1, k->q, k->m52));
+    s = _mm512_add_epi64(s, b); /* < 5q */
+    s = ld5_csub(s, k->q4);
+    s = ld5_csub(s, k->q2);
+    return ld5_csub(s, k->q);
+}
+
 /* One tile of R rows x (8 CW) columns over the columns [t0, t1) (t1 - t0 a multiple of 8 CW):
  * 2 R CW accumulators, CW input vectors and one broadcast weight in registers. Inlined with
  * constant R and CW, so the loops unroll and the accumulators stay in registers. A broadcast
@@ -159,6 +172,154 @@ void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uin
         for (; j < m; j++) {
             rj[0] = r[j] + t0;
             ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, 1, 1, k, 0, nc, &red);
+        }
+    }
+}
+
+/* ---- key switching: fast basis conversion and the digit inner product on IFMA ---- */
+
+/* 8 bytes u[0..7] as 8 lanes (zero-extended). */
+static inline __m512i ld5_bytes8(const uint8_t *u)
+{
+#ifdef BEAA_IFMA_EMULATE
+    __m512i r;
+    for (int i = 0; i < 8; i++) r.v[i] = u[i];
+    return r;
+#else
+    return _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(const void *)u));
+#endif
+}
+
+static ld5_red ld5_make_red(uint64_t q)
+{
+    ld5_red red;
+    red.q = _mm512_set1_epi64((long long)q);
+    red.q2 = _mm512_set1_epi64((long long)(2 * q));
+    red.q4 = _mm512_set1_epi64((long long)(4 * q));
+    red.m52 = _mm512_set1_epi64((long long)LD5_M52);
+    red.s52 = _mm512_set1_epi64(52);
+    uint64_t c1 = (uint64_t)(((beaa_u128)1 << 52) % q);
+    red.one = ld5_make(1 % q, q);
+    red.c1 = ld5_make(c1, q);
+    red.c2 = ld5_make((uint64_t)((beaa_u128)c1 * c1 % q), q);
+    return red;
+}
+
+/* The basis conversion body for 16 outputs at k: lo/hi halves of x[i][k..k+15] * c[i] summed
+ * (n_in <= 255: below 2^60 and 2^58), then reduced; 0 when an input is >= 2^52 (the 52-bit
+ * multiplier would drop its top bits: the caller takes the ref kernel for the block). With
+ * corr, subtracts corr[u[k]] (the mod-down's overflow correction, n_in + 1 <= 8 values). */
+static inline int ld5_conv16(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
+                             size_t k, const ld5_red *red, const uint8_t *u, __m512i corrv)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero, big = zero;
+    for (size_t i = 0; i < n_in; i++) {
+        __m512i x0 = _mm512_loadu_si512((const void *)(x[i] + k));
+        __m512i x1 = _mm512_loadu_si512((const void *)(x[i] + k + 8));
+        __m512i w = _mm512_set1_epi64((long long)c[i]);
+        big = _mm512_or_si512(big, _mm512_or_si512(x0, x1));
+        lo0 = _mm512_madd52lo_epu64(lo0, x0, w);
+        hi0 = _mm512_madd52hi_epu64(hi0, x0, w);
+        lo1 = _mm512_madd52lo_epu64(lo1, x1, w);
+        hi1 = _mm512_madd52hi_epu64(hi1, x1, w);
+    }
+    if (_mm512_test_epi64_mask(big, _mm512_set1_epi64((long long)~(uint64_t)LD5_M52))) return 0;
+    /* at most 15 terms: two digits suffice */
+    __m512i r0 = n_in <= 15 ? ld5_reduce2(lo0, hi0, zero, red) : ld5_reduce(lo0, hi0, zero, red);
+    __m512i r1 = n_in <= 15 ? ld5_reduce2(lo1, hi1, zero, red) : ld5_reduce(lo1, hi1, zero, red);
+    if (u) {
+        /* r - corr[u] mod q */
+        __m512i g0 = _mm512_permutexvar_epi64(ld5_bytes8(u + k), corrv);
+        __m512i g1 = _mm512_permutexvar_epi64(ld5_bytes8(u + k + 8), corrv);
+        __m512i d0 = _mm512_sub_epi64(r0, g0), d1 = _mm512_sub_epi64(r1, g1);
+        r0 = _mm512_min_epu64(d0, _mm512_add_epi64(d0, red->q));
+        r1 = _mm512_min_epu64(d1, _mm512_add_epi64(d1, red->q));
+    }
+    _mm512_storeu_si512((void *)(r + k), r0);
+    _mm512_storeu_si512((void *)(r + k + 8), r1);
+    return 1;
+}
+
+static void ld5_conv(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
+                     size_t n, const beaa_modulus *p, const uint8_t *u, const uint64_t *corr)
+{
+    const ld5_red red = ld5_make_red(p->q);
+    uint64_t cpad[8] = {0};
+    if (u)
+        for (size_t i = 0; i <= n_in; i++) cpad[i] = corr[i];
+    const __m512i corrv = _mm512_loadu_si512((const void *)cpad);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        if (ld5_conv16(r, x, c, n_in, k, &red, u, corrv)) continue;
+        /* an input >= 2^52 in this block: the ref kernel for it */
+        const uint64_t *xs[255];
+        for (size_t i = 0; i < n_in; i++) xs[i] = x[i] + k;
+        if (u) beaa_basis_conv_sub_ref(r + k, xs, c, n_in, 16, p, u + k, corr);
+        else beaa_basis_conv_ref(r + k, xs, c, n_in, 16, p);
+    }
+    if (k < n) {
+        const uint64_t *xs[255];
+        for (size_t i = 0; i < n_in; i++) xs[i] = x[i] + k;
+        if (u) beaa_basis_conv_sub_ref(r + k, xs, c, n_in, n - k, p, u + k, corr);
+        else beaa_basis_conv_ref(r + k, xs, c, n_in, n - k, p);
+    }
+}
+
+/* basis_conv (kernels.h) for p < 2^50 on IFMA: two multiply-adds per term, one reduction per
+ * output; inputs are normally residues of < 2^50 primes, and a 16-value block holding one of
+ * 2^52 or more (a context that mixes larger primes) goes to the ref kernel. */
+void beaa_basis_conv_avx512(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
+                            size_t n, const beaa_modulus *p)
+{
+    if (p->q >= (UINT64_C(1) << 50) || n_in == 0 || n_in > 255) {
+        beaa_basis_conv_ref(r, x, c, n_in, n, p);
+        return;
+    }
+    ld5_conv(r, x, c, n_in, n, p, NULL, NULL);
+}
+
+void beaa_basis_conv_sub_avx512(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
+                                size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
+                                const uint64_t *corr)
+{
+    if (p->q >= (UINT64_C(1) << 50) || n_in == 0 || n_in > 7) {
+        beaa_basis_conv_sub_ref(r, x, c, n_in, n, p, u, corr);
+        return;
+    }
+    ld5_conv(r, x, c, n_in, n, p, u, corr);
+}
+
+/* ks_dot2 (kernels.h) for q < 2^50 on IFMA: per output, the lo/hi halves of the nd products
+ * summed (nd <= 63 plus the added residue stay below 2^58 and 2^54), one reduction each. */
+void beaa_ks_dot2_avx512(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
+                         const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                         const beaa_modulus *m, int add)
+{
+    if (m->q >= (UINT64_C(1) << 50) || nd == 0 || nd > 63 || n % 8) {
+        beaa_ks_dot2_ref(r0, r1, d, kb, ka, nd, n, m, add);
+        return;
+    }
+    const ld5_red red = ld5_make_red(m->q);
+    const __m512i zero = _mm512_setzero_si512();
+    for (size_t i = 0; i < n; i += 8) {
+        __m512i lb = add ? _mm512_loadu_si512((const void *)(r0 + i)) : zero, hb = zero;
+        __m512i la = add ? _mm512_loadu_si512((const void *)(r1 + i)) : zero, ha = zero;
+        for (size_t j = 0; j < nd; j++) {
+            __m512i dv = _mm512_loadu_si512((const void *)(d[j] + i));
+            __m512i bv = _mm512_loadu_si512((const void *)(kb[j] + i));
+            __m512i av = _mm512_loadu_si512((const void *)(ka[j] + i));
+            lb = _mm512_madd52lo_epu64(lb, dv, bv);
+            hb = _mm512_madd52hi_epu64(hb, dv, bv);
+            la = _mm512_madd52lo_epu64(la, dv, av);
+            ha = _mm512_madd52hi_epu64(ha, dv, av);
+        }
+        if (nd <= 14) { /* plus the added residue: at most 15 terms */
+            _mm512_storeu_si512((void *)(r0 + i), ld5_reduce2(lb, hb, zero, &red));
+            _mm512_storeu_si512((void *)(r1 + i), ld5_reduce2(la, ha, zero, &red));
+        } else {
+            _mm512_storeu_si512((void *)(r0 + i), ld5_reduce(lb, hb, zero, &red));
+            _mm512_storeu_si512((void *)(r1 + i), ld5_reduce(la, ha, zero, &red));
         }
     }
 }

@@ -1,7 +1,6 @@
-/* kernels_avx512.c - the AVX-512 IFMA kernel table (beaa_kernels_avx512). basis_conv (and its
- * mod-down form) is the AVX2 FMA kernel (inputs up to 2^61 do not fit the 52-bit multiplier;
- * every AVX-512 CPU has AVX2+FMA), ks_dot2 and conv_overflow the AVX2 FMA kernels too, permute
- * the ref kernel. */
+/* kernels_avx512.c - the AVX-512 IFMA kernel table (beaa_kernels_avx512). conv_overflow is the
+ * AVX2 FMA kernel (every AVX-512 CPU has AVX2+FMA), permute the ref kernel; the rest are IFMA
+ * kernels that hand primes of 2^50 or more to ref. */
 #include "ckks/kernels/avx2/avx2.h"
 #include "ckks/kernels/avx512/avx512.h"
 #include "ckks/kernels/ref/ref.h"
@@ -22,10 +21,10 @@ const beaa_kernels beaa_kernels_avx512 = {
     .mac_const = beaa_mac_const_avx512,
     .sub_mul_const = beaa_sub_mul_const_avx512,
     .tensor = beaa_tensor_avx512,
-    .basis_conv = beaa_basis_conv_avx2,
-    .basis_conv_sub = beaa_basis_conv_sub_avx2,
+    .basis_conv = beaa_basis_conv_avx512,
+    .basis_conv_sub = beaa_basis_conv_sub_avx512,
     .conv_overflow = beaa_conv_overflow_avx2,
-    .ks_dot2 = beaa_ks_dot2_avx2,
+    .ks_dot2 = beaa_ks_dot2_avx512,
     .permute = beaa_permute_ref,
     .uniform_seeded = beaa_uniform_seeded_avx512,
     .lin_dot = beaa_lin_dot_avx512,
