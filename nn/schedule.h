@@ -41,10 +41,10 @@ void beaa_nn_schedule_free(beaa_nn_schedule *s);
 void beaa_nn_sched_group_blocks(const beaa_nn_net *net, const beaa_nn_schedule *sc, uint32_t si,
                                 uint32_t g, void (*fn)(void *user, uint32_t b), void *user);
 
-/* Peak bytes of ciphertexts the pass keeps alive when it follows this schedule in ring 2^log_n
- * with L levels: the network inputs until their last reader has run, each stage's outputs
- * until theirs has, and each group's x and u ciphertexts while it runs, plus `threads`
- * products of size 3 and their relinearized results. */
+/* Peak bytes of ciphertexts the pass holds when it follows this schedule in ring 2^log_n with
+ * L levels: the network inputs until their last reader has run, each stage's outputs until
+ * theirs has, plus the working set of every stage begun (a group's x and u ciphertexts and
+ * `threads` products of size 3), which the block pool keeps for reuse. */
 size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedule *sc,
                                    unsigned log_n, int threads);
 
