@@ -335,15 +335,16 @@ beaa_status beaa_ckks_mul(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphert
         const uint64_t *b0 = beaa_ckks_ct_limb(b, 0, (unsigned)i), *b1 = beaa_ckks_ct_limb(b, 1, (unsigned)i);
         uint64_t *r0 = beaa_ckks_ct_limb(ob.r, 0, (unsigned)i), *r1 = beaa_ckks_ct_limb(ob.r, 1, (unsigned)i),
                  *r2 = beaa_ckks_ct_limb(ob.r, 2, (unsigned)i);
-        c->kern->mul_mod(r0, a0, b0, n, m);
         if (square) {
+            c->kern->mul_mod(r0, a0, b0, n, m);
             c->kern->mul_mod(r1, a0, a1, n, m);
             c->kern->add_mod(r1, r1, r1, n, m->q);
+            c->kern->mul_mod(r2, a1, b1, n, m);
         } else {
-            c->kern->mul_mod(r1, a0, b1, n, m);
-            c->kern->mac_mod(r1, a1, b0, n, m);
+            /* one pass over the four operand limbs (the tensor kernel with w = 1) instead of
+             * four (mul_mod, mul_mod, mac_mod, mul_mod): the product is memory-bound */
+            c->kern->tensor(r0, r1, r2, a0, a1, b0, b1, n, m, 1, beaa_shoup(1, m->q));
         }
-        c->kern->mul_mod(r2, a1, b1, n, m);
     }
     out_end(&ob, BEAA_OK, scale);
     return BEAA_OK;

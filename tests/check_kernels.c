@@ -281,15 +281,16 @@ static void check_elementwise_isa(const beaa_kernels *k, size_t n, uint64_t q)
 #undef RESET
 #undef COMPARE
     }
-    /* tensor: three outputs, no aliasing; distinct operands, then the square (a == b) */
+    /* tensor: three outputs, no aliasing; distinct operands, then the square (a == b); w random,
+     * q - 1, and 1 (the plain product's own loop) */
     fill(a, n, q);
     fill(b, n, q);
     fill(r0, n, q);
     fill(b2, n, q);
     for (int sq = 0; sq < 2; sq++)
-        for (int wi = 0; wi < 2; wi++) {
+        for (int wi = 0; wi < 3; wi++) {
             const uint64_t *x0 = a, *x1 = b, *y0 = sq ? a : r0, *y1 = sq ? b : b2;
-            uint64_t tw = wi ? we : w, tws = wi ? wes : ws;
+            uint64_t tw = wi == 2 ? 1 : wi ? we : w, tws = wi == 2 ? beaa_shoup(1, q) : wi ? wes : ws;
             k->tensor(ka, kb, kr, x0, x1, y0, y1, n, &m, tw, tws);
             ref->tensor(ra, rb, rr, x0, x1, y0, y1, n, &m, tw, tws);
             for (size_t i = 0; i < n; i++)

@@ -200,6 +200,33 @@ void beaa_sub_mul_const_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b
     for (; i < n; i++) r[i] = beaa_mul_shoup(a[i] + 2 * q - b[i], w, ws, q);
 }
 
+/* The tensor product loop; scaled == 0 is w = 1 (the plain ciphertext product): no Shoup
+ * products by w. */
+static inline __attribute__((always_inline)) size_t
+ar5_tensor_body(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a0, const uint64_t *a1,
+                const uint64_t *b0, const uint64_t *b1, size_t n, const ar5_barrett *k,
+                const ar5_const *kc, int scaled)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i x0 = _mm512_loadu_si512((const void *)(a0 + i));
+        __m512i x1 = _mm512_loadu_si512((const void *)(a1 + i));
+        __m512i y0 = _mm512_loadu_si512((const void *)(b0 + i));
+        __m512i y1 = _mm512_loadu_si512((const void *)(b1 + i));
+        __m512i t1 = _mm512_add_epi64(ar5_mulmod(x0, y1, k), ar5_mulmod(x1, y0, k));
+        t1 = ar5_csub(t1, k->q); /* [0, q) */
+        __m512i t0 = ar5_mulmod(x0, y0, k);
+        if (scaled) {
+            t0 = ar5_csub(ar5_mul_shoup(t0, kc->w, kc->ws, kc->neg_q, kc->mask52), k->q);
+            t1 = ar5_csub(ar5_mul_shoup(t1, kc->w, kc->ws, kc->neg_q, kc->mask52), k->q);
+        }
+        _mm512_storeu_si512((void *)(r0 + i), t0);
+        _mm512_storeu_si512((void *)(r1 + i), t1);
+        _mm512_storeu_si512((void *)(r2 + i), ar5_mulmod(x1, y1, k));
+    }
+    return i;
+}
+
 void beaa_tensor_avx512(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a0,
                         const uint64_t *a1, const uint64_t *b0, const uint64_t *b1, size_t n,
                         const beaa_modulus *m, uint64_t w, uint64_t ws)
@@ -210,20 +237,8 @@ void beaa_tensor_avx512(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t
     }
     const ar5_barrett k = ar5_make_barrett(m);
     const ar5_const kc = ar5_make_const(w, m->q);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m512i x0 = _mm512_loadu_si512((const void *)(a0 + i));
-        __m512i x1 = _mm512_loadu_si512((const void *)(a1 + i));
-        __m512i y0 = _mm512_loadu_si512((const void *)(b0 + i));
-        __m512i y1 = _mm512_loadu_si512((const void *)(b1 + i));
-        __m512i t1 = _mm512_add_epi64(ar5_mulmod(x0, y1, &k), ar5_mulmod(x1, y0, &k));
-        t1 = ar5_csub(t1, k.q); /* [0, q) */
-        __m512i t0 = ar5_mul_shoup(ar5_mulmod(x0, y0, &k), kc.w, kc.ws, kc.neg_q, kc.mask52);
-        t1 = ar5_mul_shoup(t1, kc.w, kc.ws, kc.neg_q, kc.mask52);
-        _mm512_storeu_si512((void *)(r0 + i), ar5_csub(t0, k.q));
-        _mm512_storeu_si512((void *)(r1 + i), ar5_csub(t1, k.q));
-        _mm512_storeu_si512((void *)(r2 + i), ar5_mulmod(x1, y1, &k));
-    }
+    size_t i = w == 1 ? ar5_tensor_body(r0, r1, r2, a0, a1, b0, b1, n, &k, &kc, 0)
+                      : ar5_tensor_body(r0, r1, r2, a0, a1, b0, b1, n, &k, &kc, 1);
     if (i < n)
         beaa_tensor_ref(r0 + i, r1 + i, r2 + i, a0 + i, a1 + i, b0 + i, b1 + i, n - i, m, w, ws);
 }
