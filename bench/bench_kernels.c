@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ckks/kernels/kernels.h"
+#include "ckks/kernels/ref/ref.h"
 #include "lib/cpu.h"
 #include "lib/mem.h"
 
@@ -113,6 +114,26 @@ static void b_basis_conv_sub(bench_ctx *c)
     c->k->basis_conv_sub(c->r, c->x, c->c, 5, c->n, &c->m, c->u, c->corr);
 }
 static void b_conv_overflow(bench_ctx *c) { c->k->conv_overflow(c->u, c->x, c->rc, 5, c->n); }
+/* the linear maps' dot products: 2 rows (outputs r, b) of 8 inputs x[0..7]; tables without a
+ * lin_dot use the dgemm path in nn/linear.c, here ref stands in for them */
+static void b_lin_dot(bench_ctx *c)
+{
+    uint64_t *out[2] = { c->r, c->b }, w[16];
+    for (int i = 0; i < 16; i++) w[i] = c->c[i % 8];
+    void (*f)(uint64_t *const *, const uint64_t *const *, const uint64_t *, const uint64_t *,
+              size_t, size_t, size_t, const beaa_modulus *) = c->k->lin_dot ? c->k->lin_dot : beaa_lin_dot_ref;
+    f(out, c->x, w, NULL, 2, 8, c->n, &c->m);
+}
+/* seeded uniform sampling: 8 streams of n values (outputs a, b, r and x[0..4]) */
+static void b_uniform_seeded(bench_ctx *c)
+{
+    uint64_t *out[8] = { c->a, c->b, c->r, (uint64_t *)c->x[0], (uint64_t *)c->x[1],
+                         (uint64_t *)c->x[2], (uint64_t *)c->x[3], (uint64_t *)c->x[4] };
+    uint64_t q[8], dom[8];
+    uint8_t seed[32] = { 7 };
+    for (int i = 0; i < 8; i++) { q[i] = c->m.q; dom[i] = (uint64_t)i; }
+    c->k->uniform_seeded(out, q, dom, 8, c->n, seed);
+}
 /* outputs r, x[6], x[7]; operands a, b, x[0], x[1] */
 static void b_tensor(bench_ctx *c)
 {
@@ -231,7 +252,8 @@ int main(int argc, char **argv)
         {"mac_const", b_mac_const, 0},      {"sub_mul_const", b_sub_mul_const, 0},
         {"basis_conv_8", b_basis_conv, 0},  {"ks_dot2_4", b_ks_dot2, 0},
         {"basis_conv_sub_5", b_basis_conv_sub, 0}, {"conv_overflow_5", b_conv_overflow, 0},
-        {"tensor", b_tensor, 0},
+        {"tensor", b_tensor, 0},            {"lin_dot_2x8", b_lin_dot, 0},
+        {"uniform_seeded_8", b_uniform_seeded, 0},
     };
     const size_t n_kernels = sizeof kernels / sizeof kernels[0];
     printf("benchmark,params,metric,value,unit\n");
