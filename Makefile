@@ -97,11 +97,13 @@ test-run-asan: $(TEST_BIN) $(BENCH_BIN)
 	@BEAA_TEST_LIGHT=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh scripts/run_tests.sh $(TEST_BIN)
 
 # `make bench`: the paper's experiments measured on this machine, one report (scripts/bench.sh,
-# docs/bench.md): about 20-30 minutes on 2 cores. `make bench-quick`: the same pipeline on an
+# docs/bench.md): about 15-20 minutes on 2 cores (BENCH_FLAGS=--with-paper adds the paper's
+# CIFAR-10 geometry, a few minutes more). `make bench-quick`: the same pipeline on an
 # insecure small ring in about a minute (a smoke test; CI runs it), into $(BUILD)/bench-quick.
 bench-build: $(BENCH_BIN)
+BENCH_FLAGS ?=
 bench: deps bench-build
-	@BUILD=$(BUILD) sh scripts/bench.sh
+	@BUILD=$(BUILD) sh scripts/bench.sh $(BENCH_FLAGS)
 bench-quick: deps bench-build
 	@rm -rf $(BUILD)/bench-quick
 	@BUILD=$(BUILD) sh scripts/bench.sh --quick --out $(BUILD)/bench-quick

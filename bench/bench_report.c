@@ -600,6 +600,36 @@ static void section_ckks(void)
     if (d) fclose(d);
     if (!rows) md("| (no kernel rows in this run) | | | | |\n");
     md("\n![kernel speedups](kernels_speedup.png)\n\n");
+    /* the linear maps (bench_linear): one group of each stage, both paths */
+    double rate = num("linear", "-", "ifma_instructions_per_s");
+    rows = 0;
+    for (size_t i = 0; i < g_n; i++) {
+        const row *r = &g_rows[i];
+        if (strcmp(r->bench, "linear") || strcmp(r->metric, "macs")) continue;
+        if (!rows)
+            md("Linear maps (`bench_linear`, one group of outputs of each stage of the network over "
+               "one task of the pass, single thread, minimum): the exact dgemm of split residues "
+               "against the kernel table's lin_dot%s.\n\n| group | MACs | bytes | dgemm | lin_dot | "
+               "dgemm / lin_dot |\n|---|---:|---:|---:|---:|---:|\n",
+               rate > 0 ? "; \"of peak\" is against 4 products per IFMA-instruction slot, "
+                          "measured by an IFMA loop" : "");
+        char p[300], wg[400], wd[400];
+        snprintf(p, sizeof p, "%s", r->params);
+        for (char *q = p; *q; q++) if (*q == ';') *q = ' ';
+        snprintf(wg, sizeof wg, "%s path=dgemm", p);
+        const char *dot = txt("machine", "-", "kernel_set");
+        snprintf(wd, sizeof wd, "%s path=%s", p, dot ? dot : "avx512");
+        double gg = num("linear", wg, "gmacs"), gd = num("linear", wd, "gmacs");
+        double fg = num("linear", wg, "fraction_of_peak"), fd = num("linear", wd, "fraction_of_peak");
+        char sg[64], sd[64];
+        snprintf(sg, sizeof sg, isnan(fg) ? "%.2f GMAC/s" : "%.2f GMAC/s (%.0f%%)", gg, 100 * fg);
+        snprintf(sd, sizeof sd, isnan(gd) ? "-" : isnan(fd) ? "%.2f GMAC/s" : "%.2f GMAC/s (%.0f%% of peak)", gd, 100 * fd);
+        md("| %.*s | %s | %s KiB | %s | %s | %s |\n", (int)strcspn(r->params, ";"), r->params,
+           f_int(strtod(r->value, NULL)), f_num(num("linear", p, "bytes_read_written"), 0), sg, sd,
+           isnan(gd) ? "-" : f_num(gd / gg, 2));
+        rows++;
+    }
+    if (rows) md("\n");
     fprintf(g_gp,
             "set terminal pngcairo noenhanced size 1000,540 font 'sans,10'\n"
             "set output '%s/kernels_speedup.png'\n"

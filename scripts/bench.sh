@@ -6,29 +6,32 @@
 # machine has is skipped with a row saying how much it needs; a step that fails is recorded and
 # the rest still runs. docs/bench.md explains the report.
 #
-# usage: scripts/bench.sh [--quick] [--out DIR]
+# usage: scripts/bench.sh [--quick] [--with-paper] [--out DIR]
 #   --out DIR  result folder (default bench/results/<date>-<cpu>, with --quick build/bench-quick;
 #              an existing folder is never overwritten: a suffix -2, -3, ... is added)
 #   --quick    smoke run: N=2^11 (insecure ring), small batches, one image per channel-wise row,
 #              short CKKS/kernel benchmarks; checks the pipeline in a minute, measures nothing
+#   --with-paper  also the paper's CIFAR-10 geometry (make bench-paper: batch 4096, a few minutes)
 # environment: BUILD (build folder, default build), BENCH_MODELS (model folder, default models),
 #              BEAA_THREADS, BEAA_BENCH_MEM_MIB (pretend the
 #              machine has this much memory, MiB), BENCH_CW_IMAGES (images per channel-wise row)
 set -u
 quick=0
+paper=0
 out=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 ;;
+    --with-paper) paper=1 ;;
     --out) [ $# -ge 2 ] || { echo "bench.sh: --out needs a folder" >&2; exit 2; }; out=$2; shift ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--out DIR]" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--with-paper] [--out DIR]" >&2; exit 2 ;;
     esac
     shift
 done
 cd "$(dirname "$0")/.." || exit 1
 B=${BUILD:-build}/bench
 M=${BENCH_MODELS:-models}
-for p in bench_models bench_elementwise bench_channelwise bench_ckks bench_kernels bench_report; do
+for p in bench_models bench_elementwise bench_channelwise bench_ckks bench_kernels bench_linear bench_paper bench_report; do
     [ -x "$B/$p" ] || { echo "bench.sh: $B/$p is not built (run: make bench)" >&2; exit 1; }
 done
 missing=""
@@ -69,6 +72,7 @@ if [ "$quick" = 1 ]; then
     cw_images=1
     ckks_opt="--quick"
     kern_opt="--quick"
+    paper_opt="--batch 512 --log-n 11 --insecure"
 else
     ring=""
     fig7="1024 2048 4096 8192 10000 16384"
@@ -76,6 +80,7 @@ else
     cw_images=${BENCH_CW_IMAGES:-10}
     ckks_opt=""
     kern_opt=""
+    paper_opt=""
 fi
 
 # Machine and parameters (text values have no commas).
@@ -102,7 +107,7 @@ cmd="scripts/bench.sh"
     echo "machine,-,kernel,$(clean "$(uname -sr)"),text"
 } >> "$csv"
 
-steps=$((1 + $(echo $fig7 | wc -w) + 5 + 3 + 3))
+steps=$((1 + $(echo $fig7 | wc -w) + 5 + 3 + 4 + paper))
 n=0
 start=$(date +%s)
 # step LABEL CMD...: runs CMD, appends its rows (header dropped) to results.csv, its stderr to
@@ -155,6 +160,10 @@ ckks_best() { "$B/bench_ckks" $ckks_opt | tag "${BEAA_ARCH:-$isa}"; }
 step "CKKS primitives, portable kernels (BEAA_ARCH=ref)" ckks_ref
 step "CKKS primitives, $isa kernels" ckks_best
 step "kernels, every ISA against ref" "$B/bench_kernels" $kern_opt
+step "linear maps: exact dgemm against the kernel table's lin_dot" "$B/bench_linear" $kern_opt
+if [ "$paper" = 1 ]; then
+    step "the paper's CIFAR-10 geometry (3x32x32, random weights)" "$B/bench_paper" $paper_opt
+fi
 
 echo "[bench] report: $B/bench_report $out" >&2
 "$B/bench_report" "$out" >> "$log" 2>&1 || { echo "bench.sh: bench_report failed; see $log" >&2; exit 1; }
