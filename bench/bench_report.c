@@ -427,9 +427,9 @@ static void section_table1(void)
     if (!isnan(ekd) && !isnan(relu) && best_name) {
         int top = !strcmp(best_name, "element-kd"), close = relu - ekd <= 0.005;
         md("Targets: element-wise + KD (%s) the most accurate polynomial model: %s; within 0.5 "
-           "points of ReLU (%s): %.2f points below, %s.\n", f_pct(ekd),
-           top ? "**holds**" : "**does not hold**", f_pct(relu), 100 * (relu - ekd),
-           close ? "**holds**" : "**does not hold**");
+           "points of ReLU (%s): %.2f points %s, %s.\n", f_pct(ekd),
+           top ? "**holds**" : "**does not hold**", f_pct(relu), 100 * fabs(relu - ekd),
+           relu >= ekd ? "below" : "above", close ? "**holds**" : "**does not hold**");
         if (!top)
             md("The most accurate polynomial model here is %s at %s: the paper's ordering does not "
                "hold on this data set with this recipe.\n", best_name, f_pct(best));
@@ -441,7 +441,7 @@ static void section_table1(void)
             "set title 'Table 1: Fashion-MNIST test accuracy per model (10,000 test images)'\n"
             "set style data histograms\nset style histogram clustered gap 1\n"
             "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
-            "set ylabel 'accuracy (%%)'\nset grid ytics\nset key bottom right opaque\n"
+            "set ylabel 'accuracy (%%)'\nset grid ytics\nset key outside bottom center horizontal\n"
             "stats '%s/table1.dat' using 2 nooutput\nrelu = %.4f\n"
             "set yrange [STATS_min - 1.0 : STATS_max + 0.5]\n"
             "plot '%s/table1.dat' using 2:xtic(1) title 'plaintext' lc rgb '#4C72B0', "

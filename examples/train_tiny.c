@@ -1,7 +1,7 @@
 /* train_tiny.c - the training API in one page: load Fashion-MNIST, build the default network
  * with element-wise quadratic activations, train it briefly on 2,000 images, evaluate on 1,000
  * test images and save the model file (refusing to overwrite). Run: build/examples/train_tiny
- * [out.model]. The full recipe (teacher, distillation) is `make model` / tools/beaa-train.c. */
+ * [out.model]. The full recipe (teacher, distillation) is `make models` / tools/beaa-train.c. */
 #include <stdio.h>
 #include "lib/beaa.h"
 
