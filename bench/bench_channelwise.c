@@ -21,7 +21,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_channelwise --model FILE [--name NAME] [--images K] "
-                    "[--log-n n --insecure]\n");
+                    "[--log-n n --insecure] [--seed TEXT|os]\n");
     return 2;
 }
 
@@ -31,6 +31,7 @@ int main(int argc, char **argv)
     size_t k = 4;
     unsigned log_n = 0;
     int insecure = 0;
+    const char *seed = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--model") && v) path = argv[++i];
@@ -38,10 +39,12 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--images") && v) k = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--log-n") && v) log_n = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--insecure")) insecure = 1;
+        else if (!strcmp(a, "--seed") && v) seed = argv[++i];
         else return usage();
     }
     if (!path || k == 0) return usage();
     if (!name) name = path;
+    if (bench_apply_seed(seed)) return 1;
     printf("benchmark,params,metric,value,unit\n");
 
     beaa_model *m = NULL;

@@ -42,7 +42,7 @@ static void progress(void *user, unsigned si, unsigned ns, size_t done, size_t t
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_elementwise --model FILE [--name NAME] [--batch B] "
-                    "[--log-n n --insecure]\n");
+                    "[--log-n n --insecure] [--seed TEXT|os]\n");
     return 2;
 }
 
@@ -52,6 +52,7 @@ int main(int argc, char **argv)
     size_t batch = 0;
     unsigned log_n = 0;
     int insecure = 0;
+    const char *seed = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--model") && v) path = argv[++i];
@@ -59,10 +60,12 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--batch") && v) batch = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--log-n") && v) log_n = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--insecure")) insecure = 1;
+        else if (!strcmp(a, "--seed") && v) seed = argv[++i];
         else return usage();
     }
     if (!path) return usage();
     if (!name) name = path;
+    if (bench_apply_seed(seed)) return 1;
     printf("benchmark,params,metric,value,unit\n");
 
     beaa_model *m = NULL;

@@ -212,6 +212,13 @@ static void section_machine(void)
     md("| date (UTC) | %s |\n", or_q(txt("machine", "-", "date")));
     md("| git commit | %s |\n", or_q(txt("machine", "-", "git_commit")));
     md("| command | `make bench` (= `%s`) |\n", or_q(txt("machine", "-", "command")));
+    const char *rnd = txt("machine", "-", "randomness");
+    if (rnd && strcmp(rnd, "os"))
+        md("| keys and encryption noise | experiment seed `%s` (BENCH_SEED; insecure, so that two runs "
+           "decrypt to identical accuracies; BENCH_SEED=os for OS entropy) |\n", rnd);
+    else if (rnd)
+        md("| keys and encryption noise | OS entropy (BENCH_SEED=os): encrypted accuracies vary by a "
+           "few images between runs |\n");
     double lmin = INFINITY, lmax = -INFINITY, wall = 0;
     for (size_t i = 0; i < g_n; i++) {
         if (strcmp(g_rows[i].bench, "step")) continue;

@@ -55,10 +55,87 @@ static beaa_status beaa_urandom_fill(unsigned char *p, size_t n)
     return BEAA_OK;
 }
 
+/* ---------------------------------------------------------------- reproducible mode */
+
+static uint8_t g_repro_seed[BEAA_SEED_BYTES];
+static int g_repro_on;
+static _Thread_local beaa_rng_stream_state t_pos;
+
+beaa_status beaa_rng_set_insecure_seed(const uint8_t seed[BEAA_SEED_BYTES])
+{
+    if (!seed) {
+        beaa_memzero(g_repro_seed, sizeof g_repro_seed);
+        g_repro_on = 0;
+        return BEAA_OK;
+    }
+    memcpy(g_repro_seed, seed, sizeof g_repro_seed);
+    g_repro_on = 1;
+    t_pos.stream = 0;
+    t_pos.draw = 0;
+    return BEAA_OK;
+}
+
+int beaa_rng_is_seeded(void)
+{
+    return g_repro_on;
+}
+
+static void put_u64_le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* out = SHAKE256("beaa-repro" || seed || stream || draw), then the draw counter advances. */
+static void repro_fill(void *out, size_t n)
+{
+    static const char tag[] = "beaa-repro";
+    uint8_t pos[16];
+    put_u64_le(pos, t_pos.stream);
+    put_u64_le(pos + 8, t_pos.draw);
+    t_pos.draw++;
+    beaa_xof x;
+    beaa_shake256_init(&x);
+    beaa_shake256_absorb(&x, tag, sizeof tag - 1);
+    beaa_shake256_absorb(&x, g_repro_seed, sizeof g_repro_seed);
+    beaa_shake256_absorb(&x, pos, sizeof pos);
+    beaa_shake256_final(&x);
+    beaa_xof_read(&x, out, n);
+    beaa_xof_wipe(&x);
+}
+
+uint64_t beaa_rng_fork(void)
+{
+    if (!g_repro_on) return 0;
+    uint64_t base;
+    repro_fill(&base, sizeof base);
+    return base;
+}
+
+void beaa_rng_stream_enter(uint64_t base, uint64_t index, beaa_rng_stream_state *saved)
+{
+    if (saved) *saved = t_pos;
+    if (!g_repro_on) return;
+    /* stream id: a 64-bit hash of (base, index); splitmix64's finalizer keeps ids distinct */
+    uint64_t z = base + 0x9e3779b97f4a7c15ULL * (index + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    t_pos.stream = z ^ (z >> 31);
+    t_pos.draw = 0;
+}
+
+void beaa_rng_stream_leave(const beaa_rng_stream_state *saved)
+{
+    if (saved) t_pos = *saved;
+}
+
 beaa_status beaa_os_random(void *buf, size_t n)
 {
     if (n == 0) return BEAA_OK;
     if (!buf) return BEAA_ERR_ARG;
+    if (g_repro_on) {
+        repro_fill(buf, n);
+        return BEAA_OK;
+    }
     unsigned char *p = (unsigned char *)buf;
     while (n > 0) {
         /* getrandom returns at most 33554431 bytes per call; ask in modest chunks. */

@@ -34,6 +34,37 @@ uint64_t beaa_xof_uniform(beaa_xof *x, uint64_t bound);
 /* Wipes the state. */
 void beaa_xof_wipe(beaa_xof *x);
 
+/* ---------------------------------------------------------------- reproducible experiments
+ * INSECURE, for experiments only. After beaa_rng_set_insecure_seed(seed), every call that would
+ * read OS entropy (secret keys, noise, fresh seeds: beaa_os_random and beaa_xof_init_os) reads
+ * SHAKE256(seed || stream || draw) instead, so two runs of the same program with the same seed
+ * produce the same keys, the same ciphertexts and the same results, bit for bit. Anyone who knows
+ * the seed knows every secret key and can decrypt: never use it on data that matters.
+ * beaa_rng_set_insecure_seed(NULL) returns to OS entropy. Call it while no other thread uses the
+ * library (it is a process-wide switch).
+ *
+ * Threads: the position in the stream is per thread ("stream", "draw"), so the draws of one
+ * thread are reproducible. Code that draws randomness from several threads in an order that the
+ * scheduler decides (a parallel loop over ciphertexts) makes it reproducible with
+ * beaa_rng_fork on the calling thread and beaa_rng_stream_enter(base, i) / _leave around item i:
+ * item i then draws from its own stream, whatever thread runs it. Without a seed these calls
+ * do nothing. */
+BEAA_MUST_CHECK beaa_status beaa_rng_set_insecure_seed(const uint8_t seed[BEAA_SEED_BYTES]);
+/* 1 when an insecure seed is set, else 0. */
+int beaa_rng_is_seeded(void);
+
+/* The calling thread's position in the reproducible streams. */
+typedef struct beaa_rng_stream_state {
+    uint64_t stream, draw;
+} beaa_rng_stream_state;
+
+/* A base for sub-streams, derived from the calling thread's stream and draw (counts as a draw). */
+uint64_t beaa_rng_fork(void);
+/* Makes the calling thread draw from sub-stream (base, index), saving its position in *saved. */
+void beaa_rng_stream_enter(uint64_t base, uint64_t index, beaa_rng_stream_state *saved);
+/* Restores the position saved by beaa_rng_stream_enter. */
+void beaa_rng_stream_leave(const beaa_rng_stream_state *saved);
+
 /* A fresh XOF seeded from OS entropy (for secrets and noise: the seed is never stored). */
 BEAA_MUST_CHECK beaa_status beaa_xof_init_os(beaa_xof *x, uint64_t domain);
 

@@ -2,6 +2,7 @@
 #include "nn/pack.h"
 #include <string.h>
 #include "lib/mem.h"
+#include "lib/rng.h"
 
 beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x, size_t n,
                                  size_t el, unsigned level, double scale,
@@ -13,6 +14,9 @@ beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x
     if (n > beaa_ckks_context_slots(ctx)) return BEAA_ERR_SLOTS;
     if (level > beaa_ckks_context_max_level(ctx)) return BEAA_ERR_LEVEL_EXHAUSTED;
     beaa_status err = BEAA_OK;
+    /* position e draws its randomness from sub-stream (base, e): reproducible under an insecure
+     * experiment seed whatever thread encrypts it (lib/rng.h); no effect otherwise */
+    const uint64_t base = beaa_rng_fork();
 #pragma omp parallel
     {
         double *v = beaa_alloc(sizeof(double) * n); /* the client's pixels: wiped below */
@@ -22,7 +26,10 @@ beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x
             if (st != BEAA_OK) continue;
             for (size_t j = 0; j < n; j++) v[j] = x[j * el + e];
             st = beaa_ckks_ciphertext_new_uninit(ctx, 2, level, &out[e]);
+            beaa_rng_stream_state saved;
+            beaa_rng_stream_enter(base, e, &saved);
             if (st == BEAA_OK) st = beaa_ckks_encrypt_sk_values(sk, v, n, scale, level, out[e]);
+            beaa_rng_stream_leave(&saved);
         }
         if (st != BEAA_OK) {
 #pragma omp critical(beaa_nn_pack_err)

@@ -13,6 +13,9 @@
 #              short CKKS/kernel benchmarks; checks the pipeline in a minute, measures nothing
 #   --with-paper  also the paper's CIFAR-10 geometry (make bench-paper: batch 4096, a few minutes)
 # environment: BUILD (build folder, default build), BENCH_MODELS (model folder, default models),
+#              BENCH_SEED (where keys and encryption noise come from: a text = an insecure
+#              experiment seed, so two runs give identical encrypted accuracies; default
+#              "beaa-bench"; "os" = fresh OS entropy as in real use),
 #              BEAA_THREADS, BEAA_BENCH_MEM_MIB (pretend the
 #              machine has this much memory, MiB), BENCH_CW_IMAGES (images per channel-wise row)
 set -u
@@ -83,6 +86,11 @@ else
     paper_opt=""
 fi
 
+seed=${BENCH_SEED-beaa-bench}
+[ -n "$seed" ] || seed=os
+case "$seed" in *[!A-Za-z0-9._-]*) echo "bench.sh: BENCH_SEED may hold only letters, digits and . _ -" >&2; exit 2 ;; esac
+ring="$ring --seed $seed"
+
 # Machine and parameters (text values have no commas).
 clean() { printf '%s' "$1" | tr ',\n' '; '; }
 threads=${BEAA_THREADS:-$(nproc)}
@@ -105,6 +113,7 @@ cmd="scripts/bench.sh"
     echo "machine,-,date,$(date -u +%Y-%m-%dT%H:%MZ),text"
     echo "machine,-,quick,$quick,flag"
     echo "machine,-,kernel,$(clean "$(uname -sr)"),text"
+    echo "machine,-,randomness,$seed,text"
 } >> "$csv"
 
 steps=$((1 + $(echo $fig7 | wc -w) + 5 + 3 + 4 + paper))

@@ -192,6 +192,50 @@ START_TEST(test_step_skipped_for_memory)
 }
 END_TEST
 
+/* The rows of out whose metric is an accuracy, the agreement or the logit error, in order. */
+static void result_rows(const char *out, char *dst, size_t n)
+{
+    dst[0] = 0;
+    size_t used = 0;
+    for (const char *l = out; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        char line[400];
+        if (len < sizeof line) {
+            memcpy(line, l, len);
+            line[len] = 0;
+            if (!strncmp(line, "elementwise,", 12) && used + len + 2 < n &&
+                (strstr(line, ",accuracy_") || strstr(line, ",agreement,") ||
+                 strstr(line, ",max_abs_logit_err,"))) {
+                memcpy(dst + used, line, len);
+                used += len;
+                dst[used++] = '\n';
+                dst[used] = 0;
+            }
+        }
+        l = e ? e + 1 : l + len;
+    }
+}
+
+/* make bench's default experiment seed: two runs decrypt to identical accuracies and errors. */
+START_TEST(test_seeded_runs_identical)
+{
+    static char out[16384], r1[4096], r2[4096];
+    const char *cmd = "%s/bench_elementwise --model models/fmnist-beaa.model --name beaa --batch 300 "
+                      "--log-n 11 --insecure --seed check-bench";
+    int rc = sh_out(out, sizeof out, cmd, g_bench);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "experiment seed"), "the seed is not announced: %s", out);
+    result_rows(out, r1, sizeof r1);
+    rc = sh_out(out, sizeof out, cmd, g_bench);
+    ck_assert_msg(rc == 0, "rc %d: %s", rc, out);
+    result_rows(out, r2, sizeof r2);
+    ck_assert_msg(strstr(r1, ",accuracy_encrypted_test,") && strstr(r1, ",max_abs_logit_err,"),
+                  "rows missing: %s", r1);
+    ck_assert_msg(!strcmp(r1, r2), "two seeded runs differ:\n%s---\n%s", r1, r2);
+}
+END_TEST
+
 START_TEST(test_missing_inputs_named)
 {
     char out[8192];
@@ -224,6 +268,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_report_from_rows);
     tcase_add_test(tc, test_step_skipped_for_memory);
     tcase_add_test(tc, test_missing_inputs_named);
+    tcase_add_test(tc, test_seeded_runs_identical);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s, 1);
     char cmd[400];

@@ -9,6 +9,8 @@
 
 #include <math.h>
 #include "ckks/sampler.h"
+#include "ckks/ckks.h"
+#include "nn/pack.h"
 #include "lib/rng.h"
 #include "tests/test_util.h"
 
@@ -306,6 +308,80 @@ START_TEST(test_os_random)
 }
 END_TEST
 
+/* One client run: a secret key, then a batch of `el` positions encrypted by the parallel packer.
+ * Returns the key's coefficients and every ciphertext's words, concatenated (caller frees). */
+static uint64_t *client_run(const beaa_ckks_context *ctx, size_t el, size_t n, size_t *words)
+{
+    beaa_ckks_secret_key *sk = NULL;
+    ck_assert_int_eq(beaa_ckks_secret_key_gen(ctx, &sk), BEAA_OK);
+    double *x = malloc(sizeof(double) * n * el);
+    beaa_ckks_ciphertext **cts = calloc(el, sizeof *cts);
+    ck_assert(x && cts);
+    for (size_t i = 0; i < n * el; i++) x[i] = (double)(i % 17) / 17.0 - 0.5;
+    unsigned lv = beaa_ckks_context_max_level(ctx);
+    ck_assert_int_eq(beaa_nn_pack_encrypt(sk, x, n, el, lv, 0x1p30, cts), BEAA_OK);
+    size_t N = beaa_ckks_context_n(ctx), per = 2 * (size_t)(lv + 1) * N;
+    *words = N + el * per;
+    uint64_t *out = malloc(sizeof(uint64_t) * *words);
+    ck_assert_ptr_nonnull(out);
+    for (size_t k = 0; k < N; k++) out[k] = (uint64_t)(int64_t)sk->coeffs[k];
+    for (size_t e = 0; e < el; e++) {
+        memcpy(out + N + e * per, cts[e]->data, sizeof(uint64_t) * per);
+        beaa_ckks_ciphertext_free(cts[e]);
+    }
+    beaa_ckks_secret_key_free(sk);
+    free(cts);
+    free(x);
+    return out;
+}
+
+/* The insecure experiment seed: the same seed gives the same key and bit-identical ciphertexts
+ * even though the packer encrypts positions on several threads in a scheduler-chosen order; a
+ * different seed, or OS entropy, gives different ones. */
+START_TEST(test_insecure_seed_reproducible)
+{
+    beaa_ckks_params_spec sp;
+    unsigned bits[3] = {40, 30, 30};
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 10, bits, 3, 1, 40), BEAA_OK);
+    sp.allow_insecure = 1; /* a 2^10 ring: tests only */
+    beaa_ckks_context *ctx = NULL;
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, &ctx), BEAA_OK);
+    const size_t el = 37, n = 5;
+    uint8_t s1[BEAA_SEED_BYTES] = {1, 2, 3}, s2[BEAA_SEED_BYTES] = {1, 2, 4};
+    size_t w1, w2, w3, w4, w5;
+
+    ck_assert_int_eq(beaa_rng_is_seeded(), 0);
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(s1), BEAA_OK);
+    ck_assert_int_eq(beaa_rng_is_seeded(), 1);
+    uint8_t r1[40], r2[40];
+    ck_assert_int_eq(beaa_os_random(r1, sizeof r1), BEAA_OK);
+    uint64_t *a = client_run(ctx, el, n, &w1);
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(s1), BEAA_OK);
+    ck_assert_int_eq(beaa_os_random(r2, sizeof r2), BEAA_OK);
+    ck_assert(memcmp(r1, r2, sizeof r1) == 0);
+    uint64_t *b = client_run(ctx, el, n, &w2);
+    ck_assert_uint_eq(w1, w2);
+    ck_assert_msg(memcmp(a, b, sizeof(uint64_t) * w1) == 0, "same seed, different ciphertexts");
+
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(s2), BEAA_OK);
+    uint64_t *c = client_run(ctx, el, n, &w3);
+    ck_assert_msg(memcmp(a, c, sizeof(uint64_t) * w1) != 0, "different seeds, same ciphertexts");
+
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(NULL), BEAA_OK);
+    ck_assert_int_eq(beaa_rng_is_seeded(), 0);
+    uint64_t *d = client_run(ctx, el, n, &w4), *e = client_run(ctx, el, n, &w5);
+    ck_assert_msg(memcmp(d, e, sizeof(uint64_t) * w4) != 0, "OS entropy repeated itself");
+    ck_assert_msg(memcmp(a, d, sizeof(uint64_t) * w4) != 0, "OS entropy equals the seeded run");
+    /* outside a seed the stream calls change nothing */
+    beaa_rng_stream_state sv;
+    ck_assert(beaa_rng_fork() == 0);
+    beaa_rng_stream_enter(7, 3, &sv);
+    beaa_rng_stream_leave(&sv);
+    free(a); free(b); free(c); free(d); free(e);
+    beaa_ckks_context_free(ctx);
+}
+END_TEST
+
 static Suite *rng_suite(void)
 {
     Suite *s = suite_create("rng");
@@ -319,6 +395,7 @@ static Suite *rng_suite(void)
     tcase_add_test(tc, test_xof_uniform_chi_square);
     tcase_add_test(tc, test_os_random);
     tcase_add_test(tc, test_ckks_samplers);
+    tcase_add_test(tc, test_insecure_seed_reproducible);
     suite_add_tcase(s, tc);
     return s;
 }

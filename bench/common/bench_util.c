@@ -7,10 +7,28 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/mem.h"
+#include "lib/rng.h"
+#include "lib/status.h"
 
 static uint64_t rs = 0x1234567887654321ull;
 
 void bench_rng_seed(uint64_t seed) { rs = seed ? seed : 1; }
+
+int bench_apply_seed(const char *text)
+{
+    if (!text || !*text || !strcmp(text, "os")) return 0;
+    uint8_t seed[BEAA_SEED_BYTES];
+    beaa_shake256(seed, sizeof seed, text, strlen(text));
+    beaa_status st = beaa_rng_set_insecure_seed(seed);
+    beaa_memzero(seed, sizeof seed);
+    if (st != BEAA_OK) {
+        fprintf(stderr, "bench: seed: %s\n", beaa_strerror(st));
+        return 1;
+    }
+    fprintf(stderr, "  keys and noise from the experiment seed \"%s\" (insecure, reproducible)\n", text);
+    return 0;
+}
 
 double bench_urand(double lo, double hi)
 {

@@ -21,6 +21,11 @@ double bench_mem_available_mib(void);
  * row `bench,params,skipped_needs_memory,<need>,MiB` and a line on stderr saying why (how much
  * it needs, how much there is), and returns 0: the caller skips the step. */
 int bench_memory_fits(const char *bench, const char *params, double need_mib);
+/* Where the keys and the encryption noise come from: "os" (or NULL or empty) = OS entropy, as
+ * in any real use; any other text = an insecure experiment seed, SHAKE256 of the text
+ * (beaa_rng_set_insecure_seed, lib/rng.h), so two runs give bit-identical ciphertexts and hence
+ * identical encrypted accuracies. Prints a line on stderr; returns 0 on success. */
+int bench_apply_seed(const char *text);
 /* Fills every weight, bias, activation and BatchNorm parameter of m from the stream. */
 void bench_model_fill_random(beaa_model *m);
 
