@@ -28,7 +28,7 @@ int beaa_pool_enabled(void);
 size_t beaa_pool_capacity(const void *p);
 /* Returns cached blocks to the OS until at most `keep` bytes stay cached. */
 void beaa_pool_trim(size_t keep);
-/* Most bytes the free list may hold (default 1 GiB); lowering it trims at once. */
+/* Most bytes the free list may hold (default 2 GiB); lowering it trims at once. */
 void beaa_pool_set_limit(size_t bytes);
 
 typedef struct beaa_pool_stats {
