@@ -75,6 +75,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(LIBA)
 bin/%: tools/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $< $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
+# The course's RNS chapter checks the Chinese remainder theorem with GMP.
+$(BUILD)/examples/ch02_rns_crt: LDLIBS += -lgmp
 $(BUILD)/examples/%: examples/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $< $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
