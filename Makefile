@@ -90,12 +90,14 @@ examples: $(EX_BIN)
 # The Check suite: every tests/check_*.c is its own runner. CK_DEFAULT_TIMEOUT guards hangs.
 test: deps
 	@$(MAKE) --no-print-directory test-run
+# scripts/test_install.sh: `make install` into a temporary prefix, an example built there with
+# pkg-config, and the API reference (docs/course/10-api.md) against the installed headers.
 test-run: $(TEST_BIN) $(TOOL_BIN) $(EX_BIN) $(BENCH_BIN)
-	@sh scripts/run_tests.sh $(TEST_BIN)
+	@BUILD=$(BUILD) CC="$(CC)" MAKE="$(MAKE)" sh scripts/run_tests.sh $(TEST_BIN) scripts/test_install.sh
 
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 test-run-asan
-test-run-asan: $(TEST_BIN) $(BENCH_BIN)
+test-run-asan: $(TEST_BIN) $(BENCH_BIN) $(EX_BIN)
 	@BEAA_TEST_LIGHT=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh scripts/run_tests.sh $(TEST_BIN)
 
 # `make bench`: the paper's experiments measured on this machine, one report (scripts/bench.sh,
