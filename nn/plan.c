@@ -116,18 +116,19 @@ beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *o
         if (o.force_log_n) break;
     }
     if (!log_n) {
-        unsigned maxb = beaa_ckks_security_max_logqp(BEAA_CKKS_MAX_LOG_N);
-        int fit = (int)((maxb - o.base_bits - o.n_special * o.special_bits) / o.stage_bits);
+        /* the levels a secure chain holds in the forced ring, else in the largest one */
+        unsigned ring = o.force_log_n ? o.force_log_n : BEAA_CKKS_MAX_LOG_N;
+        unsigned maxb = beaa_ckks_security_max_logqp(ring);
+        long room = (long)maxb - (long)o.base_bits - (long)o.n_special * (long)o.special_bits;
+        int fit = room < 0 ? 0 : (int)(room / (long)o.stage_bits);
         if (o.force_log_n && ((size_t)1 << (o.force_log_n - 1)) < o.batch)
             snprintf(plan->msg, sizeof plan->msg, "batch of %zu images does not fit the %zu slots of N=2^%u",
                      o.batch, (size_t)1 << (o.force_log_n - 1), o.force_log_n);
         else
             snprintf(plan->msg, sizeof plan->msg,
-                     "model is %u levels deep (needs log2(QP) = %u bits); a 128-bit secure chain "
+                     "model is %u levels deep (needs log2(QP) = %u bits); a 128-bit secure chain"
                      "%s holds at most %d levels (N=2^%u allows %u bits)",
-                     L, total, o.force_log_n ? "for the forced ring" : "",
-                     fit < 0 ? 0 : fit, o.force_log_n ? o.force_log_n : BEAA_CKKS_MAX_LOG_N,
-                     o.force_log_n ? beaa_ckks_security_max_logqp(o.force_log_n) : maxb);
+                     L, total, o.force_log_n ? " for the forced ring" : "", fit, ring, maxb);
         return (o.force_log_n && ((size_t)1 << (o.force_log_n - 1)) < o.batch) ? BEAA_ERR_SLOTS
                                                                               : BEAA_ERR_DEPTH;
     }

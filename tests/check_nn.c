@@ -283,6 +283,14 @@ START_TEST(test_plan)
     o.batch = 1;
     ck_assert_int_eq(beaa_nn_plan_make(net, &o, &p), BEAA_ERR_DEPTH);
     ck_assert_ptr_nonnull(strstr(p.msg, "36 levels"));
+    ck_assert_ptr_nonnull(strstr(p.msg, "at most 32 levels (N=2^16 allows 1747 bits)"));
+    /* a forced ring: the levels that ring holds (109 bits at N=2^12: q0 and one special prime
+     * leave room for no 50-bit stage prime) */
+    o.force_log_n = 12;
+    ck_assert_int_eq(beaa_nn_plan_make(net, &o, &p), BEAA_ERR_DEPTH);
+    ck_assert_ptr_nonnull(
+        strstr(p.msg, "for the forced ring holds at most 0 levels (N=2^12 allows 109 bits)"));
+    o.force_log_n = 0;
     beaa_nn_net_free(net);
     beaa_model_free(m);
 }
