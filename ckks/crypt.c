@@ -25,7 +25,7 @@ static beaa_status check_pt(const beaa_ckks_context *c, const beaa_ckks_plaintex
 static void small_limb_ntt(const beaa_ckks_context *c, const int8_t *s, unsigned k, uint64_t *o)
 {
     const uint64_t q = c->mod[k].q;
-    for (size_t i = 0; i < c->n; i++) o[i] = s[i] < 0 ? q - (uint64_t)(-s[i]) : (uint64_t)s[i];
+    for (size_t i = 0; i < c->n; i++) o[i] = beaa_ckks_small_mod(s[i], q);
     c->kern->ntt_fwd(c->ntt[k], o);
 }
 
@@ -179,9 +179,8 @@ beaa_status beaa_ckks_encrypt_sk_values(const beaa_ckks_secret_key *sk, const do
         uint64_t *t = tmp + (size_t)thread_id() * N;
         /* m + e, then one forward NTT, then - a*s */
         for (size_t k = 0; k < N; k++) {
-            uint64_t e = e8[k] < 0 ? q - (uint64_t)(-e8[k]) : (uint64_t)e8[k];
-            uint64_t v = c0[k] + e;
-            c0[k] = v >= q ? v - q : v;
+            uint64_t v = c0[k] + beaa_ckks_small_mod(e8[k], q); /* < 2q */
+            c0[k] = v - (q & (0 - (uint64_t)(v >= q)));
         }
         c->kern->ntt_fwd(c->ntt[i], c0);
         c->kern->mul_mod(t, c1, sk->data + (size_t)i * N, N, &c->mod[i]);
@@ -245,11 +244,11 @@ beaa_status beaa_ckks_decrypt_flooded(const beaa_ckks_secret_key *sk, const beaa
     for (int i = 0; i <= (int)pt->level; i++) {
         const beaa_modulus *m = &c->mod[i];
         uint64_t *t = limb + (size_t)i * n;
-        for (size_t k = 0; k < n; k++) {
-            int64_t v = noise[k];
-            uint64_t a = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v; /* |v| without overflow */
-            a = beaa_reduce64(a, m);
-            t[k] = v < 0 ? beaa_neg_mod(a, m->q) : a;
+        for (size_t k = 0; k < n; k++) { /* v mod q without a branch on the noise */
+            const uint64_t v = (uint64_t)noise[k], neg = 0 - (v >> 63);
+            const uint64_t a = beaa_reduce64_ct((v ^ neg) - neg, m); /* |v| mod q */
+            const uint64_t na = m->q - a - (m->q & (0 - (uint64_t)(a == 0)));
+            t[k] = (a & ~neg) | (na & neg);
         }
         c->kern->ntt_fwd(c->ntt[i], t);
         c->kern->add_mod(pt->data + (size_t)i * n, pt->data + (size_t)i * n, t, n, m->q);

@@ -3,6 +3,7 @@
  * The uniform parts come from a fresh XOF seed stored with the key. */
 #include <stdlib.h>
 #include <string.h>
+#include "lib/ct.h"
 #include "lib/mem.h"
 #include "ckks/context_internal.h"
 #include "ckks/keys.h"
@@ -42,10 +43,11 @@ beaa_status beaa_ckks_secret_key_gen(const beaa_ckks_context *c, beaa_ckks_secre
     st = beaa_xof_init_os(&x, 0x5ec);
     if (st != BEAA_OK) { beaa_ckks_secret_key_free(sk); return st; }
     if (c->spec.secret == BEAA_CKKS_SECRET_SPARSE)
-        beaa_ckks_sample_sparse(&x, sk->coeffs, c->n, c->spec.hamming_weight);
+        st = beaa_ckks_sample_sparse(&x, sk->coeffs, c->n, c->spec.hamming_weight);
     else
         beaa_ckks_sample_ternary(&x, sk->coeffs, c->n);
     beaa_xof_wipe(&x);
+    if (st != BEAA_OK) { beaa_ckks_secret_key_free(sk); return st; }
     beaa_ckks_small_to_ntt(c, sk->coeffs, 0, c->n_ext, sk->data);
     *out = sk;
     return BEAA_OK;
@@ -56,8 +58,9 @@ beaa_status beaa_ckks_secret_key_from_coeffs(const beaa_ckks_context *c, const i
 {
     if (!c || !coeffs || !out) return BEAA_ERR_ARG;
     *out = NULL;
-    for (size_t i = 0; i < c->n; i++)
-        if (coeffs[i] < -1 || coeffs[i] > 1) return BEAA_ERR_VALUE;
+    unsigned bad = 0; /* no branch on a coefficient: one validity bit at the end */
+    for (size_t i = 0; i < c->n; i++) bad |= (unsigned)(uint8_t)(coeffs[i] + 1) > 2;
+    if (beaa_ct_public(bad)) return BEAA_ERR_VALUE; /* the verdict is public (lib/ct.h) */
     beaa_ckks_secret_key *sk;
     beaa_status st = sk_alloc(c, &sk);
     if (st != BEAA_OK) return st;

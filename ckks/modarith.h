@@ -40,13 +40,27 @@ static inline uint64_t beaa_reduce128(beaa_u128 x, const beaa_modulus *m)
     beaa_u128 s = t + (uint64_t)mid1 + (uint64_t)mid2;
     uint64_t qhat = (uint64_t)(s >> 64) + (uint64_t)(mid1 >> 64) + (uint64_t)(mid2 >> 64)
                     + xhi * m->barrett_hi;
+    /* qhat is at most 2 below floor(x / q) (floor(2^128/q) and the dropped low product each
+     * lose less than 1), so r < 3q: two masked subtractions, no branch on x (constant time) */
     uint64_t r = xlo - qhat * m->q;
-    while (r >= m->q) r -= m->q;
+    r -= m->q & (0 - (uint64_t)(r >= m->q));
+    r -= m->q & (0 - (uint64_t)(r >= m->q));
     return r;
 }
 static inline uint64_t beaa_reduce64(uint64_t x, const beaa_modulus *m)
 {
     return beaa_reduce128((beaa_u128)x, m);
+}
+/* x mod q like beaa_reduce64, in constant time: the Barrett estimate is at most 2 below the
+ * true quotient, so three masked subtractions replace the loop (for secrets: flooding noise). */
+static inline uint64_t beaa_reduce64_ct(uint64_t x, const beaa_modulus *m)
+{
+    beaa_u128 t = ((beaa_u128)x * m->barrett_lo) >> 64;
+    beaa_u128 mid = (beaa_u128)x * m->barrett_hi;
+    uint64_t qhat = (uint64_t)((t + (uint64_t)mid) >> 64) + (uint64_t)(mid >> 64);
+    uint64_t r = x - qhat * m->q;
+    for (int i = 0; i < 3; i++) r -= m->q & (0 - (uint64_t)(r >= m->q));
+    return r;
 }
 static inline uint64_t beaa_mul_mod(uint64_t a, uint64_t b, const beaa_modulus *m)
 {

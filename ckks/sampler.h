@@ -12,10 +12,11 @@
 #define BEAA_CKKS_SIGMA 3.2
 #define BEAA_CKKS_GAUSS_BOUND 19 /* floor(6 * sigma): samples beyond are redrawn */
 
-/* n coefficients uniform in {-1,0,1} from x. */
+/* n coefficients uniform in {-1,0,1} from x (one 64-bit word each, constant time). */
 void beaa_ckks_sample_ternary(beaa_xof *x, int8_t *out, size_t n);
-/* Exactly h nonzero +-1 coefficients at uniformly random positions (h <= n). */
-void beaa_ckks_sample_sparse(beaa_xof *x, int8_t *out, size_t n, unsigned h);
+/* Exactly h nonzero +-1 coefficients at uniformly random positions (h <= n), constant time (a
+ * sorting network); n a power of two. BEAA_ERR_ARG (n not a power of two), BEAA_ERR_NOMEM. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_sample_sparse(beaa_xof *x, int8_t *out, size_t n, unsigned h);
 /* Rounded normal of standard deviation BEAA_CKKS_SIGMA cut at |e| <= GAUSS_BOUND: inverse CDT,
  * one XOF word per sample, constant time. */
 void beaa_ckks_sample_gauss(beaa_xof *x, int8_t *out, size_t n);
@@ -32,6 +33,11 @@ void beaa_ckks_sample_uniform_seeded_limbs(const beaa_ckks_context *ctx, uint64_
                                            const unsigned *prime, const uint64_t *domain,
                                            size_t count, const uint8_t seed[BEAA_SEED_BYTES],
                                            int parallel);
+/* v mod q for a small signed v (|v| < q), without a branch on v (secrets and errors). */
+static inline uint64_t beaa_ckks_small_mod(int64_t v, uint64_t q)
+{
+    return (uint64_t)v + (q & (uint64_t)(v >> 63));
+}
 /* The small signed polynomial s (n coefficients) as limbs in NTT form for the extended primes
  * k0 .. k0+count-1 of ctx: out + j*n is the limb of prime k0+j. */
 void beaa_ckks_small_to_ntt(const beaa_ckks_context *ctx, const int8_t *s, unsigned k0,

@@ -2,6 +2,8 @@
  * docs/serialization.md for the byte layouts). Residues are bit-packed to the bit length of their
  * prime and range-checked on load; seeded 'a' parts are re-expanded with the core's XOF. */
 #include "ckks/serialize.h"
+#include "ckks/validate.h"
+#include "lib/ct.h"
 #include "lib/fileio.h"
 #include "lib/mem.h"
 
@@ -333,8 +335,9 @@ beaa_status beaa_ckks_secret_key_serialize(const beaa_ckks_secret_key *sk, beaa_
     for (size_t i = 0; i < n / 4; i++) {
         uint8_t b = 0;
         for (int k = 0; k < 4; k++) {
-            int8_t c = sk->coeffs[4 * i + (size_t)k];
-            uint8_t code = c == 1 ? 1 : c == -1 ? 2 : 0;
+            /* -1 -> 2, 0 -> 0, 1 -> 1 without a branch on the secret */
+            uint8_t c = (uint8_t)sk->coeffs[4 * i + (size_t)k], neg = (uint8_t)(c >> 7);
+            uint8_t code = (uint8_t)((c & 1 & (neg ^ 1)) | (neg << 1));
             b |= (uint8_t)(code << (2 * k));
         }
         p[i] = b;
@@ -361,16 +364,19 @@ beaa_status beaa_ckks_secret_key_deserialize(const beaa_ckks_context *ctx, const
     if ((s = expect_end(&r)) != BEAA_OK) return s;
     int8_t *coeffs = beaa_alloc(n);
     if (!coeffs) return BEAA_ERR_NOMEM;
+    /* Constant time in the key: no branch or index depends on a coefficient; one validity bit
+     * (code 3 anywhere, or a sparse secret of the wrong weight) decides at the end. */
     size_t weight = 0;
-    for (size_t i = 0; i < n && s == BEAA_OK; i++) {
-        unsigned code = (p[i / 4] >> (2 * (i % 4))) & 3u;
-        if (code == 3) s = BEAA_ERR_CORRUPT;
-        coeffs[i] = code == 1 ? 1 : code == 2 ? -1 : 0;
-        weight += code != 0;
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned code = (p[i / 4] >> (2 * (i % 4))) & 3u, lo = code & 1u, hi = code >> 1;
+        bad |= lo & hi;
+        coeffs[i] = (int8_t)((int)(lo & (hi ^ 1u)) - (int)(hi & (lo ^ 1u))); /* 1, -1 or 0 */
+        weight += lo | hi;
     }
     const beaa_ckks_params_spec *sp = beaa_ckks_context_spec(ctx);
-    if (s == BEAA_OK && sp->secret == BEAA_CKKS_SECRET_SPARSE && weight != sp->hamming_weight)
-        s = BEAA_ERR_CORRUPT;
+    if (sp->secret == BEAA_CKKS_SECRET_SPARSE) bad |= weight != sp->hamming_weight;
+    if (beaa_ct_public(bad)) s = BEAA_ERR_CORRUPT; /* the verdict is public (lib/ct.h) */
     if (s == BEAA_OK) {
         s = beaa_ckks_secret_key_from_coeffs(ctx, coeffs, out);
         if (s == BEAA_ERR_VALUE) s = BEAA_ERR_CORRUPT;
@@ -719,13 +725,18 @@ beaa_status beaa_ckks_galois_keys_load(const beaa_ckks_context *ctx, const char 
 
 /* ---------------------------------------------------------------- plaintext */
 
-static int scale_ok(double scale) { return isfinite(scale) && scale > 0.0; }
+/* The scale rule of ckks/validate.h (>= 1, below Q_L): what library operations can produce. */
+static int scale_ok(const beaa_ckks_context *ctx, unsigned level, double scale)
+{
+    return beaa_ckks_scale_in_range(ctx, level, scale);
+}
 
 beaa_status beaa_ckks_plaintext_serialize(const beaa_ckks_plaintext *pt, beaa_serial_writer *w)
 {
     if (!pt || !pt->ctx || !pt->data || !w) return BEAA_ERR_ARG;
     const beaa_ckks_context *ctx = pt->ctx;
-    if (pt->level > beaa_ckks_context_max_level(ctx) || !scale_ok(pt->scale)) return BEAA_ERR_ARG;
+    if (pt->level > beaa_ckks_context_max_level(ctx) || !scale_ok(ctx, pt->level, pt->scale))
+        return BEAA_ERR_ARG;
     size_t mark;
     beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + 16 +
                                                       limbs_bytes(ctx, 0, pt->level + 1));
@@ -753,7 +764,7 @@ beaa_status beaa_ckks_plaintext_deserialize(const beaa_ckks_context *ctx, const 
     if ((s = beaa_serial_read_u32(&r, &level)) != BEAA_OK) return s;
     if ((s = beaa_serial_read_u32(&r, &ntt)) != BEAA_OK) return s;
     if ((s = beaa_serial_read_f64(&r, &scale)) != BEAA_OK) return s;
-    if (level > beaa_ckks_context_max_level(ctx) || ntt > 1 || !scale_ok(scale))
+    if (level > beaa_ckks_context_max_level(ctx) || ntt > 1 || !scale_ok(ctx, level, scale))
         return BEAA_ERR_CORRUPT;
     if (limbs_bytes(ctx, 0, level + 1) != r.left) return BEAA_ERR_CORRUPT;
     beaa_ckks_plaintext *pt = NULL;
@@ -807,7 +818,7 @@ beaa_status beaa_ckks_ciphertext_serialize(const beaa_ckks_ciphertext *ct, beaa_
     if (!ct || !ct->ctx || !ct->data || !w) return BEAA_ERR_ARG;
     const beaa_ckks_context *ctx = ct->ctx;
     if ((ct->size != 2 && ct->size != 3) || ct->level > beaa_ckks_context_max_level(ctx) ||
-        !scale_ok(ct->scale))
+        !scale_ok(ctx, ct->level, ct->scale))
         return BEAA_ERR_ARG;
     const unsigned nl = ct->level + 1;
     const int seeded =
@@ -850,7 +861,7 @@ beaa_status beaa_ckks_ciphertext_deserialize_into(const void *data, size_t len,
     if ((s = beaa_serial_read_f64(&r, &scale)) != BEAA_OK) return s;
     const int seeded = (flags & SER_SEEDED) != 0;
     if ((size != 2 && size != 3) || level > beaa_ckks_context_max_level(ctx) || ntt > 1 ||
-        !scale_ok(scale) || (seeded && (size != 2 || ntt != 1)))
+        !scale_ok(ctx, level, scale) || (seeded && (size != 2 || ntt != 1)))
         return BEAA_ERR_CORRUPT;
     size_t lb = limbs_bytes(ctx, 0, level + 1);
     size_t want = seeded ? lb + BEAA_SEED_BYTES : (size_t)size * lb;

@@ -2,6 +2,7 @@
  * Everything is little endian, whatever the host; the checksum is the first 16 bytes of
  * SHAKE256 over the header and payload (lib/rng.c). */
 #include "lib/serial.h"
+#include "lib/ct.h"
 #include "lib/mem.h"
 #include "lib/parallel.h"
 #include "lib/rng.h"
@@ -347,10 +348,11 @@ beaa_status beaa_serial_envelope_open(const void *data, size_t len, uint32_t exp
     size_t body = BEAA_SERIAL_HEADER_BYTES + plen;
     uint8_t sum[BEAA_SERIAL_CHECKSUM_BYTES];
     body_checksum(d, body, sum);
-    /* Constant-time compare is not needed (the checksum is not a secret), but cheap. */
+    /* Compared without a branch per byte: the checksum of a secret-key file is computed from
+     * the secret (only the verdict is public). */
     uint8_t diff = 0;
     for (size_t i = 0; i < sizeof sum; i++) diff |= (uint8_t)(sum[i] ^ d[body + i]);
-    if (diff) return BEAA_ERR_CHECKSUM;
+    if (beaa_ct_public(diff)) return BEAA_ERR_CHECKSUM; /* the verdict is public (lib/ct.h) */
     if (expect_type != BEAA_OBJ_NONE && hi.type != expect_type) return BEAA_ERR_FORMAT;
     if (expect_fp && memcmp(expect_fp, hi.fingerprint, BEAA_SERIAL_FINGERPRINT_BYTES) != 0)
         return BEAA_ERR_PARAMS_MISMATCH;
