@@ -261,3 +261,38 @@ out:
     beaa_free_secret(limb, ((size_t)pt->level + 1) * n * sizeof *limb);
     return st;
 }
+
+double beaa_ckks_flood_log2_sigma(const beaa_ckks_context *ctx, double log2_noise,
+                                  unsigned stat_sec, double log2_queries)
+{
+    if (!ctx || !(log2_queries >= 0.0) || !isfinite(log2_noise)) return -1.0;
+    return log2_noise + (double)stat_sec - 1.0 + 0.5 * (log2_queries + (double)ctx->log_n);
+}
+
+beaa_status beaa_ckks_noise_measure(const beaa_ckks_secret_key *sk, const beaa_ckks_ciphertext *ct,
+                                    const double *values, size_t n, double *log2_inf)
+{
+    if (!sk || !sk->ctx || !ct || !log2_inf || (!values && n)) return BEAA_ERR_ARG;
+    const beaa_ckks_context *c = sk->ctx;
+    beaa_ckks_plaintext *dec = NULL, *ref = NULL;
+    beaa_status st = beaa_ckks_plaintext_new(c, ct->level, &dec);
+    if (st == BEAA_OK) st = beaa_ckks_plaintext_new(c, ct->level, &ref);
+    if (st == BEAA_OK) st = beaa_ckks_decrypt(sk, ct, dec);
+    if (st == BEAA_OK) st = beaa_ckks_encode_real(c, values, n, ct->scale, ct->level, ref);
+    if (st == BEAA_OK) {
+        /* the difference is small (far below q_0 / 2): its limb mod q_0, centred, is exact */
+        const beaa_modulus *m = &c->mod[0];
+        uint64_t *d = dec->data;
+        c->kern->sub_mod(d, d, ref->data, c->n, m->q);
+        c->kern->ntt_inv(c->ntt[0], d);
+        uint64_t worst = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            uint64_t a = d[i] > m->q / 2 ? m->q - d[i] : d[i];
+            if (a > worst) worst = a;
+        }
+        *log2_inf = worst ? log2((double)worst) : -INFINITY;
+    }
+    beaa_ckks_plaintext_free(dec);
+    beaa_ckks_plaintext_free(ref);
+    return st;
+}

@@ -31,12 +31,39 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_decrypt(const beaa_ckks_secret_key *sk,
                                                const beaa_ckks_ciphertext *ct,
                                                beaa_ckks_plaintext *pt);
 /* Decrypts and adds a fresh rounded Gaussian of standard deviation 2^log2_sigma (in units of the
- * integer coefficients, i.e. an error of 2^log2_sigma / scale on the values) to every coefficient
- * before returning. Under IND-CPA-D (Li-Micciancio 2020) plain CKKS decryptions that are shown to
- * someone else leak the key through the noise; flooding with sigma ~ 2^(stat. security) times the
- * noise bound closes that. log2_sigma in [0, 50]: BEAA_ERR_ARG otherwise. */
+ * integer coefficients, i.e. an error of about 2^log2_sigma * sqrt(N/2) / scale on each slot
+ * value) to every coefficient before returning; the noise comes from OS entropy and is sampled in
+ * constant time. When to use it: a CKKS decryption reveals m + e, and e is a linear function of
+ * the secret key, so decrypted values shown to anyone else let them recover the key (IND-CPA-D,
+ * Li-Micciancio, Eurocrypt 2021; practical key recovery even against average-case flooding
+ * estimates: Guo et al., USENIX Security 2024). Results kept by the key owner need none.
+ * Choose log2_sigma with beaa_ckks_flood_log2_sigma from a noise bound that holds for the worst
+ * ciphertext (beaa_ckks_noise_measure on known inputs, with a margin). log2_sigma in [0, 50]:
+ * BEAA_ERR_ARG otherwise. On any error pt is zeroed (never left un-flooded). */
 BEAA_MUST_CHECK beaa_status beaa_ckks_decrypt_flooded(const beaa_ckks_secret_key *sk,
                                                        const beaa_ckks_ciphertext *ct,
                                                        double log2_sigma, beaa_ckks_plaintext *pt);
+
+
+/* log2 of the flooding deviation that makes the flooded decryptions of up to 2^log2_queries
+ * ciphertexts, each with noise of infinity norm at most 2^log2_noise (coefficient units),
+ * statistically indistinguishable within 2^-stat_sec from flooded decryptions of noise-free
+ * ones: per coefficient, KL(N(e, s^2) || N(0, s^2)) = e^2 / (2 s^2); over N coefficients and q
+ * decryptions KL <= q N B^2 / (2 s^2), and Pinsker gives a statistical distance <= sqrt(q N) B /
+ * (2 s); so s = 2^(stat_sec - 1) sqrt(q N) B:
+ *     log2 s = log2_noise + stat_sec - 1 + (log2_queries + log2 N) / 2.
+ * Returns that value (the caller checks it against 50, the limit of beaa_ckks_decrypt_flooded,
+ * and against the precision it can lose), or -1 for a NULL context or negative arguments. */
+double beaa_ckks_flood_log2_sigma(const beaa_ckks_context *ctx, double log2_noise,
+                                  unsigned stat_sec, double log2_queries);
+
+/* The noise of ct against the values it should hold (an estimation run on known inputs): ct is
+ * decrypted, the n real slot values (others 0) are encoded at ct's scale and level and
+ * subtracted, and *log2_inf receives log2 of the largest |coefficient| of the difference
+ * (coefficient units; -inf when it is exactly 0). Errors as decrypt and encode_real. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_noise_measure(const beaa_ckks_secret_key *sk,
+                                                     const beaa_ckks_ciphertext *ct,
+                                                     const double *values, size_t n,
+                                                     double *log2_inf);
 
 #endif

@@ -42,8 +42,9 @@ beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x
     return err;
 }
 
-beaa_status beaa_nn_pack_decrypt(const beaa_ckks_secret_key *sk, beaa_ckks_ciphertext *const *cts,
-                                 size_t nc, size_t n, double *logits)
+/* log2_sigma < 0: no flooding */
+static beaa_status pack_decrypt(const beaa_ckks_secret_key *sk, beaa_ckks_ciphertext *const *cts,
+                                size_t nc, size_t n, double log2_sigma, double *logits)
 {
     if (!sk || !cts || !logits || nc == 0) return BEAA_ERR_ARG;
     if (n > beaa_ckks_context_slots(sk->ctx)) return BEAA_ERR_SLOTS;
@@ -56,7 +57,8 @@ beaa_status beaa_nn_pack_decrypt(const beaa_ckks_secret_key *sk, beaa_ckks_ciphe
     beaa_ckks_plaintext *pt = NULL;
     beaa_status st = v ? beaa_ckks_plaintext_new(sk->ctx, 0, &pt) : BEAA_ERR_NOMEM;
     for (size_t k = 0; k < nc && st == BEAA_OK; k++) {
-        st = beaa_ckks_decrypt(sk, cts[k], pt);
+        st = log2_sigma < 0 ? beaa_ckks_decrypt(sk, cts[k], pt)
+                            : beaa_ckks_decrypt_flooded(sk, cts[k], log2_sigma, pt);
         if (st == BEAA_OK) st = beaa_ckks_decode_real(pt, v, n);
         if (st == BEAA_OK)
             for (size_t i = 0; i < n; i++) logits[i * nc + k] = v[i];
@@ -64,4 +66,18 @@ beaa_status beaa_nn_pack_decrypt(const beaa_ckks_secret_key *sk, beaa_ckks_ciphe
     beaa_ckks_plaintext_free(pt);
     beaa_free_secret(v, sizeof(double) * vn);
     return st;
+}
+
+beaa_status beaa_nn_pack_decrypt(const beaa_ckks_secret_key *sk, beaa_ckks_ciphertext *const *cts,
+                                 size_t nc, size_t n, double *logits)
+{
+    return pack_decrypt(sk, cts, nc, n, -1.0, logits);
+}
+
+beaa_status beaa_nn_pack_decrypt_flooded(const beaa_ckks_secret_key *sk,
+                                         beaa_ckks_ciphertext *const *cts, size_t nc, size_t n,
+                                         double log2_sigma, double *logits)
+{
+    if (!(log2_sigma >= 0.0 && log2_sigma <= 50.0)) return BEAA_ERR_ARG;
+    return pack_decrypt(sk, cts, nc, n, log2_sigma, logits);
 }

@@ -22,4 +22,12 @@ BEAA_MUST_CHECK beaa_status beaa_nn_pack_decrypt(const beaa_ckks_secret_key *sk,
                                                  beaa_ckks_ciphertext *const *cts, size_t nc,
                                                  size_t n, double *logits);
 
+/* Same, each decryption flooded with Gaussian noise of deviation 2^log2_sigma (coefficient
+ * units; beaa_ckks_decrypt_flooded): for logits shown to anyone but the key owner (IND-CPA-D,
+ * docs/security.md). log2_sigma in [0, 50]. */
+BEAA_MUST_CHECK beaa_status beaa_nn_pack_decrypt_flooded(const beaa_ckks_secret_key *sk,
+                                                         beaa_ckks_ciphertext *const *cts,
+                                                         size_t nc, size_t n, double log2_sigma,
+                                                         double *logits);
+
 #endif
