@@ -74,7 +74,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(LIBA)
 	$(CC) $(ALLCFLAGS) $< $(TEST_UTIL) $(LIBA) -o $@ $(LDFLAGS_ALL) -lcheck -lsubunit -lgmp $(LDLIBS)
 bin/%: tools/%.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) $< $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -DBEAA_SHARE_DIR='"$(PREFIX)/share/beaa"' $< $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
 # The course's RNS chapter checks the Chinese remainder theorem with GMP.
 $(BUILD)/examples/ch02_rns_crt: LDLIBS += -lgmp
 $(BUILD)/examples/%: examples/%.c $(LIBA)
@@ -119,9 +119,12 @@ bench-ckks: deps $(BUILD)/bench/bench_ckks
 bench-kernels: deps $(BUILD)/bench/bench_kernels
 	$(BUILD)/bench/bench_kernels
 
-install: $(LIBA)
+install: $(LIBA) $(TOOL_BIN)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/beaa $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libbeaa.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/beaa/models
+	install -m 755 $(TOOL_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 models/*.model $(DESTDIR)$(PREFIX)/share/beaa/models/
 	for h in lib/*.h ckks/*.h ckks/kernels/kernels.h nn/*.h train/*.h; do \
 	  [ -f $$h ] || continue; case $$h in *_internal.h) continue;; esac; \
 	  install -d $(DESTDIR)$(PREFIX)/include/beaa/$$(dirname $$h); \

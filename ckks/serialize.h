@@ -24,8 +24,8 @@
  * - save: serializes to path atomically (lib/fileio.h); overwrite 0 refuses an existing file
  *   (BEAA_ERR_EXISTS); BEAA_ERR_IO on write errors. Files are created with mode 0600.
  * - load: reads path (bounded by the object's largest possible size for ctx) and deserializes;
- *   BEAA_ERR_IO if it cannot be read, BEAA_ERR_MEMORY_LIMIT if it is larger than any valid
- *   object of that kind. */
+ *   BEAA_ERR_NOT_FOUND if there is no file at path, BEAA_ERR_IO if it cannot be read,
+ *   BEAA_ERR_MEMORY_LIMIT if it is larger than any valid object of that kind. */
 
 /* Size in bytes of a limb of N residues mod a prime of `bits` bits, as stored (bit-packed). */
 size_t beaa_ckks_serial_limb_bytes(size_t n, unsigned bits);

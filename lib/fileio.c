@@ -24,7 +24,7 @@ beaa_status beaa_file_read_all(const char *path, size_t max_bytes, uint8_t **out
         /* O_NONBLOCK so that a FIFO cannot block the open; it is rejected below. */
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     } while (fd < 0 && errno == EINTR);
-    if (fd < 0) return BEAA_ERR_IO;
+    if (fd < 0) return errno == ENOENT ? BEAA_ERR_NOT_FOUND : BEAA_ERR_IO;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);

@@ -9,8 +9,8 @@
 /* Reads the whole file at path into a new buffer (*out, *len); at most max_bytes are accepted
  * (0 means no bound other than memory). The buffer comes from beaa_alloc: free it with
  * beaa_free, or beaa_free_secret(*out, *len) if it holds a secret key. An empty file gives
- * *out = NULL, *len = 0 and BEAA_OK. Errors: BEAA_ERR_ARG (NULL), BEAA_ERR_IO (cannot open or
- * read, or not a regular file), BEAA_ERR_MEMORY_LIMIT (file larger than max_bytes),
+ * *out = NULL, *len = 0 and BEAA_OK. Errors: BEAA_ERR_ARG (NULL), BEAA_ERR_NOT_FOUND (no file
+ * at path), BEAA_ERR_IO (cannot open or read, or not a regular file), BEAA_ERR_MEMORY_LIMIT (file larger than max_bytes),
  * BEAA_ERR_NOMEM. Internal buffers that are outgrown are wiped before they are freed. */
 BEAA_MUST_CHECK beaa_status beaa_file_read_all(const char *path, size_t max_bytes, uint8_t **out,
                                                 size_t *len);

@@ -7,7 +7,7 @@ const char *beaa_strerror(beaa_status s)
     case BEAA_OK: return "success";
     case BEAA_ERR_ARG: return "invalid argument (NULL pointer or value out of range)";
     case BEAA_ERR_NOMEM: return "out of memory";
-    case BEAA_ERR_IO: return "file read/write failed";
+    case BEAA_ERR_IO: return "file cannot be read or written (permissions, not a regular file, folder missing, or I/O error)";
     case BEAA_ERR_EXISTS: return "output file already exists (refusing to overwrite)";
     case BEAA_ERR_ENTROPY: return "operating-system random source failed";
     case BEAA_ERR_CPU: return "requested instruction set (BEAA_ARCH) is unknown or not supported by this CPU";
@@ -32,7 +32,8 @@ const char *beaa_strerror(beaa_status s)
     case BEAA_ERR_DEPTH: return "model is deeper than any secure modulus chain allows";
     case BEAA_ERR_DATA: return "malformed or missing data set";
     case BEAA_ERR_SHAPE: return "tensor shapes do not match";
-    case BEAA_ERR_MEMORY_LIMIT: return "planned peak memory exceeds the limit";
+    case BEAA_ERR_MEMORY_LIMIT: return "too large: a file above the largest valid size for its kind, or planned peak memory above the limit";
+    case BEAA_ERR_NOT_FOUND: return "not found (no such file)";
     case BEAA_STATUS_COUNT: break;
     }
     return "unknown status code";

@@ -44,7 +44,8 @@ typedef enum beaa_status {
     BEAA_ERR_DEPTH,            /* the model needs more levels than a secure chain can give */
     BEAA_ERR_DATA,             /* malformed or missing data set */
     BEAA_ERR_SHAPE,            /* tensor or layer shapes do not fit together */
-    BEAA_ERR_MEMORY_LIMIT,     /* planned peak memory above the allowed limit */
+    BEAA_ERR_MEMORY_LIMIT,     /* planned peak memory, or a file's size, above the allowed limit */
+    BEAA_ERR_NOT_FOUND,        /* a file to read does not exist (BEAA_ERR_IO: exists, unreadable) */
     BEAA_STATUS_COUNT
 } beaa_status;
 

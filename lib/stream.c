@@ -219,8 +219,9 @@ beaa_status beaa_stream_reader_open(const char *path, uint32_t expect_type,
     } while (r->fd < 0 && errno == EINTR);
     struct stat st;
     if (r->fd < 0 || fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        beaa_status s = r->fd < 0 && errno == ENOENT ? BEAA_ERR_NOT_FOUND : BEAA_ERR_IO;
         beaa_stream_reader_close(r);
-        return BEAA_ERR_IO;
+        return s;
     }
     r->file_size = (uint64_t)st.st_size;
 

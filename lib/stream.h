@@ -49,8 +49,8 @@ typedef struct beaa_stream_reader beaa_stream_reader;
  * short for its header or for the count it declares).
  * expect_type: required element type (BEAA_OBJ_NONE: any); expect_fp: required fingerprint
  * (NULL: any; BEAA_ERR_PARAMS_MISMATCH otherwise). max_obj_bytes bounds one object's size
- * (0: no bound): a larger one gives BEAA_ERR_MEMORY_LIMIT when reached. BEAA_ERR_IO if the file
- * cannot be opened. */
+ * (0: no bound): a larger one gives BEAA_ERR_MEMORY_LIMIT when reached. BEAA_ERR_NOT_FOUND if
+ * there is no file at path, BEAA_ERR_IO if it cannot be opened or is not a regular file. */
 BEAA_MUST_CHECK beaa_status beaa_stream_reader_open(const char *path, uint32_t expect_type,
                                                      const uint8_t *expect_fp,
                                                      size_t max_obj_bytes,

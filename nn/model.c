@@ -546,7 +546,12 @@ beaa_status beaa_model_load_mem(const uint8_t *buf, size_t len, beaa_model **out
     if (p.left < BEAA_MODEL_DESC_LEN) return BEAA_ERR_TRUNCATED;
     char desc[BEAA_MODEL_DESC_LEN];
     memcpy(desc, p.p, BEAA_MODEL_DESC_LEN);
-    desc[BEAA_MODEL_DESC_LEN - 1] = '\0';
+    /* NUL-padded, as beaa_model_save writes it: one encoding per model (a file that loads saves
+     * back to the same bytes) */
+    size_t dl = strnlen(desc, BEAA_MODEL_DESC_LEN);
+    if (dl == BEAA_MODEL_DESC_LEN) return BEAA_ERR_MODEL;
+    for (size_t i = dl; i < BEAA_MODEL_DESC_LEN; i++)
+        if (desc[i] != 0) return BEAA_ERR_MODEL;
     p.p += BEAA_MODEL_DESC_LEN; p.left -= BEAA_MODEL_DESC_LEN;
     uint32_t in_c = rd_u32(&p), in_h = rd_u32(&p), in_w = rd_u32(&p), ncls = rd_u32(&p);
     if (p.err) return p.err;

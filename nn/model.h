@@ -20,7 +20,8 @@
  *   24+length  crc32    u32      zlib CRC-32 of every byte before it (header + payload)
  *
  * payload:
- *   desc[64]                    NUL-padded ASCII description (e.g. "fmnist poly-element kd")
+ *   desc[64]                    NUL-padded ASCII description (e.g. "fmnist poly-element kd"): at
+ *                               most 63 characters, every byte after them 0
  *   in_c in_h in_w num_classes  input tensor shape and number of classes
  *   mean[in_c] std[in_c]  f32   input normalization: x = (pixel/255 - mean[c]) / std[c]
  *   n_modules                   then n_modules records, each starting with its kind (u32):
@@ -159,7 +160,8 @@ BEAA_MUST_CHECK beaa_status beaa_model_load_mem(const uint8_t *buf, size_t len,
                                                 beaa_model **out);
 
 /* Reads and parses a model file (at most 1 GiB). Errors as beaa_model_load_mem, plus
- * BEAA_ERR_IO when the file cannot be opened or read. */
+ * BEAA_ERR_NOT_FOUND when there is no file at path, BEAA_ERR_IO when it cannot be opened or
+ * read. */
 BEAA_MUST_CHECK beaa_status beaa_model_load(const char *path, beaa_model **out);
 
 /* Serializes m to a new buffer (*buf freed by the caller with free(), *len bytes).

@@ -113,7 +113,7 @@ START_TEST(test_file_save_load)
     snprintf(cmd, sizeof cmd, "test $(ls '%s' | wc -l) -eq 1", tmpdir);
     ck_assert_int_eq(system(cmd), 0);
     snprintf(path, sizeof path, "%s/missing.model", tmpdir);
-    ck_assert_int_eq(beaa_model_load(path, &l), BEAA_ERR_IO);
+    ck_assert_int_eq(beaa_model_load(path, &l), BEAA_ERR_NOT_FOUND);
     ck_assert_ptr_null(l);
     /* a FIFO (or a directory) is refused at once instead of blocking the reader */
     snprintf(path, sizeof path, "%s/fifo.model", tmpdir);

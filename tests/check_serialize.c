@@ -396,7 +396,7 @@ START_TEST(test_file_atomic_write_and_read)
     ck_assert_ptr_null(back);
     ck_assert_uint_eq(n, 0);
     path_in_dir(e, sizeof e, "missing.bin");
-    ck_assert_int_eq(beaa_file_read_all(e, 0, &back, &n), BEAA_ERR_IO);
+    ck_assert_int_eq(beaa_file_read_all(e, 0, &back, &n), BEAA_ERR_NOT_FOUND);
     ck_assert_int_eq(beaa_file_read_all(g_dir, 0, &back, &n), BEAA_ERR_IO);
     path_in_dir(e, sizeof e, "no/such/dir/x.bin");
     ck_assert_int_eq(beaa_file_write_atomic(e, data, 10, 0), BEAA_ERR_IO);

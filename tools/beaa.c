@@ -26,8 +26,12 @@
 #include "nn/plain.h"
 #include "nn/plan.h"
 #include "nn/quant.h"
+#include "train/data.h"
 
 #define DEFAULT_MODEL "models/fmnist-beaa.model"
+#ifndef BEAA_SHARE_DIR
+#define BEAA_SHARE_DIR "/usr/local/share/beaa" /* the Makefile passes $(PREFIX)/share/beaa */
+#endif
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 #define NN_META_TYPE (BEAA_OBJ_USER + 0x4e4e) /* "NN": scales of the plan */
 #define CT_MAGIC "BEAANNC1"
@@ -48,9 +52,20 @@ static double peak_rss_mib(void)
     return (double)ru.ru_maxrss / 1024.0;
 }
 
+/* "beaa: WHAT: message", plus what to do where the status alone does not say it. */
 static int fail(const char *what, beaa_status st)
 {
-    fprintf(stderr, "beaa: %s: %s\n", what, beaa_strerror(st));
+    const char *hint = "";
+    switch (st) {
+    case BEAA_ERR_EXISTS: hint = " (add --overwrite to replace it)"; break;
+    case BEAA_ERR_INSECURE: hint = " (rings below 128-bit security need --insecure-small-ring: tests and teaching only)"; break;
+    case BEAA_ERR_PARAMS_MISMATCH: hint = " (the files were made with different keys or parameters)"; break;
+    case BEAA_ERR_CHECKSUM: case BEAA_ERR_TRUNCATED: hint = " (the file is damaged or incomplete: copy it again)"; break;
+    case BEAA_ERR_FORMAT: hint = " (not a file of this kind; `beaa info FILE` says what it is)"; break;
+    case BEAA_ERR_CPU: hint = " (unset BEAA_ARCH or choose one of ref, avx2, avx512 that this CPU has)"; break;
+    default: break;
+    }
+    fprintf(stderr, "beaa: %s: %s%s\n", what, beaa_strerror(st), hint);
     return 1;
 }
 
@@ -60,6 +75,8 @@ typedef struct opts {
     const char *model, *secret, *keys, *in, *out, *images, *labels, *file;
     size_t count, batch;
     int overwrite, threads, insecure, log_n, log_scale;
+    int flood_set;   /* --flood given: decrypt with noise flooding of deviation 2^flood */
+    double flood;
 } opts;
 
 static int parse(int argc, char **argv, opts *o)
@@ -77,6 +94,18 @@ static int parse(int argc, char **argv, opts *o)
         if (!strcmp(a, "--threads")) { if (!v) goto missing; o->threads = atoi(v); i++; continue; }
         if (!strcmp(a, "--log-n")) { if (!v) goto missing; o->log_n = atoi(v); i++; continue; }
         if (!strcmp(a, "--log-scale")) { if (!v) goto missing; o->log_scale = atoi(v); i++; continue; }
+        if (!strcmp(a, "--flood")) {
+            char *end = NULL;
+            if (!v) goto missing;
+            o->flood = strtod(v, &end);
+            if (!end || *end || !(o->flood >= 0 && o->flood <= 50)) {
+                fprintf(stderr, "beaa: --flood takes log2 of the noise deviation, 0..50 (got '%s')\n", v);
+                return -1;
+            }
+            o->flood_set = 1;
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--overwrite")) { o->overwrite = 1; continue; }
         if (!strcmp(a, "--insecure-small-ring")) { o->insecure = 1; continue; }
         if (a[0] != '-' && !o->file) { o->file = a; continue; }
@@ -102,9 +131,12 @@ static void usage(void)
         "                                                            public+relinearization keys for the server\n"
         "  encrypt --secret SK --images IDX.gz --out CT [--count n] [--model M]\n"
         "  infer   --keys KEYS --in CT --out LOGITS [--model M]       server: never reads a secret key\n"
-        "  decrypt --secret SK --in LOGITS [--labels IDX.gz] [--out LABELS.txt]\n"
+        "  decrypt --secret SK --in LOGITS [--labels IDX.gz] [--out LABELS.txt] [--flood B]\n"
+        "          --flood B: add Gaussian noise of deviation 2^B (coefficient units) before decoding:\n"
+        "          needed when the results are shown to anyone but the key owner (docs/security.md)\n"
         "  info    FILE\n"
-        "  demo    [--model M] [--count n]                            the main job (10,000 test images)\n"
+        "  demo    [--model M] [--count n] [--flood B]                the main job (10,000 test images);\n"
+        "          --flood B adds the precision cost of noise flooding at 2^B and a ladder of deviations\n"
         "common: --overwrite (replace existing outputs), --threads T, --log-scale b (keygen/demo:\n"
         "        scale 2^b between layers), --log-n n with\n"
         "        --insecure-small-ring (small rings for teaching/tests only)\n"
@@ -113,67 +145,26 @@ static void usage(void)
 
 /* ------------------------------------------------------------------ IDX (gzip) */
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Reads an IDX file (gzip or plain): magic 0x803 images (n,h,w) or 0x801 labels (n).
- * *out holds at most max_n items (idx_bytes(*n, *h, *w) bytes from beaa_alloc: the client's data,
- * free it with beaa_free_secret). Only regular files are read: a FIFO, device or directory is
- * refused (BEAA_ERR_IO, *why says so) instead of blocking or reading forever. */
+/* Reads an IDX file (gzip or plain; train/data.h): magic 0x803 images (n,h,w) or 0x801 labels
+ * (n). *out holds at most max_n items (idx_bytes(*n, *h, *w) bytes from beaa_alloc: the client's
+ * data, free it with beaa_free_secret). On error *why is a sentence naming the path (not found,
+ * not a regular file, bad header, shorter than its header). */
 static beaa_status idx_read(const char *path, uint32_t magic, size_t max_n, uint8_t **out,
                             size_t *n, uint32_t *h, uint32_t *w, const char **why)
 {
-    *out = NULL;
+    static char msg[4200];
+    uint32_t dims[3] = {0, 1, 1};
+    msg[0] = 0;
     *why = NULL;
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open
-     * descriptor (no window between the check and the open), then blocking mode is restored. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return BEAA_ERR_IO;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        *why = "not a regular file (pipes, devices and directories are refused)";
-        return BEAA_ERR_IO;
+    beaa_status st = beaa_data_idx_read(path, magic == 0x803 ? 3 : 1, max_n, 0, out, n, dims,
+                                        msg, sizeof msg);
+    if (st != BEAA_OK) {
+        *why = msg[0] ? msg : NULL;
+        return st;
     }
-    int fl = fcntl(fd, F_GETFL);
-    gzFile f = fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ? NULL : gzdopen(fd, "rb");
-    if (!f) { close(fd); return BEAA_ERR_IO; }
-    uint8_t hdr[16];
-    size_t hl = magic == 0x803 ? 16 : 8;
-    beaa_status st = BEAA_OK;
-    size_t cnt = 0, item = 1;
-    if (gzread(f, hdr, (unsigned)hl) != (int)hl) { st = BEAA_ERR_DATA; goto done; }
-    if (be32(hdr) != magic) { st = BEAA_ERR_DATA; goto done; }
-    cnt = be32(hdr + 4);
-    *h = *w = 1;
-    if (magic == 0x803) {
-        *h = be32(hdr + 8);
-        *w = be32(hdr + 12);
-        if (*h == 0 || *w == 0 || *h > BEAA_MODEL_MAX_DIM || *w > BEAA_MODEL_MAX_DIM) {
-            st = BEAA_ERR_DATA;
-            goto done;
-        }
-        item = (size_t)*h * *w;
-    }
-    if (cnt > 10000000) { st = BEAA_ERR_DATA; goto done; }
-    if (cnt > max_n) cnt = max_n;
-    if (cnt * item > ((size_t)1 << 31)) { st = BEAA_ERR_MEMORY_LIMIT; goto done; }
-    *out = beaa_alloc(cnt * item + 1);
-    if (!*out) { st = BEAA_ERR_NOMEM; goto done; }
-    size_t want = cnt * item, got = 0;
-    while (got < want) {
-        unsigned chunk = want - got > (1u << 30) ? (1u << 30) : (unsigned)(want - got);
-        int r = gzread(f, *out + got, chunk);
-        if (r <= 0) { st = BEAA_ERR_DATA; goto done; }
-        got += (size_t)r;
-    }
-    *n = cnt;
-done:
-    gzclose(f);
-    if (st != BEAA_OK) { beaa_free_secret(*out, cnt * item + 1); *out = NULL; }
-    return st;
+    *h = dims[1];
+    *w = dims[2];
+    return BEAA_OK;
 }
 
 /* Size of the buffer idx_read returned for n items of h x w (1 x 1 for labels). */
@@ -196,12 +187,55 @@ static void setup_free(setup *s)
     beaa_model_free(s->m);
 }
 
+/* The default model (no --model): models/fmnist-beaa.model in the current folder, else next to
+ * the executable (bin/../models: the source tree), else where `make install` put it
+ * (bin/../share/beaa/models, then BEAA_SHARE_DIR/models). An explicit --model is taken as
+ * given. Returns the first that exists (in buf), or NULL with the candidates in `tried`. */
+static const char *find_model(const char *path, char *buf, size_t cap, char *tried, size_t tcap)
+{
+    if (strcmp(path, DEFAULT_MODEL) != 0) return path;
+    char exe[4096], cand[4][4200];
+    int nc = 0;
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    snprintf(cand[nc++], sizeof cand[0], "%s", DEFAULT_MODEL);
+    if (l > 0) {
+        exe[l] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(cand[nc++], sizeof cand[0], "%s/../%s", exe, DEFAULT_MODEL);
+            snprintf(cand[nc++], sizeof cand[0], "%s/../share/beaa/%s", exe, DEFAULT_MODEL);
+        }
+    }
+    snprintf(cand[nc++], sizeof cand[0], "%s/%s", BEAA_SHARE_DIR, DEFAULT_MODEL);
+    size_t tl = 0;
+    tried[0] = 0;
+    for (int i = 0; i < nc; i++) {
+        size_t cl = strnlen(cand[i], sizeof cand[0]);
+        if (cl < cap && access(cand[i], F_OK) == 0) {
+            memcpy(buf, cand[i], cl + 1);
+            return buf;
+        }
+        tl += (size_t)snprintf(tried + tl, tl < tcap ? tcap - tl : 0, "%s%s", i ? ", " : "", cand[i]);
+        if (tl >= tcap) tl = tcap - 1;
+    }
+    return NULL;
+}
+
 static int load_model(const char *path, setup *s)
 {
     memset(s, 0, sizeof *s);
-    beaa_status st = beaa_model_load(path, &s->m);
+    char buf[4200], tried[4 * 4200];
+    const char *use = find_model(path, buf, sizeof buf, tried, sizeof tried);
+    if (!use) {
+        fprintf(stderr, "beaa: model %s: not found (tried %s); give the model file with --model PATH\n",
+                path, tried);
+        return 1;
+    }
+    beaa_status st = beaa_model_load(use, &s->m);
     if (st != BEAA_OK) {
-        fprintf(stderr, "beaa: model %s: %s\n", path, beaa_strerror(st));
+        fprintf(stderr, "beaa: model %s: %s%s\n", use, beaa_strerror(st),
+                st == BEAA_ERR_NOT_FOUND ? "; give the model file with --model PATH" : "");
         return 1;
     }
     st = beaa_nn_net_fold(s->m, &s->net);
@@ -337,12 +371,16 @@ static int cmd_keygen(const opts *o)
     if (st == BEAA_OK) st = beaa_ckks_relin_key_serialize(rk, 0, &wk);
     if (st == BEAA_OK) st = beaa_ckks_public_key_serialize(pk, 0, &wk);
     if (st == BEAA_OK) st = write_meta(&wk, ctx, &s.plan);
-    if (st == BEAA_OK) st = beaa_file_write_atomic(o->secret, ws.buf, ws.len, o->overwrite);
+    const char *failed = "keygen";
+    if (st == BEAA_OK && (st = beaa_file_write_atomic(o->secret, ws.buf, ws.len, o->overwrite)) != BEAA_OK)
+        failed = o->secret;
     if (st == BEAA_OK) {
         st = beaa_file_write_atomic(o->keys, wk.buf, wk.len, o->overwrite);
         if (st == BEAA_OK)
             fprintf(stderr, "beaa: wrote %s (secret key: keep it on the client) and %s (%.1f MiB, for the server)\n",
                     o->secret, o->keys, wk.len / 1048576.0);
+        else
+            failed = o->keys;
     }
     beaa_serial_writer_free_secret(&ws);
     beaa_serial_writer_free(&wk);
@@ -351,7 +389,7 @@ static int cmd_keygen(const opts *o)
     beaa_ckks_secret_key_free(sk);
     beaa_ckks_context_free(ctx);
     setup_free(&s);
-    return st == BEAA_OK ? 0 : fail("keygen", st);
+    return st == BEAA_OK ? 0 : fail(failed, st);
 }
 
 /* ------------------------------------------------------------------ ciphertext streams */
@@ -536,8 +574,8 @@ static int cmd_encrypt(const opts *o)
     const char *why = NULL;
     st = idx_read(o->images, 0x803, o->count ? o->count : slots + 1, &px, &n, &h, &w, &why);
     if (st != BEAA_OK) {
-        fprintf(stderr, "beaa: %s: %s (%s)\n", o->images, why ? why : "not a readable IDX image file",
-                beaa_strerror(st));
+        if (why) fprintf(stderr, "beaa: %s\n", why);
+        else fprintf(stderr, "beaa: %s: %s\n", o->images, beaa_strerror(st));
         beaa_ckks_secret_key_free(sk); beaa_ckks_context_free(ctx); setup_free(&s);
         return 1;
     }
@@ -566,13 +604,18 @@ static int cmd_encrypt(const opts *o)
             double t0 = now_s();
             st = beaa_nn_pack_encrypt(sk, x, n, el, beaa_ckks_context_max_level(ctx), in_scale, cts);
             double t1 = now_s();
-            if (st == BEAA_OK)
-                st = write_cts(o->out, o->overwrite, ctx, CT_MAGIC, (uint32_t)n, 1, h, w, cts, el);
-            if (st == BEAA_OK)
+            if (st != BEAA_OK) {
+                rc = fail("encrypt", st);
+            } else if ((st = write_cts(o->out, o->overwrite, ctx, CT_MAGIC, (uint32_t)n, 1, h, w, cts,
+                                       el)) != BEAA_OK) {
+                rc = fail(o->out, st);
+            } else {
                 fprintf(stderr, "beaa: encrypted %zu images into %zu ciphertexts in %.1f s, wrote %s in %.1f s\n",
                         n, el, t1 - t0, o->out, now_s() - t1);
+            }
+        } else {
+            rc = fail("encrypt", st);
         }
-        if (st != BEAA_OK) rc = fail("encrypt", st);
         free_cts(cts, el);
         beaa_free_secret(x, sizeof(double) * n * el);
     }
@@ -689,13 +732,29 @@ static int cmd_decrypt(const opts *o)
     lg_bytes = sizeof(double) * meta.n_images * n;
     lg = beaa_alloc(lg_bytes); /* decrypted logits: wiped below */
     if (!lg) { rc = fail("decrypt", BEAA_ERR_NOMEM); goto out; }
-    st = beaa_nn_pack_decrypt(sk, cts, n, meta.n_images, lg);
+    if (o->flood_set) {
+        st = beaa_nn_pack_decrypt_flooded(sk, cts, n, meta.n_images, o->flood, lg);
+        if (st == BEAA_OK && n > 0)
+            fprintf(stderr, "beaa: decryption flooded: noise deviation 2^%.1f per coefficient, about %.3g "
+                    "per logit (scale 2^%.1f)\n", o->flood,
+                    exp2(o->flood) * sqrt((double)beaa_ckks_context_slots(ctx)) / cts[0]->scale,
+                    log2(cts[0]->scale));
+    } else {
+        st = beaa_nn_pack_decrypt(sk, cts, n, meta.n_images, lg);
+        if (st == BEAA_OK)
+            fprintf(stderr, "beaa: decrypted without flooding: fine for the key owner; if these results "
+                    "go to anyone else, decrypt with --flood B (IND-CPA-D: docs/security.md)\n");
+    }
     if (st != BEAA_OK) { rc = fail("decrypt", st); goto out; }
     if (o->labels) {
         st = idx_read(o->labels, 0x801, meta.n_images, &labels, &nl, &h, &w, &why);
         if (st != BEAA_OK || nl < meta.n_images) {
-            fprintf(stderr, "beaa: %s: %s%s%u labels\n", o->labels, why ? why : "",
-                    why ? "; expected an IDX label file with " : "not a label file with ", meta.n_images);
+            if (st != BEAA_OK)
+                fprintf(stderr, "beaa: %s (an IDX label file with %u labels is expected)\n",
+                        why ? why : beaa_strerror(st), meta.n_images);
+            else
+                fprintf(stderr, "beaa: %s holds %zu labels, the logits are for %u images\n", o->labels,
+                        nl, meta.n_images);
             rc = 1;
             goto out;
         }
@@ -829,6 +888,57 @@ static void free_inputs(uint8_t *px, size_t n, uint32_t h, uint32_t w, uint8_t *
     beaa_free_secret(lab, idx_bytes(nl, 1, 1));
 }
 
+/* demo --flood B: the precision cost of noise flooding on this batch. The logits' CKKS noise is
+ * measured against the quantized plaintext reference (the same integer weights, no encryption),
+ * the deviation beaa_ckks_flood_log2_sigma asks for (statistical security 30, one decryption) is
+ * printed, and the batch is decrypted again with flooding at 2^B and at a ladder of other
+ * deviations: accuracy, agreement with the plaintext model and logit error for each. */
+static void flood_report(const beaa_nn_net *net, const beaa_ckks_secret_key *sk,
+                         beaa_ckks_ciphertext **lg, size_t nc, size_t n, const double *x,
+                         const beaa_nn_qnet *qn, const double *ref, const uint8_t *lab, double bits)
+{
+    size_t lg_bytes = sizeof(double) * n * nc;
+    double *q = beaa_alloc(lg_bytes), *col = beaa_alloc(sizeof(double) * n), *got = beaa_alloc(lg_bytes);
+    double worst = -INFINITY;
+    beaa_status st = q && col && got ? beaa_nn_quant_plain_forward(net, qn, x, n, q) : BEAA_ERR_NOMEM;
+    for (size_t k = 0; k < nc && st == BEAA_OK; k++) {
+        double l2;
+        for (size_t i = 0; i < n; i++) col[i] = q[i * nc + k];
+        st = beaa_ckks_noise_measure(sk, lg[k], col, n, &l2);
+        if (st == BEAA_OK && l2 > worst) worst = l2;
+    }
+    if (st != BEAA_OK) {
+        fprintf(stderr, "beaa: flooding report: %s\n", beaa_strerror(st));
+    } else {
+        double need = beaa_ckks_flood_log2_sigma(sk->ctx, worst, 30, 0.0);
+        printf("\nnoise flooding (logit scale 2^%.1f, N = 2^%u):\n", log2(lg[0]->scale),
+               beaa_ckks_context_log_n(sk->ctx));
+        printf("  measured logit noise: max |coefficient| 2^%.1f; flooding for 2^-30 statistical distance, "
+               "one decryption: deviation 2^%.1f\n", worst, need);
+        double ladder[8] = {bits, 10, 15, 20, 25, 30, 35, 40};
+        for (int j = 0; j < 8; j++) {
+            double b = ladder[j];
+            if (j > 0 && b == bits) continue;
+            st = beaa_nn_pack_decrypt_flooded(sk, lg, nc, n, b, got);
+            if (st != BEAA_OK) { printf("  flood 2^%.1f: %s\n", b, beaa_strerror(st)); continue; }
+            size_t acc = 0, agree = 0;
+            double sq = 0;
+            for (size_t i = 0; i < n; i++) {
+                size_t p = beaa_nn_argmax(got + i * nc, nc);
+                acc += p == lab[i];
+                agree += p == beaa_nn_argmax(ref + i * nc, nc);
+                for (size_t k = 0; k < nc; k++) sq += (got[i * nc + k] - q[i * nc + k]) * (got[i * nc + k] - q[i * nc + k]);
+            }
+            printf("  flood 2^%4.1f%s: accuracy %6.2f%%, agreement %6.2f%%, rms logit error %.3g (2^%.1f)\n",
+                   b, j == 0 ? " (--flood)" : "          ", 100.0 * acc / n, 100.0 * agree / n,
+                   sqrt(sq / (double)(n * nc)), log2(sqrt(sq / (double)(n * nc))));
+        }
+    }
+    beaa_free_secret(q, lg_bytes);
+    beaa_free_secret(col, sizeof(double) * n);
+    beaa_free_secret(got, lg_bytes);
+}
+
 static int cmd_demo(const opts *o)
 {
     double t_start = now_s();
@@ -847,8 +957,13 @@ static int cmd_demo(const opts *o)
     if (st == BEAA_OK) st = idx_read(fl, 0x801, want, &lab, &nl, &hh, &ww, &why);
     if (st == BEAA_OK && n == 0) st = BEAA_ERR_DATA; /* no images */
     if (st != BEAA_OK || nl != n) {
-        fprintf(stderr, "beaa: cannot read the Fashion-MNIST test set (%s, %s): %s%s%s\n", fi, fl,
-                why ? why : "", why ? ": " : "", beaa_strerror(st));
+        if (why)
+            fprintf(stderr, "beaa: cannot read the test set: %s%s\n", why,
+                    o->images ? "" : " (the Debian package dataset-fashion-mnist installs it; or give --images and --labels)");
+        else if (st != BEAA_OK)
+            fprintf(stderr, "beaa: cannot read the test set (%s, %s): %s\n", fi, fl, beaa_strerror(st));
+        else
+            fprintf(stderr, "beaa: %s holds %zu images but %s holds %zu labels\n", fi, n, fl, nl);
         free_inputs(px, n, h, w, lab, nl);
         setup_free(&s);
         return 1;
@@ -956,6 +1071,7 @@ static int cmd_demo(const opts *o)
     printf("  (weight quantization alone, no encryption: agreement %.2f%%, max |logit error| %.3g)\n",
            100.0 * agree_q / n, maxerr_q);
     beaa_free_secret(qref, lg_bytes);
+    if (o->flood_set) flood_report(s.net, sk, lg, nc, n, x, qn, ref, lab, o->flood);
     printf("  time: encrypt %.1f s, forward %.1f s, decrypt %.2f s; total %.1f s\n", t_enc, fs.total_s,
            t_dec, total);
     printf("  amortized time per image      %.2f ms  (forward only %.2f ms)\n", 1e3 * total / n,

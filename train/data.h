@@ -23,6 +23,20 @@ typedef struct beaa_dataset {
 /* Frees the arrays and zeroes *d (NULL allowed). */
 void beaa_dataset_free(beaa_dataset *d);
 
+/* Reads one IDX file (gzip-compressed or plain) of unsigned bytes with ndim dimensions (3: images
+ * n x h x w, magic 0x803; 1: labels n, magic 0x801): dims[0..ndim) from its header, then the
+ * first min(n, max_items) items (max_items 0: all) into *data (beaa_alloc'd, exactly
+ * items * h * w + 1 bytes: free with beaa_free_secret(*data, that size) or free()), *n_items of
+ * them. exact != 0: when every item was read, the file must end there. Allocation grows with
+ * the bytes actually decompressed (doubling from 64 KiB, at most the header's size + 1), so a
+ * short file with a huge header allocates at most twice what it holds (and 64 KiB). Only
+ * regular files are opened (a FIFO is refused without blocking). Errors: BEAA_ERR_ARG,
+ * BEAA_ERR_DATA (err says: not found, not a regular file, bad magic, implausible dimensions
+ * (n > 10^7, h or w 0 or > 4096), shorter or longer than the header), BEAA_ERR_NOMEM. */
+BEAA_MUST_CHECK beaa_status beaa_data_idx_read(const char *path, uint32_t ndim, size_t max_items,
+                                               int exact, uint8_t **data, size_t *n_items,
+                                               uint32_t *dims, char *err, size_t errlen);
+
 /* Loads an IDX image file (magic 0x00000803, n x h x w bytes) and an IDX label file (magic
  * 0x00000801) - gzip-compressed or not - into d (c = 1, num_classes = 10). err (errlen bytes,
  * may be NULL) receives a one-line explanation on failure.

@@ -3,9 +3,11 @@
  * testing. Each file must be a whole number of records. */
 #include "train/data.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define REC 3073u
 #define MAX_FILE_RECORDS 1000000u
@@ -19,8 +21,11 @@ static beaa_status failf(char *err, size_t errlen, const char *msg, const char *
 /* Appends the records of path to d (grows arrays). */
 static beaa_status load_file(const char *path, beaa_dataset *d, char *err, size_t errlen)
 {
+    struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT)
+        return failf(err, errlen, "not found (the CIFAR-10 binary version has data_batch_1..5.bin and test_batch.bin)", path);
     if (!beaa_data_is_regular_file(path))
-        return failf(err, errlen, "cannot open (missing or not a regular file: CIFAR-10 binary batch?)", path);
+        return failf(err, errlen, "not a regular file (a CIFAR-10 binary batch is expected)", path);
     FILE *f = fopen(path, "rb");
     if (!f) return failf(err, errlen, "cannot open (missing CIFAR-10 binary batch?)", path);
     if (fseek(f, 0, SEEK_END) != 0) { fclose(f); return failf(err, errlen, "cannot seek", path); }

@@ -4,6 +4,7 @@
 #include "train/data.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ static beaa_status list_dir(const char *dir, int want_dirs, char ***out, size_t 
                             char *err, size_t errlen)
 {
     DIR *dp = opendir(dir);
-    if (!dp) return failf(err, errlen, "cannot open folder", dir);
+    if (!dp) return failf(err, errlen, errno == ENOENT ? "not found" : "cannot open folder", dir);
     char **v = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
@@ -108,6 +109,15 @@ static beaa_status pnm_load(const char *path, uint8_t **px, uint32_t *pc, uint32
     }
     uint32_t c = magic[1] == '5' ? 1 : 3;
     size_t n = (size_t)w * (size_t)h * c;
+    /* Allocate only what the file really holds: a 20-byte header claiming 8192 x 8192 RGB must
+     * not cost 192 MiB (the bound per image is the file's own size). */
+    struct stat fs;
+    long at = ftell(f);
+    if (at < 0 || fstat(fileno(f), &fs) != 0 || (uint64_t)fs.st_size < (uint64_t)at ||
+        (uint64_t)fs.st_size - (uint64_t)at < n) {
+        fclose(f);
+        return failf(err, errlen, "image data shorter than its header says", path);
+    }
     uint8_t *buf = malloc(n);
     if (!buf) { fclose(f); return BEAA_ERR_NOMEM; }
     if (fread(buf, 1, n, f) != n) {

@@ -2,11 +2,16 @@
  * read with zlib's gzread (which passes plain files through). Magic, dimensions and lengths
  * are validated; the file must hold exactly what its header announces. */
 #include "train/data.h"
+#include "lib/mem.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define IDX_MAX_DIM 4096u
@@ -41,35 +46,109 @@ static uint32_t be32(const uint8_t *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* Opens path, checks the magic (0x00000800 | ndim with type ubyte), reads the dims. */
-static beaa_status idx_open(const char *path, uint32_t ndim, uint32_t *dims, gzFile *out,
-                            char *err, size_t errlen)
-{
-    if (!beaa_data_is_regular_file(path))
-        return fail(err, errlen, "cannot open %s (missing or not a regular file)", path);
-    gzFile f = gzopen(path, "rb");
-    if (!f) return fail(err, errlen, "cannot open %s", path);
-    uint8_t hdr[16];
-    if (!gz_exact(f, hdr, 4 + 4 * (size_t)ndim)) {
-        gzclose(f);
-        return fail(err, errlen, "%s: too short for an IDX header (or not gzip/IDX)", path);
-    }
-    uint32_t magic = be32(hdr);
-    if (magic != (0x00000800u | ndim)) {
-        gzclose(f);
-        return fail(err, errlen, "%s: bad IDX magic 0x%08x (expected 0x%08x)", path, magic,
-                    0x00000800u | ndim);
-    }
-    for (uint32_t i = 0; i < ndim; i++) dims[i] = be32(hdr + 4 + 4 * i);
-    *out = f;
-    return BEAA_OK;
-}
-
-/* After the payload, the file must end. */
+/* The file must end after the payload. */
 static int at_eof(gzFile f)
 {
     uint8_t extra;
     return gzread(f, &extra, 1) == 0;
+}
+
+#define IDX_FIRST_CHUNK ((size_t)1 << 16)
+
+beaa_status beaa_data_idx_read(const char *path, uint32_t ndim, size_t max_items, int exact,
+                               uint8_t **data, size_t *n_items, uint32_t *dims, char *err,
+                               size_t errlen)
+{
+    if (!path || !data || !n_items || !dims || (ndim != 1 && ndim != 3)) return BEAA_ERR_ARG;
+    *data = NULL;
+    *n_items = 0;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open
+     * descriptor (no window between check and open), then blocking mode is restored. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return errno == ENOENT ? fail(err, errlen, "%s: not found", path)
+                               : fail(err, errlen, "%s: cannot open (%s)", path, strerror(errno));
+    struct stat sb;
+    int fl = -1;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (fl = fcntl(fd, F_GETFL)) < 0 ||
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        close(fd);
+        return fail(err, errlen, "%s: not a regular file (pipes, devices and folders are refused)", path);
+    }
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) { close(fd); return BEAA_ERR_NOMEM; }
+    uint8_t hdr[16], *buf = NULL;
+    size_t cap = 0, got = 0, want = 0, n = 0;
+    beaa_status s = BEAA_OK;
+    if (!gz_exact(f, hdr, 4 + 4 * (size_t)ndim)) {
+        s = fail(err, errlen, "%s: too short for an IDX header (or not gzip/IDX)", path);
+        goto out;
+    }
+    uint32_t magic = be32(hdr);
+    if (magic != (0x00000800u | ndim)) {
+        s = fail(err, errlen, "%s: bad IDX magic 0x%08x (expected 0x%08x: %s)", path, magic,
+                 0x00000800u | ndim, ndim == 3 ? "images" : "labels");
+        goto out;
+    }
+    size_t item = 1;
+    for (uint32_t i = 0; i < ndim; i++) dims[i] = be32(hdr + 4 + 4 * i);
+    for (uint32_t i = 1; i < ndim; i++) item *= dims[i];
+    if (dims[0] > BEAA_DATA_MAX_IMAGES ||
+        (ndim == 3 && (dims[1] == 0 || dims[1] > IDX_MAX_DIM || dims[2] == 0 || dims[2] > IDX_MAX_DIM))) {
+        s = ndim == 3 ? fail(err, errlen, "%s: implausible dimensions %u x %u x %u", path, dims[0],
+                             dims[1], dims[2])
+                      : fail(err, errlen, "%s: implausible label count %u", path, dims[0]);
+        goto out;
+    }
+    n = dims[0];
+    if (max_items && n > max_items) n = max_items;
+    want = n * item; /* <= 10^7 * 4096^2 < 2^64 */
+    /* The buffer grows with what was actually decompressed (doubling from 64 KiB, at most the
+     * header's size + 1): a short file whose header claims 10^7 large images cannot make us
+     * allocate more than about twice the bytes it really holds. */
+    while (got < want) {
+        if (got == cap) {
+            size_t ncap = cap ? 2 * cap : IDX_FIRST_CHUNK;
+            if (ncap > want + 1) ncap = want + 1;
+            uint8_t *nb = beaa_alloc(ncap);
+            if (!nb) { s = BEAA_ERR_NOMEM; goto out; }
+            if (got) memcpy(nb, buf, got);
+            beaa_free_secret(buf, cap); /* may be the client's images */
+            buf = nb;
+            cap = ncap;
+        }
+        size_t chunk = cap - got < want - got ? cap - got : want - got;
+        if (chunk > (1u << 30)) chunk = 1u << 30;
+        int r = gzread(f, buf + got, (unsigned)chunk);
+        if (r <= 0) {
+            s = fail(err, errlen, "%s: shorter than its header says (%zu of %zu bytes of %s)", path,
+                     got, want, ndim == 3 ? "pixels" : "labels");
+            goto out;
+        }
+        got += (size_t)r;
+    }
+    if (cap < want + 1) { /* the exact size (+1, never 0 bytes) for the caller's wipe */
+        uint8_t *nb = beaa_alloc(want + 1);
+        if (!nb) { s = BEAA_ERR_NOMEM; goto out; }
+        if (got) memcpy(nb, buf, got);
+        beaa_free_secret(buf, cap);
+        buf = nb;
+        cap = want + 1;
+    }
+    if (exact && n == dims[0] && !at_eof(f)) {
+        s = fail(err, errlen, "%s: longer than its header says (%zu bytes of %s expected)", path,
+                 want, ndim == 3 ? "pixels" : "labels");
+        goto out;
+    }
+out:
+    gzclose(f);
+    if (s != BEAA_OK) {
+        beaa_free_secret(buf, cap);
+        return s;
+    }
+    *data = buf;
+    *n_items = n;
+    return BEAA_OK;
 }
 
 beaa_status beaa_data_idx_load(const char *images_path, const char *labels_path,
@@ -78,48 +157,25 @@ beaa_status beaa_data_idx_load(const char *images_path, const char *labels_path,
     if (!images_path || !labels_path || !d) return BEAA_ERR_ARG;
     memset(d, 0, sizeof *d);
     uint32_t idim[3], ldim[1];
-    gzFile fi, fl;
-    beaa_status s = idx_open(images_path, 3, idim, &fi, err, errlen);
+    size_t ni = 0, nl = 0;
+    beaa_status s = beaa_data_idx_read(images_path, 3, 0, 1, &d->pixels, &ni, idim, err, errlen);
     if (s) return s;
-    s = idx_open(labels_path, 1, ldim, &fl, err, errlen);
-    if (s) { gzclose(fi); return s; }
-    if (idim[0] == 0 || idim[0] > BEAA_DATA_MAX_IMAGES || idim[1] == 0 ||
-        idim[1] > IDX_MAX_DIM || idim[2] == 0 || idim[2] > IDX_MAX_DIM) {
-        s = fail(err, errlen, "%s: implausible dimensions %u x %u x %u", images_path, idim[0],
-                 idim[1], idim[2]);
-        goto out;
+    s = beaa_data_idx_read(labels_path, 1, 0, 1, &d->labels, &nl, ldim, err, errlen);
+    if (s) { beaa_dataset_free(d); return s; }
+    if (ni == 0) {
+        s = fail(err, errlen, "%s holds no images", images_path);
+    } else if (nl != ni) {
+        s = fail(err, errlen, "%s has %zu images but %s has %zu labels", images_path, ni,
+                 labels_path, nl);
+    } else {
+        for (size_t i = 0; i < nl && !s; i++)
+            if (d->labels[i] >= 10)
+                s = fail(err, errlen, "%s: label %u of image %zu is not in 0..9", labels_path,
+                         d->labels[i], i);
     }
-    if (ldim[0] != idim[0]) {
-        s = fail(err, errlen, "%s has %u images but %s has %u labels", images_path, idim[0],
-                 labels_path, ldim[0]);
-        goto out;
-    }
-    size_t npix = (size_t)idim[0] * idim[1] * idim[2];
-    d->pixels = malloc(npix);
-    d->labels = malloc(idim[0]);
-    if (!d->pixels || !d->labels) { s = BEAA_ERR_NOMEM; goto out; }
-    if (!gz_exact(fi, d->pixels, npix) || !at_eof(fi)) {
-        s = fail(err, errlen, "%s: length does not match its header (%zu pixel bytes)",
-                 images_path, npix);
-        goto out;
-    }
-    if (!gz_exact(fl, d->labels, idim[0]) || !at_eof(fl)) {
-        s = fail(err, errlen, "%s: length does not match its header (%u labels)", labels_path,
-                 idim[0]);
-        goto out;
-    }
-    for (uint32_t i = 0; i < idim[0]; i++)
-        if (d->labels[i] >= 10) {
-            s = fail(err, errlen, "%s: label %u of image %u is not in 0..9", labels_path,
-                     d->labels[i], i);
-            goto out;
-        }
-    d->n = idim[0]; d->c = 1; d->h = idim[1]; d->w = idim[2]; d->num_classes = 10;
-out:
-    gzclose(fi);
-    gzclose(fl);
-    if (s) beaa_dataset_free(d);
-    return s;
+    if (s) { beaa_dataset_free(d); return s; }
+    d->n = (uint32_t)ni; d->c = 1; d->h = idim[1]; d->w = idim[2]; d->num_classes = 10;
+    return BEAA_OK;
 }
 
 beaa_status beaa_data_fmnist_load(const char *dir, int train, beaa_dataset *d, char *err,
