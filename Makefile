@@ -45,7 +45,7 @@ BENCH_SRC  = $(wildcard bench/*.c)
 BENCH_UTIL = $(wildcard bench/common/*.c)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-run test-ref test-asan test-run-asan bench bench-quick bench-paper bench-build bench-ckks bench-kernels examples tools install clean run model models
+.PHONY: all deps test test-run test-ref test-asan test-run-asan bench bench-quick bench-paper bench-build bench-ckks bench-kernels examples tools install clean run model models fuzz fuzz-ci fuzz-build fuzz-corpus deps-fuzz deps-valgrind valgrind ctgrind
 all: deps $(LIBA) tools examples
 
 deps:
@@ -87,17 +87,62 @@ $(BUILD)/bench/%: bench/%.c $(BENCH_UTIL) $(LIBA)
 tools: $(TOOL_BIN)
 examples: $(EX_BIN)
 
+# Fuzz targets (fuzz/<target>.c, docs/security.md). Built with any compiler and replay_main.c
+# they replay the committed seed corpus and regression inputs (make test: check_fuzz_replay);
+# `make fuzz` builds them with clang -fsanitize=fuzzer,address,undefined against a sanitized
+# copy of the library in build-fuzz/ and runs each for FUZZ_TIME seconds (one core, one target
+# after another); `make fuzz-ci` is the same for FUZZ_CI_TIME seconds per target.
+FUZZ_SRC    = $(wildcard fuzz/*.c)
+FUZZ_UTIL   = fuzz/common/fuzz_util.c
+FUZZ_DEPS   = $(FUZZ_UTIL) fuzz/common/fuzz_util.h fuzz/common/cli.h tools/beaa.c
+FUZZ_REPLAY = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_TIME    ?= 60
+FUZZ_CI_TIME ?= 4
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/common/replay_main.c $(FUZZ_DEPS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $< $(FUZZ_UTIL) fuzz/common/replay_main.c $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
+$(BUILD)/fuzzers/%: fuzz/%.c $(FUZZ_DEPS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -fsanitize=fuzzer $< $(FUZZ_UTIL) $(LIBA) -o $@ $(LDFLAGS_ALL) -fsanitize=fuzzer $(LDLIBS)
+$(BUILD)/gen_corpus: fuzz/gen/gen_corpus.c $(FUZZ_DEPS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $< $(FUZZ_UTIL) $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
+FUZZ_MAKE = $(MAKE) --no-print-directory -j2 BUILD=build-fuzz CC=clang SAN=1 OPT=-O2 \
+	    CFLAGS='-fsanitize=fuzzer-no-link -Wno-pass-failed'
+deps-fuzz:
+	@sh scripts/deps.sh clang libclang-rt-14-dev
+fuzz-build: deps deps-fuzz
+	@$(FUZZ_MAKE) $(FUZZ_SRC:fuzz/%.c=build-fuzz/fuzzers/%)
+fuzz: fuzz-build
+	@FUZZ_TIME=$(FUZZ_TIME) sh scripts/fuzz.sh build-fuzz
+fuzz-ci: fuzz-build
+	@FUZZ_TIME=$(FUZZ_CI_TIME) sh scripts/fuzz.sh build-fuzz
+# Valgrind (docs/security.md): memcheck of the tool's end-to-end flow on a small ring, and the
+# constant-time check of the secret-dependent code (secrets marked undefined: ctgrind).
+deps-valgrind:
+	@sh scripts/deps.sh valgrind
+valgrind: deps deps-valgrind $(TOOL_BIN)
+	@sh scripts/valgrind.sh
+$(BUILD)/ct_secret: tests/valgrind/ct_secret.c $(LIBA)
+	$(CC) $(ALLCFLAGS) $< $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
+ctgrind: deps deps-valgrind
+	@$(MAKE) --no-print-directory $(BUILD)/ct_secret
+	@sh scripts/ctgrind.sh $(BUILD)/ct_secret
+# Regenerates the seed corpus (small valid files on the fuzzing ring) into fuzz/corpus/.
+fuzz-corpus: $(BUILD)/gen_corpus
+	$(BUILD)/gen_corpus fuzz/corpus
+
 # The Check suite: every tests/check_*.c is its own runner. CK_DEFAULT_TIMEOUT guards hangs.
 test: deps
 	@$(MAKE) --no-print-directory test-run
 # scripts/test_install.sh: `make install` into a temporary prefix, an example built there with
 # pkg-config, and the API reference (docs/course/10-api.md) against the installed headers.
-test-run: $(TEST_BIN) $(TOOL_BIN) $(EX_BIN) $(BENCH_BIN)
+test-run: $(TEST_BIN) $(TOOL_BIN) $(EX_BIN) $(BENCH_BIN) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) CC="$(CC)" MAKE="$(MAKE)" sh scripts/run_tests.sh $(TEST_BIN) scripts/test_install.sh
 
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 test-run-asan
-test-run-asan: $(TEST_BIN) $(BENCH_BIN) $(EX_BIN)
+test-run-asan: $(TEST_BIN) $(BENCH_BIN) $(EX_BIN) $(FUZZ_REPLAY)
 	@BEAA_TEST_LIGHT=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh scripts/run_tests.sh $(TEST_BIN)
 
 # `make bench`: the paper's experiments measured on this machine, one report (scripts/bench.sh,
@@ -132,7 +177,7 @@ install: $(LIBA) $(TOOL_BIN)
 	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/beaa.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/beaa.pc
 
 clean:
-	rm -rf build build-asan bin lib/libbeaa.a
+	rm -rf build build-asan build-fuzz bin lib/libbeaa.a
 
 -include $(LIB_OBJ:.o=.d)
 
