@@ -202,6 +202,32 @@ START_TEST(test_seed_and_flood)
 }
 END_TEST
 
+/* beaa_ckks_noise_measure against known values, and the flooding deviation formula */
+START_TEST(test_noise_measure)
+{
+    beaa_ckks_ciphertext *ct = enc(x, SCALE, L, 0);
+    double l2 = 0;
+    /* a fresh secret-key encryption: error |e| <= 19 (6 sigma cut) plus the encoder's rounding */
+    ck_assert_int_eq(beaa_ckks_noise_measure(sk, ct, x, S, &l2), BEAA_OK);
+    ck_assert_msg(l2 >= 1.0 && l2 <= log2(19.5), "fresh noise 2^%.2f", l2);
+    /* against values off by 2^-10 in one slot the difference is the offset: ~2^30 / N * 2 per
+     * coefficient at scale 2^40, far above the noise */
+    memcpy(want, x, S * sizeof *x);
+    want[3] += 0x1p-10;
+    ck_assert_int_eq(beaa_ckks_noise_measure(sk, ct, want, S, &l2), BEAA_OK);
+    ck_assert_msg(l2 > 16.0 && l2 < 22.0, "offset noise 2^%.2f", l2);
+    ck_assert_int_eq(beaa_ckks_noise_measure(NULL, ct, x, S, &l2), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_ckks_noise_measure(sk, ct, NULL, S, &l2), BEAA_ERR_ARG);
+    /* log2 s = log2 B + stat_sec - 1 + (log2 q + log2 N) / 2 */
+    const unsigned ln = beaa_ckks_context_log_n(ctx);
+    ck_assert(fabs(beaa_ckks_flood_log2_sigma(ctx, 10.0, 30, 0.0) - (10.0 + 29.0 + ln / 2.0)) < 1e-12);
+    ck_assert(fabs(beaa_ckks_flood_log2_sigma(ctx, 4.0, 40, 20.0) - (4.0 + 39.0 + (20.0 + ln) / 2.0)) < 1e-12);
+    ck_assert(beaa_ckks_flood_log2_sigma(NULL, 10.0, 30, 0.0) == -1.0);
+    ck_assert(beaa_ckks_flood_log2_sigma(ctx, 10.0, 30, -1.0) == -1.0);
+    beaa_ckks_ciphertext_free(ct);
+}
+END_TEST
+
 START_TEST(test_add_sub_neg)
 {
     beaa_ckks_ciphertext *a = enc(x, SCALE, L, 1), *b = enc(y, SCALE, L, 0), *r;
@@ -509,6 +535,7 @@ int main(void)
     tcase_add_test(tc, test_encode_encrypt);
     tcase_add_test(tc, test_encrypt_sk_values);
     tcase_add_test(tc, test_seed_and_flood);
+    tcase_add_test(tc, test_noise_measure);
     tcase_add_test(tc, test_add_sub_neg);
     tcase_add_test(tc, test_mul_plain_const_int);
     tcase_add_test(tc, test_mul_relin_rescale);

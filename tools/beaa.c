@@ -889,34 +889,41 @@ static void free_inputs(uint8_t *px, size_t n, uint32_t h, uint32_t w, uint8_t *
 }
 
 /* demo --flood B: the precision cost of noise flooding on this batch. The logits' CKKS noise is
- * measured against the quantized plaintext reference (the same integer weights, no encryption),
- * the deviation beaa_ckks_flood_log2_sigma asks for (statistical security 30, one decryption) is
- * printed, and the batch is decrypted again with flooding at 2^B and at a ladder of other
- * deviations: accuracy, agreement with the plaintext model and logit error for each. */
+ * measured against the quantized plaintext reference (the same integer weights, no encryption)
+ * in every slot: slots j < n hold image j, the others the network's output on an all-zero
+ * input (what the packer encrypts there). The deviation beaa_ckks_flood_log2_sigma asks for
+ * (statistical security 30, one decryption) is printed, and the batch is decrypted again with
+ * flooding at 2^B and at a ladder of deviations: accuracy, agreement with the plaintext model
+ * and the logit error against the quantized reference for each. */
 static void flood_report(const beaa_nn_net *net, const beaa_ckks_secret_key *sk,
-                         beaa_ckks_ciphertext **lg, size_t nc, size_t n, const double *x,
+                         beaa_ckks_ciphertext **lg, size_t nc, size_t n, size_t el, const double *x,
                          const beaa_nn_qnet *qn, const double *ref, const uint8_t *lab, double bits)
 {
-    size_t lg_bytes = sizeof(double) * n * nc;
-    double *q = beaa_alloc(lg_bytes), *col = beaa_alloc(sizeof(double) * n), *got = beaa_alloc(lg_bytes);
+    const size_t slots = beaa_ckks_context_slots(sk->ctx), lg_bytes = sizeof(double) * n * nc;
+    double *q = beaa_alloc(lg_bytes), *col = beaa_alloc(sizeof(double) * slots), *got = beaa_alloc(lg_bytes);
+    double *zero = calloc(el ? el : 1, sizeof *zero), *zl = calloc(nc, sizeof *zl);
     double worst = -INFINITY;
-    beaa_status st = q && col && got ? beaa_nn_quant_plain_forward(net, qn, x, n, q) : BEAA_ERR_NOMEM;
+    beaa_status st = q && col && got && zero && zl ? beaa_nn_quant_plain_forward(net, qn, x, n, q)
+                                                   : BEAA_ERR_NOMEM;
+    if (st == BEAA_OK) st = beaa_nn_quant_plain_forward(net, qn, zero, 1, zl);
     for (size_t k = 0; k < nc && st == BEAA_OK; k++) {
         double l2;
-        for (size_t i = 0; i < n; i++) col[i] = q[i * nc + k];
-        st = beaa_ckks_noise_measure(sk, lg[k], col, n, &l2);
+        for (size_t i = 0; i < slots; i++) col[i] = i < n ? q[i * nc + k] : zl[k];
+        st = beaa_ckks_noise_measure(sk, lg[k], col, slots, &l2);
         if (st == BEAA_OK && l2 > worst) worst = l2;
     }
     if (st != BEAA_OK) {
         fprintf(stderr, "beaa: flooding report: %s\n", beaa_strerror(st));
     } else {
         double need = beaa_ckks_flood_log2_sigma(sk->ctx, worst, 30, 0.0);
-        printf("\nnoise flooding (logit scale 2^%.1f, N = 2^%u):\n", log2(lg[0]->scale),
-               beaa_ckks_context_log_n(sk->ctx));
+        const double off = 0.5 * log2((double)slots) - log2(lg[0]->scale);
+        printf("\nnoise flooding (logit scale 2^%.1f, N = 2^%u; a deviation 2^B adds about "
+               "2^(B %c %.1f) to each logit):\n", log2(lg[0]->scale), beaa_ckks_context_log_n(sk->ctx),
+               off < 0 ? '-' : '+', fabs(off));
         printf("  measured logit noise: max |coefficient| 2^%.1f; flooding for 2^-30 statistical distance, "
                "one decryption: deviation 2^%.1f\n", worst, need);
-        double ladder[8] = {bits, 10, 15, 20, 25, 30, 35, 40};
-        for (int j = 0; j < 8; j++) {
+        double ladder[11] = {bits, 6, 8, 10, 11, 12, 13, 14, 16, 18, 20};
+        for (int j = 0; j < 11; j++) {
             double b = ladder[j];
             if (j > 0 && b == bits) continue;
             st = beaa_nn_pack_decrypt_flooded(sk, lg, nc, n, b, got);
@@ -935,8 +942,10 @@ static void flood_report(const beaa_nn_net *net, const beaa_ckks_secret_key *sk,
         }
     }
     beaa_free_secret(q, lg_bytes);
-    beaa_free_secret(col, sizeof(double) * n);
+    beaa_free_secret(col, sizeof(double) * slots);
     beaa_free_secret(got, lg_bytes);
+    free(zero);
+    free(zl);
 }
 
 static int cmd_demo(const opts *o)
@@ -1071,7 +1080,7 @@ static int cmd_demo(const opts *o)
     printf("  (weight quantization alone, no encryption: agreement %.2f%%, max |logit error| %.3g)\n",
            100.0 * agree_q / n, maxerr_q);
     beaa_free_secret(qref, lg_bytes);
-    if (o->flood_set) flood_report(s.net, sk, lg, nc, n, x, qn, ref, lab, o->flood);
+    if (o->flood_set) flood_report(s.net, sk, lg, nc, n, el, x, qn, ref, lab, o->flood);
     printf("  time: encrypt %.1f s, forward %.1f s, decrypt %.2f s; total %.1f s\n", t_enc, fs.total_s,
            t_dec, total);
     printf("  amortized time per image      %.2f ms  (forward only %.2f ms)\n", 1e3 * total / n,
