@@ -5,6 +5,12 @@
 set -eu
 P=${1:?usage: ctgrind.sh PROGRAM}
 export BEAA_THREADS=1 OMP_NUM_THREADS=1 BEAA_POOL_OFF=1 OMP_WAIT_POLICY=PASSIVE
+# the check of the check: a deliberate branch on a secret byte must be reported (exit 99)
+set +e
+valgrind -q --error-exitcode=99 "$P" --canary 2>/dev/null
+rc=$?
+set -e
+[ $rc = 99 ] || { echo "ctgrind: memcheck did not report the canary's secret branch (exit $rc): the check is not working" >&2; exit 1; }
 for a in ref avx2; do
     echo "== ctgrind: secret-dependent code, BEAA_ARCH=$a" >&2
     BEAA_ARCH=$a valgrind -q --error-exitcode=99 --track-origins=yes --leak-check=no \
