@@ -26,13 +26,14 @@ typedef struct beaa_nn_forward_opts {
 } beaa_nn_forward_opts;
 
 /* Seconds spent, per stage: total, in the integer linear maps, in multiply+relinearize+rescale
- * and pooling; and the final affine. */
+ * and pooling; the whole pass; and (out of core, nn/ooc.h) in loading, spilling and reloading. */
 typedef struct beaa_nn_forward_stats {
     unsigned nstages;
     double stage_s[BEAA_NN_MAX_STAGES];
     double linear_s[BEAA_NN_MAX_STAGES];
     double act_s[BEAA_NN_MAX_STAGES];
     double total_s;
+    double io_s;
 } beaa_nn_forward_stats;
 
 /* Runs the encrypted pass. in: the C*H*W input ciphertexts (element (c,h,w) at index
