@@ -38,6 +38,7 @@ TEST_SRC   = $(wildcard tests/check_*.c)
 TEST_UTIL  = $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 TEST_BIN   = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_SRC   = $(wildcard tools/*.c)
+TOOL_UTIL  = $(wildcard tools/common/*.c)
 TOOL_BIN   = $(TOOL_SRC:tools/%.c=bin/%)
 EX_SRC     = $(wildcard examples/*.c)
 EX_BIN     = $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
@@ -72,9 +73,9 @@ $(LIBA): $(LIB_OBJ)
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $< $(TEST_UTIL) $(LIBA) -o $@ $(LDFLAGS_ALL) -lcheck -lsubunit -lgmp $(LDLIBS)
-bin/%: tools/%.c $(LIBA)
+bin/%: tools/%.c $(TOOL_UTIL) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -DBEAA_SHARE_DIR='"$(PREFIX)/share/beaa"' $< $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -DBEAA_SHARE_DIR='"$(PREFIX)/share/beaa"' $< $(TOOL_UTIL) $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
 # The course's RNS chapter checks the Chinese remainder theorem with GMP.
 $(BUILD)/examples/ch02_rns_crt: LDLIBS += -lgmp
 $(BUILD)/examples/%: examples/%.c $(LIBA)
@@ -93,7 +94,8 @@ examples: $(EX_BIN)
 # copy of the library in build-fuzz/ and runs each for FUZZ_TIME seconds (one core, one target
 # after another); `make fuzz-ci` is the same for FUZZ_CI_TIME seconds per target.
 FUZZ_SRC    = $(wildcard fuzz/*.c)
-FUZZ_UTIL   = fuzz/common/fuzz_util.c
+# tools/beaa.c (compiled into the targets by fuzz/common/cli.h) calls into tools/common/
+FUZZ_UTIL   = fuzz/common/fuzz_util.c $(TOOL_UTIL)
 FUZZ_DEPS   = $(FUZZ_UTIL) fuzz/common/fuzz_util.h fuzz/common/cli.h tools/beaa.c
 FUZZ_REPLAY = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_TIME    ?= 60

@@ -27,6 +27,7 @@
 #include "nn/plan.h"
 #include "nn/quant.h"
 #include "train/data.h"
+#include "tools/common/infer.h"
 
 #define DEFAULT_MODEL "models/fmnist-beaa.model"
 #ifndef BEAA_SHARE_DIR
@@ -74,7 +75,8 @@ static int fail(const char *what, beaa_status st)
 typedef struct opts {
     const char *model, *secret, *keys, *in, *out, *images, *labels, *file;
     size_t count, batch;
-    int overwrite, threads, insecure, log_n, log_scale;
+    const char *mem_limit, *scratch, *scratch_limit;
+    int overwrite, threads, insecure, log_n, log_scale, dry_run;
     int flood_set;   /* --flood given: decrypt with noise flooding of deviation 2^flood */
     double flood;
 } opts;
@@ -90,6 +92,7 @@ static int parse(int argc, char **argv, opts *o)
 #define NUM(name, field) if (!strcmp(a, name)) { if (!v) goto missing; o->field = strtoul(v, NULL, 10); i++; continue; }
         STR("--model", model) STR("--secret", secret) STR("--keys", keys) STR("--in", in)
         STR("--out", out) STR("--images", images) STR("--labels", labels)
+        STR("--mem-limit", mem_limit) STR("--scratch", scratch) STR("--scratch-limit", scratch_limit)
         NUM("--count", count) NUM("--batch", batch)
         if (!strcmp(a, "--threads")) { if (!v) goto missing; o->threads = atoi(v); i++; continue; }
         if (!strcmp(a, "--log-n")) { if (!v) goto missing; o->log_n = atoi(v); i++; continue; }
@@ -107,6 +110,7 @@ static int parse(int argc, char **argv, opts *o)
             continue;
         }
         if (!strcmp(a, "--overwrite")) { o->overwrite = 1; continue; }
+        if (!strcmp(a, "--dry-run")) { o->dry_run = 1; continue; }
         if (!strcmp(a, "--insecure-small-ring")) { o->insecure = 1; continue; }
         if (a[0] != '-' && !o->file) { o->file = a; continue; }
         fprintf(stderr, "beaa: unknown argument '%s'\n", a);
@@ -131,6 +135,12 @@ static void usage(void)
         "                                                            public+relinearization keys for the server\n"
         "  encrypt --secret SK --images IDX.gz --out CT [--count n] [--model M]\n"
         "  infer   --keys KEYS --in CT --out LOGITS [--model M]       server: never reads a secret key\n"
+        "          [--mem-limit SIZE] [--scratch DIR] [--scratch-limit SIZE] [--dry-run]\n"
+        "                                                            out of core: inputs read when first\n"
+        "                                                            needed, stage outputs spilled to DIR\n"
+        "                                                            (default: the output's directory) when\n"
+        "                                                            the pass does not fit SIZE (default 3/4\n"
+        "                                                            of physical memory); --dry-run: plan only\n"
         "  decrypt --secret SK --in LOGITS [--labels IDX.gz] [--out LABELS.txt] [--flood B]\n"
         "          --flood B: add Gaussian noise of deviation 2^B (coefficient units) before decoding:\n"
         "          needed when the results are shown to anyone but the key owner (docs/security.md)\n"
@@ -638,69 +648,17 @@ static void progress(void *user, unsigned si, unsigned ns, size_t done, size_t t
 static int cmd_infer(const opts *o)
 {
     if (!o->keys || !o->in || !o->out) { usage(); return 2; }
-    setup s;
-    if (load_model(o->model, &s)) return 1;
-    keyfile kf;
-    beaa_ckks_context *ctx = NULL;
-    beaa_ckks_relin_key *rk = NULL;
-    beaa_nn_qnet *qn = NULL;
-    beaa_ckks_ciphertext **cts = NULL, **lg = NULL;
-    size_t ncts = 0;
-    double scale = 0, in_scale = 0;
-    const uint8_t *obj;
-    size_t len;
-    int rc = 0;
-    beaa_status st = kf_open(o->keys, o->insecure, &kf, &ctx);
-    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_RELIN_KEY, &obj, &len);
-    if (st == BEAA_OK) st = beaa_ckks_relin_key_deserialize(ctx, obj, len, &rk);
-    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_PUBLIC_KEY, &obj, &len);
-    if (st == BEAA_OK) st = kf_meta(&kf, ctx, &scale, &in_scale);
-    kf_close(&kf, 0);
-    if (st != BEAA_OK) { rc = fail(o->keys, st); goto out; }
-    ct_meta meta;
-    const char *why = NULL;
-    st = read_cts(o->in, ctx, CT_MAGIC, &meta, &cts, &ncts, &why);
-    if (st != BEAA_OK) {
-        fprintf(stderr, "beaa: %s: %s%s%s%s\n", o->in, beaa_strerror(st),
-                st == BEAA_ERR_PARAMS_MISMATCH ? " (ciphertexts were made for other keys)" : "",
-                why ? ": " : "", why ? why : "");
-        rc = 1;
-        goto out;
+    char buf[4200], tried[4 * 4200];
+    const char *model = find_model(o->model, buf, sizeof buf, tried, sizeof tried);
+    if (!model) {
+        fprintf(stderr, "beaa: model %s: not found (tried %s); give the model file with --model PATH\n",
+                o->model, tried);
+        return 1;
     }
-    if (meta.c != s.m->in_c || meta.h != s.m->in_h || meta.w != s.m->in_w) {
-        fprintf(stderr, "beaa: ciphertexts hold %ux%ux%u inputs, the model wants %ux%ux%u\n", meta.c,
-                meta.h, meta.w, s.m->in_c, s.m->in_h, s.m->in_w);
-        rc = 1;
-        goto out;
-    }
-    if (make_plan(&s, meta.n_images, beaa_ckks_context_log_n(ctx), 1, log2u(scale), log2u(in_scale))) { rc = 1; goto out; }
-    if (s.plan.levels != beaa_ckks_context_max_level(ctx)) {
-        fprintf(stderr, "beaa: model is %u levels deep but the keys' chain has %u levels (%s)\n",
-                s.plan.levels, beaa_ckks_context_max_level(ctx), beaa_strerror(BEAA_ERR_DEPTH));
-        rc = 1;
-        goto out;
-    }
-    st = beaa_nn_quantize(s.net, &s.plan, ctx, &qn);
-    if (st != BEAA_OK) { rc = fail("quantize", st); goto out; }
-    lg = calloc(s.m->num_classes, sizeof *lg);
-    if (!lg) { rc = fail("infer", BEAA_ERR_NOMEM); goto out; }
-    double t0 = now_s();
-    beaa_nn_forward_opts fo = { 0, progress, &t0 };
-    beaa_nn_forward_stats fs;
-    st = beaa_nn_forward(s.net, qn, rk, cts, lg, &fo, &fs);
-    if (st != BEAA_OK) { rc = fail("encrypted forward pass", st); goto out; }
-    fprintf(stderr, "beaa: encrypted forward pass of %u images: %.1f s\n", meta.n_images, fs.total_s);
-    st = write_cts(o->out, o->overwrite, ctx, LG_MAGIC, meta.n_images, s.m->num_classes, 1, 1, lg,
-                   s.m->num_classes);
-    if (st != BEAA_OK) { rc = fail(o->out, st); goto out; }
-    fprintf(stderr, "beaa: wrote encrypted logits to %s\n", o->out);
-out:
-    free_cts(cts, ncts);
-    if (lg) free_cts(lg, s.m->num_classes);
-    beaa_nn_qnet_free(qn);
-    beaa_ckks_relin_key_free(rk);
-    beaa_ckks_context_free(ctx);
-    setup_free(&s);
+    infer_args a = { model, o->keys, o->in, o->out, o->mem_limit, o->scratch, o->scratch_limit,
+                     o->overwrite, o->insecure, o->dry_run };
+    int rc = infer_ooc(&a);
+    if (rc == 2) usage();
     return rc;
 }
 

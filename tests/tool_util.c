@@ -1,0 +1,162 @@
+/* tool_util.c - see tool_util.h. */
+#include "tests/tool_util.h"
+#include <check.h>
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+#include "nn/model.h"
+
+char tu_dir[256];
+
+void tu_setup(const char *prefix)
+{
+    snprintf(tu_dir, sizeof tu_dir, "/tmp/%s_XXXXXX", prefix);
+    ck_assert_ptr_nonnull(mkdtemp(tu_dir));
+}
+
+void tu_teardown(void)
+{
+    if (getenv("BEAA_KEEP_TMP")) { fprintf(stderr, "kept %s\n", tu_dir); return; }
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tu_dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tu_dir);
+}
+
+int tu_sh(char *out, size_t n, const char *fmt, ...)
+{
+    char cmd[8192], full[9000], path[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(path, sizeof path, "%s/out.txt", tu_dir);
+    snprintf(full, sizeof full, "OMP_WAIT_POLICY=passive %s >%s 2>&1", cmd, path);
+    int rc = system(full);
+    FILE *f = fopen(path, "rb");
+    size_t got = 0;
+    if (out && n) {
+        got = f ? fread(out, 1, n - 1, f) : 0;
+        out[got] = 0;
+    }
+    if (f) fclose(f);
+    if (getenv("BEAA_TEST_VERBOSE")) {
+        fprintf(stderr, "$ %s\n", cmd);
+        if (out) fprintf(stderr, "%s", out);
+    }
+    return rc == -1 ? -1 : (WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc));
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+void tu_write_idx(const char *images, const char *labels, int n, int h, int w, uint64_t seed)
+{
+    uint8_t hdr[16];
+    size_t np = (size_t)n * h * w;
+    uint8_t *px = malloc(np), *lab = malloc((size_t)n);
+    uint64_t s = seed;
+    for (size_t i = 0; i < np; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        px[i] = (uint8_t)(s >> 56);
+    }
+    for (int i = 0; i < n; i++) lab[i] = (uint8_t)(i % 10);
+    put_be32(hdr, 0x803); put_be32(hdr + 4, (uint32_t)n); put_be32(hdr + 8, (uint32_t)h); put_be32(hdr + 12, (uint32_t)w);
+    gzFile g = gzopen(images, "wb");
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(gzwrite(g, hdr, 16), 16);
+    ck_assert_int_eq(gzwrite(g, px, (unsigned)np), (int)np);
+    gzclose(g);
+    put_be32(hdr, 0x801);
+    g = gzopen(labels, "wb");
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(gzwrite(g, hdr, 8), 8);
+    ck_assert_int_eq(gzwrite(g, lab, (unsigned)n), n);
+    gzclose(g);
+    free(px);
+    free(lab);
+}
+
+void tu_write_model(const char *path, int hw)
+{
+    beaa_model_desc d[6];
+    memset(d, 0, sizeof d);
+    d[0] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 8, .k = 5, .stride = 2, .pad = 2,
+                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
+    d[1] = (beaa_model_desc){ .kind = BEAA_MODULE_FIRE, .squeeze = 4, .expand1 = 4, .expand3 = 4,
+                              .k3 = 3, .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
+    d[2] = (beaa_model_desc){ .kind = BEAA_MODULE_AVGPOOL, .k = 2, .stride = 2 };
+    d[3] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 8, .k = 3, .stride = 1, .pad = 1,
+                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_CHANNEL };
+    d[4] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 10, .k = 1, .stride = 1,
+                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_CHANNEL };
+    d[5] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
+    beaa_model *m = NULL;
+    ck_assert_int_eq(beaa_model_build(1, (uint32_t)hw, (uint32_t)hw, 10, d, 6, &m), BEAA_OK);
+    uint64_t s = 12345;
+    for (uint32_t i = 0; i < m->n_modules; i++) {
+        beaa_model_module *md = &m->modules[i];
+        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
+        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
+        for (int c = 0; c < nconv; c++) {
+            beaa_model_conv *cv = &md->conv[c];
+            size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
+            for (size_t j = 0; j < nw; j++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                cv->weight[j] = (float)((double)(s >> 11) / 9007199254740992.0 - 0.5) * 0.6f;
+            }
+        }
+        for (int a = 0; a < nact; a++)
+            for (uint32_t j = 0; j < md->act[a].count; j++) {
+                md->act[a].a[j] = 0.1f; md->act[a].b[j] = 0.5f; md->act[a].c0[j] = 0.1f;
+            }
+    }
+    m->in_mean[0] = 0.29f;
+    m->in_std[0] = 0.35f;
+    ck_assert_int_eq(beaa_model_save(m, path, 1), BEAA_OK);
+    beaa_model_free(m);
+}
+
+long tu_fsize(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+int tu_same_file(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int x = fgetc(fa), y = fgetc(fb);
+        if (x != y) same = 0;
+        if (x == EOF || y == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+int tu_dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+double tu_number_after(const char *s, const char *key)
+{
+    const char *p = strstr(s, key);
+    if (!p) return -1;
+    return strtod(p + strlen(key), NULL);
+}
