@@ -35,18 +35,23 @@ LIBA     = $(BUILD)/libbeaa.a
 endif
 
 TEST_SRC   = $(wildcard tests/check_*.c)
+# check_mpi runs mpirun and bin/beaa-mpi: `make test-mpi` (part of `make test`), not test-asan
+TEST_MPI   = $(BUILD)/tests/check_mpi
 TEST_UTIL  = $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 TEST_BIN   = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TOOL_SRC   = $(wildcard tools/*.c)
+# tools/beaa-mpi.c is built with mpicc by the MPI targets only (libbeaa.a stays MPI-free)
+TOOL_SRC   = $(filter-out tools/beaa-mpi.c,$(wildcard tools/*.c))
 TOOL_UTIL  = $(wildcard tools/common/*.c)
 TOOL_BIN   = $(TOOL_SRC:tools/%.c=bin/%)
+MPICC     ?= mpicc
+MPIRUN    ?= mpirun
 EX_SRC     = $(wildcard examples/*.c)
 EX_BIN     = $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 BENCH_SRC  = $(wildcard bench/*.c)
 BENCH_UTIL = $(wildcard bench/common/*.c)
 BENCH_BIN  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-run test-ref test-asan test-run-asan bench bench-quick bench-paper bench-build bench-ckks bench-kernels examples tools install clean run model models fuzz fuzz-ci fuzz-build fuzz-corpus deps-fuzz deps-valgrind valgrind ctgrind
+.PHONY: all deps test test-mpi test-mpi-run test-run test-ref test-asan test-run-asan bench bench-quick bench-paper bench-build bench-ckks bench-kernels examples tools install clean run model models fuzz fuzz-ci fuzz-build fuzz-corpus deps-fuzz deps-valgrind valgrind ctgrind
 all: deps $(LIBA) tools examples
 
 deps:
@@ -78,6 +83,10 @@ bin/%: tools/%.c $(TOOL_UTIL) $(LIBA)
 	$(CC) $(ALLCFLAGS) -DBEAA_SHARE_DIR='"$(PREFIX)/share/beaa"' $< $(TOOL_UTIL) $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
 # The course's RNS chapter checks the Chinese remainder theorem with GMP.
 $(BUILD)/examples/ch02_rns_crt: LDLIBS += -lgmp
+# The MPI tool: mpicc (OpenMPI's wrapper around $(CC)'s compiler), the same flags and library.
+bin/beaa-mpi: tools/beaa-mpi.c $(TOOL_UTIL) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(ALLCFLAGS) $< $(TOOL_UTIL) $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
 $(BUILD)/examples/%: examples/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $< $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
@@ -137,15 +146,24 @@ fuzz-corpus: $(BUILD)/gen_corpus
 # The Check suite: every tests/check_*.c is its own runner. CK_DEFAULT_TIMEOUT guards hangs.
 test: deps
 	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory test-mpi-run
 # scripts/test_install.sh: `make install` into a temporary prefix, an example built there with
 # pkg-config, and the API reference (docs/course/10-api.md) against the installed headers.
 test-run: $(TEST_BIN) $(TOOL_BIN) $(EX_BIN) $(BENCH_BIN) $(FUZZ_REPLAY)
-	@BUILD=$(BUILD) CC="$(CC)" MAKE="$(MAKE)" sh scripts/run_tests.sh $(TEST_BIN) scripts/test_install.sh
+	@BUILD=$(BUILD) CC="$(CC)" MAKE="$(MAKE)" sh scripts/run_tests.sh $(filter-out $(TEST_MPI),$(TEST_BIN)) scripts/test_install.sh
+
+# `make test-mpi`: bin/beaa-mpi under mpirun (2 and 3 ranks, --oversubscribe; as root with
+# --allow-run-as-root, set in the runner) against `beaa infer` in one process and out of core:
+# the logits files byte for byte; a rank killed mid-run; more batches than ranks.
+test-mpi: deps
+	@$(MAKE) --no-print-directory test-mpi-run
+test-mpi-run: $(TEST_MPI) $(TOOL_BIN) bin/beaa-mpi
+	@MPIRUN=$(MPIRUN) sh scripts/run_tests.sh $(TEST_MPI)
 
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 test-run-asan
-test-run-asan: $(TEST_BIN) $(BENCH_BIN) $(EX_BIN) $(FUZZ_REPLAY)
-	@BEAA_TEST_LIGHT=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh scripts/run_tests.sh $(TEST_BIN)
+test-run-asan: $(filter-out $(TEST_MPI),$(TEST_BIN)) $(BENCH_BIN) $(EX_BIN) $(FUZZ_REPLAY)
+	@BEAA_TEST_LIGHT=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sh scripts/run_tests.sh $(filter-out $(TEST_MPI),$(TEST_BIN))
 
 # `make bench`: the paper's experiments measured on this machine, one report (scripts/bench.sh,
 # docs/bench.md): about 15-20 minutes on 2 cores (BENCH_FLAGS=--with-paper adds the paper's

@@ -2,7 +2,7 @@
 # deps.sh - make sure the Debian packages libbeaa needs are present.
 # As root, missing ones are installed (apt-get update first); otherwise the exact command is
 # printed and the script fails. Quiet when everything is there.
-PKGS="build-essential libopenblas-dev libgmp-dev check libsubunit-dev pkg-config zlib1g-dev libomp-dev dataset-fashion-mnist gnuplot-nox"
+PKGS="build-essential libopenblas-dev libgmp-dev check libsubunit-dev pkg-config zlib1g-dev libomp-dev dataset-fashion-mnist gnuplot-nox openmpi-bin libopenmpi-dev"
 # With arguments, only those packages are checked (the optional steps: `make fuzz` needs clang
 # and its libFuzzer runtime, `make valgrind` / `make ctgrind` need valgrind).
 [ $# -gt 0 ] && PKGS="$*"
