@@ -7,7 +7,9 @@
  * runs, decrypts, checks against the plaintext folded network, and prints the total and
  * amortized time beside the paper's (3130 s for 4096 images, 0.765 s per image, 10 cores).
  * CSV rows with benchmark "paper_cifar10".
- * Usage: bench_paper [--batch B] [--log-n n --insecure] */
+ * Usage: bench_paper [--batch B] [--log-n n --insecure] [--save-model PATH]
+ * --save-model writes the model (the same random weights) for the tools and stops: the
+ * out-of-core and MPI runs of docs/scale.md use it. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,13 +45,15 @@ int main(int argc, char **argv)
     size_t n = PAPER_BATCH;
     unsigned log_n = 0;
     int insecure = 0;
+    const char *save = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--batch") && v) n = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--log-n") && v) log_n = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--insecure")) insecure = 1;
+        else if (!strcmp(a, "--save-model") && v) save = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_paper [--batch B] [--log-n n --insecure]\n");
+            fprintf(stderr, "usage: bench_paper [--batch B] [--log-n n --insecure] [--save-model PATH]\n");
             return 2;
         }
     }
@@ -60,6 +64,13 @@ int main(int argc, char **argv)
                                                 0, &m);
     if (st != BEAA_OK) { fprintf(stderr, "bench_paper: model: %s\n", beaa_strerror(st)); return 1; }
     bench_model_fill_random(m);
+    if (save) {
+        st = beaa_model_save(m, save, 0);
+        if (st != BEAA_OK) fprintf(stderr, "bench_paper: %s: %s\n", save, beaa_strerror(st));
+        else fprintf(stderr, "bench_paper: wrote the model to %s\n", save);
+        beaa_model_free(m);
+        return st == BEAA_OK ? 0 : 1;
+    }
     beaa_nn_net *net = NULL;
     beaa_nn_plan plan;
     beaa_nn_plan_opts o;
