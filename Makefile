@@ -86,7 +86,7 @@ $(BUILD)/examples/ch02_rns_crt: LDLIBS += -lgmp
 # The MPI tool: mpicc (OpenMPI's wrapper around $(CC)'s compiler), the same flags and library.
 bin/beaa-mpi: tools/beaa-mpi.c $(TOOL_UTIL) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(MPICC) $(ALLCFLAGS) $< $(TOOL_UTIL) $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
+	$(MPICC) $(ALLCFLAGS) -DBEAA_SHARE_DIR='"$(PREFIX)/share/beaa"' $< $(TOOL_UTIL) $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)
 $(BUILD)/examples/%: examples/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $< $(LIBA) -o $@ $(LDFLAGS_ALL) $(LDLIBS)

@@ -10,14 +10,10 @@
 static void one(const uint8_t *d, size_t n)
 {
     const char *path = fuzz_file("keys.bin", d, n);
-    opts o;
-    memset(&o, 0, sizeof o);
-    o.secret = path;
-    o.insecure = 1;
     beaa_ckks_context *ctx = NULL;
     beaa_ckks_secret_key *sk = NULL;
     double scale = 0, in_scale = 0;
-    if (load_secret(&o, &ctx, &sk, &scale, &in_scale) == BEAA_OK) {
+    if (load_secret(path, 1, &ctx, &sk, &scale, &in_scale) == BEAA_OK) {
         FUZZ_ASSERT(beaa_ckks_secret_key_validate(sk) == BEAA_OK, "cli keys: invalid secret key");
         FUZZ_ASSERT(scale >= 2 && scale <= 1e15 && in_scale >= 2 && in_scale <= 1e15, "cli keys: scales");
         beaa_ckks_secret_key_free(sk);
@@ -25,17 +21,9 @@ static void one(const uint8_t *d, size_t n)
     } else {
         FUZZ_ASSERT(sk == NULL && ctx == NULL, "cli keys: output left on error");
     }
-    keyfile kf;
     ctx = NULL;
     beaa_ckks_relin_key *rk = NULL;
-    const uint8_t *obj;
-    size_t len;
-    beaa_status st = kf_open(path, 1, &kf, &ctx);
-    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_RELIN_KEY, &obj, &len);
-    if (st == BEAA_OK) st = beaa_ckks_relin_key_deserialize(ctx, obj, len, &rk);
-    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_PUBLIC_KEY, &obj, &len);
-    if (st == BEAA_OK) st = kf_meta(&kf, ctx, &scale, &in_scale);
-    kf_close(&kf, 0);
+    beaa_status st = load_server_keys(path, 1, &ctx, &rk, &scale, &in_scale);
     if (st == BEAA_OK)
         FUZZ_ASSERT(beaa_ckks_relin_key_validate(rk) == BEAA_OK, "cli keys: invalid relinearization key");
     beaa_ckks_relin_key_free(rk);

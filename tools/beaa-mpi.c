@@ -97,7 +97,7 @@ static void usage(void)
 static int parse(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->model = "models/fmnist-beaa.model";
+    o->model = DEFAULT_MODEL;
     if (argc < 2 || strcmp(argv[1], "infer") != 0) return -1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -27,17 +27,10 @@
 #include "nn/plan.h"
 #include "nn/quant.h"
 #include "train/data.h"
+#include "tools/common/files.h"
 #include "tools/common/infer.h"
 
-#define DEFAULT_MODEL "models/fmnist-beaa.model"
-#ifndef BEAA_SHARE_DIR
-#define BEAA_SHARE_DIR "/usr/local/share/beaa" /* the Makefile passes $(PREFIX)/share/beaa */
-#endif
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
-#define NN_META_TYPE (BEAA_OBJ_USER + 0x4e4e) /* "NN": scales of the plan */
-#define CT_MAGIC "BEAANNC1"
-#define LG_MAGIC "BEAANNL1"
-#define MAX_KEYFILE ((size_t)4 << 30)
 
 static double now_s(void)
 {
@@ -51,23 +44,6 @@ static double peak_rss_mib(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0;
-}
-
-/* "beaa: WHAT: message", plus what to do where the status alone does not say it. */
-static int fail(const char *what, beaa_status st)
-{
-    const char *hint = "";
-    switch (st) {
-    case BEAA_ERR_EXISTS: hint = " (add --overwrite to replace it)"; break;
-    case BEAA_ERR_INSECURE: hint = " (rings below 128-bit security need --insecure-small-ring: tests and teaching only)"; break;
-    case BEAA_ERR_PARAMS_MISMATCH: hint = " (the files were made with different keys or parameters)"; break;
-    case BEAA_ERR_CHECKSUM: case BEAA_ERR_TRUNCATED: hint = " (the file is damaged or incomplete: copy it again)"; break;
-    case BEAA_ERR_FORMAT: hint = " (not a file of this kind; `beaa info FILE` says what it is)"; break;
-    case BEAA_ERR_CPU: hint = " (unset BEAA_ARCH or choose one of ref, avx2, avx512 that this CPU has)"; break;
-    default: break;
-    }
-    fprintf(stderr, "beaa: %s: %s%s\n", what, beaa_strerror(st), hint);
-    return 1;
 }
 
 /* ------------------------------------------------------------------ options */
@@ -183,100 +159,6 @@ static size_t idx_bytes(size_t n, uint32_t h, uint32_t w)
     return n * h * w + 1;
 }
 
-/* ------------------------------------------------------------------ model and plan */
-
-typedef struct setup {
-    beaa_model *m;
-    beaa_nn_net *net;
-    beaa_nn_plan plan;
-} setup;
-
-static void setup_free(setup *s)
-{
-    beaa_nn_net_free(s->net);
-    beaa_model_free(s->m);
-}
-
-/* The default model (no --model): models/fmnist-beaa.model in the current folder, else next to
- * the executable (bin/../models: the source tree), else where `make install` put it
- * (bin/../share/beaa/models, then BEAA_SHARE_DIR/models). An explicit --model is taken as
- * given. Returns the first that exists (in buf), or NULL with the candidates in `tried`. */
-static const char *find_model(const char *path, char *buf, size_t cap, char *tried, size_t tcap)
-{
-    if (strcmp(path, DEFAULT_MODEL) != 0) return path;
-    char exe[4096], cand[4][4200];
-    int nc = 0;
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    snprintf(cand[nc++], sizeof cand[0], "%s", DEFAULT_MODEL);
-    if (l > 0) {
-        exe[l] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            snprintf(cand[nc++], sizeof cand[0], "%s/../%s", exe, DEFAULT_MODEL);
-            snprintf(cand[nc++], sizeof cand[0], "%s/../share/beaa/%s", exe, DEFAULT_MODEL);
-        }
-    }
-    snprintf(cand[nc++], sizeof cand[0], "%s/%s", BEAA_SHARE_DIR, DEFAULT_MODEL);
-    size_t tl = 0;
-    tried[0] = 0;
-    for (int i = 0; i < nc; i++) {
-        size_t cl = strnlen(cand[i], sizeof cand[0]);
-        if (cl < cap && access(cand[i], F_OK) == 0) {
-            memcpy(buf, cand[i], cl + 1);
-            return buf;
-        }
-        tl += (size_t)snprintf(tried + tl, tl < tcap ? tcap - tl : 0, "%s%s", i ? ", " : "", cand[i]);
-        if (tl >= tcap) tl = tcap - 1;
-    }
-    return NULL;
-}
-
-static int load_model(const char *path, setup *s)
-{
-    memset(s, 0, sizeof *s);
-    char buf[4200], tried[4 * 4200];
-    const char *use = find_model(path, buf, sizeof buf, tried, sizeof tried);
-    if (!use) {
-        fprintf(stderr, "beaa: model %s: not found (tried %s); give the model file with --model PATH\n",
-                path, tried);
-        return 1;
-    }
-    beaa_status st = beaa_model_load(use, &s->m);
-    if (st != BEAA_OK) {
-        fprintf(stderr, "beaa: model %s: %s%s\n", use, beaa_strerror(st),
-                st == BEAA_ERR_NOT_FOUND ? "; give the model file with --model PATH" : "");
-        return 1;
-    }
-    st = beaa_nn_net_fold(s->m, &s->net);
-    if (st != BEAA_OK) {
-        fprintf(stderr, "beaa: model %s cannot be run encrypted: %s%s\n", path, beaa_strerror(st),
-                st == BEAA_ERR_MODEL ? " (needs polynomial activations and non-overlapping pools)" : "");
-        return 1;
-    }
-    return 0;
-}
-
-/* Plans for batch images; log_n forces a ring (0: choose). */
-static int make_plan(setup *s, size_t batch, unsigned log_n, int insecure, unsigned log_scale,
-                     unsigned in_log_scale)
-{
-    beaa_nn_plan_opts o;
-    beaa_nn_plan_opts_default(&o);
-    o.batch = batch;
-    o.force_log_n = log_n;
-    o.allow_insecure = insecure;
-    if (log_scale) o.log_scale = log_scale;
-    if (in_log_scale) o.in_log_scale = in_log_scale;
-    beaa_status st = beaa_nn_plan_make(s->net, &o, &s->plan);
-    if (st != BEAA_OK) {
-        fprintf(stderr, "beaa: cannot plan encrypted inference: %s: %s\n", beaa_strerror(st),
-                s->plan.msg);
-        return 1;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------------ key files */
 
 static beaa_status write_meta(beaa_serial_writer *w, const beaa_ckks_context *ctx,
@@ -289,69 +171,6 @@ static beaa_status write_meta(beaa_serial_writer *w, const beaa_ckks_context *ct
     if (st == BEAA_OK) st = beaa_serial_write_f64(w, p->in_scale);
     if (st == BEAA_OK) st = beaa_serial_envelope_end(w, mark);
     return st;
-}
-
-/* A key file: params, then objects, then the meta envelope. Reads each envelope in turn. */
-typedef struct keyfile {
-    uint8_t *data;
-    size_t len, off;
-} keyfile;
-
-static beaa_status kf_next(keyfile *kf, uint32_t type, const uint8_t **obj, size_t *len)
-{
-    size_t used = 0;
-    beaa_serial_reader r;
-    if (kf->off >= kf->len) return BEAA_ERR_TRUNCATED;
-    beaa_status st = beaa_serial_envelope_open(kf->data + kf->off, kf->len - kf->off, type, NULL,
-                                               &r, NULL, &used);
-    if (st != BEAA_OK) return st;
-    *obj = kf->data + kf->off;
-    *len = used;
-    kf->off += used;
-    return BEAA_OK;
-}
-
-static beaa_status kf_meta(keyfile *kf, const beaa_ckks_context *ctx, double *scale, double *in_scale)
-{
-    size_t used = 0;
-    beaa_serial_reader r;
-    if (kf->off >= kf->len) return BEAA_ERR_TRUNCATED;
-    beaa_status st = beaa_serial_envelope_open(kf->data + kf->off, kf->len - kf->off, NN_META_TYPE,
-                                               beaa_ckks_context_fingerprint(ctx), &r, NULL, &used);
-    if (st == BEAA_OK) st = beaa_serial_read_f64(&r, scale);
-    if (st == BEAA_OK) st = beaa_serial_read_f64(&r, in_scale);
-    if (st == BEAA_OK && (!(*scale >= 2) || !(*in_scale >= 2) || *scale > 1e15 || *in_scale > 1e15))
-        st = BEAA_ERR_CORRUPT;
-    kf->off += used;
-    return st;
-}
-
-static unsigned log2u(double v)
-{
-    unsigned k = 0;
-    while (k < 62 && (double)(1ull << k) < v) k++;
-    return k;
-}
-
-/* Opens a key file: context from its params envelope. */
-static beaa_status kf_open(const char *path, int insecure, keyfile *kf, beaa_ckks_context **ctx)
-{
-    memset(kf, 0, sizeof *kf);
-    *ctx = NULL;
-    beaa_status st = beaa_file_read_all(path, MAX_KEYFILE, &kf->data, &kf->len);
-    if (st != BEAA_OK) return st;
-    const uint8_t *obj;
-    size_t len;
-    st = kf_next(kf, BEAA_OBJ_PARAMS, &obj, &len);
-    if (st == BEAA_OK) st = beaa_ckks_params_deserialize(obj, len, insecure, ctx);
-    return st;
-}
-
-static void kf_close(keyfile *kf, int secret)
-{
-    if (secret && kf->data) beaa_memzero(kf->data, kf->len);
-    free(kf->data);
-    memset(kf, 0, sizeof *kf);
 }
 
 static int cmd_keygen(const opts *o)
@@ -399,172 +218,7 @@ static int cmd_keygen(const opts *o)
     beaa_ckks_secret_key_free(sk);
     beaa_ckks_context_free(ctx);
     setup_free(&s);
-    return st == BEAA_OK ? 0 : fail(failed, st);
-}
-
-/* ------------------------------------------------------------------ ciphertext streams */
-
-/* The stream's metadata: what the ciphertexts hold. On disk (CT_META_BYTES, field by field,
- * independent of the compiler's struct layout): magic (8 bytes, CT_MAGIC or LG_MAGIC; its last
- * character is the format version), then n_images, c, h, w as little-endian u32. Ciphertext k
- * of the stream is element k of the c x h x w tensor; slot j of each is image j. */
-typedef struct ct_meta {
-    char magic[8];
-    uint32_t n_images, c, h, w;
-} ct_meta;
-
-#define CT_META_BYTES 24
-#define CT_MAX_COUNT 1000000 /* ciphertexts in one file (c*h*w) */
-
-static beaa_status meta_write(beaa_serial_writer *w, const ct_meta *m)
-{
-    beaa_status st = beaa_serial_write_bytes(w, m->magic, 8);
-    if (st == BEAA_OK) st = beaa_serial_write_u32(w, m->n_images);
-    if (st == BEAA_OK) st = beaa_serial_write_u32(w, m->c);
-    if (st == BEAA_OK) st = beaa_serial_write_u32(w, m->h);
-    if (st == BEAA_OK) st = beaa_serial_write_u32(w, m->w);
-    return st;
-}
-
-/* Parses and bounds the metadata: BEAA_ERR_FORMAT (size, magic other than `magic`) or
- * BEAA_ERR_CORRUPT (a field out of range), with a sentence in *why. The shape is bounded per
- * field (c <= BEAA_MODEL_MAX_CH, h and w <= BEAA_MODEL_MAX_DIM, all >= 1) before the product is
- * formed, so c*h*w cannot overflow; it must be at most CT_MAX_COUNT. */
-static beaa_status meta_read(const uint8_t *p, size_t len, const char *magic, ct_meta *m,
-                             const char **why)
-{
-    beaa_serial_reader r;
-    memset(m, 0, sizeof *m);
-    *why = "metadata has the wrong size (not a file of the beaa tool, or another version)";
-    if (!p || len != CT_META_BYTES) return BEAA_ERR_FORMAT;
-    beaa_serial_reader_init(&r, p, len);
-    beaa_status st = beaa_serial_read_bytes(&r, m->magic, 8);
-    if (st == BEAA_OK) st = beaa_serial_read_u32(&r, &m->n_images);
-    if (st == BEAA_OK) st = beaa_serial_read_u32(&r, &m->c);
-    if (st == BEAA_OK) st = beaa_serial_read_u32(&r, &m->h);
-    if (st == BEAA_OK) st = beaa_serial_read_u32(&r, &m->w);
-    if (st != BEAA_OK) return BEAA_ERR_FORMAT;
-    if (memcmp(m->magic, magic, 8) != 0) {
-        *why = !memcmp(magic, CT_MAGIC, 8) ? "not a file of encrypted inputs (beaa encrypt writes them)"
-                                            : "not a file of encrypted logits (beaa infer writes them)";
-        return BEAA_ERR_FORMAT;
-    }
-    if (m->c == 0 || m->h == 0 || m->w == 0 || m->c > BEAA_MODEL_MAX_CH ||
-        m->h > BEAA_MODEL_MAX_DIM || m->w > BEAA_MODEL_MAX_DIM) {
-        *why = "tensor shape out of range (channels 1..4096, height and width 1..1024)";
-        return BEAA_ERR_CORRUPT;
-    }
-    if ((uint64_t)m->c * m->h * m->w > CT_MAX_COUNT) {
-        *why = "tensor shape holds more than 1,000,000 elements";
-        return BEAA_ERR_CORRUPT;
-    }
-    if (m->n_images == 0) {
-        *why = "image count is 0";
-        return BEAA_ERR_CORRUPT;
-    }
-    *why = NULL;
-    return BEAA_OK;
-}
-
-static beaa_status write_cts(const char *path, int overwrite, const beaa_ckks_context *ctx,
-                             const char *magic, uint32_t n_images, uint32_t c, uint32_t h,
-                             uint32_t w, beaa_ckks_ciphertext *const *cts, size_t count)
-{
-    ct_meta meta;
-    memcpy(meta.magic, magic, 8);
-    meta.n_images = n_images; meta.c = c; meta.h = h; meta.w = w;
-    beaa_serial_writer sbuf;
-    beaa_serial_writer_init(&sbuf, 0);
-    beaa_status st = meta_write(&sbuf, &meta);
-    beaa_stream_writer *sw = NULL;
-    if (st == BEAA_OK)
-        st = beaa_stream_writer_open(path, overwrite, BEAA_OBJ_CIPHERTEXT,
-                                     beaa_ckks_context_fingerprint(ctx), sbuf.buf, sbuf.len, &sw);
-    if (st != BEAA_OK) { beaa_serial_writer_free(&sbuf); return st; }
-    for (size_t i = 0; i < count && st == BEAA_OK; i++) {
-        beaa_serial_writer_reset(&sbuf);
-        st = beaa_ckks_ciphertext_serialize(cts[i], &sbuf);
-        if (st == BEAA_OK) st = beaa_stream_writer_append(sw, sbuf.buf, sbuf.len);
-    }
-    beaa_serial_writer_free(&sbuf);
-    if (st != BEAA_OK) { beaa_stream_writer_abort(sw); return st; }
-    return beaa_stream_writer_close(sw);
-}
-
-/* Reads a ciphertext stream of the given kind for ctx; *cts gets meta->c*h*w ciphertexts.
- * On a metadata error *why (else NULL) says what is wrong in a sentence. */
-static beaa_status read_cts(const char *path, const beaa_ckks_context *ctx, const char *magic,
-                            ct_meta *meta, beaa_ckks_ciphertext ***cts, size_t *count,
-                            const char **why)
-{
-    *cts = NULL;
-    *why = NULL;
-    beaa_stream_reader *r = NULL;
-    beaa_status st = beaa_stream_reader_open(path, BEAA_OBJ_CIPHERTEXT,
-                                             beaa_ckks_context_fingerprint(ctx),
-                                             beaa_ckks_ciphertext_max_bytes(ctx), &r);
-    if (st != BEAA_OK) return st;
-    size_t ml = 0;
-    const uint8_t *mp = beaa_stream_reader_meta(r, &ml);
-    st = meta_read(mp, ml, magic, meta, why);
-    if (st != BEAA_OK) { beaa_stream_reader_close(r); return st; }
-    uint64_t n = beaa_stream_reader_count(r);
-    if (n != (uint64_t)meta->c * meta->h * meta->w) {
-        *why = "the number of ciphertexts does not match the tensor shape";
-        beaa_stream_reader_close(r);
-        return BEAA_ERR_CORRUPT;
-    }
-    if (meta->n_images > beaa_ckks_context_slots(ctx)) {
-        *why = "more images than the keys' slots";
-        beaa_stream_reader_close(r);
-        return BEAA_ERR_CORRUPT;
-    }
-    *cts = calloc((size_t)n, sizeof **cts);
-    if (!*cts) { beaa_stream_reader_close(r); return BEAA_ERR_NOMEM; }
-    for (uint64_t i = 0; i < n && st == BEAA_OK; i++) {
-        const uint8_t *obj;
-        size_t len;
-        st = beaa_stream_reader_next(r, &obj, &len);
-        if (st == BEAA_OK) st = beaa_ckks_ciphertext_deserialize(ctx, obj, len, &(*cts)[i]);
-    }
-    beaa_stream_reader_close(r);
-    if (st != BEAA_OK) {
-        for (uint64_t i = 0; i < n; i++) beaa_ckks_ciphertext_free((*cts)[i]);
-        free(*cts);
-        *cts = NULL;
-        return st;
-    }
-    *count = (size_t)n;
-    return BEAA_OK;
-}
-
-static void free_cts(beaa_ckks_ciphertext **cts, size_t n)
-{
-    if (!cts) return;
-    for (size_t i = 0; i < n; i++) beaa_ckks_ciphertext_free(cts[i]);
-    free(cts);
-}
-
-/* Loads the client's secret key file: context, secret key, plan scales. */
-static beaa_status load_secret(const opts *o, beaa_ckks_context **ctx, beaa_ckks_secret_key **sk,
-                               double *scale, double *in_scale)
-{
-    keyfile kf;
-    *sk = NULL;
-    beaa_status st = kf_open(o->secret, o->insecure, &kf, ctx);
-    const uint8_t *obj;
-    size_t len;
-    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_SECRET_KEY, &obj, &len);
-    if (st == BEAA_OK) st = beaa_ckks_secret_key_deserialize(*ctx, obj, len, sk);
-    if (st == BEAA_OK) st = kf_meta(&kf, *ctx, scale, in_scale);
-    kf_close(&kf, 1);
-    if (st != BEAA_OK) {
-        beaa_ckks_secret_key_free(*sk);
-        *sk = NULL;
-        beaa_ckks_context_free(*ctx);
-        *ctx = NULL;
-    }
-    return st;
+    return st == BEAA_OK ? 0 : tool_fail(failed, st);
 }
 
 static int cmd_encrypt(const opts *o)
@@ -575,8 +229,8 @@ static int cmd_encrypt(const opts *o)
     beaa_ckks_context *ctx = NULL;
     beaa_ckks_secret_key *sk = NULL;
     double scale, in_scale;
-    beaa_status st = load_secret(o, &ctx, &sk, &scale, &in_scale);
-    if (st != BEAA_OK) { setup_free(&s); return fail(o->secret, st); }
+    beaa_status st = load_secret(o->secret, o->insecure, &ctx, &sk, &scale, &in_scale);
+    if (st != BEAA_OK) { setup_free(&s); return tool_fail(o->secret, st); }
     size_t slots = beaa_ckks_context_slots(ctx);
     uint8_t *px = NULL;
     size_t n = 0;
@@ -615,16 +269,16 @@ static int cmd_encrypt(const opts *o)
             st = beaa_nn_pack_encrypt(sk, x, n, el, beaa_ckks_context_max_level(ctx), in_scale, cts);
             double t1 = now_s();
             if (st != BEAA_OK) {
-                rc = fail("encrypt", st);
+                rc = tool_fail("encrypt", st);
             } else if ((st = write_cts(o->out, o->overwrite, ctx, CT_MAGIC, (uint32_t)n, 1, h, w, cts,
                                        el)) != BEAA_OK) {
-                rc = fail(o->out, st);
+                rc = tool_fail(o->out, st);
             } else {
                 fprintf(stderr, "beaa: encrypted %zu images into %zu ciphertexts in %.1f s, wrote %s in %.1f s\n",
                         n, el, t1 - t0, o->out, now_s() - t1);
             }
         } else {
-            rc = fail("encrypt", st);
+            rc = tool_fail("encrypt", st);
         }
         free_cts(cts, el);
         beaa_free_secret(x, sizeof(double) * n * el);
@@ -648,14 +302,7 @@ static void progress(void *user, unsigned si, unsigned ns, size_t done, size_t t
 static int cmd_infer(const opts *o)
 {
     if (!o->keys || !o->in || !o->out) { usage(); return 2; }
-    char buf[4200], tried[4 * 4200];
-    const char *model = find_model(o->model, buf, sizeof buf, tried, sizeof tried);
-    if (!model) {
-        fprintf(stderr, "beaa: model %s: not found (tried %s); give the model file with --model PATH\n",
-                o->model, tried);
-        return 1;
-    }
-    infer_args a = { model, o->keys, o->in, o->out, o->mem_limit, o->scratch, o->scratch_limit,
+    infer_args a = { o->model, o->keys, o->in, o->out, o->mem_limit, o->scratch, o->scratch_limit,
                      o->overwrite, o->insecure, o->dry_run };
     int rc = infer_ooc(&a);
     if (rc == 2) usage();
@@ -668,8 +315,8 @@ static int cmd_decrypt(const opts *o)
     beaa_ckks_context *ctx = NULL;
     beaa_ckks_secret_key *sk = NULL;
     double scale, in_scale;
-    beaa_status st = load_secret(o, &ctx, &sk, &scale, &in_scale);
-    if (st != BEAA_OK) return fail(o->secret, st);
+    beaa_status st = load_secret(o->secret, o->insecure, &ctx, &sk, &scale, &in_scale);
+    if (st != BEAA_OK) return tool_fail(o->secret, st);
     ct_meta meta;
     memset(&meta, 0, sizeof meta);
     beaa_ckks_ciphertext **cts = NULL;
@@ -689,7 +336,7 @@ static int cmd_decrypt(const opts *o)
     }
     lg_bytes = sizeof(double) * meta.n_images * n;
     lg = beaa_alloc(lg_bytes); /* decrypted logits: wiped below */
-    if (!lg) { rc = fail("decrypt", BEAA_ERR_NOMEM); goto out; }
+    if (!lg) { rc = tool_fail("decrypt", BEAA_ERR_NOMEM); goto out; }
     if (o->flood_set) {
         st = beaa_nn_pack_decrypt_flooded(sk, cts, n, meta.n_images, o->flood, lg);
         if (st == BEAA_OK && n > 0)
@@ -703,7 +350,7 @@ static int cmd_decrypt(const opts *o)
             fprintf(stderr, "beaa: decrypted without flooding: fine for the key owner; if these results "
                     "go to anyone else, decrypt with --flood B (IND-CPA-D: docs/security.md)\n");
     }
-    if (st != BEAA_OK) { rc = fail("decrypt", st); goto out; }
+    if (st != BEAA_OK) { rc = tool_fail("decrypt", st); goto out; }
     if (o->labels) {
         st = idx_read(o->labels, 0x801, meta.n_images, &labels, &nl, &h, &w, &why);
         if (st != BEAA_OK || nl < meta.n_images) {
@@ -720,7 +367,7 @@ static int cmd_decrypt(const opts *o)
     /* predicted labels, one per line: to stdout, or written atomically (no clobbering) */
     size_t txt_bytes = (size_t)meta.n_images * 12 + 1;
     char *txt = beaa_alloc(txt_bytes); /* the predictions: wiped below */
-    if (!txt) { rc = fail("decrypt", BEAA_ERR_NOMEM); goto out; }
+    if (!txt) { rc = tool_fail("decrypt", BEAA_ERR_NOMEM); goto out; }
     size_t tl = 0, correct = 0;
     for (size_t i = 0; i < meta.n_images; i++) {
         size_t p = beaa_nn_argmax(lg + i * n, n);
@@ -729,7 +376,7 @@ static int cmd_decrypt(const opts *o)
     }
     if (o->out) {
         st = beaa_file_write_atomic(o->out, txt, tl, o->overwrite);
-        if (st != BEAA_OK) { beaa_free_secret(txt, txt_bytes); rc = fail(o->out, st); goto out; }
+        if (st != BEAA_OK) { beaa_free_secret(txt, txt_bytes); rc = tool_fail(o->out, st); goto out; }
     } else {
         fwrite(txt, 1, tl, stdout);
     }
@@ -811,7 +458,7 @@ static int cmd_info(const opts *o)
     keyfile kf;
     memset(&kf, 0, sizeof kf);
     beaa_status st = beaa_file_read_all(o->file, MAX_KEYFILE, &kf.data, &kf.len);
-    if (st != BEAA_OK) return fail(o->file, st);
+    if (st != BEAA_OK) return tool_fail(o->file, st);
     printf("%s: %zu bytes\n", o->file, kf.len);
     int any = 0;
     while (kf.off < kf.len) {
@@ -966,26 +613,26 @@ static int cmd_demo(const opts *o)
     beaa_ckks_relin_key *rk = NULL;
     beaa_nn_qnet *qn = NULL;
     int rc = 0;
-    if (!x || !ref || !ref_m || !got || !cts || !lg) { rc = fail("demo", BEAA_ERR_NOMEM); goto out; }
+    if (!x || !ref || !ref_m || !got || !cts || !lg) { rc = tool_fail("demo", BEAA_ERR_NOMEM); goto out; }
     beaa_nn_normalize(s.m, px, n, x);
     double t0 = now_s();
     st = beaa_nn_plain_model_forward(s.m, x, n, ref_m);
     if (st == BEAA_OK) st = beaa_nn_plain_folded_forward(s.net, x, n, ref);
-    if (st != BEAA_OK) { rc = fail("plaintext reference", st); goto out; }
+    if (st != BEAA_OK) { rc = tool_fail("plaintext reference", st); goto out; }
     double t_plain = now_s() - t0;
     t0 = now_s();
     st = beaa_ckks_context_new(&s.plan.spec, &ctx);
     if (st == BEAA_OK) st = beaa_ckks_secret_key_gen(ctx, &sk);
     if (st == BEAA_OK) st = beaa_ckks_relin_key_gen(sk, &rk);
     if (st == BEAA_OK) st = beaa_nn_quantize(s.net, &s.plan, ctx, &qn);
-    if (st != BEAA_OK) { rc = fail("keygen", st); goto out; }
+    if (st != BEAA_OK) { rc = tool_fail("keygen", st); goto out; }
     double t_keygen = now_s() - t0;
     printf("keygen + weight quantization: %.1f s (smallest max|integer weight| of a row %.0f, worst "
            "row L1 at %.0f%% of the exactness limit)\n", t_keygen, qn->min_row_max, 100 * qn->worst_l1);
     fflush(stdout);
     t0 = now_s();
     st = beaa_nn_pack_encrypt(sk, x, n, el, s.plan.levels, s.plan.in_scale, cts);
-    if (st != BEAA_OK) { rc = fail("encrypt", st); goto out; }
+    if (st != BEAA_OK) { rc = tool_fail("encrypt", st); goto out; }
     double t_enc = now_s() - t0;
     printf("client encrypt: %zu ciphertexts in %.1f s\n", el, t_enc);
     fflush(stdout);
@@ -993,10 +640,10 @@ static int cmd_demo(const opts *o)
     beaa_nn_forward_opts fo = { 0, progress, &tf };
     beaa_nn_forward_stats fs;
     st = beaa_nn_forward(s.net, qn, rk, cts, lg, &fo, &fs);
-    if (st != BEAA_OK) { rc = fail("encrypted forward pass", st); goto out; }
+    if (st != BEAA_OK) { rc = tool_fail("encrypted forward pass", st); goto out; }
     t0 = now_s();
     st = beaa_nn_pack_decrypt(sk, lg, nc, n, got);
-    if (st != BEAA_OK) { rc = fail("decrypt", st); goto out; }
+    if (st != BEAA_OK) { rc = tool_fail("decrypt", st); goto out; }
     double t_dec = now_s() - t0;
 
     size_t acc_enc = 0, acc_ref = 0, acc_model = 0, agree = 0, agree_model = 0, agree_q = 0;
@@ -1004,7 +651,7 @@ static int cmd_demo(const opts *o)
     double *qref = beaa_alloc(lg_bytes);
     if (!qref || beaa_nn_quant_plain_forward(s.net, qn, x, n, qref) != BEAA_OK) {
         beaa_free_secret(qref, lg_bytes);
-        rc = fail("quantized reference", BEAA_ERR_NOMEM);
+        rc = tool_fail("quantized reference", BEAA_ERR_NOMEM);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {

@@ -14,6 +14,22 @@
 
 const char *tool_prog = "beaa";
 
+int tool_fail(const char *what, beaa_status st)
+{
+    const char *hint = "";
+    switch (st) {
+    case BEAA_ERR_EXISTS: hint = " (add --overwrite to replace it)"; break;
+    case BEAA_ERR_INSECURE: hint = " (rings below 128-bit security need --insecure-small-ring: tests and teaching only)"; break;
+    case BEAA_ERR_PARAMS_MISMATCH: hint = " (the files were made with different keys or parameters)"; break;
+    case BEAA_ERR_CHECKSUM: case BEAA_ERR_TRUNCATED: hint = " (the file is damaged or incomplete: copy it again)"; break;
+    case BEAA_ERR_FORMAT: hint = " (not a file of this kind; `beaa info FILE` says what it is)"; break;
+    case BEAA_ERR_CPU: hint = " (unset BEAA_ARCH or choose one of ref, avx2, avx512 that this CPU has)"; break;
+    default: break;
+    }
+    fprintf(stderr, "%s: %s: %s%s\n", tool_prog, what, beaa_strerror(st), hint);
+    return 1;
+}
+
 int parse_size(const char *s, size_t *bytes)
 {
     if (!s || !*s || *s == '-' || *s == '+') return -1;
@@ -69,26 +85,69 @@ void setup_free(setup *s)
     beaa_model_free(s->m);
 }
 
+#ifndef BEAA_SHARE_DIR
+#define BEAA_SHARE_DIR "/usr/local/share/beaa" /* the Makefile passes $(PREFIX)/share/beaa */
+#endif
+
+const char *find_model(const char *path, char *buf, size_t cap, char *tried, size_t tcap)
+{
+    if (strcmp(path, DEFAULT_MODEL) != 0) return path;
+    char exe[4096], cand[4][MODEL_PATH_MAX];
+    int nc = 0;
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    snprintf(cand[nc++], sizeof cand[0], "%s", DEFAULT_MODEL);
+    if (l > 0) {
+        exe[l] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(cand[nc++], sizeof cand[0], "%s/../%s", exe, DEFAULT_MODEL);
+            snprintf(cand[nc++], sizeof cand[0], "%s/../share/beaa/%s", exe, DEFAULT_MODEL);
+        }
+    }
+    snprintf(cand[nc++], sizeof cand[0], "%s/%s", BEAA_SHARE_DIR, DEFAULT_MODEL);
+    size_t tl = 0;
+    tried[0] = 0;
+    for (int i = 0; i < nc; i++) {
+        size_t cl = strnlen(cand[i], sizeof cand[0]);
+        if (cl < cap && access(cand[i], F_OK) == 0) {
+            memcpy(buf, cand[i], cl + 1);
+            return buf;
+        }
+        tl += (size_t)snprintf(tried + tl, tl < tcap ? tcap - tl : 0, "%s%s", i ? ", " : "", cand[i]);
+        if (tl >= tcap) tl = tcap - 1;
+    }
+    return NULL;
+}
+
 int load_model(const char *path, setup *s)
 {
     memset(s, 0, sizeof *s);
-    beaa_status st = beaa_model_load(path, &s->m);
+    char buf[MODEL_PATH_MAX], tried[MODEL_TRIED_MAX];
+    const char *use = find_model(path, buf, sizeof buf, tried, sizeof tried);
+    if (!use) {
+        fprintf(stderr, "%s: model %s: not found (tried %s); give the model file with --model PATH\n",
+                tool_prog, path, tried);
+        return 1;
+    }
+    beaa_status st = beaa_model_load(use, &s->m);
     if (st != BEAA_OK) {
-        fprintf(stderr, "%s: model %s: %s\n", tool_prog, path, beaa_strerror(st));
+        fprintf(stderr, "%s: model %s: %s%s\n", tool_prog, use, beaa_strerror(st),
+                st == BEAA_ERR_NOT_FOUND ? "; give the model file with --model PATH" : "");
         return 1;
     }
     st = beaa_nn_net_fold(s->m, &s->net);
     if (st != BEAA_OK) {
-        fprintf(stderr, "%s: model %s cannot be run encrypted: %s%s\n", tool_prog, path, beaa_strerror(st),
+        fprintf(stderr, "%s: model %s cannot be run encrypted: %s%s\n", tool_prog, path,
+                beaa_strerror(st),
                 st == BEAA_ERR_MODEL ? " (needs polynomial activations and non-overlapping pools)" : "");
         return 1;
     }
     return 0;
 }
 
-/* Plans for batch images; log_n forces a ring (0: choose). */
 int make_plan(setup *s, size_t batch, unsigned log_n, int insecure, unsigned log_scale,
-                     unsigned in_log_scale)
+              unsigned in_log_scale)
 {
     beaa_nn_plan_opts o;
     beaa_nn_plan_opts_default(&o);
@@ -144,7 +203,6 @@ unsigned log2u(double v)
     return k;
 }
 
-/* Opens a key file: context from its params envelope. */
 beaa_status kf_open(const char *path, int insecure, keyfile *kf, beaa_ckks_context **ctx)
 {
     memset(kf, 0, sizeof *kf);
@@ -163,6 +221,49 @@ void kf_close(keyfile *kf, int secret)
     if (secret && kf->data) beaa_memzero(kf->data, kf->len);
     free(kf->data);
     memset(kf, 0, sizeof *kf);
+}
+
+/* A key file of either side: the secret key (sk non-NULL; the file's bytes are wiped) or the
+ * relinearization key (rk; the public key after it is checked and skipped), then the scales. */
+static beaa_status load_keys(const char *path, int insecure, beaa_ckks_context **ctx,
+                             beaa_ckks_secret_key **sk, beaa_ckks_relin_key **rk, double *scale,
+                             double *in_scale)
+{
+    keyfile kf;
+    const uint8_t *obj;
+    size_t len;
+    if (sk) *sk = NULL;
+    if (rk) *rk = NULL;
+    beaa_status st = kf_open(path, insecure, &kf, ctx);
+    if (sk) {
+        if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_SECRET_KEY, &obj, &len);
+        if (st == BEAA_OK) st = beaa_ckks_secret_key_deserialize(*ctx, obj, len, sk);
+    } else {
+        if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_RELIN_KEY, &obj, &len);
+        if (st == BEAA_OK) st = beaa_ckks_relin_key_deserialize(*ctx, obj, len, rk);
+        if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_PUBLIC_KEY, &obj, &len);
+    }
+    if (st == BEAA_OK) st = kf_meta(&kf, *ctx, scale, in_scale);
+    kf_close(&kf, sk != NULL);
+    if (st != BEAA_OK) {
+        if (sk) { beaa_ckks_secret_key_free(*sk); *sk = NULL; }
+        if (rk) { beaa_ckks_relin_key_free(*rk); *rk = NULL; }
+        beaa_ckks_context_free(*ctx);
+        *ctx = NULL;
+    }
+    return st;
+}
+
+beaa_status load_secret(const char *path, int insecure, beaa_ckks_context **ctx,
+                        beaa_ckks_secret_key **sk, double *scale, double *in_scale)
+{
+    return load_keys(path, insecure, ctx, sk, NULL, scale, in_scale);
+}
+
+beaa_status load_server_keys(const char *path, int insecure, beaa_ckks_context **ctx,
+                             beaa_ckks_relin_key **rk, double *scale, double *in_scale)
+{
+    return load_keys(path, insecure, ctx, NULL, rk, scale, in_scale);
 }
 
 /* ------------------------------------------------------------------ ciphertext streams */
@@ -218,74 +319,78 @@ beaa_status meta_read(const uint8_t *p, size_t len, const char *magic, ct_meta *
     return BEAA_OK;
 }
 
-beaa_status write_cts(const char *path, int overwrite, const beaa_ckks_context *ctx,
-                      const char *magic, uint32_t n_images, uint32_t c, uint32_t h, uint32_t w,
-                      beaa_ckks_ciphertext *const *cts, size_t count)
+/* Starts a ciphertext stream at path: the metadata into sbuf (initialized here; the caller
+ * frees it), the stream opened in *sw (NULL on error). */
+static beaa_status ct_writer_open(const char *path, int overwrite, const beaa_ckks_context *ctx,
+                                  const char *magic, uint32_t n_images, uint32_t c, uint32_t h,
+                                  uint32_t w, beaa_serial_writer *sbuf, beaa_stream_writer **sw)
 {
     ct_meta meta;
     memcpy(meta.magic, magic, 8);
     meta.n_images = n_images; meta.c = c; meta.h = h; meta.w = w;
-    beaa_serial_writer sbuf;
-    beaa_serial_writer_init(&sbuf, 0);
-    beaa_status st = meta_write(&sbuf, &meta);
-    beaa_stream_writer *sw = NULL;
+    *sw = NULL;
+    beaa_serial_writer_init(sbuf, 0);
+    beaa_status st = meta_write(sbuf, &meta);
     if (st == BEAA_OK)
         st = beaa_stream_writer_open(path, overwrite, BEAA_OBJ_CIPHERTEXT,
-                                     beaa_ckks_context_fingerprint(ctx), sbuf.buf, sbuf.len, &sw);
-    if (st != BEAA_OK) { beaa_serial_writer_free(&sbuf); return st; }
-    for (size_t i = 0; i < count && st == BEAA_OK; i++) {
-        beaa_serial_writer_reset(&sbuf);
-        st = beaa_ckks_ciphertext_serialize(cts[i], &sbuf);
-        if (st == BEAA_OK) st = beaa_stream_writer_append(sw, sbuf.buf, sbuf.len);
-    }
-    beaa_serial_writer_free(&sbuf);
+                                     beaa_ckks_context_fingerprint(ctx), sbuf->buf, sbuf->len, sw);
+    return st;
+}
+
+/* Appends ct to the stream, serialized through sbuf. */
+static beaa_status ct_writer_append(beaa_stream_writer *sw, beaa_serial_writer *sbuf,
+                                    const beaa_ckks_ciphertext *ct)
+{
+    beaa_serial_writer_reset(sbuf);
+    beaa_status st = beaa_ckks_ciphertext_serialize(ct, sbuf);
+    if (st == BEAA_OK) st = beaa_stream_writer_append(sw, sbuf->buf, sbuf->len);
+    return st;
+}
+
+/* Ends the stream: closed (renamed into place) when st is BEAA_OK, else aborted; sbuf freed. */
+static beaa_status ct_writer_end(beaa_stream_writer *sw, beaa_serial_writer *sbuf, beaa_status st)
+{
+    beaa_serial_writer_free(sbuf);
+    if (!sw) return st;
     if (st != BEAA_OK) { beaa_stream_writer_abort(sw); return st; }
     return beaa_stream_writer_close(sw);
 }
 
-/* Reads a ciphertext stream of the given kind for ctx; *cts gets meta->c*h*w ciphertexts.
- * On a metadata error *why (else NULL) says what is wrong in a sentence. */
+beaa_status write_cts(const char *path, int overwrite, const beaa_ckks_context *ctx,
+                      const char *magic, uint32_t n_images, uint32_t c, uint32_t h, uint32_t w,
+                      beaa_ckks_ciphertext *const *cts, size_t count)
+{
+    beaa_serial_writer sbuf;
+    beaa_stream_writer *sw;
+    beaa_status st = ct_writer_open(path, overwrite, ctx, magic, n_images, c, h, w, &sbuf, &sw);
+    for (size_t i = 0; i < count && st == BEAA_OK; i++) st = ct_writer_append(sw, &sbuf, cts[i]);
+    return ct_writer_end(sw, &sbuf, st);
+}
+
 beaa_status read_cts(const char *path, const beaa_ckks_context *ctx, const char *magic,
                      ct_meta *meta, beaa_ckks_ciphertext ***cts, size_t *count, const char **why)
 {
     *cts = NULL;
-    *why = NULL;
-    beaa_stream_reader *r = NULL;
-    beaa_status st = beaa_stream_reader_open(path, BEAA_OBJ_CIPHERTEXT,
-                                             beaa_ckks_context_fingerprint(ctx),
-                                             beaa_ckks_ciphertext_max_bytes(ctx), &r);
+    ct_source src;
+    beaa_status st = ct_source_open(path, ctx, magic, &src, why);
+    *meta = src.meta;
     if (st != BEAA_OK) return st;
-    size_t ml = 0;
-    const uint8_t *mp = beaa_stream_reader_meta(r, &ml);
-    st = meta_read(mp, ml, magic, meta, why);
-    if (st != BEAA_OK) { beaa_stream_reader_close(r); return st; }
-    uint64_t n = beaa_stream_reader_count(r);
-    if (n != (uint64_t)meta->c * meta->h * meta->w) {
-        *why = "the number of ciphertexts does not match the tensor shape";
-        beaa_stream_reader_close(r);
-        return BEAA_ERR_CORRUPT;
-    }
-    if (meta->n_images > beaa_ckks_context_slots(ctx)) {
-        *why = "more images than the keys' slots";
-        beaa_stream_reader_close(r);
-        return BEAA_ERR_CORRUPT;
-    }
-    *cts = calloc((size_t)n, sizeof **cts);
-    if (!*cts) { beaa_stream_reader_close(r); return BEAA_ERR_NOMEM; }
-    for (uint64_t i = 0; i < n && st == BEAA_OK; i++) {
+    size_t n = src.count;
+    *cts = calloc(n, sizeof **cts);
+    if (!*cts) { ct_source_close(&src); return BEAA_ERR_NOMEM; }
+    for (size_t i = 0; i < n && st == BEAA_OK; i++) {
         const uint8_t *obj;
         size_t len;
-        st = beaa_stream_reader_next(r, &obj, &len);
+        st = beaa_stream_reader_next(src.r, &obj, &len);
         if (st == BEAA_OK) st = beaa_ckks_ciphertext_deserialize(ctx, obj, len, &(*cts)[i]);
     }
-    beaa_stream_reader_close(r);
+    ct_source_close(&src);
     if (st != BEAA_OK) {
-        for (uint64_t i = 0; i < n; i++) beaa_ckks_ciphertext_free((*cts)[i]);
-        free(*cts);
+        free_cts(*cts, n);
         *cts = NULL;
         return st;
     }
-    *count = (size_t)n;
+    *count = n;
     return BEAA_OK;
 }
 
@@ -294,28 +399,6 @@ void free_cts(beaa_ckks_ciphertext **cts, size_t n)
     if (!cts) return;
     for (size_t i = 0; i < n; i++) beaa_ckks_ciphertext_free(cts[i]);
     free(cts);
-}
-
-beaa_status load_server_keys(const char *path, int insecure, beaa_ckks_context **ctx,
-                             beaa_ckks_relin_key **rk, double *scale, double *in_scale)
-{
-    keyfile kf;
-    const uint8_t *obj;
-    size_t len;
-    *rk = NULL;
-    beaa_status st = kf_open(path, insecure, &kf, ctx);
-    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_RELIN_KEY, &obj, &len);
-    if (st == BEAA_OK) st = beaa_ckks_relin_key_deserialize(*ctx, obj, len, rk);
-    if (st == BEAA_OK) st = kf_next(&kf, BEAA_OBJ_PUBLIC_KEY, &obj, &len);
-    if (st == BEAA_OK) st = kf_meta(&kf, *ctx, scale, in_scale);
-    kf_close(&kf, 0);
-    if (st != BEAA_OK) {
-        beaa_ckks_relin_key_free(*rk);
-        *rk = NULL;
-        beaa_ckks_context_free(*ctx);
-        *ctx = NULL;
-    }
-    return st;
 }
 
 beaa_status ct_source_open(const char *path, const beaa_ckks_context *ctx, const char *magic,
@@ -370,16 +453,9 @@ beaa_status encrypt_to_file(const char *path, int overwrite, const beaa_ckks_sec
 {
     const beaa_ckks_context *ctx = sk->ctx;
     const size_t el = (size_t)c * h * w, chunk = 32;
-    ct_meta meta;
-    memcpy(meta.magic, CT_MAGIC, 8);
-    meta.n_images = n; meta.c = c; meta.h = h; meta.w = w;
     beaa_serial_writer sbuf;
-    beaa_serial_writer_init(&sbuf, 0);
-    beaa_status st = meta_write(&sbuf, &meta);
-    beaa_stream_writer *sw = NULL;
-    if (st == BEAA_OK)
-        st = beaa_stream_writer_open(path, overwrite, BEAA_OBJ_CIPHERTEXT,
-                                     beaa_ckks_context_fingerprint(ctx), sbuf.buf, sbuf.len, &sw);
+    beaa_stream_writer *sw;
+    beaa_status st = ct_writer_open(path, overwrite, ctx, CT_MAGIC, n, c, h, w, &sbuf, &sw);
     size_t xb = sizeof(double) * (size_t)n * chunk;
     double *xc = st == BEAA_OK ? beaa_alloc(xb) : NULL; /* the client's values: wiped below */
     beaa_ckks_ciphertext *cts[32];
@@ -389,16 +465,9 @@ beaa_status encrypt_to_file(const char *path, int overwrite, const beaa_ckks_sec
         for (size_t i = 0; i < n; i++)
             for (size_t e = 0; e < m; e++) xc[i * m + e] = x[i * el + e0 + e];
         st = beaa_nn_pack_encrypt(sk, xc, n, m, beaa_ckks_context_max_level(ctx), in_scale, cts);
-        for (size_t e = 0; e < m && st == BEAA_OK; e++) {
-            beaa_serial_writer_reset(&sbuf);
-            st = beaa_ckks_ciphertext_serialize(cts[e], &sbuf);
-            if (st == BEAA_OK) st = beaa_stream_writer_append(sw, sbuf.buf, sbuf.len);
-        }
+        for (size_t e = 0; e < m && st == BEAA_OK; e++) st = ct_writer_append(sw, &sbuf, cts[e]);
         for (size_t e = 0; e < m; e++) beaa_ckks_ciphertext_free(cts[e]); /* NULL after an error */
     }
     beaa_free_secret(xc, xb);
-    beaa_serial_writer_free(&sbuf);
-    if (!sw) return st;
-    if (st != BEAA_OK) { beaa_stream_writer_abort(sw); return st; }
-    return beaa_stream_writer_close(sw);
+    return ct_writer_end(sw, &sbuf, st);
 }

@@ -17,9 +17,14 @@
 #define CT_MAGIC "BEAANNC1"
 #define LG_MAGIC "BEAANNL1"
 #define MAX_KEYFILE ((size_t)4 << 30)
+#define DEFAULT_MODEL "models/fmnist-beaa.model"
 
 /* The program name in messages ("beaa" unless the tool sets it). */
 extern const char *tool_prog;
+
+/* "PROG: WHAT: message" on stderr, plus what to do where the status alone does not say it
+ * (--overwrite, --insecure-small-ring, a damaged file, `beaa info`, BEAA_ARCH). Returns 1. */
+int tool_fail(const char *what, beaa_status st);
 
 /* A size such as 512M, 16G, 1.5G or 1048576 (bytes; K, M, G, T are powers of 1024): 0 and
  * *bytes set, or -1 for anything else (empty, negative, junk after the suffix, overflow). */
@@ -39,7 +44,17 @@ typedef struct setup {
 } setup;
 
 void setup_free(setup *s);
-/* Loads and folds the model at path (0), or prints why not (1). */
+/* The model file for --model path. DEFAULT_MODEL (no --model) is searched for: in the current
+ * folder, else next to the executable (bin/../models: the source tree), else where `make
+ * install` put it (bin/../share/beaa/models, then BEAA_SHARE_DIR/models); any other path is
+ * taken as given. Returns the first that exists (copied into buf) or path itself, or NULL with
+ * the candidates, comma-separated, in tried. */
+const char *find_model(const char *path, char *buf, size_t cap, char *tried, size_t tcap);
+/* find_model's buffers: a path, and the list of paths tried. */
+#define MODEL_PATH_MAX 4200
+#define MODEL_TRIED_MAX (4 * MODEL_PATH_MAX)
+/* Finds (find_model), loads and folds the model (0), or prints why not, with the paths tried
+ * and the --model hint where it was not found (1). */
 int load_model(const char *path, setup *s);
 /* Plans for batch images; log_n forces a ring (0: choose). 0, or 1 after printing the refusal. */
 int make_plan(setup *s, size_t batch, unsigned log_n, int insecure, unsigned log_scale,
@@ -59,6 +74,10 @@ unsigned log2u(double v);
 /* Opens a key file: context from its params envelope. */
 beaa_status kf_open(const char *path, int insecure, keyfile *kf, beaa_ckks_context **ctx);
 void kf_close(keyfile *kf, int secret);
+/* The client's secret key file: context, secret key, the plan's scales (the file's bytes are
+ * wiped). On error everything is freed and NULL. */
+beaa_status load_secret(const char *path, int insecure, beaa_ckks_context **ctx,
+                        beaa_ckks_secret_key **sk, double *scale, double *in_scale);
 /* The server's keys file: context, relinearization key, the plan's scales (the public key is
  * checked and skipped). On error everything is freed and NULL. */
 beaa_status load_server_keys(const char *path, int insecure, beaa_ckks_context **ctx,

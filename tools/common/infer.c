@@ -145,7 +145,7 @@ int infer_ooc(const infer_args *a)
         goto out;
     }
     beaa_status st = load_server_keys(a->keys, a->insecure, &ctx, &rk, &scale, &in_scale);
-    if (st != BEAA_OK) { fprintf(stderr, "%s: %s: %s\n", tool_prog, a->keys, beaa_strerror(st)); goto out; }
+    if (st != BEAA_OK) { tool_fail(a->keys, st); goto out; }
     const char *why = NULL;
     st = ct_source_open(a->in, ctx, CT_MAGIC, &src, &why);
     if (st != BEAA_OK) {
@@ -270,7 +270,7 @@ int infer_ooc(const infer_args *a)
     st = write_cts(a->out, a->overwrite, ctx, LG_MAGIC, src.meta.n_images, s.m->num_classes, 1, 1, lg,
                    s.m->num_classes);
     sigprocmask(SIG_SETMASK, &prev, NULL);
-    if (st != BEAA_OK) { fprintf(stderr, "%s: %s: %s\n", tool_prog, a->out, beaa_strerror(st)); goto out; }
+    if (st != BEAA_OK) { tool_fail(a->out, st); goto out; }
     size_t peak = rss_peak_bytes();
     fprintf(stderr, "%s: wrote encrypted logits to %s; peak memory (ru_maxrss) %.0f MiB, limit %.0f MiB\n",
             tool_prog, a->out, peak / MIB, limit / MIB);
