@@ -63,7 +63,7 @@ typedef struct stage_state {
     beaa_ckks_ciphertext **xu;   /* 2*nout: x and u of the running group */
     beaa_nn_linblock *gb;        /* the running group's blocks */
     int32_t *gout;               /* and outputs */
-    uint8_t *todo;               /* ngroups: 1 = own group not run yet */
+    uint8_t *pending;            /* ngroups: 1 = own group not run yet */
     uint8_t *made;               /* outputs (next stage inputs) already produced */
     size_t nin;
 } stage_state;
@@ -223,7 +223,7 @@ void beaa_nn_exec_free(beaa_nn_exec *ex)
             free(t->uses);
             free(t->gb);
             free(t->gout);
-            free(t->todo);
+            free(t->pending);
             free(t->made);
         }
     free(ex->t);
@@ -270,16 +270,16 @@ beaa_status beaa_nn_exec_new(const beaa_nn_net *net, const beaa_nn_qnet *qn,
         t->xu = calloc(2 * qs->nout + 1, sizeof *t->xu);
         t->gb = malloc(sizeof *t->gb * (qs->nblocks + 1));
         t->gout = malloc(sizeof(int32_t) * (qs->nout + 1));
-        t->todo = calloc(sc->stages[si].ngroups + 1, 1);
+        t->pending = calloc(sc->stages[si].ngroups + 1, 1);
         t->made = calloc(nnext + 1, 1);
-        if (!t->in || !t->uses || !t->xu || !t->gb || !t->gout || !t->todo || !t->made) {
+        if (!t->in || !t->uses || !t->xu || !t->gb || !t->gout || !t->pending || !t->made) {
             st = BEAA_ERR_NOMEM;
             break;
         }
         use_ctx u = { s, t->uses };
         for (uint32_t g = 0; g < sc->stages[si].ngroups; g++) {
             if (own && !own[si][g]) continue;
-            t->todo[g] = 1;
+            t->pending[g] = 1;
             beaa_nn_sched_group_blocks(net, sc, si, g, use_visit, &u);
         }
     }
@@ -365,7 +365,7 @@ beaa_status beaa_nn_exec_take(beaa_nn_exec *ex, uint32_t si, size_t idx, beaa_ck
 
 beaa_status beaa_nn_exec_run(beaa_nn_exec *ex, uint32_t si, uint32_t g)
 {
-    if (!ex || ex->failed || si >= ex->L || g >= ex->sc->stages[si].ngroups || !ex->t[si].todo[g] ||
+    if (!ex || ex->failed || si >= ex->L || g >= ex->sc->stages[si].ngroups || !ex->t[si].pending[g] ||
         !beaa_nn_exec_ready(ex, si, g))
         return BEAA_ERR_ARG;
     const beaa_nn_net *net = ex->net;
@@ -391,7 +391,7 @@ beaa_status beaa_nn_exec_run(beaa_nn_exec *ex, uint32_t si, uint32_t g)
         err = group_products(ex->ctx, s, qs, ts, t, &gc, ex->rk, lvl, out,
                              last ? NULL : ex->sc->stages[si + 1].uses, ex->threads);
     double tc = now_s();
-    t->todo[g] = 0;
+    t->pending[g] = 0;
     /* the outputs: the final affine for logits, then the caller's hook, then kept when an own
      * group of the next stage reads them */
     for (size_t i = 0; i < gc.ngo; i++) {

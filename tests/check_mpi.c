@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "tests/test_util.h"
 #include "tests/tool_util.h"
 
 #define BEAA "./bin/beaa"
@@ -155,9 +156,5 @@ int main(void)
     tcase_add_test(tc, test_batches);
     tcase_add_test(tc, test_faults);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return test_run_suite(s, 0);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "tests/test_util.h"
 #include "tests/tool_util.h"
 
 #define BEAA "./bin/beaa"
@@ -139,9 +140,5 @@ int main(void)
     tcase_add_test(tc, test_spill_identical);
     tcase_add_test(tc, test_scratch_full);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf == 0 ? 0 : 1;
+    return test_run_suite(s, 0);
 }
