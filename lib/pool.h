@@ -2,8 +2,8 @@
  * Encrypted inference allocates and frees thousands of multi-megabyte blocks. Memory that comes
  * fresh from the OS costs a page fault per 4 KiB page and the kernel zeroes every page first:
  * 15-20% of the main job's time before this pool, with a quarter of its CPU time in the kernel.
- * Blocks of BEAA_POOL_MIN bytes or more are mapped directly (2 MiB aligned, transparent huge
- * pages requested), kept on a free list when freed, and handed out again to requests they hold
+ * Blocks of BEAA_POOL_MIN bytes or more are mapped directly (2 MiB aligned; transparent huge
+ * pages requested only with BEAA_POOL_HUGEPAGES=1: pool.c says why), kept on a free list when freed, and handed out again to requests they hold
  * (best fit; a block much larger than the request is split, the rest staying cached). The
  * cached bytes are bounded (beaa_pool_set_limit: the oldest blocks go back to the OS first) and
  * returned by beaa_pool_trim. Smaller blocks go to malloc, and so does everything under
