@@ -20,6 +20,7 @@ typedef struct hdr {
     size_t cap;       /* usable bytes after the header */
     void *base;       /* start of the mapping (or of the malloc block) */
     size_t len;       /* bytes mapped (0: malloc) */
+    uint32_t single;  /* 1: one kernel mapping (VMA); 0: assembled from moved pieces */
 } hdr;
 
 typedef struct freeblk {
@@ -87,40 +88,161 @@ static void note_peak(void)
 #define COLOR_STEP (4096 + 64)
 static unsigned next_color;
 
-/* A new mapping of at least n usable bytes, 2 MiB aligned, the block at its colour's offset. */
-static hdr *map_block(size_t n)
+static size_t page_size(void)
 {
     long pg = sysconf(_SC_PAGESIZE);
-    size_t page = pg > 0 ? (size_t)pg : 4096;
+    return pg > 0 ? (size_t)pg : 4096;
+}
+
+/* A new mapping for a block of at least n usable bytes at colour offset *off, 2 MiB aligned;
+ * its pages untouched. Returns the start (NULL: out of memory), *len the bytes mapped. */
+static unsigned char *map_region(size_t n, size_t *off, size_t *len)
+{
+    size_t page = page_size();
     if (n > SIZE_MAX - HDR - HUGE_ALIGN - page - COLORS * COLOR_STEP) return NULL;
-    size_t off = (size_t)(__atomic_fetch_add(&next_color, 1, __ATOMIC_RELAXED) % COLORS) * COLOR_STEP;
-    size_t len = (n + HDR + off + page - 1) / page * page;
-    size_t want = len >= HUGE_ALIGN ? len + HUGE_ALIGN : len;
+    *off = (size_t)(__atomic_fetch_add(&next_color, 1, __ATOMIC_RELAXED) % COLORS) * COLOR_STEP;
+    *len = (n + HDR + *off + page - 1) / page * page;
+    size_t want = *len >= HUGE_ALIGN ? *len + HUGE_ALIGN : *len;
     unsigned char *m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return NULL;
     unsigned char *start = m;
-    if (want > len) {
+    if (want > *len) {
         /* keep the 2 MiB aligned part, give the rest back */
         start = (unsigned char *)(((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
         if (start > m) munmap(m, (size_t)(start - m));
-        size_t tail = (size_t)(m + want - (start + len));
-        if (tail) munmap(start + len, tail);
+        size_t tail = (size_t)(m + want - (start + *len));
+        if (tail) munmap(start + *len, tail);
 #ifdef MADV_HUGEPAGE
-        if (want_huge()) madvise(start, len, MADV_HUGEPAGE);
+        if (want_huge()) madvise(start, *len, MADV_HUGEPAGE);
 #endif
     }
+    return start;
+}
+
+static hdr *hdr_init(unsigned char *start, size_t off, size_t len, uint32_t single)
+{
     hdr *h = (hdr *)(start + off);
     h->magic = MAGIC_MAP;
     h->cap = len - off - HDR;
     h->base = start;
     h->len = len;
+    h->single = single;
     return h;
+}
+
+/* A new mapping of at least n usable bytes, 2 MiB aligned, the block at its colour's offset. */
+static hdr *map_block(size_t n)
+{
+    size_t off, len;
+    unsigned char *start = map_region(n, &off, &len);
+    return start ? hdr_init(start, off, len, 1) : NULL;
 }
 
 static void unmap_block(hdr *h)
 {
     h->magic = 0;
     munmap(h->base, h->len);
+}
+
+/* Removes free-list entry i (the caller holds mu). */
+static void free_remove(size_t i)
+{
+    st.cached_bytes -= freelist[i].h->cap;
+    memmove(&freelist[i], &freelist[i + 1], (nfree - i - 1) * sizeof *freelist);
+    nfree--;
+}
+
+/* Cached blocks serve requests of any size: when none holds n bytes, a new mapping is reserved
+ * and the pages of cached blocks are moved into it (mremap: the page-table entries move, the
+ * pages keep their contents and are neither faulted nor zeroed again), the largest blocks
+ * first, the last one's tail only if it is larger than what is missing. Memory freed at one
+ * ciphertext size thus serves the next stage's, and the pool holds what the pass needs at its
+ * peak rather than every stage's working set side by side. What the cache cannot cover stays
+ * fresh pages. Moving a block made of moved pieces (several kernel mappings) needs Linux 6.17;
+ * where the kernel refuses, such blocks are not moved again (moves_multi = 0). */
+#define MAX_PIECES 64
+#define PIECE_MIN ((size_t)64 << 10)
+static int moves_multi = 1;
+
+typedef struct piece {
+    unsigned char *src;
+    size_t len;
+    hdr *whole;     /* the block when all of it moves (to give back on failure), else NULL */
+} piece;
+
+static hdr *assemble(size_t n, size_t *moved)
+{
+    *moved = 0;
+    size_t off, len;
+    unsigned char *start = map_region(n, &off, &len);
+    if (!start) return NULL;
+    size_t page = page_size();
+    piece pc[MAX_PIECES];
+    size_t np = 0, got = 0;
+    pthread_mutex_lock(&mu);
+    while (got < len && np < MAX_PIECES) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < nfree; i++) {
+            const hdr *f = freelist[i].h;
+            if (!f->single && !__atomic_load_n(&moves_multi, __ATOMIC_RELAXED)) continue;
+            if (best == SIZE_MAX || f->len > freelist[best].h->len) best = i;
+        }
+        if (best == SIZE_MAX) break;
+        hdr *f = freelist[best].h;
+        size_t need = len - got;
+        /* the first pages of a block hold its header: a tail taken keeps them and 64 KiB */
+        size_t head = ((size_t)((unsigned char *)f - (unsigned char *)f->base) + HDR + PIECE_MIN +
+                       page - 1) / page * page;
+        if (f->len > need && f->len - need >= head) {
+            pc[np].src = (unsigned char *)f->base + f->len - need;
+            pc[np].len = need;
+            pc[np].whole = NULL;
+            f->len -= need;
+            f->cap -= need;
+            st.cached_bytes -= need;
+        } else {
+            free_remove(best);
+            pc[np].src = f->base;
+            pc[np].len = f->len < need ? f->len : need;
+            pc[np].whole = f->len <= need ? f : NULL;
+            if (!pc[np].whole) {
+                /* larger than needed but too small to split: the rest goes back to the OS */
+                munmap((unsigned char *)f->base + need, f->len - need);
+            }
+        }
+        got += pc[np].len;
+        np++;
+    }
+    pthread_mutex_unlock(&mu);
+    size_t at = 0, i = 0;
+    for (; i < np; i++) {
+        void *r = mremap(pc[i].src, pc[i].len, pc[i].len, MREMAP_MAYMOVE | MREMAP_FIXED, start + at);
+        if (r == MAP_FAILED) break;
+        at += pc[i].len;
+    }
+    if (i < np) {
+        /* refused (an older kernel and a piece of several mappings, or the mapping count): the
+         * rest of the block gets fresh pages, the pieces not moved go back or to the OS */
+        if (pc[i].whole && !pc[i].whole->single) __atomic_store_n(&moves_multi, 0, __ATOMIC_RELAXED);
+        if (mmap(start + at, len - at, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                 -1, 0) == MAP_FAILED) {
+            munmap(start, len);
+            start = NULL;
+        }
+        for (; i < np; i++) {
+            if (pc[i].whole) {
+                /* back on the free list: counted live for the moment beaa_pool_free uncounts */
+                pthread_mutex_lock(&mu);
+                st.live_bytes += pc[i].whole->cap;
+                pthread_mutex_unlock(&mu);
+                beaa_pool_free((unsigned char *)pc[i].whole + HDR);
+            } else {
+                munmap(pc[i].src, pc[i].len);
+            }
+        }
+    }
+    *moved = at;
+    return start ? hdr_init(start, off, len, at == 0) : NULL;
 }
 
 void *beaa_pool_alloc(size_t n, int *zeroed)
@@ -138,10 +260,10 @@ void *beaa_pool_alloc(size_t n, int *zeroed)
         h->len = 0;
         return b + HDR;
     }
+    size_t page = page_size();
     pthread_mutex_lock(&mu);
-    /* best fit among the cached blocks: the smallest one that holds n; one much larger than n
-     * is split, the tail going back to the free list as a block of its own (its pages stay:
-     * no fresh zeroed memory from the OS either way) */
+    /* best fit among the cached blocks: the smallest one that holds n; the part beyond n is
+     * split off as a block of its own (its pages stay: no fresh zeroed memory either way) */
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < nfree; i++) {
         size_t c = freelist[i].h->cap;
@@ -149,22 +271,14 @@ void *beaa_pool_alloc(size_t n, int *zeroed)
     }
     if (best != SIZE_MAX) {
         hdr *h = freelist[best].h;
-        memmove(&freelist[best], &freelist[best + 1], (nfree - best - 1) * sizeof *freelist);
-        nfree--;
-        st.cached_bytes -= h->cap;
-        long pg = sysconf(_SC_PAGESIZE);
-        size_t page = pg > 0 ? (size_t)pg : 4096;
+        free_remove(best);
         size_t off = (size_t)((unsigned char *)h - (unsigned char *)h->base); /* its colour */
         size_t len = (off + HDR + n + page - 1) / page * page;
         size_t toff = (size_t)(__atomic_fetch_add(&next_color, 1, __ATOMIC_RELAXED) % COLORS) * COLOR_STEP;
-        if (h->cap - n > n / 4 && h->len - len >= BEAA_POOL_MIN + HDR + toff) {
+        if (h->len - len >= toff + HDR + PIECE_MIN) {
             /* the tail becomes a block of its own, at a colour of its own */
             unsigned char *tb = (unsigned char *)h->base + len;
-            hdr *t = (hdr *)(tb + toff);
-            t->magic = MAGIC_MAP;
-            t->base = tb;
-            t->len = h->len - len;
-            t->cap = t->len - toff - HDR;
+            hdr *t = hdr_init(tb, toff, h->len - len, h->single);
             h->len = len;
             h->cap = len - off - HDR;
             freelist[nfree++].h = t; /* room: h's slot was just freed */
@@ -175,20 +289,27 @@ void *beaa_pool_alloc(size_t n, int *zeroed)
         pthread_mutex_unlock(&mu);
         return (unsigned char *)h + HDR;
     }
+    int any = nfree > 0;
     pthread_mutex_unlock(&mu);
-    hdr *h = map_block(n);
+    size_t moved = 0;
+    hdr *h = any ? assemble(n, &moved) : map_block(n);
     if (!h) {
         /* out of address space or memory: give the cache back and try once more */
         beaa_pool_trim(0);
         h = map_block(n);
         if (!h) return NULL;
+        moved = 0;
     }
     pthread_mutex_lock(&mu);
     st.live_bytes += h->cap;
-    st.os_maps++;
+    if (moved) {
+        st.assembled++;
+        st.moved_bytes += moved;
+    }
+    if (moved < h->len) st.os_maps++;
     note_peak();
     pthread_mutex_unlock(&mu);
-    if (zeroed) *zeroed = 1;
+    if (zeroed) *zeroed = moved == 0;
     return (unsigned char *)h + HDR;
 }
 

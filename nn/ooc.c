@@ -225,19 +225,17 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
     replay r;
     beaa_status st = replay_init(&r, net, sc, log_n);
     const uint32_t L = net->nstages;
-    size_t *maxtrans = calloc(L, sizeof(size_t));
-    size_t cap = 1024, live = 0, cached = 0, scratch = 0;
+    size_t cap = 1024, live = 0, scratch = 0;
     p->act_start = malloc(sizeof(size_t) * (sc->nsteps + 1));
     p->acts = malloc(sizeof *p->acts * cap);
-    if (st == BEAA_OK && (!maxtrans || !p->act_start || !p->acts)) st = BEAA_ERR_NOMEM;
+    if (st == BEAA_OK && (!p->act_start || !p->acts)) st = BEAA_ERR_NOMEM;
     /* pass 1 finds min_budget (no eviction can go below it); pass 2 plans */
     for (int pass = 0; pass < 2 && st == BEAA_OK; pass++) {
-        memset(maxtrans, 0, L * sizeof(size_t));
         memset(r.state, 0, r.nct + 1);
         memset(r.rd_pos, 0, sizeof(size_t) * (r.nct + 1));
         memset(r.made_flag, 0, r.nct + 1);
         r.nres = 0;
-        live = cached = scratch = 0;
+        live = scratch = 0;
         p->nacts = 0;
         p->peak_bytes = 0;
         p->input_reads = p->input_read_bytes = p->spills = p->spill_bytes = p->reloads = 0;
@@ -248,21 +246,18 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
             step_collect(&r, si, sc->step_group[k]);
             size_t transient = 2 * r.rows * r.bytes[si] +
                                (size_t)threads * 2 * beaa_nn_ct_bytes(log_n, 3, lvl);
-            size_t cached_new = cached + (transient > maxtrans[si] ? transient - maxtrans[si] : 0);
-            if (transient > maxtrans[si]) maxtrans[si] = transient;
-            cached = cached_new;
             size_t produced = r.made * r.bytes[si + 1], need_all = 0, loads = 0;
             for (size_t i = 0; i < r.nneed; i++) {
                 need_all += r.bytes[si];
                 if (r.state[r.need[i]] != ST_RESIDENT) loads += r.bytes[si];
             }
             if (pass == 0) {
-                size_t m = need_all + cached + produced + net->num_classes * r.bytes[L];
+                size_t m = need_all + transient + produced + net->num_classes * r.bytes[L];
                 if (m > p->min_budget) p->min_budget = m;
             }
             p->act_start[k] = p->nacts;
             /* evict (farthest next read first) until the step fits */
-            while (pass == 1 && budget && live + loads + cached + produced > budget) {
+            while (pass == 1 && budget && live + loads + transient + produced > budget) {
                 size_t best = SIZE_MAX, far = 0;
                 for (size_t j = 0; j < r.nres; j++) {
                     size_t id = r.res[j];
@@ -317,7 +312,7 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
                 live += r.bytes[si];
             }
             if (st != BEAA_OK) break;
-            if (live + cached + produced > p->peak_bytes) p->peak_bytes = live + cached + produced;
+            if (live + transient + produced > p->peak_bytes) p->peak_bytes = live + transient + produced;
             /* after the step: inputs past their last read go, outputs are resident */
             for (size_t i = 0; i < r.nneed; i++) {
                 size_t id = r.need[i];
@@ -345,7 +340,6 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
     } else {
         *out = p;
     }
-    free(maxtrans);
     replay_free(&r);
     return st;
 }

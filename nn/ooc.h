@@ -53,8 +53,8 @@ typedef struct beaa_nn_ooc_plan {
 } beaa_nn_ooc_plan;
 
 /* Plans the pass of net (scheduled by sc) in ring 2^log_n with `threads` workers under budget
- * bytes of ciphertexts (live ciphertexts plus the working sets the block pool keeps, counted as
- * beaa_nn_schedule_peak_bytes does; 0: no budget, inputs only loaded lazily). *out owned by the
+ * bytes of ciphertexts (live ciphertexts plus the running group's working set and outputs,
+ * counted as beaa_nn_schedule_peak_bytes does; 0: no budget, inputs only loaded lazily). *out owned by the
  * caller (beaa_nn_ooc_plan_free). Errors: BEAA_ERR_ARG, BEAA_ERR_MEMORY_LIMIT (budget below
  * the plan's min_budget: *out is still set, with min_budget filled in and no actions),
  * BEAA_ERR_NOMEM. */

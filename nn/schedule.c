@@ -221,11 +221,9 @@ size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedul
     }
     if (ok && L > 0 && !(made[L] = calloc(beaa_nn_stage_out_count(&net->stages[L - 1]) + 1, 1))) ok = 0;
     peak = live;
-    /* the pool (lib/pool.h) keeps freed blocks for reuse: each stage's working set of x, u and
-     * product buffers stays allocated while the wavefront interleaves the stages, so the
-     * footprint is the live ciphertexts plus the largest working set of every stage begun */
-    size_t *maxtrans = calloc(L ? L : 1, sizeof *maxtrans), cached = 0;
-    if (!maxtrans) ok = 0;
+    /* the pool (lib/pool.h) serves any request from the pages freed before it, whatever their
+     * block sizes: the footprint is the largest sum of the live ciphertexts, the running
+     * group's working set and its outputs */
     for (size_t k = 0; k < sc->nsteps && ok; k++) {
         uint32_t si = sc->step_stage[k], g = sc->step_group[k];
         unsigned lvl = L - si;
@@ -236,11 +234,7 @@ size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedul
         size_t transient = 2 * r.rows * beaa_nn_ct_bytes(log_n, 2, lvl) +
                            (size_t)threads * 2 * beaa_nn_ct_bytes(log_n, 3, lvl);
         size_t produced = r.made_n * beaa_nn_ct_bytes(log_n, 2, lvl - 1);
-        if (transient > maxtrans[si]) {
-            cached += transient - maxtrans[si];
-            maxtrans[si] = transient;
-        }
-        if (live + cached + produced > peak) peak = live + cached + produced;
+        if (live + transient + produced > peak) peak = live + transient + produced;
         beaa_nn_sched_group_blocks(net, sc, si, g, replay_release, &r);
         live += produced;
         live -= r.freed * beaa_nn_ct_bytes(log_n, 2, lvl);
@@ -251,6 +245,5 @@ size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedul
     }
     free(uses);
     free(made);
-    free(maxtrans);
     return ok ? peak : 0;
 }

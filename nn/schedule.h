@@ -43,8 +43,9 @@ void beaa_nn_sched_group_blocks(const beaa_nn_net *net, const beaa_nn_schedule *
 
 /* Peak bytes of ciphertexts the pass holds when it follows this schedule in ring 2^log_n with
  * L levels: the network inputs until their last reader has run, each stage's outputs until
- * theirs has, plus the working set of every stage begun (a group's x and u ciphertexts and
- * `threads` products of size 3), which the block pool keeps for reuse. */
+ * theirs has, plus the running group's working set (its x and u ciphertexts and `threads`
+ * products of size 3) and outputs. The block pool serves every request from the pages freed
+ * before it, whatever their block sizes (lib/pool.h), so nothing else stays held. */
 size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedule *sc,
                                    unsigned log_n, int threads);
 

@@ -1,12 +1,14 @@
 /* check_pool.c - lib/pool.h: alignment and capacity, reuse of freed blocks (no new mapping),
  * splitting a large cached block for a small request (the rest stays cached and serves the next
- * one), the cache limit (oldest blocks go first), trim, small blocks through malloc, and many
+ * one), the pages of several cached blocks moved together for a request none of them holds,
+ * the cache limit (oldest blocks go first), trim, small blocks through malloc, and many
  * threads allocating and freeing at once (the free list stays consistent: every block is
  * writable and its bytes are its owner's). */
 #include <check.h>
 #include <omp.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "lib/pool.h"
 #include "tests/test_util.h"
 
@@ -78,6 +80,58 @@ START_TEST(test_split)
     beaa_pool_free(a);
     beaa_pool_free(b);
     beaa_pool_trim(0);
+}
+END_TEST
+
+/* A request no cached block holds is assembled from the pages of several cached blocks: no
+ * fresh memory, and touching it takes (almost) no page faults. */
+START_TEST(test_assemble)
+{
+    if (!beaa_pool_enabled()) return;
+    beaa_pool_trim(0);
+    beaa_pool_stats s0, s1;
+    unsigned char *p[3];
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ptr_nonnull(p[i] = beaa_pool_alloc(2 * MIB, NULL));
+        memset(p[i], 0x5a, 2 * MIB);
+    }
+    for (int i = 0; i < 3; i++) beaa_pool_free(p[i]);
+    beaa_pool_get_stats(&s0);
+    ck_assert_uint_ge(s0.cached_bytes, 6 * MIB);
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    int zeroed = -1;
+    unsigned char *q = beaa_pool_alloc(5 * MIB, &zeroed);
+    ck_assert_ptr_nonnull(q);
+    beaa_pool_get_stats(&s1);
+    if (s1.assembled == s0.assembled) {
+        /* the kernel refused to move the pages: fresh memory, still correct */
+        ck_assert_uint_eq(s1.os_maps, s0.os_maps + 1);
+    } else {
+        ck_assert_uint_eq(s1.assembled, s0.assembled + 1);
+        ck_assert_uint_ge(s1.moved_bytes - s0.moved_bytes, 5 * MIB);
+        ck_assert_uint_eq(s1.os_maps, s0.os_maps);   /* every page came from the cache */
+        ck_assert_int_eq(zeroed, 0);
+        ck_assert_uint_lt(s1.cached_bytes, s0.cached_bytes); /* taken from the cache */
+    }
+    memset(q, 0x33, 5 * MIB);
+    getrusage(RUSAGE_SELF, &r1);
+    if (s1.assembled != s0.assembled) ck_assert_int_lt(r1.ru_minflt - r0.ru_minflt, 64);
+    for (size_t i = 0; i < 5 * MIB; i += 4093) ck_assert_int_eq(q[i], 0x33);
+    /* freed and asked for again at another size: served from the cache, contents its own */
+    beaa_pool_free(q);
+    unsigned char *r = beaa_pool_alloc(3 * MIB, NULL);
+    ck_assert_ptr_nonnull(r);
+    memset(r, 0x44, 3 * MIB);
+    unsigned char *t = beaa_pool_alloc(3 * MIB, NULL);
+    ck_assert_ptr_nonnull(t);
+    memset(t, 0x55, 3 * MIB);
+    for (size_t i = 0; i < 3 * MIB; i += 4093) ck_assert_int_eq(r[i], 0x44);
+    beaa_pool_free(r);
+    beaa_pool_free(t);
+    beaa_pool_trim(0);
+    beaa_pool_get_stats(&s1);
+    ck_assert_uint_eq(s1.cached_bytes, 0);
 }
 END_TEST
 
@@ -154,6 +208,7 @@ int main(void)
     TCase *tc = tcase_create("pool");
     tcase_add_test(tc, test_alloc_reuse);
     tcase_add_test(tc, test_split);
+    tcase_add_test(tc, test_assemble);
     tcase_add_test(tc, test_limit_and_small);
     tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);

@@ -88,11 +88,11 @@ static size_t reserve_bytes(unsigned log_n, unsigned L, int threads)
            ((size_t)16 << 20);
 }
 
-/* Process bytes for `ct` bytes of ciphertexts: the block pool's blocks are up to 6% larger than
- * what they hold (measured on the main job). */
+/* Process bytes for `ct` bytes of ciphertexts: the block pool's blocks are about 1% larger than
+ * what they hold (page rounding and cache colouring; lib/pool.h). */
 static size_t with_overhead(size_t base, size_t ct)
 {
-    return base + ct + ct / 100 * 6;
+    return base + ct + ct / 100;
 }
 
 int infer_ooc(const infer_args *a)
@@ -179,7 +179,9 @@ int infer_ooc(const infer_args *a)
     size_t base = rss_now_bytes() + reserve_bytes(log_n, L, threads);
     size_t need_lazy = with_overhead(base, lazy->peak_bytes), need_min = with_overhead(base, lazy->min_budget);
     size_t budget = 0;
-    if (limit > base) budget = (size_t)((double)(limit - base) / 1.06);
+    /* (a limit at or below what the process holds anyway leaves a budget of one byte: refused) */
+    budget = limit > base ? (size_t)((double)(limit - base) / 1.01) : 1;
+    if (budget == 0) budget = 1;
     if (need_lazy > limit) {
         st = beaa_nn_ooc_plan_make(s.net, sc, log_n, threads, budget, &plan);
         if (st != BEAA_OK && st != BEAA_ERR_MEMORY_LIMIT) {
