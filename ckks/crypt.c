@@ -67,9 +67,9 @@ beaa_status beaa_ckks_encrypt_pk(const beaa_ckks_public_key *pk, const beaa_ckks
     st = beaa_xof_init_os(&x, 0xe2);
     if (st != BEAA_OK) goto out;
     beaa_ckks_sample_ternary(&x, small, n);
-    beaa_ckks_sample_gauss(&x, small + n, n);
-    beaa_ckks_sample_gauss(&x, small + 2 * n, n);
     beaa_xof_wipe(&x);
+    st = beaa_ckks_sample_gauss_os(c, 0xe200, small + n, 2 * n);
+    if (st != BEAA_OK) goto out;
     st = beaa_ckks_ciphertext_resize(ct, 2, l);
     if (st != BEAA_OK) goto out;
     {
@@ -113,16 +113,13 @@ beaa_status beaa_ckks_encrypt_sk(const beaa_ckks_secret_key *sk, const beaa_ckks
     const size_t scratch_words = (size_t)nthreads * n;
     int8_t *e8 = beaa_alloc(n);
     uint64_t *tmp = beaa_alloc(scratch_words * sizeof *tmp);
-    beaa_xof x;
     if (!e8 || !tmp) { st = BEAA_ERR_NOMEM; goto out; }
     st = beaa_ckks_ciphertext_resize(ct, 2, l);
     if (st != BEAA_OK) goto out;
     st = beaa_os_random(ct->seed, sizeof ct->seed);
     if (st != BEAA_OK) goto out;
-    st = beaa_xof_init_os(&x, 0xe3);
+    st = beaa_ckks_sample_gauss_os(c, 0xe300, e8, n);
     if (st != BEAA_OK) goto out;
-    beaa_ckks_sample_gauss(&x, e8, n);
-    beaa_xof_wipe(&x);
     st = beaa_ckks_ciphertext_expand_seed(ct);
     if (st != BEAA_OK) goto out;
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
@@ -159,18 +156,13 @@ beaa_status beaa_ckks_encrypt_sk_values(const beaa_ckks_secret_key *sk, const do
     const int nthreads = thread_count(c);
     int8_t *e8 = beaa_alloc(N);
     uint64_t *tmp = beaa_alloc((size_t)nthreads * N * sizeof *tmp);
-    beaa_xof x;
     beaa_status st = e8 && tmp ? BEAA_OK : BEAA_ERR_NOMEM;
     if (st == BEAA_OK) st = beaa_ckks_ciphertext_resize(ct, 2, level);
     /* c0 <- the encoded message, coefficient form (the encoder checks the values' range) */
     if (st == BEAA_OK) st = beaa_encoder_encode(c->fft, vals, NULL, n, scale, c->mod, level + 1, ct->data);
     if (st == BEAA_OK) st = beaa_os_random(ct->seed, sizeof ct->seed);
-    if (st == BEAA_OK) st = beaa_xof_init_os(&x, 0xe4);
-    if (st == BEAA_OK) {
-        beaa_ckks_sample_gauss(&x, e8, N);
-        beaa_xof_wipe(&x);
-        st = beaa_ckks_ciphertext_expand_seed(ct);
-    }
+    if (st == BEAA_OK) st = beaa_ckks_sample_gauss_os(c, 0xe400, e8, N);
+    if (st == BEAA_OK) st = beaa_ckks_ciphertext_expand_seed(ct);
     if (st != BEAA_OK) goto out;
 #pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
     for (int i = 0; i <= (int)level; i++) {

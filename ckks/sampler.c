@@ -186,16 +186,46 @@ static void cdt_init(void)
     }
 }
 
+/* One error coefficient from one uniform 64-bit word: the low 63 bits against the table, the top
+ * bit the sign (no branch or index on the word). */
+static inline int8_t gauss_of_word(uint64_t r)
+{
+    uint64_t u = r & (UINT64_MAX >> 1);
+    int m = 0;
+    for (int k = 0; k < BEAA_CKKS_GAUSS_BOUND; k++) m += u >= cdt[k];
+    int neg = (int)(r >> 63);
+    return (int8_t)((m ^ -neg) + neg); /* m or -m without a branch */
+}
+
 void beaa_ckks_sample_gauss(beaa_xof *x, int8_t *out, size_t n)
 {
     pthread_once(&cdt_once, cdt_init);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t r = beaa_xof_u64(x), u = r & (UINT64_MAX >> 1);
-        int m = 0;
-        for (int k = 0; k < BEAA_CKKS_GAUSS_BOUND; k++) m += u >= cdt[k];
-        int neg = (int)(r >> 63);
-        out[i] = (int8_t)((m ^ -neg) + neg); /* m or -m without a branch */
+    for (size_t i = 0; i < n; i++) out[i] = gauss_of_word(beaa_xof_u64(x));
+}
+
+beaa_status beaa_ckks_sample_gauss_os(const beaa_ckks_context *ctx, uint64_t domain, int8_t *out,
+                                      size_t n)
+{
+    enum { LANES = 8 };
+    if (!ctx || !out || n % LANES != 0) return BEAA_ERR_ARG;
+    if (n == 0) return BEAA_OK;
+    uint8_t seed[BEAA_SEED_BYTES];
+    uint64_t *w = beaa_alloc(n * sizeof *w);
+    beaa_status st = w ? beaa_os_random(seed, sizeof seed) : BEAA_ERR_NOMEM;
+    if (st == BEAA_OK) {
+        uint64_t *lane[LANES], q[LANES], dom[LANES];
+        for (size_t j = 0; j < LANES; j++) {
+            lane[j] = w + j * (n / LANES);
+            q[j] = 0; /* raw words */
+            dom[j] = domain + j;
+        }
+        ctx->kern->uniform_seeded(lane, q, dom, LANES, n / LANES, seed);
+        pthread_once(&cdt_once, cdt_init);
+        for (size_t i = 0; i < n; i++) out[i] = gauss_of_word(w[i]);
     }
+    beaa_memzero(seed, sizeof seed);
+    beaa_free_secret(w, n * sizeof *w);
+    return st;
 }
 
 void beaa_ckks_sample_gauss_wide(beaa_xof *x, int64_t *out, size_t n, double sigma)

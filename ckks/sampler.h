@@ -20,6 +20,13 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_sample_sparse(beaa_xof *x, int8_t *out, si
 /* Rounded normal of standard deviation BEAA_CKKS_SIGMA cut at |e| <= GAUSS_BOUND: inverse CDT,
  * one XOF word per sample, constant time. */
 void beaa_ckks_sample_gauss(beaa_xof *x, int8_t *out, size_t n);
+/* The same distribution from OS entropy, drawn 8 streams at a time: one OS seed, the raw words
+ * of 8 SHAKE256 streams (domains domain .. domain + 7, stream j giving coefficients
+ * j n/8 .. (j+1) n/8 - 1) expanded by ctx's kernel table (8 streams per Keccak permutation with
+ * AVX-512: about 7x the one-stream sampler), each word mapped as beaa_ckks_sample_gauss maps
+ * it. n a multiple of 8. BEAA_ERR_ARG, BEAA_ERR_NOMEM, BEAA_ERR_ENTROPY. */
+BEAA_MUST_CHECK beaa_status beaa_ckks_sample_gauss_os(const beaa_ckks_context *ctx, uint64_t domain,
+                                                      int8_t *out, size_t n);
 /* Rounded normal of standard deviation sigma (any size, |result| < 2^62) into int64. */
 void beaa_ckks_sample_gauss_wide(beaa_xof *x, int64_t *out, size_t n, double sigma);
 /* One limb uniform in [0, q) from the XOF (seed, domain). */

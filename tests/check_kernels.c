@@ -16,6 +16,7 @@
 #include "lib/cpu.h"
 #include "lib/mem.h"
 #include "lib/parallel.h"
+#include "lib/rng.h"
 #include <omp.h>
 
 /* The avx512 kernel sources once more, on the scalar intrinsic model (emu_* names), so their
@@ -563,7 +564,8 @@ static void check_lin_dot_isa(const beaa_kernels *k)
 
 /* uniform_seeded against ref (one scalar SHAKE256 stream after the other), bit for bit:
  * stream counts around the 8-lane groups (1 .. 19), lengths that end inside a squeezed block,
- * NTT primes and bounds that reject half the draws (2^49 + 1) or nearly all bits (3). */
+ * NTT primes and bounds that reject half the draws (2^49 + 1) or nearly all bits (3), and raw
+ * words (q = 0: ref's are the stream's beaa_xof_u64 words). */
 static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
 {
     const size_t counts[] = {1, 2, 3, 7, 8, 9, 11, 16, 19}, lens[] = {1, 17, 18, 301};
@@ -578,9 +580,10 @@ static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
             for (size_t s = 0; s < cnt; s++) {
                 o[s] = buf + s * nmax;
                 r[s] = ref + s * nmax;
-                size_t kind = (s + ci + li) % 4;
+                size_t kind = (s + ci + li) % 5;
                 q[s] = kind == 0 ? test_find_ntt_prime(prime_bits[s % N_PRIME_BITS], 1024, 0)
-                     : kind == 1 ? (UINT64_C(1) << 49) + 1 : kind == 2 ? 3 : test_rng_below(UINT64_C(1) << 61) + 2;
+                     : kind == 1 ? (UINT64_C(1) << 49) + 1 : kind == 2 ? 3
+                     : kind == 3 ? test_rng_below(UINT64_C(1) << 61) + 2 : 0 /* raw words */;
                 dom[s] = test_rng_u64();
             }
             k->uniform_seeded(o, q, dom, cnt, n, seed);
@@ -589,6 +592,15 @@ static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
                 for (size_t i = 0; i < n; i++)
                     EXPECT(o[s][i] == r[s][i], "%s uniform_seeded: %zu streams, n %zu: stream %zu value %zu",
                            k->name, cnt, n, s, i);
+            for (size_t s = 0; s < cnt; s++) {
+                if (q[s] != 0) continue;
+                /* raw words: exactly the stream's 64-bit words */
+                beaa_xof x;
+                beaa_xof_init(&x, seed, dom[s]);
+                for (size_t i = 0; i < n; i++)
+                    EXPECT(r[s][i] == beaa_xof_u64(&x), "ref uniform_seeded raw: stream %zu word %zu", s, i);
+                beaa_xof_wipe(&x);
+            }
         }
     free(buf);
     free(ref);

@@ -208,6 +208,36 @@ END_TEST
  * the share of zeros within 5 standard errors of P(|z| < 0.5/3.2) = 0.12414, and a symmetric
  * histogram and no correlation between neighbours; the wide sampler the same for sigma = 2^20. Mutations checked to fail: ternary
  * from every byte (no 243 cut) or in base 2, Gaussian using the cosine half of a pair twice. */
+/* The error distribution's moments and shape on n samples (5 standard errors). */
+static void check_gauss_stats(const int8_t *t, size_t n)
+{
+    double sum = 0, sq = 0, zeros = 0, hist[2 * BEAA_CKKS_GAUSS_BOUND + 1] = {0};
+    for (size_t i = 0; i < n; i++) {
+        ck_assert(t[i] >= -BEAA_CKKS_GAUSS_BOUND && t[i] <= BEAA_CKKS_GAUSS_BOUND);
+        sum += t[i];
+        sq += (double)t[i] * t[i];
+        zeros += (t[i] == 0);
+        hist[t[i] + BEAA_CKKS_GAUSS_BOUND] += 1;
+    }
+    const double sigma = BEAA_CKKS_SIGMA, mean = sum / n, var = sq / n - mean * mean;
+    /* rounding adds 1/12 to the variance of a continuous normal */
+    const double var_expect = sigma * sigma + 1.0 / 12.0;
+    ck_assert_msg(fabs(mean) < 5 * sigma / sqrt((double)n), "gauss mean %.4f", mean);
+    ck_assert_msg(fabs(var / var_expect - 1) < 0.03, "gauss variance %.3f vs %.3f", var, var_expect);
+    const double p0 = erf(0.5 / (sigma * sqrt(2.0)));
+    ck_assert_msg(fabs(zeros / n - p0) < 5 * sqrt(p0 * (1 - p0) / n), "gauss zeros %.5f vs %.5f",
+                  zeros / n, p0);
+    double lag = 0; /* consecutive values (the two halves of a Box-Muller pair) uncorrelated */
+    for (size_t i = 0; i + 1 < n; i++) lag += (t[i] - mean) * (t[i + 1] - mean);
+    lag /= (n - 1) * var;
+    ck_assert_msg(fabs(lag) < 5 / sqrt((double)n), "gauss lag-1 correlation %.4f", lag);
+    for (int k = 1; k <= 8; k++) { /* |e| = k: the two signs within 5 standard errors */
+        double a = hist[BEAA_CKKS_GAUSS_BOUND + k], b = hist[BEAA_CKKS_GAUSS_BOUND - k];
+        ck_assert_msg(fabs(a - b) < 5 * sqrt(a + b) + 1, "gauss asymmetric at %d: %.0f %.0f", k, a, b);
+    }
+
+}
+
 START_TEST(test_ckks_samplers)
 {
     const size_t n = getenv("BEAA_TEST_LIGHT") ? 60000 : 300000;
@@ -236,35 +266,12 @@ START_TEST(test_ckks_samplers)
 
     beaa_xof_init(&x, seed, 22);
     beaa_ckks_sample_gauss(&x, t, n);
-    double sum = 0, sq = 0, zeros = 0, hist[2 * BEAA_CKKS_GAUSS_BOUND + 1] = {0};
-    for (size_t i = 0; i < n; i++) {
-        ck_assert(t[i] >= -BEAA_CKKS_GAUSS_BOUND && t[i] <= BEAA_CKKS_GAUSS_BOUND);
-        sum += t[i];
-        sq += (double)t[i] * t[i];
-        zeros += (t[i] == 0);
-        hist[t[i] + BEAA_CKKS_GAUSS_BOUND] += 1;
-    }
-    const double sigma = BEAA_CKKS_SIGMA, mean = sum / n, var = sq / n - mean * mean;
-    /* rounding adds 1/12 to the variance of a continuous normal */
-    const double var_expect = sigma * sigma + 1.0 / 12.0;
-    ck_assert_msg(fabs(mean) < 5 * sigma / sqrt((double)n), "gauss mean %.4f", mean);
-    ck_assert_msg(fabs(var / var_expect - 1) < 0.03, "gauss variance %.3f vs %.3f", var, var_expect);
-    const double p0 = erf(0.5 / (sigma * sqrt(2.0)));
-    ck_assert_msg(fabs(zeros / n - p0) < 5 * sqrt(p0 * (1 - p0) / n), "gauss zeros %.5f vs %.5f",
-                  zeros / n, p0);
-    double lag = 0; /* consecutive values (the two halves of a Box-Muller pair) uncorrelated */
-    for (size_t i = 0; i + 1 < n; i++) lag += (t[i] - mean) * (t[i + 1] - mean);
-    lag /= (n - 1) * var;
-    ck_assert_msg(fabs(lag) < 5 / sqrt((double)n), "gauss lag-1 correlation %.4f", lag);
-    for (int k = 1; k <= 8; k++) { /* |e| = k: the two signs within 5 standard errors */
-        double a = hist[BEAA_CKKS_GAUSS_BOUND + k], b = hist[BEAA_CKKS_GAUSS_BOUND - k];
-        ck_assert_msg(fabs(a - b) < 5 * sqrt(a + b) + 1, "gauss asymmetric at %d: %.0f %.0f", k, a, b);
-    }
+    check_gauss_stats(t, n);
 
     beaa_xof_init(&x, seed, 23);
     const double sw = 0x1p20;
     beaa_ckks_sample_gauss_wide(&x, w, n, sw);
-    sum = sq = 0;
+    double sum = 0, sq = 0;
     for (size_t i = 0; i < n; i++) {
         sum += (double)w[i];
         sq += (double)w[i] * (double)w[i];
@@ -338,6 +345,35 @@ static uint64_t *client_run(const beaa_ckks_context *ctx, size_t el, size_t n, s
 /* The insecure experiment seed: the same seed gives the same key and bit-identical ciphertexts
  * even though the packer encrypts positions on several threads in a scheduler-chosen order; a
  * different seed, or OS entropy, gives different ones. */
+/* The 8-stream sampler (the kernel table's SHAKE256 lanes, OS seed): the same distribution, a
+ * fresh draw each call, arguments checked. */
+START_TEST(test_gauss_os)
+{
+    beaa_ckks_params_spec sp;
+    unsigned bits[3] = {40, 30, 30};
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 10, bits, 3, 1, 40), BEAA_OK);
+    sp.allow_insecure = 1; /* a 2^10 ring: tests only */
+    beaa_ckks_context *ctx = NULL;
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, &ctx), BEAA_OK);
+    const size_t n = getenv("BEAA_TEST_LIGHT") ? 60000 : 300000;
+    int8_t *t = malloc(n), *u = malloc(n);
+    ck_assert(t && u);
+    ck_assert_int_eq(beaa_ckks_sample_gauss_os(ctx, 0xe400, t, n), BEAA_OK);
+    check_gauss_stats(t, n);
+    /* the 8 streams are independent: the lanes' eighths are not copies of each other */
+    const size_t e = n / 8;
+    for (size_t j = 1; j < 8; j++) ck_assert(memcmp(t, t + j * e, e) != 0);
+    ck_assert_int_eq(beaa_ckks_sample_gauss_os(ctx, 0xe400, u, n), BEAA_OK);
+    ck_assert(memcmp(t, u, n) != 0); /* a new OS seed per call */
+    ck_assert_int_eq(beaa_ckks_sample_gauss_os(ctx, 0xe400, u, 12), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_ckks_sample_gauss_os(NULL, 0xe400, u, 16), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_ckks_sample_gauss_os(ctx, 0xe400, u, 0), BEAA_OK);
+    free(t);
+    free(u);
+    beaa_ckks_context_free(ctx);
+}
+END_TEST
+
 START_TEST(test_insecure_seed_reproducible)
 {
     beaa_ckks_params_spec sp;
@@ -395,6 +431,7 @@ static Suite *rng_suite(void)
     tcase_add_test(tc, test_xof_uniform_chi_square);
     tcase_add_test(tc, test_os_random);
     tcase_add_test(tc, test_ckks_samplers);
+    tcase_add_test(tc, test_gauss_os);
     tcase_add_test(tc, test_insecure_seed_reproducible);
     suite_add_tcase(s, tc);
     return s;

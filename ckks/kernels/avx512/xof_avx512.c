@@ -3,9 +3,9 @@
  * and each round is written with vpternlogq (the column parities and chi in one instruction
  * each) and vprolq. Measured on Zen 4: 8 permutations in ~420 ns, 6.6x the scalar Keccak of
  * lib/rng.c (398 MB/s). After each permutation the 17 rate words of every lane are drawn from
- * exactly as beaa_xof_uniform draws them (mask, reject, keep), so the output is the scalar
- * stream's, bit for bit. Groups of 8 streams; a remainder of 1 or 2 streams costs less with the
- * scalar Keccak than with a mostly empty 8-lane pass. */
+ * exactly as beaa_xof_uniform draws them (mask, reject, keep; or all of them, raw, for q = 0),
+ * so the output is the scalar stream's, bit for bit. Groups of 8 streams; a remainder of 1 or
+ * 2 streams costs less with the scalar Keccak than with a mostly empty 8-lane pass. */
 #include <string.h>
 #include "ckks/kernels/avx512/avx512.h"
 #include "ckks/kernels/ref/ref.h"
@@ -119,7 +119,7 @@ static void kx_group(uint64_t *const *out, const uint64_t *q, const uint64_t *do
         st[5][l] = 0x1F;                      /* SHAKE padding after 40 bytes ... */
         st[KX_RATE_WORDS - 1][l] = UINT64_C(0x80) << 56; /* ... and the rate's last byte */
         bound[l] = q[s];
-        mask[l] = kx_mask(q[s]);
+        mask[l] = q[s] ? kx_mask(q[s]) : UINT64_MAX;
         got[l] = l < lanes ? 0 : n;
     }
     __m512i S[25];
@@ -133,9 +133,14 @@ static void kx_group(uint64_t *const *out, const uint64_t *q, const uint64_t *do
         for (size_t l = 0; l < lanes; l++) {
             uint64_t *o = out[l], m = mask[l], b = bound[l];
             size_t g = got[l];
-            for (int w = 0; w < KX_RATE_WORDS && g < n; w++) {
-                uint64_t v = st[w][l] & m;
-                if (v < b) o[g++] = v;
+            if (b == 0) {
+                /* raw words (secret noise): no comparison on them */
+                for (int w = 0; w < KX_RATE_WORDS && g < n; w++) o[g++] = st[w][l];
+            } else {
+                for (int w = 0; w < KX_RATE_WORDS && g < n; w++) {
+                    uint64_t v = st[w][l] & m;
+                    if (v < b) o[g++] = v;
+                }
             }
             got[l] = g;
         }

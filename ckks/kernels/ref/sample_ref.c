@@ -9,7 +9,10 @@ void beaa_uniform_seeded_ref(uint64_t *const *out, const uint64_t *q, const uint
     for (size_t s = 0; s < count; s++) {
         beaa_xof x;
         beaa_xof_init(&x, seed, domain[s]);
-        for (size_t i = 0; i < n; i++) out[s][i] = beaa_xof_uniform(&x, q[s]);
+        if (q[s] == 0)
+            for (size_t i = 0; i < n; i++) out[s][i] = beaa_xof_u64(&x);
+        else
+            for (size_t i = 0; i < n; i++) out[s][i] = beaa_xof_uniform(&x, q[s]);
         beaa_xof_wipe(&x);
     }
 }
