@@ -155,4 +155,19 @@ static inline __m512i _mm512_permutex2var_epi64(__m512i a, __m512i idx, __m512i 
     return r;
 }
 
+/* vpcmpuq lt: bit i set when a_i < b_i (unsigned) */
+static inline unsigned char _mm512_cmplt_epu64_mask(__m512i a, __m512i b)
+{
+    unsigned char m = 0;
+    for (int i = 0; i < 8; i++) m |= (unsigned char)(a.v[i] < b.v[i]) << i;
+    return m;
+}
+/* vpcompressq to memory: the lanes selected by k, in order, stored contiguously at p */
+static inline void _mm512_mask_compressstoreu_epi64(void *p, unsigned char k, __m512i a)
+{
+    unsigned char *o = p;
+    for (int i = 0; i < 8; i++)
+        if ((k >> i) & 1) { memcpy(o, &a.v[i], 8); o += 8; }
+}
+typedef unsigned char __mmask8;
 #endif
