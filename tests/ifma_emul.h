@@ -162,12 +162,15 @@ static inline unsigned char _mm512_cmplt_epu64_mask(__m512i a, __m512i b)
     for (int i = 0; i < 8; i++) m |= (unsigned char)(a.v[i] < b.v[i]) << i;
     return m;
 }
-/* vpcompressq to memory: the lanes selected by k, in order, stored contiguously at p */
-static inline void _mm512_mask_compressstoreu_epi64(void *p, unsigned char k, __m512i a)
+/* vpcompressq: the lanes selected by k, in order, at the front; the rest zero */
+static inline __m512i _mm512_maskz_compress_epi64(unsigned char k, __m512i a)
 {
-    unsigned char *o = p;
+    __m512i r;
+    memset(&r, 0, sizeof r);
+    int j = 0;
     for (int i = 0; i < 8; i++)
-        if ((k >> i) & 1) { memcpy(o, &a.v[i], 8); o += 8; }
+        if ((k >> i) & 1) r.v[j++] = a.v[i];
+    return r;
 }
 typedef unsigned char __mmask8;
 #endif
