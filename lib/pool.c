@@ -184,6 +184,7 @@ typedef struct piece {
     unsigned char *src;
     size_t len;
     hdr *whole;     /* the block when all of it moves (to give back on failure), else NULL */
+    uint32_t single; /* the block it comes from is one kernel mapping */
 } piece;
 
 static hdr *assemble(size_t n, size_t *moved)
@@ -206,6 +207,7 @@ static hdr *assemble(size_t n, size_t *moved)
         if (best == SIZE_MAX) break;
         hdr *f = freelist[best].h;
         size_t need = len - got;
+        pc[np].single = f->single;
         /* the first pages of a block hold its header: a tail taken keeps them and 64 KiB */
         size_t head = ((size_t)((unsigned char *)f - (unsigned char *)f->base) + HDR + PIECE_MIN +
                        page - 1) / page * page;
@@ -239,7 +241,7 @@ static hdr *assemble(size_t n, size_t *moved)
     if (i < np) {
         /* refused (an older kernel and a piece of several mappings, or the mapping count): the
          * rest of the block gets fresh pages, the pieces not moved go back or to the OS */
-        if (pc[i].whole && !pc[i].whole->single) __atomic_store_n(&moves_multi, 0, __ATOMIC_RELAXED);
+        if (!pc[i].single) __atomic_store_n(&moves_multi, 0, __ATOMIC_RELAXED);
         if (mmap(start + at, len - at, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
                  -1, 0) == MAP_FAILED) {
             munmap(start, len);
