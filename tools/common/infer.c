@@ -179,9 +179,8 @@ int infer_ooc(const infer_args *a)
     size_t base = rss_now_bytes() + reserve_bytes(log_n, L, threads);
     size_t need_lazy = with_overhead(base, lazy->peak_bytes), need_min = with_overhead(base, lazy->min_budget);
     size_t budget = 0;
-    /* (a limit at or below what the process holds anyway leaves a budget of one byte: refused) */
-    budget = limit > base ? (size_t)((double)(limit - base) / 1.01) : 1;
-    if (budget == 0) budget = 1;
+    budget = limit > base ? (size_t)((double)(limit - base) / 1.01) : 0;
+    if (budget == 0) budget = 1; /* nothing left beside the process: one byte, refused below */
     if (need_lazy > limit) {
         st = beaa_nn_ooc_plan_make(s.net, sc, log_n, threads, budget, &plan);
         if (st != BEAA_OK && st != BEAA_ERR_MEMORY_LIMIT) {
