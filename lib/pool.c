@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define HDR 64
@@ -20,6 +21,7 @@ typedef struct hdr {
     size_t cap;       /* usable bytes after the header */
     void *base;       /* start of the mapping (or of the malloc block) */
     size_t len;       /* bytes mapped (0: malloc) */
+    size_t resv;      /* address space owned from base (>= len; past len: PROT_NONE) */
     uint32_t single;  /* 1: one kernel mapping (VMA); 0: assembled from moved pieces */
 } hdr;
 
@@ -94,38 +96,59 @@ static size_t page_size(void)
     return pg > 0 ? (size_t)pg : 4096;
 }
 
+/* Address space reserved behind every mapped block (PROT_NONE: no memory, no commit charge), so
+ * that a cached block can grow in place when a larger request finds no block that holds it
+ * (assemble): only the missing part is then moved or faulted in, not the whole block. Where the
+ * address space is limited (RLIMIT_AS, which counts reservations too), blocks go without. */
+#define GROW_RESV ((size_t)8 << 20)
+
+static int reserve_ok(void)
+{
+    struct rlimit r;
+    return getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY;
+}
+
 /* A new mapping for a block of at least n usable bytes at colour offset *off, 2 MiB aligned;
- * its pages untouched. Returns the start (NULL: out of memory), *len the bytes mapped. */
-static unsigned char *map_region(size_t n, size_t *off, size_t *len)
+ * its pages untouched; up to GROW_RESV of reserved address space behind it. Returns the start
+ * (NULL: out of memory or address space), *len the bytes mapped, *resv the bytes owned. */
+static unsigned char *map_region(size_t n, size_t *off, size_t *len, size_t *resv)
 {
     size_t page = page_size();
-    if (n > SIZE_MAX - HDR - HUGE_ALIGN - page - COLORS * COLOR_STEP) return NULL;
+    if (n > SIZE_MAX - HDR - 2 * HUGE_ALIGN - GROW_RESV - page - COLORS * COLOR_STEP) return NULL;
     *off = (size_t)(__atomic_fetch_add(&next_color, 1, __ATOMIC_RELAXED) % COLORS) * COLOR_STEP;
     *len = (n + HDR + *off + page - 1) / page * page;
-    size_t want = *len >= HUGE_ALIGN ? *len + HUGE_ALIGN : *len;
-    unsigned char *m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return NULL;
-    unsigned char *start = m;
-    if (want > *len) {
-        /* keep the 2 MiB aligned part, give the rest back */
-        start = (unsigned char *)(((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
-        if (start > m) munmap(m, (size_t)(start - m));
-        size_t tail = (size_t)(m + want - (start + *len));
-        if (tail) munmap(start + *len, tail);
-#ifdef MADV_HUGEPAGE
-        if (want_huge()) madvise(start, *len, MADV_HUGEPAGE);
-#endif
+    *resv = reserve_ok() ? (*len + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN + GROW_RESV : *len;
+    size_t want = *resv + HUGE_ALIGN;
+    unsigned char *m = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED && *resv > *len) {
+        *resv = *len;
+        want = *len + HUGE_ALIGN;
+        m = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED) return NULL;
     }
+    /* keep the 2 MiB aligned part, give the rest back */
+    unsigned char *start = (unsigned char *)(((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+    if (start > m) munmap(m, (size_t)(start - m));
+    size_t tail = (size_t)(m + want - (start + *resv));
+    if (tail) munmap(start + *resv, tail);
+    if (mprotect(start, *len, PROT_READ | PROT_WRITE) != 0) {
+        munmap(start, *resv);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    if (want_huge()) madvise(start, *len, MADV_HUGEPAGE);
+#endif
     return start;
 }
 
-static hdr *hdr_init(unsigned char *start, size_t off, size_t len, uint32_t single)
+static hdr *hdr_init(unsigned char *start, size_t off, size_t len, size_t resv, uint32_t single)
 {
     hdr *h = (hdr *)(start + off);
     h->magic = MAGIC_MAP;
     h->cap = len - off - HDR;
     h->base = start;
     h->len = len;
+    h->resv = resv;
     h->single = single;
     return h;
 }
@@ -146,18 +169,18 @@ static void populate(unsigned char *p, size_t n)
  * its pages from the header's on faulted in. */
 static hdr *map_block(size_t n)
 {
-    size_t off, len;
-    unsigned char *start = map_region(n, &off, &len);
+    size_t off, len, resv;
+    unsigned char *start = map_region(n, &off, &len, &resv);
     if (!start) return NULL;
     size_t from = off / page_size() * page_size();
     populate(start + from, len - from);
-    return hdr_init(start, off, len, 1);
+    return hdr_init(start, off, len, resv, 1);
 }
 
 static void unmap_block(hdr *h)
 {
     h->magic = 0;
-    munmap(h->base, h->len);
+    munmap(h->base, h->resv);
 }
 
 /* Removes free-list entry i (the caller holds mu). */
@@ -168,14 +191,16 @@ static void free_remove(size_t i)
     nfree--;
 }
 
-/* Cached blocks serve requests of any size: when none holds n bytes, a new mapping is reserved
- * and the pages of cached blocks are moved into it (mremap: the page-table entries move, the
- * pages keep their contents and are neither faulted nor zeroed again), the largest blocks
- * first, the last one's tail only if it is larger than what is missing. Memory freed at one
- * ciphertext size thus serves the next stage's, and the pool holds what the pass needs at its
- * peak rather than every stage's working set side by side. What the cache cannot cover stays
- * fresh pages. Moving a block made of moved pieces (several kernel mappings) needs Linux 6.17;
- * where the kernel refuses, such blocks are not moved again (moves_multi = 0). */
+/* Cached blocks serve requests of any size. When none holds n bytes, the largest cached block
+ * whose reserved address space holds the request grows in place (else a new mapping is
+ * reserved), and the pages of other cached blocks are moved in behind it (mremap: the page-table
+ * entries move, the pages keep their contents and are neither faulted nor zeroed again), the
+ * largest first, the last one's tail only if it is larger than what is missing. Memory freed at
+ * one ciphertext size thus serves the next stage's, and the pool holds what the pass needs at
+ * its peak rather than every stage's working set side by side; growing in place moves only the
+ * difference between the sizes. What the cache cannot cover stays fresh pages. Moving a block
+ * made of moved pieces (several kernel mappings) needs Linux 6.17; where the kernel refuses,
+ * such blocks are not moved again (moves_multi = 0). */
 #define MAX_PIECES 64
 #define PIECE_MIN ((size_t)64 << 10)
 static int moves_multi = 1;
@@ -183,20 +208,19 @@ static int moves_multi = 1;
 typedef struct piece {
     unsigned char *src;
     size_t len;
-    hdr *whole;     /* the block when all of it moves (to give back on failure), else NULL */
+    hdr *whole;      /* the block when all of it moves (to give back on failure), else NULL */
     uint32_t single; /* the block it comes from is one kernel mapping */
+    unsigned char *rel; /* address space of the source to release after the move */
+    size_t rel_len;
 } piece;
 
-static hdr *assemble(size_t n, size_t *moved)
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+/* Takes the pieces for [got, len) from the free list, largest blocks first (the caller holds mu).
+ * Returns the count. */
+static size_t take_pieces(piece *pc, size_t got, size_t len)
 {
-    *moved = 0;
-    size_t off, len;
-    unsigned char *start = map_region(n, &off, &len);
-    if (!start) return NULL;
-    size_t page = page_size();
-    piece pc[MAX_PIECES];
-    size_t np = 0, got = 0;
-    pthread_mutex_lock(&mu);
+    size_t page = page_size(), np = 0;
     while (got < len && np < MAX_PIECES) {
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < nfree; i++) {
@@ -208,45 +232,86 @@ static hdr *assemble(size_t n, size_t *moved)
         hdr *f = freelist[best].h;
         size_t need = len - got;
         pc[np].single = f->single;
-        /* the first pages of a block hold its header: a tail taken keeps them and 64 KiB */
-        size_t head = ((size_t)((unsigned char *)f - (unsigned char *)f->base) + HDR + PIECE_MIN +
-                       page - 1) / page * page;
-        if (f->len > need && f->len - need >= head) {
-            pc[np].src = (unsigned char *)f->base + f->len - need;
+        /* a block larger than what is missing gives its first pages, keeping 64 KiB, and its
+         * header moves behind the piece: the block keeps the address space reserved behind it */
+        size_t foff = (size_t)((unsigned char *)f - (unsigned char *)f->base);
+        if (f->len > need && f->len - need >= round_up(foff + HDR + PIECE_MIN, page)) {
+            pc[np].src = f->base;
             pc[np].len = need;
             pc[np].whole = NULL;
-            f->len -= need;
-            f->cap -= need;
+            pc[np].rel_len = 0;
+            freelist[best].h = hdr_init((unsigned char *)f->base + need, foff, f->len - need,
+                                        f->resv - need, f->single);
             st.cached_bytes -= need;
         } else {
             free_remove(best);
             pc[np].src = f->base;
             pc[np].len = f->len < need ? f->len : need;
             pc[np].whole = f->len <= need ? f : NULL;
+            pc[np].rel = (unsigned char *)f->base + pc[np].len;
+            pc[np].rel_len = f->resv - pc[np].len;
             if (!pc[np].whole) {
                 /* larger than needed but too small to split: the rest goes back to the OS */
-                munmap((unsigned char *)f->base + need, f->len - need);
+                munmap(pc[np].rel, pc[np].rel_len);
+                pc[np].rel_len = 0;
             }
         }
         got += pc[np].len;
         np++;
     }
+    return np;
+}
+
+static hdr *assemble(size_t n, size_t *moved, size_t *kept)
+{
+    *moved = *kept = 0;
+    size_t page = page_size();
+    size_t off = 0, len = 0, resv = 0, got = 0;
+    unsigned char *start = NULL;
+    uint32_t single = 1;
+    pthread_mutex_lock(&mu);
+    size_t bi = SIZE_MAX;
+    for (size_t i = 0; i < nfree; i++) {
+        const hdr *f = freelist[i].h;
+        size_t foff = (size_t)((const unsigned char *)f - (const unsigned char *)f->base);
+        if (f->resv >= round_up(foff + HDR + n, page) &&
+            (bi == SIZE_MAX || f->len > freelist[bi].h->len))
+            bi = i;
+    }
+    if (bi != SIZE_MAX) {
+        /* grow this block in place: its pages stay where they are */
+        hdr *f = freelist[bi].h;
+        free_remove(bi);
+        start = f->base;
+        off = (size_t)((unsigned char *)f - start);
+        len = round_up(off + HDR + n, page);
+        resv = f->resv;
+        got = f->len;
+        single = f->single;
+    } else {
+        pthread_mutex_unlock(&mu);
+        start = map_region(n, &off, &len, &resv);
+        if (!start) return NULL;
+        pthread_mutex_lock(&mu);
+    }
+    piece pc[MAX_PIECES];
+    size_t np = take_pieces(pc, got, len);
     pthread_mutex_unlock(&mu);
-    size_t at = 0, i = 0;
+    size_t at = got, i = 0;
     for (; i < np; i++) {
         void *r = mremap(pc[i].src, pc[i].len, pc[i].len, MREMAP_MAYMOVE | MREMAP_FIXED, start + at);
         if (r == MAP_FAILED) break;
+        if (pc[i].rel_len) munmap(pc[i].rel, pc[i].rel_len);
         at += pc[i].len;
     }
+    int failed = 0;
     if (i < np) {
         /* refused (an older kernel and a piece of several mappings, or the mapping count): the
-         * rest of the block gets fresh pages, the pieces not moved go back or to the OS */
+         * rest of the block gets fresh pages (a refused move may already have unmapped its
+         * target), the pieces not moved go back or to the OS */
         if (!pc[i].single) __atomic_store_n(&moves_multi, 0, __ATOMIC_RELAXED);
-        if (mmap(start + at, len - at, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-                 -1, 0) == MAP_FAILED) {
-            munmap(start, len);
-            start = NULL;
-        }
+        failed = mmap(start + at, len - at, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED;
         for (; i < np; i++) {
             if (pc[i].whole) {
                 /* back on the free list: counted live for the moment beaa_pool_free uncounts */
@@ -256,16 +321,22 @@ static hdr *assemble(size_t n, size_t *moved)
                 beaa_pool_free((unsigned char *)pc[i].whole + HDR);
             } else {
                 munmap(pc[i].src, pc[i].len);
+                if (pc[i].rel_len) munmap(pc[i].rel, pc[i].rel_len);
             }
         }
+    } else if (at < len && got) {
+        /* the grown block's reserved address space becomes memory */
+        failed = mprotect(start + at, len - at, PROT_READ | PROT_WRITE) != 0;
     }
-    *moved = at;
-    if (!start) return NULL;
-    if (at < len) {
-        size_t from = at > off ? at : off / page * page;
-        populate(start + from, len - from); /* the part no cached page filled */
+    if (failed) {
+        munmap(start, resv);
+        return NULL;
     }
-    return hdr_init(start, off, len, at == 0);
+    *moved = at - got;
+    *kept = got;
+    size_t from = at > off / page * page ? at : off / page * page;
+    if (from < len) populate(start + from, len - from); /* the part no cached page filled */
+    return hdr_init(start, off, len, resv, single && np == 0);
 }
 
 void *beaa_pool_alloc(size_t n, int *zeroed)
@@ -296,16 +367,20 @@ void *beaa_pool_alloc(size_t n, int *zeroed)
         hdr *h = freelist[best].h;
         free_remove(best);
         size_t off = (size_t)((unsigned char *)h - (unsigned char *)h->base); /* its colour */
-        size_t len = (off + HDR + n + page - 1) / page * page;
         size_t toff = (size_t)(__atomic_fetch_add(&next_color, 1, __ATOMIC_RELAXED) % COLORS) * COLOR_STEP;
-        if (h->len - len >= toff + HDR + PIECE_MIN) {
-            /* the tail becomes a block of its own, at a colour of its own */
-            unsigned char *tb = (unsigned char *)h->base + len;
-            hdr *t = hdr_init(tb, toff, h->len - len, h->single);
-            h->len = len;
-            h->cap = len - off - HDR;
-            freelist[nfree++].h = t; /* room: h's slot was just freed */
-            st.cached_bytes += t->cap;
+        size_t ulen = round_up(toff + HDR + n, page);
+        if (h->len > ulen && h->len - ulen >= round_up(off + HDR + PIECE_MIN, page)) {
+            /* the caller gets the last part, at a colour of its own, with the address space
+             * reserved behind the block (a block freed by its user is what grows best); the
+             * first part stays cached */
+            hdr *u = hdr_init((unsigned char *)h->base + h->len - ulen, toff, ulen,
+                              h->resv - (h->len - ulen), h->single);
+            h->len -= ulen;
+            h->resv = h->len;
+            h->cap = h->len - off - HDR;
+            freelist[nfree++].h = h; /* room: h's slot was just freed */
+            st.cached_bytes += h->cap;
+            h = u;
         }
         st.live_bytes += h->cap;
         st.reuses++;
@@ -314,25 +389,24 @@ void *beaa_pool_alloc(size_t n, int *zeroed)
     }
     int any = nfree > 0;
     pthread_mutex_unlock(&mu);
-    size_t moved = 0;
-    hdr *h = any ? assemble(n, &moved) : map_block(n);
+    size_t moved = 0, kept = 0;
+    hdr *h = any ? assemble(n, &moved, &kept) : map_block(n);
     if (!h) {
         /* out of address space or memory: give the cache back and try once more */
         beaa_pool_trim(0);
         h = map_block(n);
         if (!h) return NULL;
-        moved = 0;
+        moved = kept = 0;
     }
     pthread_mutex_lock(&mu);
     st.live_bytes += h->cap;
-    if (moved) {
-        st.assembled++;
-        st.moved_bytes += moved;
-    }
-    if (moved < h->len) st.os_maps++;
+    if (moved || kept) st.assembled++;
+    if (kept) st.grown++;
+    st.moved_bytes += moved;
+    if (moved + kept < h->len) st.os_maps++;
     note_peak();
     pthread_mutex_unlock(&mu);
-    if (zeroed) *zeroed = moved == 0;
+    if (zeroed) *zeroed = moved + kept == 0;
     return (unsigned char *)h + HDR;
 }
 

@@ -5,11 +5,11 @@
  * Blocks of BEAA_POOL_MIN bytes or more are mapped directly (2 MiB aligned; transparent huge
  * pages requested only with BEAA_POOL_HUGEPAGES=1: pool.c says why), kept on a free list when
  * freed, and handed out again: best fit, a block larger than the request split and the rest
- * kept; when no cached block holds the request, the pages of several are moved together into a
- * new mapping (mremap), so memory freed at one size serves requests of any other size without
- * the kernel faulting and zeroing it again. The cached bytes are bounded (beaa_pool_set_limit:
- * the oldest blocks go back to the OS first) and returned by beaa_pool_trim. Smaller blocks go
- * to malloc, and so does everything under AddressSanitizer or with BEAA_POOL_OFF=1 set
+ * kept; when no cached block holds the request, the largest one that can grows in place into
+ * the address space reserved behind it and the pages of others are moved in (mremap), so memory
+ * freed at one size serves requests of any other size without the kernel faulting and zeroing
+ * it again. The cached bytes are bounded (beaa_pool_set_limit: the oldest blocks go back to the
+ * OS first) and returned by beaa_pool_trim. Smaller blocks go to malloc, and so does everything under AddressSanitizer or with BEAA_POOL_OFF=1 set
  * (Valgrind), so that those tools see every block's bounds and lifetime. Thread-safe. */
 #ifndef BEAA_POOL_H
 #define BEAA_POOL_H
@@ -39,8 +39,9 @@ typedef struct beaa_pool_stats {
     size_t peak_bytes;      /* largest live + cached so far (what the pool holds from the OS) */
     size_t os_maps;         /* blocks that took fresh pages from the OS (all or some of them) */
     size_t reuses;          /* requests served by one cached block */
-    size_t assembled;       /* requests served by moving the pages of cached blocks together */
-    size_t moved_bytes;     /* bytes moved so */
+    size_t assembled;       /* requests served by cached pages when no cached block held them */
+    size_t grown;           /* of those, by growing a cached block in place */
+    size_t moved_bytes;     /* bytes of cached blocks moved into another's place so */
 } beaa_pool_stats;
 void beaa_pool_get_stats(beaa_pool_stats *s);
 

@@ -1,14 +1,18 @@
 /* check_pool.c - lib/pool.h: alignment and capacity, reuse of freed blocks (no new mapping),
  * splitting a large cached block for a small request (the rest stays cached and serves the next
  * one), the pages of several cached blocks moved together for a request none of them holds,
- * the cache limit (oldest blocks go first), trim, small blocks through malloc, and many
+ * a cached block grown in place, blocks without reserved address space under RLIMIT_AS, the
+ * cache limit (oldest blocks go first), trim, small blocks through malloc, and many
  * threads allocating and freeing at once (the free list stays consistent: every block is
  * writable and its bytes are its owner's). */
 #include <check.h>
 #include <omp.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "lib/pool.h"
 #include "tests/test_util.h"
 
@@ -65,13 +69,13 @@ START_TEST(test_split)
     memset(big, 1, 12 * MIB);
     beaa_pool_free(big);
     beaa_pool_get_stats(&s0);
-    /* a 4 MiB request takes the head of the 12 MiB block; the 8 MiB tail stays cached */
+    /* a 4 MiB request takes the last part of the 12 MiB block; the first 8 MiB stay cached */
     unsigned char *a = beaa_pool_alloc(4 * MIB, NULL);
-    ck_assert_ptr_eq(a, big);
+    ck_assert(a > big && a + 4 * MIB <= big + 12 * MIB + 2 * 4096);
     ck_assert_uint_lt(beaa_pool_capacity(a), 5 * MIB);
     unsigned char *b = beaa_pool_alloc(7 * MIB, NULL);
     ck_assert_ptr_nonnull(b);
-    ck_assert(b > a && b < big + 12 * MIB);       /* carved from the same mapping */
+    ck_assert(b >= big && b + 7 * MIB <= a);      /* carved from the same mapping */
     beaa_pool_get_stats(&s1);
     ck_assert_uint_eq(s1.os_maps, s0.os_maps);    /* no new memory from the OS */
     memset(a, 2, 4 * MIB);
@@ -109,7 +113,10 @@ START_TEST(test_assemble)
         ck_assert_uint_eq(s1.os_maps, s0.os_maps + 1);
     } else {
         ck_assert_uint_eq(s1.assembled, s0.assembled + 1);
-        ck_assert_uint_ge(s1.moved_bytes - s0.moved_bytes, 5 * MIB);
+        /* the largest cached block (2 MiB) grew in place; the other 3 MiB moved in behind it */
+        ck_assert_uint_eq(s1.grown, s0.grown + 1);
+        ck_assert_uint_ge(s1.moved_bytes - s0.moved_bytes, 3 * MIB);
+        ck_assert_uint_lt(s1.moved_bytes - s0.moved_bytes, 4 * MIB);
         ck_assert_uint_eq(s1.os_maps, s0.os_maps);   /* every page came from the cache */
         ck_assert_int_eq(zeroed, 0);
         ck_assert_uint_lt(s1.cached_bytes, s0.cached_bytes); /* taken from the cache */
@@ -132,6 +139,92 @@ START_TEST(test_assemble)
     beaa_pool_trim(0);
     beaa_pool_get_stats(&s1);
     ck_assert_uint_eq(s1.cached_bytes, 0);
+}
+END_TEST
+
+/* One cached block and a larger request: the block grows in place (its pages stay, no move);
+ * only the difference is fresh memory. */
+START_TEST(test_grow)
+{
+    if (!beaa_pool_enabled()) return;
+    beaa_pool_trim(0);
+    unsigned char *p = beaa_pool_alloc(2 * MIB, NULL);
+    ck_assert_ptr_nonnull(p);
+    memset(p, 0x5a, 2 * MIB);
+    beaa_pool_free(p);
+    beaa_pool_stats s0, s1;
+    beaa_pool_get_stats(&s0);
+    int zeroed = -1;
+    unsigned char *q = beaa_pool_alloc(7 * MIB, &zeroed);
+    ck_assert_ptr_nonnull(q);
+    beaa_pool_get_stats(&s1);
+    ck_assert_ptr_eq(q, p);                          /* same place: grown, not moved */
+    ck_assert_int_eq(zeroed, 0);
+    ck_assert_uint_eq(s1.grown, s0.grown + 1);
+    ck_assert_uint_eq(s1.moved_bytes, s0.moved_bytes);
+    ck_assert_uint_eq(s1.os_maps, s0.os_maps + 1);   /* the other 5 MiB are fresh */
+    ck_assert_uint_eq(s1.cached_bytes, 0);
+    ck_assert_uint_ge(beaa_pool_capacity(q), 7 * MIB);
+    for (size_t i = 0; i < 2 * MIB; i += 4093) ck_assert_int_eq(q[i], 0x5a);
+    memset(q, 0x33, 7 * MIB);
+    /* split again by a smaller request: the tail keeps the address space behind the block */
+    beaa_pool_free(q);
+    unsigned char *r = beaa_pool_alloc(2 * MIB, NULL), *t = beaa_pool_alloc(4 * MIB, NULL);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_nonnull(t);
+    memset(r, 0x44, 2 * MIB);
+    memset(t, 0x55, 4 * MIB);
+    beaa_pool_free(t);
+    unsigned char *u = beaa_pool_alloc(9 * MIB, NULL);
+    ck_assert_ptr_nonnull(u);
+    memset(u, 0x66, 9 * MIB);
+    for (size_t i = 0; i < 2 * MIB; i += 4093) ck_assert_int_eq(r[i], 0x44);
+    beaa_pool_free(r);
+    beaa_pool_free(u);
+    beaa_pool_trim(0);
+    beaa_pool_get_stats(&s1);
+    ck_assert_uint_eq(s1.cached_bytes, 0);
+    ck_assert_uint_eq(s1.live_bytes, 0);
+}
+END_TEST
+
+/* Under an address-space limit (which counts reserved address space), blocks are mapped without
+ * reservations behind them: a limit that the blocks' memory fits is enough (in a child process,
+ * so that the limit stays there). */
+START_TEST(test_rlimit_as)
+{
+    if (!beaa_pool_enabled()) return;
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        unsigned long vm = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (!f || fscanf(f, "%lu", &vm) != 1) _exit(2);
+        fclose(f);
+        struct rlimit rl;
+        rl.rlim_cur = rl.rlim_max = (rlim_t)vm * (rlim_t)sysconf(_SC_PAGESIZE) + 48 * MIB;
+        if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(3);
+        unsigned char *p[5];
+        for (int i = 0; i < 5; i++) {
+            /* 30 MiB live in all: with 8 MiB reserved behind each, 5 blocks would not fit */
+            if (!(p[i] = beaa_pool_alloc(6 * MIB, NULL))) _exit(4);
+            memset(p[i], i + 1, 6 * MIB);
+        }
+        for (int i = 0; i < 5; i++)
+            for (size_t k = 0; k < 6 * MIB; k += 4093)
+                if (p[i][k] != i + 1) _exit(5);
+        for (int i = 0; i < 5; i++) beaa_pool_free(p[i]);
+        /* a larger request from the cached blocks, none of which can grow */
+        unsigned char *q = beaa_pool_alloc(9 * MIB, NULL);
+        if (!q) _exit(6);
+        memset(q, 7, 9 * MIB);
+        beaa_pool_free(q);
+        _exit(0);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
 }
 END_TEST
 
@@ -209,6 +302,8 @@ int main(void)
     tcase_add_test(tc, test_alloc_reuse);
     tcase_add_test(tc, test_split);
     tcase_add_test(tc, test_assemble);
+    tcase_add_test(tc, test_grow);
+    tcase_add_test(tc, test_rlimit_as);
     tcase_add_test(tc, test_limit_and_small);
     tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
