@@ -1,6 +1,7 @@
 /* ntt_avx512.c - AVX-512 IFMA negacyclic NTT for primes q < 2^50: Harvey lazy butterflies on
  * 8 lanes with 52-bit Shoup twiddles (vpmadd52huq for the quotient, vpmadd52luq for the low
- * products), values kept in [0, 4q) < 2^52; distances 4, 2, 1 shuffle with vpermt2q.
+ * products), values kept in [0, 4q) < 2^52 (or, for primes far enough below 2^52, let grow
+ * through the forward passes and reduced once: ntt5_fwd); distances 4, 2, 1 shuffle in lanes.
  * Larger primes, or tables built without the 52-bit layout, use the ref kernels. */
 #include "ckks/kernels/avx512/avx512.h"
 #include "ckks/kernels/ref/ref.h"
@@ -30,7 +31,7 @@ static inline __m512i ntt5_csub(__m512i x, __m512i c)
 }
 
 typedef struct ntt5_consts {
-    __m512i q, two_q, neg_q, mask52;
+    __m512i q, two_q, neg_q, mask52, s1;
 } ntt5_consts;
 
 /* Forward (Cooley-Tukey) butterfly: X, Y in [0, 4q) -> X + T, X - T + 2q in [0, 4q). */
@@ -41,6 +42,35 @@ static inline void ntt5_fwd_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws,
     __m512i T = ntt5_mul_shoup(*y, w, ws, k->neg_q, k->mask52);
     *x = _mm512_add_epi64(X, T);
     *y = _mm512_add_epi64(_mm512_sub_epi64(X, T), k->two_q);
+}
+
+/* The same without reducing X first (X < 2^52 - 2q): the outputs grow by 2q. For primes far
+ * enough below 2^52 the forward passes skip the reduction (see ntt5_fwd); on Zen 4 it is a
+ * quarter of the butterfly's instructions, and vpminuq competes with IFMA for the same pipes. */
+static inline void ntt5_fwd_bfly_nr(__m512i *x, __m512i *y, __m512i w, __m512i ws,
+                                    const ntt5_consts *k)
+{
+    __m512i X = *x;
+    __m512i T = ntt5_mul_shoup(*y, w, ws, k->neg_q, k->mask52);
+    *x = _mm512_add_epi64(X, T);
+    *y = _mm512_add_epi64(_mm512_sub_epi64(X, T), k->two_q);
+}
+
+/* red != 0: the Harvey butterfly; 0: without the reduction of X (a constant at every call). */
+static inline void ntt5_fwd_bfly_r(__m512i *x, __m512i *y, __m512i w, __m512i ws,
+                                   const ntt5_consts *k, int red)
+{
+    if (red) ntt5_fwd_bfly(x, y, w, ws, k);
+    else ntt5_fwd_bfly_nr(x, y, w, ws, k);
+}
+
+/* x mod q in [0, 2q) for x < 2^52 (s1 = floor(2^52 / q)): the Shoup product by 1, whose low
+ * part needs no mask (qt q <= x). */
+static inline __m512i ntt5_reduce(__m512i x, __m512i s1, __m512i q)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i qt = _mm512_madd52hi_epu64(zero, x, s1);
+    return _mm512_sub_epi64(x, _mm512_madd52lo_epu64(zero, qt, q));
 }
 
 /* Inverse (Gentleman-Sande) butterfly: U, V in [0, 2q) -> (U + V) mod 2q, w (U - V + 2q). */
@@ -60,6 +90,7 @@ static ntt5_consts ntt5_make_consts(uint64_t q)
     k.two_q = _mm512_set1_epi64((long long)(2 * q));
     k.neg_q = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
     k.mask52 = _mm512_set1_epi64(MASK52);
+    k.s1 = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) / q));
     return k;
 }
 
@@ -80,8 +111,10 @@ static inline ntt5_tw ntt5_tw_at(const uint64_t *w, const uint64_t *ws, size_t i
  * stage is a block of 2g values; for every 8-lane column j < g/4 of it, the 8 vectors at
  * distances g/4 apart go through the three stages in registers (12 butterflies) and back. One
  * load and store of the data per three stages, instead of per stage. */
-static void ntt5_fwd_radix8(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
-                            const uint64_t *wst, const ntt5_consts *k)
+#define NTT5_INLINE static inline __attribute__((always_inline))
+
+NTT5_INLINE void ntt5_fwd_radix8(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
+                                 const uint64_t *wst, const ntt5_consts *k, int red)
 {
     const size_t d = g / 4;
     for (size_t i = 0; i < m; i++) {
@@ -95,15 +128,15 @@ static void ntt5_fwd_radix8(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
 #pragma GCC unroll 8
             for (int r = 0; r < 8; r++) v[r] = _mm512_load_si512((const void *)(b + j + r * d));
 #pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) ntt5_fwd_bfly(&v[r], &v[r + 4], A.w, A.ws, k);
-            ntt5_fwd_bfly(&v[0], &v[2], B0.w, B0.ws, k);
-            ntt5_fwd_bfly(&v[1], &v[3], B0.w, B0.ws, k);
-            ntt5_fwd_bfly(&v[4], &v[6], B1.w, B1.ws, k);
-            ntt5_fwd_bfly(&v[5], &v[7], B1.w, B1.ws, k);
-            ntt5_fwd_bfly(&v[0], &v[1], C0.w, C0.ws, k);
-            ntt5_fwd_bfly(&v[2], &v[3], C1.w, C1.ws, k);
-            ntt5_fwd_bfly(&v[4], &v[5], C2.w, C2.ws, k);
-            ntt5_fwd_bfly(&v[6], &v[7], C3.w, C3.ws, k);
+            for (int r = 0; r < 4; r++) ntt5_fwd_bfly_r(&v[r], &v[r + 4], A.w, A.ws, k, red);
+            ntt5_fwd_bfly_r(&v[0], &v[2], B0.w, B0.ws, k, red);
+            ntt5_fwd_bfly_r(&v[1], &v[3], B0.w, B0.ws, k, red);
+            ntt5_fwd_bfly_r(&v[4], &v[6], B1.w, B1.ws, k, red);
+            ntt5_fwd_bfly_r(&v[5], &v[7], B1.w, B1.ws, k, red);
+            ntt5_fwd_bfly_r(&v[0], &v[1], C0.w, C0.ws, k, red);
+            ntt5_fwd_bfly_r(&v[2], &v[3], C1.w, C1.ws, k, red);
+            ntt5_fwd_bfly_r(&v[4], &v[5], C2.w, C2.ws, k, red);
+            ntt5_fwd_bfly_r(&v[6], &v[7], C3.w, C3.ws, k, red);
 #pragma GCC unroll 8
             for (int r = 0; r < 8; r++) _mm512_store_si512((void *)(b + j + r * d), v[r]);
         }
@@ -111,8 +144,8 @@ static void ntt5_fwd_radix8(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
 }
 
 /* Forward stages m and 2m (distances g, g/2 >= 8) in one pass. */
-static void ntt5_fwd_radix4(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
-                            const uint64_t *wst, const ntt5_consts *k)
+NTT5_INLINE void ntt5_fwd_radix4(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
+                                 const uint64_t *wst, const ntt5_consts *k, int red)
 {
     const size_t d = g / 2;
     for (size_t i = 0; i < m; i++) {
@@ -124,10 +157,10 @@ static void ntt5_fwd_radix4(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
             __m512i v1 = _mm512_load_si512((const void *)(b + j + d));
             __m512i v2 = _mm512_load_si512((const void *)(b + j + 2 * d));
             __m512i v3 = _mm512_load_si512((const void *)(b + j + 3 * d));
-            ntt5_fwd_bfly(&v0, &v2, A.w, A.ws, k);
-            ntt5_fwd_bfly(&v1, &v3, A.w, A.ws, k);
-            ntt5_fwd_bfly(&v0, &v1, B0.w, B0.ws, k);
-            ntt5_fwd_bfly(&v2, &v3, B1.w, B1.ws, k);
+            ntt5_fwd_bfly_r(&v0, &v2, A.w, A.ws, k, red);
+            ntt5_fwd_bfly_r(&v1, &v3, A.w, A.ws, k, red);
+            ntt5_fwd_bfly_r(&v0, &v1, B0.w, B0.ws, k, red);
+            ntt5_fwd_bfly_r(&v2, &v3, B1.w, B1.ws, k, red);
             _mm512_store_si512((void *)(b + j), v0);
             _mm512_store_si512((void *)(b + j + d), v1);
             _mm512_store_si512((void *)(b + j + 2 * d), v2);
@@ -137,8 +170,8 @@ static void ntt5_fwd_radix4(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
 }
 
 /* Forward stage m alone (distance g >= 8). */
-static void ntt5_fwd_radix2(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
-                            const uint64_t *wst, const ntt5_consts *k)
+NTT5_INLINE void ntt5_fwd_radix2(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
+                                 const uint64_t *wst, const ntt5_consts *k, int red)
 {
     for (size_t i = 0; i < m; i++) {
         const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
@@ -146,7 +179,7 @@ static void ntt5_fwd_radix2(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
         for (size_t j = 0; j < g; j += 8) {
             __m512i X = _mm512_load_si512((const void *)(x + j));
             __m512i Y = _mm512_load_si512((const void *)(y + j));
-            ntt5_fwd_bfly(&X, &Y, A.w, A.ws, k);
+            ntt5_fwd_bfly_r(&X, &Y, A.w, A.ws, k, red);
             _mm512_store_si512((void *)(x + j), X);
             _mm512_store_si512((void *)(y + j), Y);
         }
@@ -161,9 +194,11 @@ static void ntt5_fwd_radix2(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
  *   distance 1: X = [e0 e2 e8 e10 e4 e6 e12 e14], Y = the odd ones (vpunpcklqdq/hqdq)
  * and two vpermt2q put the chunk back in order. Each stage's twiddles follow that lane order:
  * group g of the chunk's 2, 4 or 8 groups is table entry (first entry of the stage) + c*groups
- * + g. normalize != 0 ends with the values in [0, q) (the non-lazy transform), else [0, 4q). */
-static void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wt, const uint64_t *wst,
-                            const ntt5_consts *k, int normalize)
+ * + g. normalize != 0 ends with the values in [0, q) (the non-lazy transform), else [0, 4q).
+ * red == 0: the values come from passes without reductions (< 2^52): the distance-4 stage
+ * reduces its X operands to [0, 2q) first (its Y operands only need to be < 2^52). */
+NTT5_INLINE void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wt, const uint64_t *wst,
+                                 const ntt5_consts *k, int normalize, int red)
 {
     static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3}, i1[8] = {0, 1, 4, 5, 2, 3, 6, 7};
     static const uint64_t olo[8] = {0, 8, 1, 9, 4, 12, 5, 13}, ohi[8] = {2, 10, 3, 11, 6, 14, 7, 15};
@@ -179,7 +214,12 @@ static void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wt, const uin
                                            (long long)wt[m4 + 2 * c + 1]);
         __m512i ws = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
                                             (long long)wst[m4 + 2 * c + 1]);
-        ntt5_fwd_bfly(&X, &Y, w, ws, k);
+        if (red) {
+            ntt5_fwd_bfly(&X, &Y, w, ws, k);
+        } else {
+            X = ntt5_reduce(X, k->s1, k->q);
+            ntt5_fwd_bfly_nr(&X, &Y, w, ws, k);
+        }
         /* distance 2: groups 4c .. 4c+3 in the lane order 0 0 2 2 1 1 3 3 */
         __m512i X2 = _mm512_shuffle_i64x2(X, Y, 0x88), Y2 = _mm512_shuffle_i64x2(X, Y, 0xDD);
         /* (8 entries read, 4 used: m2 + 4c + 7 < n) */
@@ -202,18 +242,36 @@ static void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wt, const uin
 }
 
 /* Stages in passes of three (radix 8) while the distances allow, then two or one, then the
- * three small distances in one pass: 5 passes over the data at n = 2^14 and 2^15 (14 before). */
+ * three small distances in one pass: 5 passes over the data at n = 2^14 and 2^15 (14 before).
+ * Values start below 4q and grow by at most 2q per stage without reductions: when that stays
+ * below 2^52 over all the passes before the last one ((4 + 2 (log n - 3)) q < 2^52: primes up
+ * to 2^47 at n = 2^14, e.g. the 40-bit data primes), they skip the reductions of X and the last
+ * pass reduces once. */
 static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
 {
     const size_t n = t->n;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
+    unsigned log_n = 0;
+    while (((size_t)1 << log_n) < n) log_n++;
+    const int red = (4 + 2 * (uint64_t)(log_n - 3)) * t->mod.q >= (UINT64_C(1) << 52);
     size_t m = 1, g = n / 2;
     while (g >= 8) {
-        if (g >= 32) { ntt5_fwd_radix8(a, m, g, t->fw, t->fw_shoup52, &k); m *= 8; g /= 8; }
-        else if (g >= 16) { ntt5_fwd_radix4(a, m, g, t->fw, t->fw_shoup52, &k); m *= 4; g /= 4; }
-        else { ntt5_fwd_radix2(a, m, g, t->fw, t->fw_shoup52, &k); m *= 2; g /= 2; }
+        if (g >= 32) {
+            if (red) ntt5_fwd_radix8(a, m, g, t->fw, t->fw_shoup52, &k, 1);
+            else ntt5_fwd_radix8(a, m, g, t->fw, t->fw_shoup52, &k, 0);
+            m *= 8; g /= 8;
+        } else if (g >= 16) {
+            if (red) ntt5_fwd_radix4(a, m, g, t->fw, t->fw_shoup52, &k, 1);
+            else ntt5_fwd_radix4(a, m, g, t->fw, t->fw_shoup52, &k, 0);
+            m *= 4; g /= 4;
+        } else {
+            if (red) ntt5_fwd_radix2(a, m, g, t->fw, t->fw_shoup52, &k, 1);
+            else ntt5_fwd_radix2(a, m, g, t->fw, t->fw_shoup52, &k, 0);
+            m *= 2; g /= 2;
+        }
     }
-    ntt5_fwd_small3(a, n, t->fw, t->fw_shoup52, &k, !lazy);
+    if (red) ntt5_fwd_small3(a, n, t->fw, t->fw_shoup52, &k, !lazy, 1);
+    else ntt5_fwd_small3(a, n, t->fw, t->fw_shoup52, &k, !lazy, 0);
 }
 
 /* Inverse stages of distances d, 2d, 4d (d >= 8; groups m = n/(2d), m/2, m/4) in one pass: each
