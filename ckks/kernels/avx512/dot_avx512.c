@@ -48,6 +48,15 @@ static inline __m512i ld5_shoup(__m512i a, const ld5_const *k, __m512i vq, __m51
     return _mm512_and_si512(r, m52);
 }
 
+/* a mod q in [0, 2q) for a < 2^52: ld5_shoup by c = 1 (k = ld5_make(1, q)), whose product a c
+ * is a itself and whose difference a - qe q needs no mask. The same value, two instructions less. */
+static inline __m512i ld5_mod1(__m512i a, const ld5_const *k, __m512i vq)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i qe = _mm512_madd52hi_epu64(zero, a, k->cs);
+    return _mm512_sub_epi64(a, _mm512_madd52lo_epu64(zero, qe, vq));
+}
+
 static inline __m512i ld5_csub(__m512i x, __m512i c)
 {
     return _mm512_min_epu64(x, _mm512_sub_epi64(x, c));
@@ -65,8 +74,7 @@ static inline __m512i ld5_reduce(__m512i L, __m512i H, __m512i b, const ld5_red 
     __m512i t1 = _mm512_add_epi64(_mm512_srlv_epi64(L, k->s52), _mm512_and_si512(H, k->m52));
     __m512i t2 = _mm512_add_epi64(_mm512_srlv_epi64(H, k->s52), _mm512_srlv_epi64(t1, k->s52));
     t1 = _mm512_and_si512(t1, k->m52);
-    __m512i s = _mm512_add_epi64(ld5_shoup(t0, &k->one, k->q, k->m52),
-                                 ld5_shoup(t1, &k->c1, k->q, k->m52));
+    __m512i s = _mm512_add_epi64(ld5_mod1(t0, &k->one, k->q), ld5_shoup(t1, &k->c1, k->q, k->m52));
     s = _mm512_add_epi64(s, ld5_shoup(t2, &k->c2, k->q, k->m52));
     s = _mm512_add_epi64(s, b); /* < 7q < 2^53 */
     s = ld5_csub(s, k->q4);
@@ -80,7 +88,7 @@ static inline __m512i ld5_reduce2(__m512i L, __m512i H, __m512i b, const ld5_red
 {
     __m512i t0 = _mm512_and_si512(L, k->m52);
     __m512i t1 = _mm512_add_epi64(_mm512_srlv_epi64(L, k->s52), H);
-    __m512i s = _mm512_add_epi64(ld5_shoup(t0, &k->one, k->q, k->m52), ld5_shoup(t1, &k->c1, k->q, k->m52));
+    __m512i s = _mm512_add_epi64(ld5_mod1(t0, &k->one, k->q), ld5_shoup(t1, &k->c1, k->q, k->m52));
     s = _mm512_add_epi64(s, b); /* < 5q */
     s = ld5_csub(s, k->q4);
     s = ld5_csub(s, k->q2);
