@@ -4,7 +4,8 @@
  * truncated files, ciphertexts for other parameters, a model deeper than the keys' chain;
  * the on-disk layout of the ciphertext files' metadata and crafted metadata (a tensor shape whose
  * 64-bit product wraps around to the true count, counts that do not match, 0 images); image and
- * label paths that are not regular files (a FIFO used to block gzopen forever). */
+ * label paths that are not regular files (a FIFO used to block gzopen forever); encrypt --random
+ * (random pixels in any channel count) and its refusals. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,8 +59,9 @@ static int sh_out(char *out, size_t n, const char *fmt, ...)
     return rc;
 }
 
-/* conv 5x5/2 (3 ch) -> pool 2 -> conv 1x1 to 10 (-> extra conv 1x1 10->10 if deep) -> GAP */
-static void write_model(const char *path, int deep)
+/* cin channels of HWxHW -> conv 5x5/2 (3 ch) -> pool 2 -> conv 1x1 to 10 (-> extra conv 1x1
+ * 10->10 if deep) -> GAP */
+static void write_model_c(const char *path, int deep, uint32_t cin)
 {
     beaa_model_desc d[5];
     memset(d, 0, sizeof d);
@@ -74,7 +76,7 @@ static void write_model(const char *path, int deep)
                                     .act = BEAA_ACT_POLY, .gran = BEAA_POLY_CHANNEL };
     d[n++] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
     beaa_model *m = NULL;
-    ck_assert_int_eq(beaa_model_build(1, HW, HW, 10, d, (uint32_t)n, &m), BEAA_OK);
+    ck_assert_int_eq(beaa_model_build(cin, HW, HW, 10, d, (uint32_t)n, &m), BEAA_OK);
     uint64_t s = 12345;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         beaa_model_module *md = &m->modules[i];
@@ -89,10 +91,17 @@ static void write_model(const char *path, int deep)
             md->act[0].a[j] = 0.1f; md->act[0].b[j] = 0.5f; md->act[0].c0[j] = 0.1f;
         }
     }
-    m->in_mean[0] = 0.29f;
-    m->in_std[0] = 0.35f;
+    for (uint32_t c = 0; c < cin; c++) {
+        m->in_mean[c] = 0.29f + 0.1f * (float)c;
+        m->in_std[c] = 0.35f;
+    }
     ck_assert_int_eq(beaa_model_save(m, path, 1), BEAA_OK);
     beaa_model_free(m);
+}
+
+static void write_model(const char *path, int deep)
+{
+    write_model_c(path, deep, 1);
 }
 
 static long fsize(const char *p)
@@ -146,6 +155,50 @@ static void copy_head(const char *src, const char *dst, long len)
     fclose(a);
     ck_assert_int_eq(fclose(b), 0);
 }
+
+/* encrypt --random: images of random pixels in the model's geometry, any channel count (here
+ * 3x8x8, which no IDX file holds), through infer and decrypt; and its refusals. */
+START_TEST(test_tool_random)
+{
+    char m[300], out[4096], p[400];
+    snprintf(m, sizeof m, "%s/rgb.model", dir);
+    write_model_c(m, 0, 3);
+    ck_assert_int_eq(sh(BEAA_BIN " keygen --model %s --batch 16" SMALL " --secret %s/sk --keys %s/keys",
+                        m, dir, dir), 0);
+    ck_assert_int_eq(sh_out(out, sizeof out, BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL
+                            " --random 7 --out %s/ct", m, dir, dir), 0);
+    ck_assert_msg(strstr(out, "encrypted 7 random images into 192 ciphertexts") != NULL, "got: %s", out);
+    ck_assert_int_eq(sh_out(out, sizeof out, BEAA_BIN " info %s/ct", dir), 0);
+    ck_assert_msg(strstr(out, "encrypted inputs of 7 images (3x8x8)") != NULL, "got: %s", out);
+    ck_assert_int_eq(sh(BEAA_BIN " infer --model %s --keys %s/keys" SMALL " --in %s/ct --out %s/lg",
+                        m, dir, dir, dir), 0);
+    ck_assert_int_eq(sh(BEAA_BIN " decrypt --secret %s/sk" SMALL " --in %s/lg --out %s/pred.txt",
+                        dir, dir, dir), 0);
+    snprintf(p, sizeof p, "%s/pred.txt", dir);
+    FILE *f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    int lines = 0, ch;
+    while ((ch = fgetc(f)) != EOF) lines += ch == '\n';
+    fclose(f);
+    ck_assert_int_eq(lines, 7);
+    /* refusals: more than the slots, both sources, --count with --random, neither */
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL
+                            " --random 5000 --out %s/ct2", m, dir, dir), 0);
+    ck_assert_msg(strstr(out, "more images than the 2048 slots") != NULL, "got: %s", out);
+    ck_assert_int_ne(sh(BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL " --random 3 --images %s"
+                        " --out %s/ct2", m, dir, images, dir), 0);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL
+                            " --random 3 --count 2 --out %s/ct2", m, dir, dir), 0);
+    ck_assert_msg(strstr(out, "--count goes with --images") != NULL, "got: %s", out);
+    ck_assert_int_ne(sh(BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL " --out %s/ct2", m, dir, dir), 0);
+    snprintf(p, sizeof p, "%s/ct2", dir);
+    ck_assert_int_eq(fsize(p), -1);
+    /* a 3-channel model and 1-channel IDX images: refused with both shapes named */
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL
+                            " --images %s --out %s/ct2", m, dir, images, dir), 0);
+    ck_assert_msg(strstr(out, "images are 8x8, the model wants 3x8x8") != NULL, "got: %s", out);
+}
+END_TEST
 
 static void setup(void)
 {
@@ -417,6 +470,7 @@ int main(void)
     tcase_add_test(tc, test_tool_flow);
     tcase_add_test(tc, test_tool_ct_meta);
     tcase_add_test(tc, test_tool_not_regular);
+    tcase_add_test(tc, test_tool_random);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

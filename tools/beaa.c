@@ -13,6 +13,7 @@
 #include <zlib.h>
 #include "lib/cpu.h"
 #include "lib/pool.h"
+#include "lib/rng.h"
 #include "lib/fileio.h"
 #include "lib/mem.h"
 #include "lib/serial.h"
@@ -50,7 +51,7 @@ static double peak_rss_mib(void)
 
 typedef struct opts {
     const char *model, *secret, *keys, *in, *out, *images, *labels, *file;
-    size_t count, batch;
+    size_t count, batch, random;
     const char *mem_limit, *scratch, *scratch_limit;
     int overwrite, threads, insecure, log_n, log_scale, dry_run;
     int flood_set;   /* --flood given: decrypt with noise flooding of deviation 2^flood */
@@ -69,7 +70,7 @@ static int parse(int argc, char **argv, opts *o)
         STR("--model", model) STR("--secret", secret) STR("--keys", keys) STR("--in", in)
         STR("--out", out) STR("--images", images) STR("--labels", labels)
         STR("--mem-limit", mem_limit) STR("--scratch", scratch) STR("--scratch-limit", scratch_limit)
-        NUM("--count", count) NUM("--batch", batch)
+        NUM("--count", count) NUM("--batch", batch) NUM("--random", random)
         if (!strcmp(a, "--threads")) { if (!v) goto missing; o->threads = atoi(v); i++; continue; }
         if (!strcmp(a, "--log-n")) { if (!v) goto missing; o->log_n = atoi(v); i++; continue; }
         if (!strcmp(a, "--log-scale")) { if (!v) goto missing; o->log_scale = atoi(v); i++; continue; }
@@ -110,6 +111,8 @@ static void usage(void)
         "  keygen  --secret SK --keys KEYS [--model M] [--batch B]   client: secret key file (keep it),\n"
         "                                                            public+relinearization keys for the server\n"
         "  encrypt --secret SK --images IDX.gz --out CT [--count n] [--model M]\n"
+        "          --random n instead of --images: n images of random pixels in the model's\n"
+        "          geometry (any channel count: timing and memory runs without a dataset)\n"
         "  infer   --keys KEYS --in CT --out LOGITS [--model M]       server: never reads a secret key\n"
         "          [--mem-limit SIZE] [--scratch DIR] [--scratch-limit SIZE] [--dry-run]\n"
         "                                                            out of core: inputs read when first\n"
@@ -221,9 +224,30 @@ static int cmd_keygen(const opts *o)
     return st == BEAA_OK ? 0 : tool_fail(failed, st);
 }
 
+/* n images of uniformly random pixels in the model's geometry (c x h x w bytes each, from the
+ * OS): inputs for timing and memory runs of a geometry without a dataset at hand. *out as
+ * idx_read's (free with beaa_free_secret, idx_bytes(n, c * h, w) bytes). */
+static beaa_status random_images(const beaa_model *m, size_t n, uint8_t **out)
+{
+    size_t bytes = idx_bytes(n, m->in_c * m->in_h, m->in_w);
+    uint8_t *px = beaa_alloc(bytes);
+    if (!px) return BEAA_ERR_NOMEM;
+    beaa_status st = beaa_os_random(px, bytes);
+    if (st != BEAA_OK) {
+        beaa_free_secret(px, bytes);
+        return st;
+    }
+    *out = px;
+    return BEAA_OK;
+}
+
 static int cmd_encrypt(const opts *o)
 {
-    if (!o->secret || !o->images || !o->out) { usage(); return 2; }
+    if (!o->secret || !o->out || !o->images == !o->random) { usage(); return 2; }
+    if (o->random && o->count) {
+        fprintf(stderr, "beaa: --count goes with --images (--random gives the number of images)\n");
+        return 2;
+    }
     setup s;
     if (load_model(o->model, &s)) return 1;
     beaa_ckks_context *ctx = NULL;
@@ -234,12 +258,21 @@ static int cmd_encrypt(const opts *o)
     size_t slots = beaa_ckks_context_slots(ctx);
     uint8_t *px = NULL;
     size_t n = 0;
-    uint32_t h = 0, w = 0;
+    uint32_t c = 1, h = 0, w = 0;
     const char *why = NULL;
-    st = idx_read(o->images, 0x803, o->count ? o->count : slots + 1, &px, &n, &h, &w, &why);
+    if (o->random) {
+        /* more than the slots is refused below, before any memory for them */
+        n = o->random;
+        c = s.m->in_c;
+        h = s.m->in_h;
+        w = s.m->in_w;
+        st = n > slots ? BEAA_OK : random_images(s.m, n, &px);
+    } else {
+        st = idx_read(o->images, 0x803, o->count ? o->count : slots + 1, &px, &n, &h, &w, &why);
+    }
     if (st != BEAA_OK) {
         if (why) fprintf(stderr, "beaa: %s\n", why);
-        else fprintf(stderr, "beaa: %s: %s\n", o->images, beaa_strerror(st));
+        else fprintf(stderr, "beaa: %s: %s\n", o->random ? "random images" : o->images, beaa_strerror(st));
         beaa_ckks_secret_key_free(sk); beaa_ckks_context_free(ctx); setup_free(&s);
         return 1;
     }
@@ -248,9 +281,10 @@ static int cmd_encrypt(const opts *o)
         fprintf(stderr, "beaa: %s holds no images\n", o->images);
         rc = 1;
     } else if (n > slots) {
-        fprintf(stderr, "beaa: more images than the %zu slots of this key (use --count or a larger --batch at keygen)\n", slots);
+        fprintf(stderr, "beaa: more images than the %zu slots of this key (use %s or a larger --batch at keygen)\n",
+                slots, o->random ? "a smaller --random" : "--count");
         rc = 1;
-    } else if (s.m->in_c != 1 || h != s.m->in_h || w != s.m->in_w) {
+    } else if (c != s.m->in_c || h != s.m->in_h || w != s.m->in_w) {
         fprintf(stderr, "beaa: images are %ux%u, the model wants %ux%ux%u\n", h, w, s.m->in_c, s.m->in_h, s.m->in_w);
         rc = 1;
     } else if (make_plan(&s, n, beaa_ckks_context_log_n(ctx), 1, log2u(scale), log2u(in_scale)) ||
@@ -259,7 +293,7 @@ static int cmd_encrypt(const opts *o)
                 s.plan.levels, beaa_ckks_context_max_level(ctx));
         rc = 1;
     } else {
-        size_t el = (size_t)h * w;
+        size_t el = (size_t)c * h * w;
         double *x = beaa_alloc(sizeof(double) * n * el); /* normalized images: wiped below */
         beaa_ckks_ciphertext **cts = calloc(el, sizeof *cts);
         if (!x || !cts) st = BEAA_ERR_NOMEM;
@@ -270,12 +304,12 @@ static int cmd_encrypt(const opts *o)
             double t1 = now_s();
             if (st != BEAA_OK) {
                 rc = tool_fail("encrypt", st);
-            } else if ((st = write_cts(o->out, o->overwrite, ctx, CT_MAGIC, (uint32_t)n, 1, h, w, cts,
+            } else if ((st = write_cts(o->out, o->overwrite, ctx, CT_MAGIC, (uint32_t)n, c, h, w, cts,
                                        el)) != BEAA_OK) {
                 rc = tool_fail(o->out, st);
             } else {
-                fprintf(stderr, "beaa: encrypted %zu images into %zu ciphertexts in %.1f s, wrote %s in %.1f s\n",
-                        n, el, t1 - t0, o->out, now_s() - t1);
+                fprintf(stderr, "beaa: encrypted %zu %simages into %zu ciphertexts in %.1f s, wrote %s in %.1f s\n",
+                        n, o->random ? "random " : "", el, t1 - t0, o->out, now_s() - t1);
             }
         } else {
             rc = tool_fail("encrypt", st);
@@ -283,7 +317,7 @@ static int cmd_encrypt(const opts *o)
         free_cts(cts, el);
         beaa_free_secret(x, sizeof(double) * n * el);
     }
-    beaa_free_secret(px, idx_bytes(n, h, w));
+    if (px) beaa_free_secret(px, idx_bytes(n, c * h, w));
     beaa_ckks_secret_key_free(sk);
     beaa_ckks_context_free(ctx);
     setup_free(&s);
