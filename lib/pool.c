@@ -33,6 +33,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static freeblk *freelist;
 static size_t nfree, capfree;
 static size_t limit = (size_t)2 << 30;
+static size_t total_limit = SIZE_MAX;
 static beaa_pool_stats st;
 
 static hdr *hdr_of(const void *p) { return (hdr *)((unsigned char *)p - HDR); }
@@ -405,7 +406,10 @@ void *beaa_pool_alloc(size_t n, int *zeroed)
     st.moved_bytes += moved;
     if (moved + kept < h->len) st.os_maps++;
     note_peak();
+    size_t keep = st.live_bytes < total_limit ? total_limit - st.live_bytes : 0;
+    int over = st.cached_bytes > keep;
     pthread_mutex_unlock(&mu);
+    if (over) beaa_pool_trim(keep); /* fresh pages went over the total: cached blocks go back */
     if (zeroed) *zeroed = moved + kept == 0;
     return (unsigned char *)h + HDR;
 }
@@ -439,16 +443,20 @@ void beaa_pool_free(void *p)
         freelist[nfree++].h = h;
         st.cached_bytes += h->cap;
         h = NULL;
-        while (st.cached_bytes > limit && ndrop < sizeof drop / sizeof *drop) {
+        while ((st.cached_bytes > limit || st.cached_bytes + st.live_bytes > total_limit) && nfree > 0 &&
+               ndrop < sizeof drop / sizeof *drop) {
             drop[ndrop] = freelist[0].h;
             st.cached_bytes -= drop[ndrop++]->cap;
             memmove(&freelist[0], &freelist[1], (nfree - 1) * sizeof *freelist);
             nfree--;
         }
     }
+    size_t keep = st.live_bytes < total_limit ? total_limit - st.live_bytes : 0;
+    int over = st.cached_bytes > keep;
     pthread_mutex_unlock(&mu);
     if (h) unmap_block(h);
     for (size_t i = 0; i < ndrop; i++) unmap_block(drop[i]);
+    if (over) beaa_pool_trim(keep); /* more to give back than one call drops */
 }
 
 void beaa_pool_trim(size_t keep)
@@ -475,6 +483,15 @@ void beaa_pool_set_limit(size_t bytes)
     limit = bytes;
     pthread_mutex_unlock(&mu);
     beaa_pool_trim(bytes);
+}
+
+void beaa_pool_set_total_limit(size_t bytes)
+{
+    pthread_mutex_lock(&mu);
+    total_limit = bytes;
+    size_t keep = st.live_bytes < bytes ? bytes - st.live_bytes : 0;
+    pthread_mutex_unlock(&mu);
+    beaa_pool_trim(keep);
 }
 
 void beaa_pool_get_stats(beaa_pool_stats *s)

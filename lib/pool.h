@@ -32,6 +32,12 @@ size_t beaa_pool_capacity(const void *p);
 void beaa_pool_trim(size_t keep);
 /* Most bytes the free list may hold (default 2 GiB); lowering it trims at once. */
 void beaa_pool_set_limit(size_t bytes);
+/* Most bytes the pool may hold from the OS, live blocks and cached ones together (default
+ * SIZE_MAX: no such bound): cached blocks go back to the OS, oldest first, whenever live +
+ * cached would exceed it, so the cache fills whatever the live blocks leave of the bound
+ * instead of a fixed share. Live blocks are never refused for it (the caller's plan bounds
+ * them); lowering it trims at once. */
+void beaa_pool_set_total_limit(size_t bytes);
 
 typedef struct beaa_pool_stats {
     size_t live_bytes;      /* in blocks handed out (capacity, large blocks only) */

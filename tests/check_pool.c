@@ -2,7 +2,7 @@
  * splitting a large cached block for a small request (the rest stays cached and serves the next
  * one), the pages of several cached blocks moved together for a request none of them holds,
  * a cached block grown in place, blocks without reserved address space under RLIMIT_AS, the
- * cache limit (oldest blocks go first), trim, small blocks through malloc, and many
+ * total limit on live + cached bytes, the cache limit (oldest blocks go first), trim, small blocks through malloc, and many
  * threads allocating and freeing at once (the free list stays consistent: every block is
  * writable and its bytes are its owner's). */
 #include <check.h>
@@ -228,6 +228,47 @@ START_TEST(test_rlimit_as)
 }
 END_TEST
 
+/* The total limit: live and cached blocks together; freed blocks beyond it go back to the OS,
+ * the oldest first, and the cache refills as live blocks go. */
+START_TEST(test_total_limit)
+{
+    if (!beaa_pool_enabled()) return;
+    beaa_pool_trim(0);
+    beaa_pool_stats s;
+    beaa_pool_get_stats(&s);
+    const size_t live0 = s.live_bytes;
+    beaa_pool_set_total_limit(live0 + 5 * MIB);
+    unsigned char *p[3];
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ptr_nonnull(p[i] = beaa_pool_alloc(2 * MIB, NULL)); /* live blocks: never refused */
+        memset(p[i], i + 1, 2 * MIB);
+    }
+    beaa_pool_free(p[0]); /* 4 MiB live + 2 cached > 5: back to the OS */
+    beaa_pool_get_stats(&s);
+    ck_assert_uint_eq(s.cached_bytes, 0);
+    beaa_pool_free(p[1]); /* 2 live + 2 cached: kept */
+    beaa_pool_get_stats(&s);
+    ck_assert_uint_ge(s.cached_bytes, 2 * MIB);
+    beaa_pool_free(p[2]);
+    beaa_pool_get_stats(&s);
+    ck_assert_uint_ge(s.cached_bytes, 4 * MIB);
+    ck_assert_uint_le(s.cached_bytes + s.live_bytes, live0 + 5 * MIB);
+    /* lowering the bound trims at once */
+    beaa_pool_set_total_limit(live0 + 3 * MIB);
+    beaa_pool_get_stats(&s);
+    ck_assert_uint_le(s.cached_bytes + s.live_bytes, live0 + 3 * MIB);
+    /* a fresh block that goes over: the cache gives way */
+    unsigned char *q = beaa_pool_alloc(7 * MIB, NULL);
+    ck_assert_ptr_nonnull(q);
+    memset(q, 9, 7 * MIB);
+    beaa_pool_get_stats(&s);
+    ck_assert_uint_eq(s.cached_bytes, 0);
+    beaa_pool_free(q);
+    beaa_pool_set_total_limit(SIZE_MAX);
+    beaa_pool_trim(0);
+}
+END_TEST
+
 START_TEST(test_limit_and_small)
 {
     beaa_pool_trim(0);
@@ -304,6 +345,7 @@ int main(void)
     tcase_add_test(tc, test_assemble);
     tcase_add_test(tc, test_grow);
     tcase_add_test(tc, test_rlimit_as);
+    tcase_add_test(tc, test_total_limit);
     tcase_add_test(tc, test_limit_and_small);
     tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
