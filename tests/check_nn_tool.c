@@ -191,6 +191,16 @@ START_TEST(test_tool_random)
                             " --random 3 --count 2 --out %s/ct2", m, dir, dir), 0);
     ck_assert_msg(strstr(out, "--count goes with --images") != NULL, "got: %s", out);
     ck_assert_int_ne(sh(BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL " --out %s/ct2", m, dir, dir), 0);
+    /* numbers are whole numbers in range, or refused with the option named */
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL
+                            " --random 3x --out %s/ct2", m, dir, dir), 0);
+    ck_assert_msg(strstr(out, "--random takes a whole number from 1 to") != NULL, "got: %s", out);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " encrypt --model %s --secret %s/sk" SMALL
+                            " --random 0 --out %s/ct2", m, dir, dir), 0);
+    ck_assert_msg(strstr(out, "(got '0')") != NULL, "got: %s", out);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " infer --model %s --keys %s/keys" SMALL
+                            " --threads -1 --in %s/ct --out %s/lg2", m, dir, dir, dir), 0);
+    ck_assert_msg(strstr(out, "--threads takes a whole number from 1 to 4096") != NULL, "got: %s", out);
     snprintf(p, sizeof p, "%s/ct2", dir);
     ck_assert_int_eq(fsize(p), -1);
     /* a 3-channel model and 1-channel IDX images: refused with both shapes named */

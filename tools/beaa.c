@@ -1,6 +1,7 @@
 /* beaa - privacy-preserving inference with files: keygen / encrypt (client), infer (server,
  * never reads the secret key), decrypt (client), info, and demo (the main job: the whole
  * Fashion-MNIST test set in one batch, every step in one process, with timings and memory). */
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -58,6 +59,26 @@ typedef struct opts {
     double flood;
 } opts;
 
+/* A whole decimal number in [lo, hi] (no sign, no trailing text): 1, else 0 and a message. */
+static int parse_num(const char *name, const char *v, unsigned long lo, unsigned long hi,
+                     unsigned long *out)
+{
+    char *end = NULL;
+    unsigned long x = 0;
+    int ok = v[0] >= '0' && v[0] <= '9';
+    if (ok) {
+        errno = 0;
+        x = strtoul(v, &end, 10);
+        ok = errno == 0 && end && *end == 0 && x >= lo && x <= hi;
+    }
+    if (!ok) {
+        fprintf(stderr, "beaa: %s takes a whole number from %lu to %lu (got '%s')\n", name, lo, hi, v);
+        return 0;
+    }
+    *out = x;
+    return 1;
+}
+
 static int parse(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -66,14 +87,15 @@ static int parse(int argc, char **argv, opts *o)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define STR(name, field) if (!strcmp(a, name)) { if (!v) goto missing; o->field = v; i++; continue; }
-#define NUM(name, field) if (!strcmp(a, name)) { if (!v) goto missing; o->field = strtoul(v, NULL, 10); i++; continue; }
+#define NUM(name, field, lo, hi) if (!strcmp(a, name)) { unsigned long x_; if (!v) goto missing; \
+                                      if (!parse_num(name, v, lo, hi, &x_)) return -1;       \
+                                      o->field = x_; i++; continue; }
         STR("--model", model) STR("--secret", secret) STR("--keys", keys) STR("--in", in)
         STR("--out", out) STR("--images", images) STR("--labels", labels)
         STR("--mem-limit", mem_limit) STR("--scratch", scratch) STR("--scratch-limit", scratch_limit)
-        NUM("--count", count) NUM("--batch", batch) NUM("--random", random)
-        if (!strcmp(a, "--threads")) { if (!v) goto missing; o->threads = atoi(v); i++; continue; }
-        if (!strcmp(a, "--log-n")) { if (!v) goto missing; o->log_n = atoi(v); i++; continue; }
-        if (!strcmp(a, "--log-scale")) { if (!v) goto missing; o->log_scale = atoi(v); i++; continue; }
+        NUM("--count", count, 1, 1ul << 31) NUM("--batch", batch, 1, 1ul << 31)
+        NUM("--random", random, 1, 1ul << 31) NUM("--threads", threads, 1, 4096)
+        NUM("--log-n", log_n, 1, 30) NUM("--log-scale", log_scale, 1, 60)
         if (!strcmp(a, "--flood")) {
             char *end = NULL;
             if (!v) goto missing;
