@@ -134,6 +134,15 @@ static void b_uniform_seeded(bench_ctx *c)
     for (int i = 0; i < 8; i++) { q[i] = c->m.q; dom[i] = (uint64_t)i; }
     c->k->uniform_seeded(out, q, dom, 8, c->n, seed);
 }
+/* 8 messages of n words (8n bytes each: the inputs x[0..7]) hashed to 32 bytes each, as the
+ * serialization checksums hash their 256 KiB leaves (n = 2^15) */
+static void b_shake256_x8(bench_ctx *c)
+{
+    uint8_t dig[8][32], *out[8];
+    const uint8_t *in[8];
+    for (int i = 0; i < 8; i++) { out[i] = dig[i]; in[i] = (const uint8_t *)c->x[i]; }
+    c->k->shake256_x8(out, 32, in, c->n * 8);
+}
 /* outputs r, x[6], x[7]; operands a, b, x[0], x[1] */
 static void b_tensor(bench_ctx *c)
 {
@@ -254,6 +263,7 @@ int main(int argc, char **argv)
         {"basis_conv_sub_5", b_basis_conv_sub, 0}, {"conv_overflow_5", b_conv_overflow, 0},
         {"tensor", b_tensor, 0},            {"lin_dot_2x8", b_lin_dot, 0},
         {"uniform_seeded_8", b_uniform_seeded, 0},
+        {"shake256_x8", b_shake256_x8, 0},
     };
     const size_t n_kernels = sizeof kernels / sizeof kernels[0];
     printf("benchmark,params,metric,value,unit\n");

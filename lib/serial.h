@@ -139,4 +139,13 @@ BEAA_MUST_CHECK beaa_status beaa_serial_envelope_open(const void *data, size_t l
                                                        beaa_serial_reader *payload,
                                                        beaa_serial_info *info, size_t *consumed);
 
+/* An 8-message SHAKE256, out[j][0..outlen) = SHAKE256(in[j][0..len)) for j < 8, that the
+ * checksums of bodies larger than one 256 KiB leaf use for their full leaves, 8 at a time; NULL
+ * (the default): one leaf after the other. The kernel dispatch (ckks/kernels/dispatch.c) sets
+ * the AVX-512 one (8 Keccak states in the lanes of one permutation) where it runs. The
+ * checksums are the same either way. */
+typedef void (*beaa_serial_hash8_fn)(uint8_t *const *out, size_t outlen, const uint8_t *const *in,
+                                     size_t len);
+void beaa_serial_set_hash8(beaa_serial_hash8_fn fn);
+
 #endif

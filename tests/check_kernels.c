@@ -39,6 +39,7 @@
 #define beaa_tensor_avx512 emu_tensor_avx512
 #define beaa_lin_dot_avx512 emu_lin_dot_avx512
 #define beaa_uniform_seeded_avx512 emu_uniform_seeded_avx512
+#define beaa_shake256_x8_avx512 emu_shake256_x8_avx512
 #define beaa_basis_conv_avx512 emu_basis_conv_avx512
 #define beaa_basis_conv_sub_avx512 emu_basis_conv_sub_avx512
 #define beaa_ks_dot2_avx512 emu_ks_dot2_avx512
@@ -72,6 +73,7 @@ static const beaa_kernels emu_kernels_avx512 = {
     .permute = beaa_permute_ref,
     .lin_dot = emu_lin_dot_avx512,
     .uniform_seeded = emu_uniform_seeded_avx512,
+    .shake256_x8 = emu_shake256_x8_avx512,
 };
 
 /* Tables built on a CPU without IFMA lack the 52-bit Shoup layout: add it (same formula as
@@ -606,6 +608,35 @@ static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
     free(ref);
 }
 
+/* shake256_x8 against 8 scalar SHAKE256 calls, bit for bit: lengths around the 136-byte rate
+ * (the padding byte alone, 0x9F, in the last free byte; a full padding block), a 256 KiB leaf of
+ * the serialization checksums, output lengths 1 .. 136. */
+static void check_shake_x8_isa(const beaa_kernels *k, size_t big)
+{
+    const size_t lens[] = {0, 1, 8, 135, 136, 137, 271, 272, 1000, big};
+    const size_t outs[] = {32, 1, 16, 33, 136};
+    uint8_t *buf = malloc(8 * big), o[8][136], r[136];
+    ck_assert_ptr_nonnull(buf);
+    for (size_t i = 0; i < 8 * big; i++) buf[i] = (uint8_t)test_rng_u64();
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+        const size_t len = lens[li], outlen = outs[li % (sizeof outs / sizeof *outs)];
+        const uint8_t *in[8];
+        uint8_t *op[8];
+        for (int j = 0; j < 8; j++) {
+            in[j] = buf + (size_t)j * big + (size_t)(j % 3); /* unaligned, overlapping starts */
+            if (len + 2 > big) in[j] = buf + (size_t)j * (big - 2);
+            op[j] = o[j];
+        }
+        k->shake256_x8(op, outlen, in, len);
+        for (int j = 0; j < 8; j++) {
+            beaa_shake256(r, outlen, in[j], len);
+            EXPECT(memcmp(o[j], r, outlen) == 0, "%s shake256_x8: len %zu, out %zu, message %d",
+                   k->name, len, outlen, j);
+        }
+    }
+    free(buf);
+}
+
 static void check_isa(const beaa_kernels *k)
 {
     check_ntt_isa(k);
@@ -622,6 +653,7 @@ static void check_isa(const beaa_kernels *k)
     check_ks_dot2_isa(k, 1024);
     check_lin_dot_isa(k);
     check_uniform_isa(k, k == &emu_kernels_avx512 ? 1024 : 32768);
+    check_shake_x8_isa(k, k == &emu_kernels_avx512 ? 4096 : (size_t)1 << 18);
 }
 
 /* The oracle itself: ref element-wise kernels against naive unsigned __int128 arithmetic. */

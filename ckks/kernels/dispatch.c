@@ -2,6 +2,7 @@
  * CPU supports, or the one BEAA_ARCH forces (unknown/unsupported -> ref + BEAA_ERR_CPU). */
 #include "ckks/kernels/kernels.h"
 #include "lib/cpu.h"
+#include "lib/serial.h"
 #include <pthread.h>
 
 static pthread_once_t pick_once = PTHREAD_ONCE_INIT;
@@ -17,6 +18,8 @@ static void pick(void)
     case BEAA_ISA_AVX2: active = &beaa_kernels_avx2; break;
     default: active = &beaa_kernels_ref; break;
     }
+    /* serialization checksums: 8 leaves per Keccak permutation where the table has that */
+    beaa_serial_set_hash8(isa == BEAA_ISA_AVX512 ? active->shake256_x8 : NULL);
 }
 
 const beaa_kernels *beaa_kernels_get(void)

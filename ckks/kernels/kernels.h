@@ -122,6 +122,12 @@ typedef struct beaa_kernels {
      * lane). */
     void (*uniform_seeded)(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
                            size_t count, size_t n, const uint8_t *seed);
+
+    /* SHAKE256 of 8 messages of the same length len at once: out[j][0..outlen) =
+     * beaa_shake256(in[j], len) for j < 8, outlen <= 136 (one rate block). The leaves of the
+     * serialization checksum tree (lib/serial.c); the avx512 version absorbs the 8 messages in
+     * the 8 lanes of one Keccak permutation. */
+    void (*shake256_x8)(uint8_t *const *out, size_t outlen, const uint8_t *const *in, size_t len);
 } beaa_kernels;
 
 /* Largest k of lin_dot: k lower halves of 104-bit products below 2^52 each stay below 2^64. */

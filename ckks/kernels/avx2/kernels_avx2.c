@@ -25,5 +25,6 @@ const beaa_kernels beaa_kernels_avx2 = {
     .ks_dot2 = beaa_ks_dot2_avx2,
     .permute = beaa_permute_ref,
     .uniform_seeded = beaa_uniform_seeded_ref,
+    .shake256_x8 = beaa_shake256_x8_ref,
     .lin_dot = NULL,
 };

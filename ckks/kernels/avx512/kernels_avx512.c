@@ -27,5 +27,6 @@ const beaa_kernels beaa_kernels_avx512 = {
     .ks_dot2 = beaa_ks_dot2_avx512,
     .permute = beaa_permute_ref,
     .uniform_seeded = beaa_uniform_seeded_avx512,
+    .shake256_x8 = beaa_shake256_x8_avx512,
     .lin_dot = beaa_lin_dot_avx512,
 };
