@@ -91,6 +91,8 @@ static void note_peak(void)
 #define COLOR_STEP (4096 + 64)
 static unsigned next_color;
 
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
 static size_t page_size(void)
 {
     long pg = sysconf(_SC_PAGESIZE);
@@ -117,8 +119,8 @@ static unsigned char *map_region(size_t n, size_t *off, size_t *len, size_t *res
     size_t page = page_size();
     if (n > SIZE_MAX - HDR - 2 * HUGE_ALIGN - GROW_RESV - page - COLORS * COLOR_STEP) return NULL;
     *off = (size_t)(__atomic_fetch_add(&next_color, 1, __ATOMIC_RELAXED) % COLORS) * COLOR_STEP;
-    *len = (n + HDR + *off + page - 1) / page * page;
-    *resv = reserve_ok() ? (*len + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN + GROW_RESV : *len;
+    *len = round_up(n + HDR + *off, page);
+    *resv = reserve_ok() ? round_up(*len, HUGE_ALIGN) + GROW_RESV : *len;
     size_t want = *resv + HUGE_ALIGN;
     unsigned char *m = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED && *resv > *len) {
@@ -214,8 +216,6 @@ typedef struct piece {
     unsigned char *rel; /* address space of the source to release after the move */
     size_t rel_len;
 } piece;
-
-static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
 /* Takes the pieces for [got, len) from the free list, largest blocks first (the caller holds mu).
  * Returns the count. */
