@@ -18,6 +18,21 @@
 
 #define MIB ((size_t)1 << 20)
 
+/* A pool block of n bytes, every byte v (fails the test if the pool has none). */
+static unsigned char *alloc_filled(size_t n, int v)
+{
+    unsigned char *p = beaa_pool_alloc(n, NULL);
+    ck_assert_ptr_nonnull(p);
+    memset(p, v, n);
+    return p;
+}
+
+/* The bytes of p[0..n) hold v (every 4093rd: one per page and then some). */
+static void expect_filled(const unsigned char *p, size_t n, int v)
+{
+    for (size_t i = 0; i < n; i += 4093) ck_assert_int_eq(p[i], v);
+}
+
 START_TEST(test_alloc_reuse)
 {
     if (!beaa_pool_enabled()) {
@@ -64,9 +79,7 @@ START_TEST(test_split)
     if (!beaa_pool_enabled()) return; /* nothing to split without the cache */
     beaa_pool_trim(0);
     beaa_pool_stats s0, s1;
-    unsigned char *big = beaa_pool_alloc(12 * MIB, NULL);
-    ck_assert_ptr_nonnull(big);
-    memset(big, 1, 12 * MIB);
+    unsigned char *big = alloc_filled(12 * MIB, 1);
     beaa_pool_free(big);
     beaa_pool_get_stats(&s0);
     /* a 4 MiB request takes the last part of the 12 MiB block; the first 8 MiB stay cached */
@@ -80,7 +93,7 @@ START_TEST(test_split)
     ck_assert_uint_eq(s1.os_maps, s0.os_maps);    /* no new memory from the OS */
     memset(a, 2, 4 * MIB);
     memset(b, 3, 7 * MIB);
-    for (size_t i = 0; i < 4 * MIB; i += 4093) ck_assert_int_eq(a[i], 2);
+    expect_filled(a, 4 * MIB, 2);
     beaa_pool_free(a);
     beaa_pool_free(b);
     beaa_pool_trim(0);
@@ -124,16 +137,12 @@ START_TEST(test_assemble)
     memset(q, 0x33, 5 * MIB);
     getrusage(RUSAGE_SELF, &r1);
     if (s1.assembled != s0.assembled) ck_assert_int_lt(r1.ru_minflt - r0.ru_minflt, 64);
-    for (size_t i = 0; i < 5 * MIB; i += 4093) ck_assert_int_eq(q[i], 0x33);
+    expect_filled(q, 5 * MIB, 0x33);
     /* freed and asked for again at another size: served from the cache, contents its own */
     beaa_pool_free(q);
-    unsigned char *r = beaa_pool_alloc(3 * MIB, NULL);
-    ck_assert_ptr_nonnull(r);
-    memset(r, 0x44, 3 * MIB);
-    unsigned char *t = beaa_pool_alloc(3 * MIB, NULL);
-    ck_assert_ptr_nonnull(t);
-    memset(t, 0x55, 3 * MIB);
-    for (size_t i = 0; i < 3 * MIB; i += 4093) ck_assert_int_eq(r[i], 0x44);
+    unsigned char *r = alloc_filled(3 * MIB, 0x44);
+    unsigned char *t = alloc_filled(3 * MIB, 0x55);
+    expect_filled(r, 3 * MIB, 0x44);
     beaa_pool_free(r);
     beaa_pool_free(t);
     beaa_pool_trim(0);
@@ -148,9 +157,7 @@ START_TEST(test_grow)
 {
     if (!beaa_pool_enabled()) return;
     beaa_pool_trim(0);
-    unsigned char *p = beaa_pool_alloc(2 * MIB, NULL);
-    ck_assert_ptr_nonnull(p);
-    memset(p, 0x5a, 2 * MIB);
+    unsigned char *p = alloc_filled(2 * MIB, 0x5a);
     beaa_pool_free(p);
     beaa_pool_stats s0, s1;
     beaa_pool_get_stats(&s0);
@@ -165,7 +172,7 @@ START_TEST(test_grow)
     ck_assert_uint_eq(s1.os_maps, s0.os_maps + 1);   /* the other 5 MiB are fresh */
     ck_assert_uint_eq(s1.cached_bytes, 0);
     ck_assert_uint_ge(beaa_pool_capacity(q), 7 * MIB);
-    for (size_t i = 0; i < 2 * MIB; i += 4093) ck_assert_int_eq(q[i], 0x5a);
+    expect_filled(q, 2 * MIB, 0x5a);
     memset(q, 0x33, 7 * MIB);
     /* split again by a smaller request: the tail keeps the address space behind the block */
     beaa_pool_free(q);
@@ -175,10 +182,8 @@ START_TEST(test_grow)
     memset(r, 0x44, 2 * MIB);
     memset(t, 0x55, 4 * MIB);
     beaa_pool_free(t);
-    unsigned char *u = beaa_pool_alloc(9 * MIB, NULL);
-    ck_assert_ptr_nonnull(u);
-    memset(u, 0x66, 9 * MIB);
-    for (size_t i = 0; i < 2 * MIB; i += 4093) ck_assert_int_eq(r[i], 0x44);
+    unsigned char *u = alloc_filled(9 * MIB, 0x66);
+    expect_filled(r, 2 * MIB, 0x44);
     beaa_pool_free(r);
     beaa_pool_free(u);
     beaa_pool_trim(0);
@@ -258,9 +263,7 @@ START_TEST(test_total_limit)
     beaa_pool_get_stats(&s);
     ck_assert_uint_le(s.cached_bytes + s.live_bytes, live0 + 3 * MIB);
     /* a fresh block that goes over: the cache gives way */
-    unsigned char *q = beaa_pool_alloc(7 * MIB, NULL);
-    ck_assert_ptr_nonnull(q);
-    memset(q, 9, 7 * MIB);
+    unsigned char *q = alloc_filled(7 * MIB, 9);
     beaa_pool_get_stats(&s);
     ck_assert_uint_eq(s.cached_bytes, 0);
     beaa_pool_free(q);

@@ -342,19 +342,23 @@ static uint64_t *client_run(const beaa_ckks_context *ctx, size_t el, size_t n, s
     return out;
 }
 
-/* The insecure experiment seed: the same seed gives the same key and bit-identical ciphertexts
- * even though the packer encrypts positions on several threads in a scheduler-chosen order; a
- * different seed, or OS entropy, gives different ones. */
-/* The 8-stream sampler (the kernel table's SHAKE256 lanes, OS seed): the same distribution, a
- * fresh draw each call, arguments checked. */
-START_TEST(test_gauss_os)
+/* A 2^10 ring with 3 primes (insecure: tests only). */
+static beaa_ckks_context *small_ctx(void)
 {
     beaa_ckks_params_spec sp;
     unsigned bits[3] = {40, 30, 30};
     ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 10, bits, 3, 1, 40), BEAA_OK);
-    sp.allow_insecure = 1; /* a 2^10 ring: tests only */
+    sp.allow_insecure = 1;
     beaa_ckks_context *ctx = NULL;
     ck_assert_int_eq(beaa_ckks_context_new(&sp, &ctx), BEAA_OK);
+    return ctx;
+}
+
+/* The 8-stream sampler (the kernel table's SHAKE256 lanes, OS seed): the same distribution, a
+ * fresh draw each call, arguments checked. */
+START_TEST(test_gauss_os)
+{
+    beaa_ckks_context *ctx = small_ctx();
     const size_t n = getenv("BEAA_TEST_LIGHT") ? 60000 : 300000;
     int8_t *t = malloc(n), *u = malloc(n);
     ck_assert(t && u);
@@ -374,14 +378,12 @@ START_TEST(test_gauss_os)
 }
 END_TEST
 
+/* The insecure experiment seed: the same seed gives the same key and bit-identical ciphertexts
+ * even though the packer encrypts positions on several threads in a scheduler-chosen order; a
+ * different seed, or OS entropy, gives different ones. */
 START_TEST(test_insecure_seed_reproducible)
 {
-    beaa_ckks_params_spec sp;
-    unsigned bits[3] = {40, 30, 30};
-    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 10, bits, 3, 1, 40), BEAA_OK);
-    sp.allow_insecure = 1; /* a 2^10 ring: tests only */
-    beaa_ckks_context *ctx = NULL;
-    ck_assert_int_eq(beaa_ckks_context_new(&sp, &ctx), BEAA_OK);
+    beaa_ckks_context *ctx = small_ctx();
     const size_t el = 37, n = 5;
     uint8_t s1[BEAA_SEED_BYTES] = {1, 2, 3}, s2[BEAA_SEED_BYTES] = {1, 2, 4};
     size_t w1, w2, w3, w4, w5;
