@@ -1,5 +1,5 @@
 /* forward.h - the encrypted BEAA forward pass (server side, element-wise packing).
- * Each group of output positions (a pooling window, or two positions) gets its x and u
+ * Each group of output positions (a pooling window, or two neighbours in a row) gets its x and u
  * ciphertexts from the exact integer linear map, then z = x*u summed over the window,
  * relinearized and rescaled once. Groups of all stages run interleaved in the wavefront order of
  * nn/schedule.h, and every ciphertext is freed after its last use: only bands of rows of each

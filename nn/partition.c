@@ -185,6 +185,56 @@ int beaa_nn_partition_dir(const beaa_nn_partition *pt, uint32_t p)
     return p % 2 == 0 ? -1 : 1;
 }
 
+typedef struct visit_key {
+    uint32_t col, row, g;
+} visit_key;
+
+static int visit_cmp(const void *a, const void *b)
+{
+    const visit_key *x = a, *y = b;
+    if (x->col != y->col) return x->col < y->col ? -1 : 1;
+    if (x->row != y->row) return x->row < y->row ? -1 : 1;
+    return (x->g > y->g) - (x->g < y->g);
+}
+
+beaa_status beaa_nn_partition_order(const beaa_nn_partition *pt, const beaa_nn_net *net,
+                                    const beaa_nn_schedule *sc, uint32_t si, uint32_t p,
+                                    uint32_t *order)
+{
+    if (!pt || !net || !sc || !order || p >= pt->nparts || si >= pt->nstages ||
+        sc->nstages != pt->nstages || net->nstages != pt->nstages)
+        return BEAA_ERR_ARG;
+    const beaa_nn_stage *s = &net->stages[si];
+    const beaa_nn_sched_stage *t = &sc->stages[si];
+    const uint32_t a = pt->gfirst[si][p], b = pt->gfirst[si][p + 1], w = s->wout;
+    const int dir = beaa_nn_partition_dir(pt, p);
+    if (a == b) return BEAA_OK;
+    /* the rows the band's groups start in (a group is one row, or one row of pooling windows) */
+    uint32_t r0 = UINT32_MAX, r1 = 0;
+    for (uint32_t g = a; g < b; g++) {
+        uint32_t r = (uint32_t)t->order[t->gstart[g]] / w;
+        if (r < r0) r0 = r;
+        if (r > r1) r1 = r;
+    }
+    /* the band's rows and the map's columns, counted in groups (pooling windows or positions) */
+    const uint32_t rows = (r1 - r0) / (s->pool_kh ? s->pool_kh : 1) + 1;
+    const uint32_t cols = s->pool_kh ? s->pw : s->wout;
+    if (rows >= cols) {
+        for (uint32_t i = 0; i < b - a; i++) order[i] = dir > 0 ? a + i : b - 1 - i;
+        return BEAA_OK;
+    }
+    visit_key *k = malloc(sizeof *k * (b - a));
+    if (!k) return BEAA_ERR_NOMEM;
+    for (uint32_t g = a; g < b; g++) {
+        uint32_t q = (uint32_t)t->order[t->gstart[g]], r = q / w;
+        k[g - a] = (visit_key){ q % w, dir > 0 ? r : UINT32_MAX - r, g };
+    }
+    qsort(k, b - a, sizeof *k, visit_cmp);
+    for (uint32_t i = 0; i < b - a; i++) order[i] = k[i].g;
+    free(k);
+    return BEAA_OK;
+}
+
 size_t beaa_nn_partition_sends(const beaa_nn_partition *pt, const beaa_nn_net *net, uint32_t si,
                                uint32_t p)
 {

@@ -1,5 +1,5 @@
 /* partition.h - the encrypted pass split over P parts (the ranks of beaa-mpi) by rows.
- * Every stage's groups (nn/schedule.h: pooling windows or pairs of positions, in row-major
+ * Every stage's groups (nn/schedule.h: pooling windows or pairs in a row, in row-major
  * order) are cut into P contiguous ranges of about equal cost, so part p computes a band of
  * rows of every feature map. A group reads inputs near its rows only: the groups of part p read
  * the outputs of its own band of the previous stage plus a few rows of the neighbouring bands
@@ -8,7 +8,10 @@
  * Order within a part: parts alternate direction, so that two neighbours both start at their
  * common boundary (part 0 runs its band bottom-up, part 1 top-down, part 2 bottom-up, ...):
  * the halo one needs first is what the other computes first; at the boundaries where two
- * parts end they meet at the same time. */
+ * parts end they meet at the same time. A band with fewer rows than the map has columns is
+ * visited column by column (left to right, each column in the part's direction): a
+ * convolution moving along the band then keeps a few columns of the band alive, not a few
+ * rows of the whole map width (beaa_nn_partition_order). */
 #ifndef BEAA_NN_PARTITION_H
 #define BEAA_NN_PARTITION_H
 #include <stddef.h>
@@ -46,9 +49,18 @@ uint32_t beaa_nn_partition_owner(const beaa_nn_partition *pt, uint32_t si, uint3
 BEAA_MUST_CHECK beaa_status beaa_nn_partition_own(const beaa_nn_partition *pt,
                                                   const beaa_nn_schedule *sc, uint32_t p,
                                                   uint8_t ***out);
-/* The order in which part p runs its groups of stage si: +1 ascending (top-down), -1
- * descending (bottom-up); see above. */
+/* The direction of part p: +1 top-down (its rows, or each column, in ascending order), -1
+ * bottom-up; see above. */
 int beaa_nn_partition_dir(const beaa_nn_partition *pt, uint32_t p);
+
+/* The order in which part p runs its groups of stage si (see above): order[0 .. n) gets their
+ * indices, n = gfirst[si][p + 1] - gfirst[si][p] (the caller's array). One part, or a band as
+ * tall as the map is wide: the schedule's row-major order in the part's direction.
+ * Errors: BEAA_ERR_ARG, BEAA_ERR_NOMEM. */
+BEAA_MUST_CHECK beaa_status beaa_nn_partition_order(const beaa_nn_partition *pt,
+                                                    const beaa_nn_net *net,
+                                                    const beaa_nn_schedule *sc, uint32_t si,
+                                                    uint32_t p, uint32_t *order);
 
 /* The inputs of stage si that groups g0 .. g1-1 read: mark[e] set to 1 for each (mark holds the
  * stage's cin*hin*win flags; others are left as they are). Returns how many were newly marked. */

@@ -47,7 +47,7 @@ static beaa_status stage_make(const beaa_nn_stage *s, beaa_nn_sched_stage *t)
                                             (p % s->wout) / s->pool_kw)
                                 : (int32_t)o;
     }
-    /* groups of positions: pooling windows, or runs of 2 positions */
+    /* groups of positions: pooling windows, or pairs in a row */
     size_t ng = 0, no = 0;
     if (s->pool_kh) {
         for (uint32_t py = 0; py < s->ph; py++)
@@ -61,9 +61,15 @@ static beaa_status stage_make(const beaa_nn_stage *s, beaa_nn_sched_stage *t)
                 if ((size_t)t->gstart[ng] < no) ng++;
             }
     } else {
+        /* pairs of neighbours in a row (a row of odd length ends with one position): the two
+         * share most of their inputs, which the linear map then reads while they are in cache;
+         * no group spans two rows, so that a part of the pass (nn/partition.h) may visit them
+         * row by row or column by column */
         for (size_t p = 0; p < hw; p++) {
             if (!s->need[p]) continue;
-            if (no % 2 == 0) t->gstart[ng++] = (int32_t)no;
+            if (ng == 0 || no - (size_t)t->gstart[ng - 1] == 2 ||
+                (size_t)t->order[t->gstart[ng - 1]] / s->wout != p / s->wout)
+                t->gstart[ng++] = (int32_t)no;
             t->order[no++] = (int32_t)p;
         }
     }

@@ -1,6 +1,6 @@
 /* schedule.h - the order in which the encrypted pass computes a folded network, and what that
  * order keeps in memory. Each stage's output positions are cut into groups (a pooling window,
- * or two positions); a group of stage s can run as soon as every stage-s input it reads has been
+ * or two neighbours in a row); a group of stage s can run as soon as every stage-s input it reads has been
  * produced. The schedule runs, at every step, the next group of the LAST stage that has one
  * ready: a wavefront that moves down the image through all stages at once, so that each stage
  * keeps only a band of rows alive (not whole feature maps) and the network inputs are freed as

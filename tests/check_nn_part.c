@@ -59,7 +59,7 @@ static void fill_model(beaa_model *m)
 }
 
 /* 1x14x14 -> conv5 s2 p2 (7x7, 3 ch) -> fire -> pool2 (3x3) -> conv3 p1 -> conv1x1 (4) -> GAP:
- * odd sizes (rows that groups of two positions straddle, floor pooling), 5 stages. */
+ * odd sizes (rows of odd length, floor pooling), 5 stages. */
 static beaa_model *model(void)
 {
     beaa_model_desc d[6];
@@ -111,8 +111,9 @@ START_TEST(test_partition)
     ck_assert_int_eq(beaa_nn_partition_rows(net, sc, 0, &pt), BEAA_ERR_ARG);
     ck_assert_ptr_null(pt);
     ck_assert_int_eq(beaa_nn_partition_rows(net, sc, BEAA_NN_MAX_PARTS + 1, &pt), BEAA_ERR_ARG);
-    uint32_t parts[] = { 1, 2, 3, 5, 40 };
+    uint32_t parts[] = { 1, 2, 3, 5, 40 }, seen_dummy[64];
     for (size_t pi = 0; pi < sizeof parts / sizeof parts[0]; pi++) {
+        size_t col_bands = 0;
         uint32_t P = parts[pi];
         ck_assert_int_eq(beaa_nn_partition_rows(net, sc, P, &pt), BEAA_OK);
         for (uint32_t si = 0; si < net->nstages; si++) {
@@ -181,6 +182,42 @@ START_TEST(test_partition)
         /* directions: neighbours start at their common boundary */
         ck_assert_int_eq(beaa_nn_partition_dir(pt, 0), P > 1 ? -1 : 1);
         if (P > 1) ck_assert_int_eq(beaa_nn_partition_dir(pt, 1), 1);
+        /* visiting order: every own group once; one part: the schedule's order; a band shorter
+         * than the map is wide: column by column, each column in the part's direction */
+        for (uint32_t si = 0; si < net->nstages; si++) {
+            const beaa_nn_stage *s = &net->stages[si];
+            const uint32_t cols = s->pool_kh ? s->pw : s->wout, kh = s->pool_kh ? s->pool_kh : 1;
+            for (uint32_t p = 0; p < P; p++) {
+                uint32_t a = pt->gfirst[si][p], b = pt->gfirst[si][p + 1], ord[64], seen[64];
+                ck_assert_uint_le(b - a, 64);
+                ck_assert_int_eq(beaa_nn_partition_order(pt, net, sc, si, p, ord), BEAA_OK);
+                memset(seen, 0, sizeof seen);
+                uint32_t r0 = UINT32_MAX, r1 = 0;
+                for (uint32_t i = 0; i < b - a; i++) {
+                    ck_assert(ord[i] >= a && ord[i] < b);
+                    ck_assert_uint_eq(seen[ord[i] - a]++, 0);
+                    uint32_t r = (uint32_t)sc->stages[si].order[sc->stages[si].gstart[ord[i]]] / s->wout;
+                    r0 = r < r0 ? r : r0;
+                    r1 = r > r1 ? r : r1;
+                }
+                int by_cols = b > a && (r1 - r0) / kh + 1 < cols;
+                if (P == 1) ck_assert(!by_cols);
+                col_bands += (size_t)by_cols;
+                for (uint32_t i = 1; i < b - a; i++) {
+                    uint32_t q0 = (uint32_t)sc->stages[si].order[sc->stages[si].gstart[ord[i - 1]]];
+                    uint32_t q1 = (uint32_t)sc->stages[si].order[sc->stages[si].gstart[ord[i]]];
+                    int dir = beaa_nn_partition_dir(pt, p);
+                    if (!by_cols) ck_assert_int_eq((int)ord[i] - (int)ord[i - 1], dir);
+                    else if (q0 % s->wout == q1 % s->wout)
+                        ck_assert(dir > 0 ? q1 / s->wout > q0 / s->wout : q1 / s->wout < q0 / s->wout);
+                    else ck_assert_uint_lt(q0 % s->wout, q1 % s->wout);
+                }
+            }
+            ck_assert_int_eq(beaa_nn_partition_order(pt, net, sc, si, P, seen_dummy), BEAA_ERR_ARG);
+        }
+        ck_assert_int_eq(beaa_nn_partition_order(pt, net, sc, net->nstages, 0, seen_dummy), BEAA_ERR_ARG);
+        ck_assert_int_eq(beaa_nn_partition_order(pt, net, sc, 0, 0, NULL), BEAA_ERR_ARG);
+        if (P == 2) ck_assert_uint_gt(col_bands, 0);
         uint8_t **own = NULL;
         ck_assert_int_eq(beaa_nn_partition_own(pt, sc, P, &own), BEAA_ERR_ARG);
         ck_assert_int_eq(beaa_nn_partition_own(pt, sc, P - 1, &own), BEAA_OK);
@@ -434,7 +471,12 @@ START_TEST(test_parts_identical)
 {
     env e;
     env_make(&e, 8);
-    for (uint32_t P = 1; P <= 3; P++) {
+    for (uint32_t run = 0; run < 6; run++) {
+        /* runs 0-2: 1, 2, 3 parts, each running the ready group of its deepest stage in the
+         * reverse of the schedule's order; runs 3-5: each part follows its visiting order
+         * (beaa_nn_partition_order) stage by stage, as beaa-mpi does */
+        const uint32_t P = run % 3 + 1;
+        const int follow = run >= 3;
         beaa_nn_partition *pt = NULL;
         ck_assert_int_eq(beaa_nn_partition_rows(e.net, e.sc, P, &pt), BEAA_OK);
         memset(&g_sim, 0, sizeof g_sim);
@@ -452,14 +494,26 @@ START_TEST(test_parts_identical)
                 ck_assert_int_eq(beaa_nn_exec_put(g_sim.ex[p], 0, (size_t)i, c), BEAA_OK);
             }
         }
-        /* run in the reverse of the schedule's order where dependencies allow: each round, every
-         * part runs the ready group of its deepest stage (a different order than one process) */
+        uint32_t ord[8][BEAA_NN_MAX_STAGES][HW * HW], pos[8][BEAA_NN_MAX_STAGES];
+        memset(pos, 0, sizeof pos);
+        for (uint32_t p = 0; p < P; p++)
+            for (uint32_t si = 0; si < e.net->nstages; si++)
+                ck_assert_int_eq(beaa_nn_partition_order(pt, e.net, e.sc, si, p, ord[p][si]), BEAA_OK);
+        /* each round, every part runs one ready group of its deepest stage that has one */
         size_t left = e.sc->nsteps;
         while (left > 0) {
             size_t before = left;
             for (uint32_t p = 0; p < P; p++)
                 for (uint32_t si = e.net->nstages; si-- > 0;) {
                     int ran = 0;
+                    if (follow) {
+                        uint32_t n = pt->gfirst[si][p + 1] - pt->gfirst[si][p];
+                        if (pos[p][si] == n || !beaa_nn_exec_ready(g_sim.ex[p], si, ord[p][si][pos[p][si]]))
+                            continue;
+                        ck_assert_int_eq(beaa_nn_exec_run(g_sim.ex[p], si, ord[p][si][pos[p][si]++]), BEAA_OK);
+                        left--;
+                        break;
+                    }
                     for (uint32_t g = pt->gfirst[si][p + 1]; g-- > pt->gfirst[si][p];) {
                         if (!own[p][si][g]) continue;
                         if (!beaa_nn_exec_ready(g_sim.ex[p], si, g)) continue;

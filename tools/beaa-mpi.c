@@ -278,15 +278,16 @@ static void run_batch(team_run *t, const beaa_nn_qnet *qn, const beaa_ckks_relin
     if (st == BEAA_OK)
         st = beaa_nn_exec_new(net, qn, rk, sc, (const uint8_t *const *)own, threads, on_output, t, &t->ex);
     if (st != BEAA_OK) die("%s", beaa_strerror(st));
-    /* cursors: the own groups of each stage, in this part's direction */
-    int dir = beaa_nn_partition_dir(t->pt, (uint32_t)t->trank);
-    uint32_t cur[BEAA_NN_MAX_STAGES], end[BEAA_NN_MAX_STAGES];
+    /* the own groups of each stage in this part's order (nn/partition.h) */
+    uint32_t *seq[BEAA_NN_MAX_STAGES] = { 0 }, pos[BEAA_NN_MAX_STAGES], cnt[BEAA_NN_MAX_STAGES];
     size_t left = 0;
     for (uint32_t si = 0; si < L; si++) {
-        uint32_t a = t->pt->gfirst[si][t->trank], b = t->pt->gfirst[si][t->trank + 1];
-        left += b - a;
-        cur[si] = dir > 0 ? a : b;   /* dir < 0: cur counts down, the next group is cur - 1 */
-        end[si] = dir > 0 ? b : a;
+        cnt[si] = t->pt->gfirst[si][t->trank + 1] - t->pt->gfirst[si][t->trank];
+        pos[si] = 0;
+        left += cnt[si];
+        if (!(seq[si] = malloc(sizeof(uint32_t) * (cnt[si] + 1)))) die("%s", beaa_strerror(BEAA_ERR_NOMEM));
+        st = beaa_nn_partition_order(t->pt, net, sc, si, (uint32_t)t->trank, seq[si]);
+        if (st != BEAA_OK) die("%s", beaa_strerror(st));
     }
     const char *kill_at = getenv("BEAA_MPI_TEST_KILL"); /* test hook: "rank:groups" */
     int kill_rank = -1;
@@ -300,8 +301,8 @@ static void run_batch(team_run *t, const beaa_nn_qnet *qn, const beaa_ckks_relin
         if (t->err != BEAA_OK) die("%s", beaa_strerror(t->err));
         int ran = 0;
         for (uint32_t s2 = L; s2-- > 0 && !ran;) {
-            if (cur[s2] == end[s2]) continue;
-            uint32_t g = dir > 0 ? cur[s2] : cur[s2] - 1;
+            if (pos[s2] == cnt[s2]) continue;
+            uint32_t g = seq[s2][pos[s2]];
             if (s2 == 0) beaa_nn_exec_missing(t->ex, 0, g, load_missing, &lc);
             else if (!beaa_nn_exec_ready(t->ex, s2, g)) continue;
             double ta = now_s();
@@ -309,7 +310,7 @@ static void run_batch(team_run *t, const beaa_nn_qnet *qn, const beaa_ckks_relin
             tc += now_s() - ta;
             if (st != BEAA_OK) die("stage %u group %u: %s", s2 + 1, g, beaa_strerror(st));
             if (t->err != BEAA_OK) die("%s", beaa_strerror(t->err));
-            cur[s2] = dir > 0 ? cur[s2] + 1 : cur[s2] - 1;
+            pos[s2]++;
             left--;
             done++;
             ran = 1;
@@ -345,6 +346,7 @@ static void run_batch(team_run *t, const beaa_nn_qnet *qn, const beaa_ckks_relin
     beaa_nn_exec_free(t->ex);
     t->ex = NULL;
     free(own);
+    for (uint32_t si = 0; si < L; si++) free(seq[si]);
     /* every message of this batch was received by its reader: the next batch reuses the tags */
     MPI_Barrier(t->comm);
 }
