@@ -34,6 +34,8 @@ typedef struct ntt5_consts {
     __m512i q, two_q, neg_q, mask52, s1;
 } ntt5_consts;
 
+#define NTT5_INLINE static inline __attribute__((always_inline))
+
 /* Forward (Cooley-Tukey) butterfly: X, Y in [0, 4q) -> X + T, X - T + 2q in [0, 4q). */
 static inline void ntt5_fwd_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws,
                                  const ntt5_consts *k)
@@ -83,6 +85,25 @@ static inline void ntt5_inv_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws,
                         k->mask52);
 }
 
+/* The same without reducing the sum: U, V < b (b a multiple of q, 2b <= 2^52) -> U + V < 2b,
+ * w (U - V + b) in [0, 2q). For primes below 2^48 the inverse passes run on these (ntt5_inv). */
+static inline void ntt5_inv_bfly_nr(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i b,
+                                    const ntt5_consts *k)
+{
+    __m512i U = *x, V = *y;
+    *x = _mm512_add_epi64(U, V);
+    *y = ntt5_mul_shoup(_mm512_add_epi64(_mm512_sub_epi64(U, V), b), w, ws, k->neg_q, k->mask52);
+}
+
+/* One inverse butterfly of a pass: red != 0 the Harvey one (inputs < 2q); else without reduction,
+ * inputs below b (constant at every call). */
+NTT5_INLINE void ntt5_inv_bfly_r(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i b,
+                                 const ntt5_consts *k, int red)
+{
+    if (red) ntt5_inv_bfly(x, y, w, ws, k);
+    else ntt5_inv_bfly_nr(x, y, w, ws, b, k);
+}
+
 static ntt5_consts ntt5_make_consts(uint64_t q)
 {
     ntt5_consts k;
@@ -111,8 +132,6 @@ static inline ntt5_tw ntt5_tw_at(const uint64_t *w, const uint64_t *ws, size_t i
  * stage is a block of 2g values; for every 8-lane column j < g/4 of it, the 8 vectors at
  * distances g/4 apart go through the three stages in registers (12 butterflies) and back. One
  * load and store of the data per three stages, instead of per stage. */
-#define NTT5_INLINE static inline __attribute__((always_inline))
-
 NTT5_INLINE void ntt5_fwd_radix8(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
                                  const uint64_t *wst, const ntt5_consts *k, int red)
 {
@@ -274,32 +293,44 @@ static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     else ntt5_fwd_small3(a, n, t->fw, t->fw_shoup52, &k, !lazy, 0);
 }
 
+/* The inverse passes take red (1: Harvey butterflies, values in [0, 2q) throughout; 0: without
+ * reductions) and, for red == 0, b: a bound (a multiple of q) of the values the pass reads, and
+ * rl: reduce them to [0, 2q) as they are loaded (then b = 2q). The stages of a pass use b, 2b,
+ * 4b as their bounds; the values it writes are below 2^(stages) b. */
+NTT5_INLINE __m512i ntt5_inv_load(const uint64_t *p, const ntt5_consts *k, int rl)
+{
+    __m512i v = _mm512_load_si512((const void *)p);
+    return rl ? ntt5_reduce(v, k->s1, k->q) : v;
+}
+
 /* Inverse stages of distances d, 2d, 4d (d >= 8; groups m = n/(2d), m/2, m/4) in one pass: each
  * block of 8d values is 8 vectors at distance d per 8-lane column, three stages in registers. */
-static void ntt5_inv_radix8(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
-                            const uint64_t *wst, const ntt5_consts *k)
+NTT5_INLINE void ntt5_inv_radix8(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
+                                 const uint64_t *wst, const ntt5_consts *k, int red, __m512i b,
+                                 int rl)
 {
     const size_t m = n / (2 * d), blocks = n / (8 * d);
-    for (size_t b = 0; b < blocks; b++) {
-        const ntt5_tw A0 = ntt5_tw_at(wt, wst, m + 4 * b), A1 = ntt5_tw_at(wt, wst, m + 4 * b + 1);
-        const ntt5_tw A2 = ntt5_tw_at(wt, wst, m + 4 * b + 2), A3 = ntt5_tw_at(wt, wst, m + 4 * b + 3);
-        const ntt5_tw B0 = ntt5_tw_at(wt, wst, m / 2 + 2 * b), B1 = ntt5_tw_at(wt, wst, m / 2 + 2 * b + 1);
-        const ntt5_tw C = ntt5_tw_at(wt, wst, m / 4 + b);
-        uint64_t *p = a + 8 * d * b;
+    const __m512i b2 = _mm512_add_epi64(b, b), b4 = _mm512_add_epi64(b2, b2);
+    for (size_t bl = 0; bl < blocks; bl++) {
+        const ntt5_tw A0 = ntt5_tw_at(wt, wst, m + 4 * bl), A1 = ntt5_tw_at(wt, wst, m + 4 * bl + 1);
+        const ntt5_tw A2 = ntt5_tw_at(wt, wst, m + 4 * bl + 2), A3 = ntt5_tw_at(wt, wst, m + 4 * bl + 3);
+        const ntt5_tw B0 = ntt5_tw_at(wt, wst, m / 2 + 2 * bl), B1 = ntt5_tw_at(wt, wst, m / 2 + 2 * bl + 1);
+        const ntt5_tw C = ntt5_tw_at(wt, wst, m / 4 + bl);
+        uint64_t *p = a + 8 * d * bl;
         for (size_t j = 0; j < d; j += 8) {
             __m512i v[8];
 #pragma GCC unroll 8
-            for (int r = 0; r < 8; r++) v[r] = _mm512_load_si512((const void *)(p + j + r * d));
-            ntt5_inv_bfly(&v[0], &v[1], A0.w, A0.ws, k);
-            ntt5_inv_bfly(&v[2], &v[3], A1.w, A1.ws, k);
-            ntt5_inv_bfly(&v[4], &v[5], A2.w, A2.ws, k);
-            ntt5_inv_bfly(&v[6], &v[7], A3.w, A3.ws, k);
-            ntt5_inv_bfly(&v[0], &v[2], B0.w, B0.ws, k);
-            ntt5_inv_bfly(&v[1], &v[3], B0.w, B0.ws, k);
-            ntt5_inv_bfly(&v[4], &v[6], B1.w, B1.ws, k);
-            ntt5_inv_bfly(&v[5], &v[7], B1.w, B1.ws, k);
+            for (int r = 0; r < 8; r++) v[r] = ntt5_inv_load(p + j + r * d, k, rl);
+            ntt5_inv_bfly_r(&v[0], &v[1], A0.w, A0.ws, b, k, red);
+            ntt5_inv_bfly_r(&v[2], &v[3], A1.w, A1.ws, b, k, red);
+            ntt5_inv_bfly_r(&v[4], &v[5], A2.w, A2.ws, b, k, red);
+            ntt5_inv_bfly_r(&v[6], &v[7], A3.w, A3.ws, b, k, red);
+            ntt5_inv_bfly_r(&v[0], &v[2], B0.w, B0.ws, b2, k, red);
+            ntt5_inv_bfly_r(&v[1], &v[3], B0.w, B0.ws, b2, k, red);
+            ntt5_inv_bfly_r(&v[4], &v[6], B1.w, B1.ws, b2, k, red);
+            ntt5_inv_bfly_r(&v[5], &v[7], B1.w, B1.ws, b2, k, red);
 #pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) ntt5_inv_bfly(&v[r], &v[r + 4], C.w, C.ws, k);
+            for (int r = 0; r < 4; r++) ntt5_inv_bfly_r(&v[r], &v[r + 4], C.w, C.ws, b4, k, red);
 #pragma GCC unroll 8
             for (int r = 0; r < 8; r++) _mm512_store_si512((void *)(p + j + r * d), v[r]);
         }
@@ -307,23 +338,25 @@ static void ntt5_inv_radix8(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
 }
 
 /* Inverse stages of distances d and 2d (d >= 8) in one pass. */
-static void ntt5_inv_radix4(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
-                            const uint64_t *wst, const ntt5_consts *k)
+NTT5_INLINE void ntt5_inv_radix4(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
+                                 const uint64_t *wst, const ntt5_consts *k, int red, __m512i b,
+                                 int rl)
 {
     const size_t m = n / (2 * d), blocks = n / (4 * d);
-    for (size_t b = 0; b < blocks; b++) {
-        const ntt5_tw A0 = ntt5_tw_at(wt, wst, m + 2 * b), A1 = ntt5_tw_at(wt, wst, m + 2 * b + 1);
-        const ntt5_tw B = ntt5_tw_at(wt, wst, m / 2 + b);
-        uint64_t *p = a + 4 * d * b;
+    const __m512i b2 = _mm512_add_epi64(b, b);
+    for (size_t bl = 0; bl < blocks; bl++) {
+        const ntt5_tw A0 = ntt5_tw_at(wt, wst, m + 2 * bl), A1 = ntt5_tw_at(wt, wst, m + 2 * bl + 1);
+        const ntt5_tw B = ntt5_tw_at(wt, wst, m / 2 + bl);
+        uint64_t *p = a + 4 * d * bl;
         for (size_t j = 0; j < d; j += 8) {
-            __m512i v0 = _mm512_load_si512((const void *)(p + j));
-            __m512i v1 = _mm512_load_si512((const void *)(p + j + d));
-            __m512i v2 = _mm512_load_si512((const void *)(p + j + 2 * d));
-            __m512i v3 = _mm512_load_si512((const void *)(p + j + 3 * d));
-            ntt5_inv_bfly(&v0, &v1, A0.w, A0.ws, k);
-            ntt5_inv_bfly(&v2, &v3, A1.w, A1.ws, k);
-            ntt5_inv_bfly(&v0, &v2, B.w, B.ws, k);
-            ntt5_inv_bfly(&v1, &v3, B.w, B.ws, k);
+            __m512i v0 = ntt5_inv_load(p + j, k, rl);
+            __m512i v1 = ntt5_inv_load(p + j + d, k, rl);
+            __m512i v2 = ntt5_inv_load(p + j + 2 * d, k, rl);
+            __m512i v3 = ntt5_inv_load(p + j + 3 * d, k, rl);
+            ntt5_inv_bfly_r(&v0, &v1, A0.w, A0.ws, b, k, red);
+            ntt5_inv_bfly_r(&v2, &v3, A1.w, A1.ws, b, k, red);
+            ntt5_inv_bfly_r(&v0, &v2, B.w, B.ws, b2, k, red);
+            ntt5_inv_bfly_r(&v1, &v3, B.w, B.ws, b2, k, red);
             _mm512_store_si512((void *)(p + j), v0);
             _mm512_store_si512((void *)(p + j + d), v1);
             _mm512_store_si512((void *)(p + j + 2 * d), v2);
@@ -333,17 +366,18 @@ static void ntt5_inv_radix4(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
 }
 
 /* Inverse stage of distance d >= 8 alone. */
-static void ntt5_inv_radix2(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
-                            const uint64_t *wst, const ntt5_consts *k)
+NTT5_INLINE void ntt5_inv_radix2(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
+                                 const uint64_t *wst, const ntt5_consts *k, int red, __m512i b,
+                                 int rl)
 {
     const size_t m = n / (2 * d);
     for (size_t i = 0; i < m; i++) {
         const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
         uint64_t *x = a + 2 * i * d, *y = x + d;
         for (size_t j = 0; j < d; j += 8) {
-            __m512i X = _mm512_load_si512((const void *)(x + j));
-            __m512i Y = _mm512_load_si512((const void *)(y + j));
-            ntt5_inv_bfly(&X, &Y, A.w, A.ws, k);
+            __m512i X = ntt5_inv_load(x + j, k, rl);
+            __m512i Y = ntt5_inv_load(y + j, k, rl);
+            ntt5_inv_bfly_r(&X, &Y, A.w, A.ws, b, k, red);
             _mm512_store_si512((void *)(x + j), X);
             _mm512_store_si512((void *)(y + j), Y);
         }
@@ -351,11 +385,12 @@ static void ntt5_inv_radix2(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
 }
 
 /* The inverse stages of distance 1, 2 and 4 in one pass over 16-value chunks, reading src
- * (== a, or an out-of-place input) and writing a: the forward pass's lane orders backwards
- * (natural -> distance-1 layout by vpermt2q, -> distance 2 by vpunpck, -> distance 4 by vpermt2q,
- * -> natural by vshufi64x2), twiddles in the same lane orders from the inverse table. */
-static void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, const uint64_t *wt,
-                            const uint64_t *wst, const ntt5_consts *k)
+ * (== a, or an out-of-place input; values in [0, 2q)) and writing a: the forward pass's lane
+ * orders backwards (natural -> distance-1 layout by vpermt2q, -> distance 2 by vpunpck, ->
+ * distance 4 by vpermt2q, -> natural by vshufi64x2), twiddles in the same lane orders from the
+ * inverse table. red == 0: bounds 2q, 4q, 8q; the values written are below 16q. */
+NTT5_INLINE void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, const uint64_t *wt,
+                                 const uint64_t *wst, const ntt5_consts *k, int red)
 {
     static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3}, i1[8] = {0, 1, 4, 5, 2, 3, 6, 7};
     static const uint64_t s1x[8] = {0, 2, 8, 10, 4, 6, 12, 14}, s1y[8] = {1, 3, 9, 11, 5, 7, 13, 15};
@@ -363,6 +398,7 @@ static void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, const ui
     const __m512i I2 = _mm512_loadu_si512((const void *)i2), I1 = _mm512_loadu_si512((const void *)i1);
     const __m512i S1X = _mm512_loadu_si512((const void *)s1x), S1Y = _mm512_loadu_si512((const void *)s1y);
     const __m512i S4X = _mm512_loadu_si512((const void *)s4x), S4Y = _mm512_loadu_si512((const void *)s4y);
+    const __m512i b4 = _mm512_add_epi64(k->two_q, k->two_q), b8 = _mm512_add_epi64(b4, b4);
     const size_t m4 = n / 8, m2 = n / 4, m1 = n / 2;
     for (size_t c = 0; c < n / 16; c++) {
         const uint64_t *ps = src + 16 * c;
@@ -372,12 +408,12 @@ static void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, const ui
         __m512i X = _mm512_permutex2var_epi64(v0, S1X, v1), Y = _mm512_permutex2var_epi64(v0, S1Y, v1);
         __m512i w = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wt + m1 + 8 * c)));
         __m512i ws = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wst + m1 + 8 * c)));
-        ntt5_inv_bfly(&X, &Y, w, ws, k);
+        ntt5_inv_bfly_r(&X, &Y, w, ws, k->two_q, k, red);
         /* distance 2 */
         __m512i X2 = _mm512_unpacklo_epi64(X, Y), Y2 = _mm512_unpackhi_epi64(X, Y);
         w = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wt + m2 + 4 * c)));
         ws = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wst + m2 + 4 * c)));
-        ntt5_inv_bfly(&X2, &Y2, w, ws, k);
+        ntt5_inv_bfly_r(&X2, &Y2, w, ws, b4, k, red);
         /* distance 4 */
         X = _mm512_permutex2var_epi64(X2, S4X, Y2);
         Y = _mm512_permutex2var_epi64(X2, S4Y, Y2);
@@ -385,51 +421,83 @@ static void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, const ui
                                    (long long)wt[m4 + 2 * c + 1]);
         ws = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
                                     (long long)wst[m4 + 2 * c + 1]);
-        ntt5_inv_bfly(&X, &Y, w, ws, k);
+        ntt5_inv_bfly_r(&X, &Y, w, ws, b8, k, red);
         _mm512_store_si512((void *)p, _mm512_shuffle_i64x2(X, Y, 0x44));
         _mm512_store_si512((void *)(p + 8), _mm512_shuffle_i64x2(X, Y, 0xEE));
     }
 }
 
-/* The last stage multiplies by ni = n^-1 s and nw = n^-1 iv[1] s (s = 1, or the scaled kernel's
- * w; nis, nws their 52-bit Shoup forms); mode 0: output in [0, q), 1: lazy [0, 2q), 2: plus
- * c mod q, in [0, q). Passes: the three small distances, then radix 8/4/2 up to n/4, then the
- * last stage: 6 passes at n = 2^14 (14 before). */
-static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, const uint64_t *src, int mode,
-                     uint64_t ni_,
-                     uint64_t nis_, uint64_t nw_, uint64_t nws_, uint64_t c_)
+/* The passes from distance 8 up to n/4, and the last stage with n^-1 merged (see ntt5_inv):
+ * red == 0 keeps the bound `bound` (a multiple of q) of the values, and a pass whose outputs
+ * would reach 2^52 reduces its inputs first. */
+NTT5_INLINE void ntt5_inv_passes(uint64_t *a, size_t n, const uint64_t *wt, const uint64_t *wst,
+                                 const ntt5_consts *k, uint64_t q, int red, uint64_t bound,
+                                 int mode, uint64_t ni_, uint64_t nis_, uint64_t nw_,
+                                 uint64_t nws_, uint64_t c_)
 {
-    const size_t n = t->n, half = n >> 1;
-    const ntt5_consts k = ntt5_make_consts(t->mod.q);
-    ntt5_inv_small3(a, src, n, t->iv, t->iv_shoup52, &k);
+    const size_t half = n >> 1;
+    const uint64_t lim = UINT64_C(1) << 52, two_q = 2 * q;
     size_t d = 8;
     while (d < half) {
-        if (4 * d < half) { ntt5_inv_radix8(a, n, d, t->iv, t->iv_shoup52, &k); d *= 8; }
-        else if (2 * d < half) { ntt5_inv_radix4(a, n, d, t->iv, t->iv_shoup52, &k); d *= 4; }
-        else { ntt5_inv_radix2(a, n, d, t->iv, t->iv_shoup52, &k); d *= 2; }
+        unsigned st = 4 * d < half ? 3 : 2 * d < half ? 2 : 1;
+        int rl = !red && (bound << st) > lim;
+        if (rl) bound = two_q;
+        __m512i b = _mm512_set1_epi64((long long)bound);
+        if (st == 3) ntt5_inv_radix8(a, n, d, wt, wst, k, red, b, rl);
+        else if (st == 2) ntt5_inv_radix4(a, n, d, wt, wst, k, red, b, rl);
+        else ntt5_inv_radix2(a, n, d, wt, wst, k, red, b, rl);
+        bound <<= st;
+        d <<= st;
     }
-    /* last stage with n^-1 merged: outputs in [0, 2q) */
+    /* last stage with n^-1 merged: outputs in [0, 2q); its inputs are below `bound` (2q with
+     * red): U + V and U - V + bound stay below 2^52 */
+    const int rl = !red && 2 * bound > lim;
+    if (rl) bound = two_q;
+    const __m512i off = _mm512_set1_epi64((long long)(red ? two_q : bound));
     const __m512i ni = _mm512_set1_epi64((long long)ni_);
     const __m512i nis = _mm512_set1_epi64((long long)nis_);
     const __m512i nw = _mm512_set1_epi64((long long)nw_);
     const __m512i nws = _mm512_set1_epi64((long long)nws_);
     const __m512i c = _mm512_set1_epi64((long long)c_);
     for (size_t j = 0; j < half; j += 8) {
-        __m512i U = _mm512_load_si512((const void *)(a + j));
-        __m512i V = _mm512_load_si512((const void *)(a + half + j));
-        __m512i X = ntt5_mul_shoup(_mm512_add_epi64(U, V), ni, nis, k.neg_q, k.mask52);
-        __m512i Y = ntt5_mul_shoup(_mm512_add_epi64(_mm512_sub_epi64(U, V), k.two_q), nw, nws,
-                                   k.neg_q, k.mask52);
+        __m512i U = ntt5_inv_load(a + j, k, rl);
+        __m512i V = ntt5_inv_load(a + half + j, k, rl);
+        __m512i X = ntt5_mul_shoup(_mm512_add_epi64(U, V), ni, nis, k->neg_q, k->mask52);
+        __m512i Y = ntt5_mul_shoup(_mm512_add_epi64(_mm512_sub_epi64(U, V), off), nw, nws,
+                                   k->neg_q, k->mask52);
         if (mode != 1) {
-            X = ntt5_csub(X, k.q);
-            Y = ntt5_csub(Y, k.q);
+            X = ntt5_csub(X, k->q);
+            Y = ntt5_csub(Y, k->q);
         }
         if (mode == 2) {
-            X = ntt5_csub(_mm512_add_epi64(X, c), k.q);
-            Y = ntt5_csub(_mm512_add_epi64(Y, c), k.q);
+            X = ntt5_csub(_mm512_add_epi64(X, c), k->q);
+            Y = ntt5_csub(_mm512_add_epi64(Y, c), k->q);
         }
         _mm512_store_si512((void *)(a + j), X);
         _mm512_store_si512((void *)(a + half + j), Y);
+    }
+}
+
+/* The last stage multiplies by ni = n^-1 s and nw = n^-1 iv[1] s (s = 1, or the scaled kernel's
+ * w; nis, nws their 52-bit Shoup forms); mode 0: output in [0, q), 1: lazy [0, 2q), 2: plus
+ * c mod q, in [0, q). Passes: the three small distances, then radix 8/4/2 up to n/4, then the
+ * last stage: 6 passes at n = 2^14 (14 before). For primes below 2^48 the butterflies do not
+ * reduce their sums (values grow by a factor 2 per stage, from [0, 2q)); a pass whose values
+ * would reach 2^52 reduces them as it loads them (a Shoup product by 1: at n = 2^14 with 40-bit
+ * primes once, in the fourth pass), instead of every butterfly's conditional subtraction. */
+static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, const uint64_t *src, int mode,
+                     uint64_t ni_, uint64_t nis_, uint64_t nw_, uint64_t nws_, uint64_t c_)
+{
+    const size_t n = t->n;
+    const ntt5_consts k = ntt5_make_consts(t->mod.q);
+    if (16 * t->mod.q <= (UINT64_C(1) << 52)) {
+        ntt5_inv_small3(a, src, n, t->iv, t->iv_shoup52, &k, 0);
+        ntt5_inv_passes(a, n, t->iv, t->iv_shoup52, &k, t->mod.q, 0, 16 * t->mod.q, mode, ni_,
+                        nis_, nw_, nws_, c_);
+    } else {
+        ntt5_inv_small3(a, src, n, t->iv, t->iv_shoup52, &k, 1);
+        ntt5_inv_passes(a, n, t->iv, t->iv_shoup52, &k, t->mod.q, 1, 2 * t->mod.q, mode, ni_,
+                        nis_, nw_, nws_, c_);
     }
 }
 
