@@ -285,14 +285,18 @@ static void check_elementwise_isa(const beaa_kernels *k, size_t n, uint64_t q)
 #undef COMPARE
     }
     /* tensor: three outputs, no aliasing; distinct operands, then the square (a == b); w random,
-     * q - 1, and 1 (the plain product's own loop) */
-    fill(a, n, q);
-    fill(b, n, q);
-    fill(r0, n, q);
-    fill(b2, n, q);
-    for (int sq = 0; sq < 2; sq++)
+     * q - 1, and 1 (the plain product's own loop); random inputs, then 0 or q - 1 only (the
+     * cross term's sum of two products near 2 q^2 is reduced at once) */
+    for (int sq = 0; sq < 4; sq++)
         for (int wi = 0; wi < 3; wi++) {
-            const uint64_t *x0 = a, *x1 = b, *y0 = sq ? a : r0, *y1 = sq ? b : b2;
+            if (wi == 0 && sq % 2 == 0) {
+                void (*fl)(uint64_t *, size_t, uint64_t) = sq < 2 ? fill : fill_extreme;
+                fl(a, n, q);
+                fl(b, n, q);
+                fl(r0, n, q);
+                fl(b2, n, q);
+            }
+            const uint64_t *x0 = a, *x1 = b, *y0 = sq % 2 ? a : r0, *y1 = sq % 2 ? b : b2;
             uint64_t tw = wi == 2 ? 1 : wi ? we : w, tws = wi == 2 ? beaa_shoup(1, q) : wi ? wes : ws;
             k->tensor(ka, kb, kr, x0, x1, y0, y1, n, &m, tw, tws);
             ref->tensor(ra, rb, rr, x0, x1, y0, y1, n, &m, tw, tws);

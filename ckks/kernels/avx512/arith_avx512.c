@@ -84,6 +84,22 @@ static inline __m512i ar5_mulmod(__m512i a, __m512i b, const ar5_barrett *k)
     return ar5_csub(ar5_csub(r, k->q), k->q);
 }
 
+/* (a*b + c*d) mod q in [0, q) for a, b, c, d < q < 2^50: one Barrett reduction of the 101-bit
+ * sum. P = hi 2^52 + lo with lo < 2^53 (two low halves added), so c1 = P >> (L-1) is hi << (53-L)
+ * PLUS lo >> (L-1) (the bits overlap), c1 < 2^(L+2) <= 2^52; qhat = (c1 mu) >> 52 is at most 2
+ * below floor(P / q) (c1 mu / 2^52 > P/q - P/2^(L+51) - 2^(L-1)/q > P/q - 2 for P < 2^(2L+1)),
+ * so P - qhat q < 3q < 2^52, taken mod 2^52 from lo. */
+static inline __m512i ar5_mulmod2(__m512i a, __m512i b, __m512i c, __m512i d, const ar5_barrett *k)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i lo = _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(zero, a, b), c, d);
+    __m512i hi = _mm512_madd52hi_epu64(_mm512_madd52hi_epu64(zero, a, b), c, d);
+    __m512i c1 = _mm512_add_epi64(_mm512_sllv_epi64(hi, k->shl), _mm512_srlv_epi64(lo, k->shr));
+    __m512i qhat = _mm512_madd52hi_epu64(zero, c1, k->mu);
+    __m512i r = _mm512_and_si512(_mm512_madd52lo_epu64(lo, qhat, k->neg_q), k->mask52);
+    return ar5_csub(ar5_csub(r, _mm512_add_epi64(k->q, k->q)), k->q);
+}
+
 void beaa_mul_mod_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n,
                          const beaa_modulus *m)
 {
@@ -213,8 +229,7 @@ ar5_tensor_body(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a0, co
         __m512i x1 = _mm512_loadu_si512((const void *)(a1 + i));
         __m512i y0 = _mm512_loadu_si512((const void *)(b0 + i));
         __m512i y1 = _mm512_loadu_si512((const void *)(b1 + i));
-        __m512i t1 = _mm512_add_epi64(ar5_mulmod(x0, y1, k), ar5_mulmod(x1, y0, k));
-        t1 = ar5_csub(t1, k->q); /* [0, q) */
+        __m512i t1 = ar5_mulmod2(x0, y1, x1, y0, k); /* [0, q) */
         __m512i t0 = ar5_mulmod(x0, y0, k);
         if (scaled) {
             t0 = ar5_csub(ar5_mul_shoup(t0, kc->w, kc->ws, kc->neg_q, kc->mask52), k->q);
