@@ -1,7 +1,8 @@
 /* check_tool_messages.c - what the beaa tool says when a file is missing or wrong: "not found"
  * with the path it tried; the default model found from any working folder (next to the
  * executable, as `make install` lays it out: bin/ and share/beaa/models/); --overwrite named when
- * an output exists; --flood checked. Runs bin/beaa from a temporary folder. */
+ * an output exists; --flood checked; beaa-train names a wrong model path before loading data.
+ * Runs bin/beaa and bin/beaa-train from a temporary folder. */
 #include <check.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -13,24 +14,45 @@
 
 static char g_bin[PATH_MAX], g_root[PATH_MAX], g_tmp[256];
 
-/* runs `cd TMP && BIN args` and returns its exit status, output (stdout + stderr) in out */
-static int run(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int run(char *out, size_t n, const char *fmt, ...)
+/* runs `cd TMP && PROG args` and returns its exit status, output (stdout + stderr) in out */
+static int vrun(const char *prog, char *out, size_t n, const char *fmt, va_list ap)
 {
     char args[3000], cmd[2 * PATH_MAX + 3400], path[300];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
     snprintf(path, sizeof path, "%s/out.txt", g_tmp);
     if (snprintf(cmd, sizeof cmd, "cd '%s' && OMP_WAIT_POLICY=passive '%s' %s >'%s' 2>&1", g_tmp,
-                 g_bin, args, path) >= (int)sizeof cmd)
+                 prog, args, path) >= (int)sizeof cmd)
         ck_abort_msg("command too long");
     int rc = system(cmd);
     FILE *f = fopen(path, "rb");
     size_t got = f ? fread(out, 1, n - 1, f) : 0;
     out[got] = 0;
     if (f) fclose(f);
+    return rc;
+}
+
+/* bin/beaa (or the installed copy the test points g_bin at) */
+static int run(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int run(char *out, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vrun(g_bin, out, n, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* bin/beaa-train */
+static int run_train(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int run_train(char *out, size_t n, const char *fmt, ...)
+{
+    char prog[PATH_MAX + 32];
+    snprintf(prog, sizeof prog, "%s/bin/beaa-train", g_root);
+    ck_assert_msg(access(prog, X_OK) == 0, "%s not built", prog);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vrun(prog, out, n, fmt, ap);
+    va_end(ap);
     return rc;
 }
 
@@ -94,6 +116,33 @@ START_TEST(test_not_found)
 }
 END_TEST
 
+/* beaa-train reads its model files (--teacher, --init-from) before the data, so a wrong path is
+ * named at once, not after the data set has loaded; then a missing data set is named */
+START_TEST(test_train_order)
+{
+    setup();
+    char out[8192];
+    int rc = run_train(out, sizeof out, "--variant poly-layer --out m.model --teacher nosuch-teacher.model "
+                                        "--data fashion-mnist:nosuch-dir");
+    ck_assert_int_ne(rc, 0);
+    ck_assert_msg(strstr(out, "nosuch-teacher.model: not found") != NULL && strstr(out, "nosuch-dir") == NULL,
+                  "got: %s", out);
+    rc = run_train(out, sizeof out, "--variant poly-layer --out m.model --init-from nosuch-init.model "
+                                    "--data fashion-mnist:nosuch-dir");
+    ck_assert_int_ne(rc, 0);
+    ck_assert_msg(strstr(out, "nosuch-init.model: not found") != NULL && strstr(out, "nosuch-dir") == NULL,
+                  "got: %s", out);
+    rc = run_train(out, sizeof out, "--variant poly-layer --out m.model --teacher '%s/models/fmnist-beaa.model' "
+                                    "--data fashion-mnist:nosuch-dir", g_root);
+    ck_assert_int_ne(rc, 0);
+    ck_assert_msg(strstr(out, "nosuch-dir/train-images-idx3-ubyte.gz: not found") != NULL, "got: %s", out);
+    char made[300];
+    snprintf(made, sizeof made, "%s/m.model", g_tmp);
+    ck_assert_int_ne(access(made, F_OK), 0);
+    teardown();
+}
+END_TEST
+
 /* the default model where `make install` puts it, with nothing in the working folder */
 START_TEST(test_installed_layout)
 {
@@ -127,6 +176,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_not_found);
     tcase_add_test(tc, test_installed_layout);
+    tcase_add_test(tc, test_train_order);
     suite_add_tcase(s, tc);
     return test_run_suite(s, 0);
 }

@@ -136,11 +136,19 @@ int main(int argc, char **argv)
         FILE *f = fopen(out, "rb");
         if (f) { fclose(f); return die(out, BEAA_ERR_EXISTS, "use --overwrite"); }
     }
+    /* the model files first: a wrong path fails before minutes of loading data */
+    beaa_status s = BEAA_OK;
+    beaa_model *m = NULL, *teacher = NULL, *init = NULL;
+    if (teacher_path && (s = beaa_model_load(teacher_path, &teacher)) != BEAA_OK)
+        return die(teacher_path, s, NULL);
+    if (init_path && (s = beaa_model_load(init_path, &init)) != BEAA_OK) {
+        beaa_model_free(teacher);
+        return die(init_path, s, NULL);
+    }
 
     /* data */
     char err[512] = "";
     beaa_dataset train = {0}, val = {0}, test = {0};
-    beaa_status s;
     if (!strncmp(data, "fashion-mnist", 13) && (data[13] == '\0' || data[13] == ':')) {
         const char *dir = data[13] == ':' ? data + 14 : NULL;
         s = beaa_data_fmnist_load(dir, 1, &train, err, sizeof err);
@@ -177,23 +185,19 @@ int main(int argc, char **argv)
     }
 
     /* model */
-    beaa_model *m = NULL, *teacher = NULL;
     s = beaa_train_arch_squeezenet(train.c, train.h, train.w, train.num_classes, act, gran,
                                    conv3, &m);
     if (s) return die("building the network", s, NULL);
     s = beaa_train_init_weights(m, cfg.seed, (float)pa, (float)pb, (float)pc);
     if (!s) s = beaa_train_set_normalization(m, &train);
     if (s) return die("initializing", s, NULL);
-    if (init_path) {
-        beaa_model *src = NULL;
-        s = beaa_model_load(init_path, &src);
-        if (!s) s = beaa_train_copy_linear(m, src);
-        beaa_model_free(src);
+    if (init) {
+        s = beaa_train_copy_linear(m, init);
+        beaa_model_free(init);
+        init = NULL;
         if (s) return die(init_path, s, NULL);
     }
-    if (teacher_path) {
-        s = beaa_model_load(teacher_path, &teacher);
-        if (s) return die(teacher_path, s, NULL);
+    if (teacher) {
         /* the student normalizes like its teacher so both see the same input */
         memcpy(m->in_mean, teacher->in_mean, sizeof m->in_mean);
         memcpy(m->in_std, teacher->in_std, sizeof m->in_std);
