@@ -4,8 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "lib/cpu.h"
 #include "nn/exec.h"
 #include "nn/plan.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static double now_s(void)
 {
@@ -344,6 +348,36 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
     return st;
 }
 
+/* The LOAD actions acts[0 .. n) read in parallel by up to `threads` slots of io, then put into
+ * the engine in order; the first error (in action order) is returned, every ciphertext not put
+ * freed. */
+static beaa_status load_parallel(const beaa_nn_ooc_io *io, beaa_nn_exec *ex,
+                                 const beaa_nn_ooc_action *acts, size_t n, int threads)
+{
+    beaa_ckks_ciphertext **cts = calloc(n, sizeof *cts);
+    beaa_status *sts = malloc(sizeof *sts * n);
+    if (!cts || !sts) { free(cts); free(sts); return BEAA_ERR_NOMEM; }
+    int nt = threads < (int)io->load_slots ? threads : (int)io->load_slots;
+    if ((size_t)nt > n) nt = (int)n;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (size_t i = 0; i < n; i++) {
+        unsigned slot = 0;
+#ifdef _OPENMP
+        slot = (unsigned)omp_get_thread_num();
+#endif
+        sts[i] = io->load_input_slot(io->user, slot, acts[i].idx, &cts[i]);
+    }
+    beaa_status err = BEAA_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (err == BEAA_OK) err = sts[i];
+        if (err == BEAA_OK) err = beaa_nn_exec_put(ex, 0, acts[i].idx, cts[i]);
+        else beaa_ckks_ciphertext_free(cts[i]);
+    }
+    free(cts);
+    free(sts);
+    return err;
+}
+
 beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
                                 const beaa_ckks_relin_key *rk, const beaa_nn_schedule *sc,
                                 const beaa_nn_ooc_plan *plan, const beaa_nn_ooc_io *io,
@@ -361,6 +395,8 @@ beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
     if (stats) { memset(stats, 0, sizeof *stats); stats->nstages = L; }
     beaa_nn_exec *ex = NULL;
     beaa_status err = beaa_nn_exec_new(net, qn, rk, sc, NULL, opts ? opts->threads : 0, NULL, NULL, &ex);
+    const int threads = opts && opts->threads > 0 ? opts->threads : beaa_cpu_threads();
+    const int parallel_loads = io->load_input_slot && io->load_slots >= 2 && threads >= 2;
     for (size_t k = 0; k < sc->nsteps && err == BEAA_OK; k++) {
         uint32_t si = sc->step_stage[k];
         if (io->check) err = io->check(io->user);
@@ -368,6 +404,16 @@ beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
         for (size_t a = plan->act_start[k]; a < plan->act_start[k + 1] && err == BEAA_OK; a++) {
             const beaa_nn_ooc_action *ac = &plan->acts[a];
             beaa_ckks_ciphertext *ct = NULL;
+            if (ac->kind == BEAA_NN_OOC_LOAD && parallel_loads) {
+                /* this and the LOADs right after it, read at once */
+                size_t b = a + 1;
+                while (b < plan->act_start[k + 1] && plan->acts[b].kind == BEAA_NN_OOC_LOAD) b++;
+                if (b - a >= 2) {
+                    err = load_parallel(io, ex, ac, b - a, threads);
+                    a = b - 1;
+                    continue;
+                }
+            }
             switch (ac->kind) {
             case BEAA_NN_OOC_DROP:
             case BEAA_NN_OOC_SPILL:

@@ -76,6 +76,12 @@ typedef struct beaa_nn_ooc_io {
      * (e.g. after a signal) */
     beaa_status (*check)(void *user);
     void *user;
+    /* Optional (NULL, 0: one load at a time on the calling thread): load_input for up to
+     * load_slots callers at once, each with a slot number below load_slots that no other running
+     * call has (e.g. one open file per slot). The inputs one group needs are then read in
+     * parallel, by up to opts->threads threads. */
+    beaa_status (*load_input_slot)(void *user, unsigned slot, size_t idx, beaa_ckks_ciphertext **ct);
+    unsigned load_slots;
 } beaa_nn_ooc_io;
 
 /* Runs the pass following plan (made for net and sc, which must be the same objects' schedule):

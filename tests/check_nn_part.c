@@ -560,6 +560,9 @@ typedef struct store {
     beaa_ckks_ciphertext *sp[8][HW * HW * 8];
     size_t loads, spills, reloads;
     int fail_spill;
+    size_t fail_load;          /* an input whose load fails (0: none; indices from 1) */
+    int busy[2];               /* a slot's call is running */
+    size_t slot_loads[2], overlap; /* loads per slot; loads that began while the other ran */
 } store;
 
 static beaa_status st_load(void *user, size_t idx, beaa_ckks_ciphertext **ct)
@@ -567,6 +570,20 @@ static beaa_status st_load(void *user, size_t idx, beaa_ckks_ciphertext **ct)
     store *s = user;
     s->loads++;
     return beaa_ckks_ciphertext_clone(s->e->in[idx], ct);
+}
+
+/* load_input_slot: two slots; no two running calls may share one */
+static beaa_status st_load_slot(void *user, unsigned slot, size_t idx, beaa_ckks_ciphertext **ct)
+{
+    store *s = user;
+    ck_assert_uint_lt(slot, 2);
+    ck_assert_int_eq(__atomic_exchange_n(&s->busy[slot], 1, __ATOMIC_ACQ_REL), 0);
+    if (__atomic_load_n(&s->busy[1 - slot], __ATOMIC_ACQUIRE)) __atomic_add_fetch(&s->overlap, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->loads, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->slot_loads[slot], 1, __ATOMIC_RELAXED);
+    beaa_status st = s->fail_load == idx + 1 ? BEAA_ERR_IO : beaa_ckks_ciphertext_clone(s->e->in[idx], ct);
+    __atomic_store_n(&s->busy[slot], 0, __ATOMIC_RELEASE);
+    return st;
 }
 
 static beaa_status st_spill(void *user, uint32_t si, size_t idx, const beaa_ckks_ciphertext *ct)
@@ -602,7 +619,7 @@ START_TEST(test_ooc_identical)
         store s;
         memset(&s, 0, sizeof s);
         s.e = &e;
-        beaa_nn_ooc_io io = { st_load, st_spill, st_reload, NULL, &s };
+        beaa_nn_ooc_io io = { st_load, st_spill, st_reload, NULL, &s, NULL, 0 };
         beaa_ckks_ciphertext *lg[4];
         beaa_nn_forward_opts fo = { 2, NULL, NULL };
         beaa_nn_forward_stats stt;
@@ -613,6 +630,39 @@ START_TEST(test_ooc_identical)
         ck_assert_uint_eq(s.reloads, p->reloads);
         if (i > 0) ck_assert_uint_gt(s.spills, 0);
         for (int k = 0; k < 4; k++) beaa_ckks_ciphertext_free(lg[k]);
+        for (uint32_t si = 0; si < 8; si++)
+            for (size_t j = 0; j < (size_t)HW * HW * 8; j++) {
+                beaa_ckks_ciphertext_free(s.sp[si][j]);
+                s.sp[si][j] = NULL;
+            }
+        /* the inputs a group needs read in parallel by two slots: the same logits and counts; a
+         * load that fails among them: its error, no logits, nothing leaked (ASan) */
+        memset(&s, 0, sizeof s);
+        s.e = &e;
+        beaa_nn_ooc_io iop = { st_load, st_spill, st_reload, NULL, &s, st_load_slot, 2 };
+        ck_assert_int_eq(beaa_nn_forward_ooc(e.net, e.qn, e.rk, e.sc, p, &iop, lg, &fo, NULL), BEAA_OK);
+        same_logits(&e, lg);
+        ck_assert_uint_eq(s.loads, p->input_reads);
+        /* runs of two or more loads through the slots, single ones through load_input */
+        ck_assert_uint_le(s.slot_loads[0] + s.slot_loads[1], p->input_reads);
+        ck_assert_uint_gt(s.slot_loads[0] + s.slot_loads[1], p->input_reads / 2);
+        ck_assert_uint_gt(s.slot_loads[1], 0);
+        for (int k = 0; k < 4; k++) beaa_ckks_ciphertext_free(lg[k]);
+        for (uint32_t si = 0; si < 8; si++)
+            for (size_t j = 0; j < (size_t)HW * HW * 8; j++) {
+                beaa_ckks_ciphertext_free(s.sp[si][j]);
+                s.sp[si][j] = NULL;
+            }
+        memset(&s, 0, sizeof s);
+        s.e = &e;
+        s.fail_load = (size_t)HW * 3 + 5; /* input HW * 3 + 4: read with others of its group */
+        ck_assert_int_eq(beaa_nn_forward_ooc(e.net, e.qn, e.rk, e.sc, p, &iop, lg, &fo, NULL), BEAA_ERR_IO);
+        for (int k = 0; k < 4; k++) ck_assert_ptr_null(lg[k]);
+        for (uint32_t si = 0; si < 8; si++)
+            for (size_t j = 0; j < (size_t)HW * HW * 8; j++) {
+                beaa_ckks_ciphertext_free(s.sp[si][j]); /* spilled before the failure */
+                s.sp[si][j] = NULL;
+            }
         /* a spill that fails: the hook's error, no logits, nothing leaked (ASan) */
         if (p->spills) {
             memset(&s, 0, sizeof s);

@@ -33,18 +33,32 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* Input readers: one open file per thread that reads inputs (the pass loads the inputs a group
+ * needs in parallel; the seed expansion and checksums of a ciphertext take milliseconds). */
+#define INFER_MAX_SLOTS 8
+
 typedef struct io_ctx {
-    ct_source *src;
+    ct_source *src[INFER_MAX_SLOTS];
+    unsigned nsrc;
     scratch *scr;
     int scratch_failed, source_failed;
+    size_t failed_idx;
 } io_ctx;
+
+static beaa_status io_load_slot(void *user, unsigned slot, size_t idx, beaa_ckks_ciphertext **ct)
+{
+    io_ctx *c = user;
+    beaa_status st = slot < c->nsrc ? ct_source_get(c->src[slot], idx, ct) : BEAA_ERR_ARG;
+    if (st != BEAA_OK) {
+        __atomic_store_n(&c->failed_idx, idx, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->source_failed, 1, __ATOMIC_RELAXED);
+    }
+    return st;
+}
 
 static beaa_status io_load(void *user, size_t idx, beaa_ckks_ciphertext **ct)
 {
-    io_ctx *c = user;
-    beaa_status st = ct_source_get(c->src, idx, ct);
-    if (st != BEAA_OK) c->source_failed = 1;
-    return st;
+    return io_load_slot(user, 0, idx, ct);
 }
 
 static beaa_status io_spill(void *user, uint32_t si, size_t idx, const beaa_ckks_ciphertext *ct)
@@ -80,12 +94,12 @@ static void progress(void *user, unsigned si, unsigned ns, size_t done, size_t t
 }
 
 /* Memory the process needs beyond its resident size now and the planned ciphertexts: the
- * threads' key-switching scratch (about 4 size-3 ciphertexts each), two serialized ciphertexts
- * of I/O buffers, and 16 MiB of allocator slack. */
-static size_t reserve_bytes(unsigned log_n, unsigned L, int threads)
+ * threads' key-switching scratch (about 4 size-3 ciphertexts each), a serialized ciphertext of
+ * I/O buffer per input reader and one for the scratch, and 16 MiB of allocator slack. */
+static size_t reserve_bytes(unsigned log_n, unsigned L, int threads, unsigned readers)
 {
-    return (size_t)threads * 4 * beaa_nn_ct_bytes(log_n, 3, L) + 2 * beaa_nn_ct_bytes(log_n, 2, L) +
-           ((size_t)16 << 20);
+    return (size_t)threads * 4 * beaa_nn_ct_bytes(log_n, 3, L) +
+           (readers + 1) * beaa_nn_ct_bytes(log_n, 2, L) + ((size_t)16 << 20);
 }
 
 /* Process bytes for `ct` bytes of ciphertexts: the block pool's blocks are about 1% larger than
@@ -105,9 +119,10 @@ int infer_ooc(const infer_args *a)
     beaa_nn_schedule *sc = NULL;
     beaa_nn_ooc_plan *lazy = NULL, *plan = NULL;
     beaa_ckks_ciphertext **lg = NULL;
-    ct_source src;
+    ct_source src, more[INFER_MAX_SLOTS - 1];
     scratch scr;
     memset(&src, 0, sizeof src);
+    memset(more, 0, sizeof more);
     memset(&scr, 0, sizeof scr);
     double scale = 0, in_scale = 0;
     int rc = 1;
@@ -172,11 +187,12 @@ int infer_ooc(const infer_args *a)
     /* the plan: all inputs resident, lazily read, under the limit */
     const unsigned log_n = beaa_ckks_context_log_n(ctx), L = s.plan.levels;
     const int threads = beaa_cpu_threads();
+    const unsigned readers = threads < INFER_MAX_SLOTS ? (unsigned)threads : INFER_MAX_SLOTS;
     st = beaa_nn_schedule_make(s.net, &sc);
     if (st == BEAA_OK) st = beaa_nn_ooc_plan_make(s.net, sc, log_n, threads, 0, &lazy);
     if (st != BEAA_OK) { fprintf(stderr, "%s: plan: %s\n", tool_prog, beaa_strerror(st)); goto out; }
     size_t resident = beaa_nn_schedule_peak_bytes(s.net, sc, log_n, threads);
-    size_t base = rss_now_bytes() + reserve_bytes(log_n, L, threads);
+    size_t base = rss_now_bytes() + reserve_bytes(log_n, L, threads, readers);
     size_t need_lazy = with_overhead(base, lazy->peak_bytes), need_min = with_overhead(base, lazy->min_budget);
     size_t budget = 0;
     budget = limit > base ? (size_t)((double)(limit - base) / 1.01) : 0;
@@ -208,7 +224,17 @@ int infer_ooc(const infer_args *a)
         goto out;
     }
     if (a->dry_run) { rc = 0; goto out; }
-    io_ctx ioc = { &src, &scr, 0, 0 };
+    io_ctx ioc;
+    memset(&ioc, 0, sizeof ioc);
+    ioc.src[0] = &src;
+    ioc.nsrc = 1;
+    ioc.scr = &scr;
+    /* more readers of the input file (fewer if the file cannot be opened again) */
+    for (unsigned i = 1; i < readers; i++) {
+        const char *why2 = NULL;
+        if (ct_source_open(a->in, ctx, CT_MAGIC, &more[i - 1], &why2) != BEAA_OK) break;
+        ioc.src[ioc.nsrc++] = &more[i - 1];
+    }
     if (plan && plan->spills) {
         char buf[4096];
         const char *dir = a->scratch;
@@ -246,7 +272,7 @@ int infer_ooc(const infer_args *a)
     double t0 = now_s();
     beaa_nn_forward_opts fo = { threads, progress, &t0 };
     beaa_nn_forward_stats fs;
-    beaa_nn_ooc_io io = { io_load, io_spill, io_reload, io_check, &ioc };
+    beaa_nn_ooc_io io = { io_load, io_spill, io_reload, io_check, &ioc, io_load_slot, ioc.nsrc };
     st = beaa_nn_forward_ooc(s.net, qn, rk, sc, plan ? plan : lazy, &io, lg, &fo, &fs);
     if (st != BEAA_OK) {
         if (g_signal)
@@ -257,14 +283,19 @@ int infer_ooc(const infer_args *a)
                     scr.dir, scr.why);
         else if (ioc.source_failed)
             fprintf(stderr, "%s: %s: reading ciphertext %zu: %s; no output written\n", tool_prog,
-                    a->in, src.reads, beaa_strerror(st));
+                    a->in, ioc.failed_idx, beaa_strerror(st));
         else
             fprintf(stderr, "%s: encrypted forward pass: %s\n", tool_prog, beaa_strerror(st));
         goto out;
     }
+    size_t reads = 0, read_bytes = 0;
+    for (unsigned i = 0; i < ioc.nsrc; i++) {
+        reads += ioc.src[i]->reads;
+        read_bytes += ioc.src[i]->read_bytes;
+    }
     fprintf(stderr, "%s: encrypted forward pass of %u images: %.1f s (%.1f s reading inputs and "
                     "scratch); read %zu input ciphertexts (%.1f MiB), spilled %zu (%.1f MiB written)\n",
-            tool_prog, src.meta.n_images, fs.total_s, fs.io_s, src.reads, src.read_bytes / MIB,
+            tool_prog, src.meta.n_images, fs.total_s, fs.io_s, reads, read_bytes / MIB,
             scr.files, scr.written / MIB);
     /* the logits file: written atomically; a signal now is held until it is in place (or not) */
     sigset_t block, prev;
@@ -283,6 +314,7 @@ int infer_ooc(const infer_args *a)
 out:
     scratch_close(&scr);
     ct_source_close(&src);
+    for (unsigned i = 0; i + 1 < INFER_MAX_SLOTS; i++) ct_source_close(&more[i]);
     if (lg) free_cts(lg, s.m->num_classes);
     beaa_nn_ooc_plan_free(plan);
     beaa_nn_ooc_plan_free(lazy);
