@@ -565,6 +565,15 @@ typedef struct store {
     size_t slot_loads[2], overlap; /* loads per slot; loads that began while the other ran */
 } store;
 
+/* Frees what a pass left spilled (it stopped before reading it back) and empties the store. */
+static void store_reset(store *s, const env *e)
+{
+    for (uint32_t si = 0; si < 8; si++)
+        for (size_t j = 0; j < (size_t)HW * HW * 8; j++) beaa_ckks_ciphertext_free(s->sp[si][j]);
+    memset(s, 0, sizeof *s);
+    s->e = e;
+}
+
 static beaa_status st_load(void *user, size_t idx, beaa_ckks_ciphertext **ct)
 {
     store *s = user;
@@ -618,7 +627,7 @@ START_TEST(test_ooc_identical)
         ck_assert_int_eq(beaa_nn_ooc_plan_make(e.net, e.sc, log_n, 2, b, &p), BEAA_OK);
         store s;
         memset(&s, 0, sizeof s);
-        s.e = &e;
+        store_reset(&s, &e);
         beaa_nn_ooc_io io = { st_load, st_spill, st_reload, NULL, &s, NULL, 0 };
         beaa_ckks_ciphertext *lg[4];
         beaa_nn_forward_opts fo = { 2, NULL, NULL };
@@ -630,15 +639,9 @@ START_TEST(test_ooc_identical)
         ck_assert_uint_eq(s.reloads, p->reloads);
         if (i > 0) ck_assert_uint_gt(s.spills, 0);
         for (int k = 0; k < 4; k++) beaa_ckks_ciphertext_free(lg[k]);
-        for (uint32_t si = 0; si < 8; si++)
-            for (size_t j = 0; j < (size_t)HW * HW * 8; j++) {
-                beaa_ckks_ciphertext_free(s.sp[si][j]);
-                s.sp[si][j] = NULL;
-            }
         /* the inputs a group needs read in parallel by two slots: the same logits and counts; a
          * load that fails among them: its error, no logits, nothing leaked (ASan) */
-        memset(&s, 0, sizeof s);
-        s.e = &e;
+        store_reset(&s, &e);
         beaa_nn_ooc_io iop = { st_load, st_spill, st_reload, NULL, &s, st_load_slot, 2 };
         ck_assert_int_eq(beaa_nn_forward_ooc(e.net, e.qn, e.rk, e.sc, p, &iop, lg, &fo, NULL), BEAA_OK);
         same_logits(&e, lg);
@@ -648,31 +651,18 @@ START_TEST(test_ooc_identical)
         ck_assert_uint_gt(s.slot_loads[0] + s.slot_loads[1], p->input_reads / 2);
         ck_assert_uint_gt(s.slot_loads[1], 0);
         for (int k = 0; k < 4; k++) beaa_ckks_ciphertext_free(lg[k]);
-        for (uint32_t si = 0; si < 8; si++)
-            for (size_t j = 0; j < (size_t)HW * HW * 8; j++) {
-                beaa_ckks_ciphertext_free(s.sp[si][j]);
-                s.sp[si][j] = NULL;
-            }
-        memset(&s, 0, sizeof s);
-        s.e = &e;
+        store_reset(&s, &e);
         s.fail_load = (size_t)HW * 3 + 5; /* input HW * 3 + 4: read with others of its group */
         ck_assert_int_eq(beaa_nn_forward_ooc(e.net, e.qn, e.rk, e.sc, p, &iop, lg, &fo, NULL), BEAA_ERR_IO);
         for (int k = 0; k < 4; k++) ck_assert_ptr_null(lg[k]);
-        for (uint32_t si = 0; si < 8; si++)
-            for (size_t j = 0; j < (size_t)HW * HW * 8; j++) {
-                beaa_ckks_ciphertext_free(s.sp[si][j]); /* spilled before the failure */
-                s.sp[si][j] = NULL;
-            }
         /* a spill that fails: the hook's error, no logits, nothing leaked (ASan) */
         if (p->spills) {
-            memset(&s, 0, sizeof s);
-            s.e = &e;
+            store_reset(&s, &e);
             s.fail_spill = 1;
             ck_assert_int_eq(beaa_nn_forward_ooc(e.net, e.qn, e.rk, e.sc, p, &io, lg, &fo, NULL), BEAA_ERR_IO);
             for (int k = 0; k < 4; k++) ck_assert_ptr_null(lg[k]);
         }
-        for (uint32_t si = 0; si < 8; si++)
-            for (size_t j = 0; j < (size_t)HW * HW * 8; j++) beaa_ckks_ciphertext_free(s.sp[si][j]);
+        store_reset(&s, &e);
         beaa_nn_ooc_plan_free(p);
     }
     beaa_nn_ooc_plan_free(lazy);
