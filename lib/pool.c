@@ -25,8 +25,13 @@ typedef struct hdr {
     uint32_t single;  /* 1: one kernel mapping (VMA); 0: assembled from moved pieces */
 } hdr;
 
+/* A free-list entry repeats the header fields the searches compare: the headers lie in the
+ * cached blocks themselves, one page (and TLB entry) each, and reading them made every search
+ * a chain of cache misses (1.4% of the main job's time went to the best-fit scan). */
 typedef struct freeblk {
     hdr *h;
+    size_t cap, len, resv, off; /* h's fields; off: the header's offset into its mapping */
+    uint32_t single;
 } freeblk;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -37,6 +42,17 @@ static size_t total_limit = SIZE_MAX;
 static beaa_pool_stats st;
 
 static hdr *hdr_of(const void *p) { return (hdr *)((unsigned char *)p - HDR); }
+
+/* Entry i of the free list becomes h (the caller holds mu; the list has room for i). */
+static void free_set(size_t i, hdr *h)
+{
+    freelist[i].h = h;
+    freelist[i].cap = h->cap;
+    freelist[i].len = h->len;
+    freelist[i].resv = h->resv;
+    freelist[i].off = (size_t)((unsigned char *)h - (unsigned char *)h->base);
+    freelist[i].single = h->single;
+}
 
 /* Under AddressSanitizer, or with BEAA_POOL_OFF=1 in the environment (Valgrind runs), every
  * block goes through malloc and free: the tools then see each block's bounds and lifetime
@@ -189,7 +205,7 @@ static void unmap_block(hdr *h)
 /* Removes free-list entry i (the caller holds mu). */
 static void free_remove(size_t i)
 {
-    st.cached_bytes -= freelist[i].h->cap;
+    st.cached_bytes -= freelist[i].cap;
     memmove(&freelist[i], &freelist[i + 1], (nfree - i - 1) * sizeof *freelist);
     nfree--;
 }
@@ -225,9 +241,9 @@ static size_t take_pieces(piece *pc, size_t got, size_t len)
     while (got < len && np < MAX_PIECES) {
         size_t best = SIZE_MAX;
         for (size_t i = 0; i < nfree; i++) {
-            const hdr *f = freelist[i].h;
+            const freeblk *f = &freelist[i];
             if (!f->single && !__atomic_load_n(&moves_multi, __ATOMIC_RELAXED)) continue;
-            if (best == SIZE_MAX || f->len > freelist[best].h->len) best = i;
+            if (best == SIZE_MAX || f->len > freelist[best].len) best = i;
         }
         if (best == SIZE_MAX) break;
         hdr *f = freelist[best].h;
@@ -241,8 +257,8 @@ static size_t take_pieces(piece *pc, size_t got, size_t len)
             pc[np].len = need;
             pc[np].whole = NULL;
             pc[np].rel_len = 0;
-            freelist[best].h = hdr_init((unsigned char *)f->base + need, foff, f->len - need,
-                                        f->resv - need, f->single);
+            free_set(best, hdr_init((unsigned char *)f->base + need, foff, f->len - need,
+                                    f->resv - need, f->single));
             st.cached_bytes -= need;
         } else {
             free_remove(best);
@@ -273,10 +289,9 @@ static hdr *assemble(size_t n, size_t *moved, size_t *kept)
     pthread_mutex_lock(&mu);
     size_t bi = SIZE_MAX;
     for (size_t i = 0; i < nfree; i++) {
-        const hdr *f = freelist[i].h;
-        size_t foff = (size_t)((const unsigned char *)f - (const unsigned char *)f->base);
-        if (f->resv >= round_up(foff + HDR + n, page) &&
-            (bi == SIZE_MAX || f->len > freelist[bi].h->len))
+        const freeblk *f = &freelist[i];
+        if (f->resv >= round_up(f->off + HDR + n, page) &&
+            (bi == SIZE_MAX || f->len > freelist[bi].len))
             bi = i;
     }
     if (bi != SIZE_MAX) {
@@ -361,8 +376,8 @@ void *beaa_pool_alloc(size_t n, int *zeroed)
      * split off as a block of its own (its pages stay: no fresh zeroed memory either way) */
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < nfree; i++) {
-        size_t c = freelist[i].h->cap;
-        if (c >= n && (best == SIZE_MAX || c < freelist[best].h->cap)) best = i;
+        size_t c = freelist[i].cap;
+        if (c >= n && (best == SIZE_MAX || c < freelist[best].cap)) best = i;
     }
     if (best != SIZE_MAX) {
         hdr *h = freelist[best].h;
@@ -379,7 +394,7 @@ void *beaa_pool_alloc(size_t n, int *zeroed)
             h->len -= ulen;
             h->resv = h->len;
             h->cap = h->len - off - HDR;
-            freelist[nfree++].h = h; /* room: h's slot was just freed */
+            free_set(nfree++, h); /* room: h's slot was just freed */
             st.cached_bytes += h->cap;
             h = u;
         }
@@ -440,7 +455,7 @@ void beaa_pool_free(void *p)
         if (f) { freelist = f; capfree = nc; }
     }
     if (h->cap <= limit && nfree < capfree) {
-        freelist[nfree++].h = h;
+        free_set(nfree++, h);
         st.cached_bytes += h->cap;
         h = NULL;
         while ((st.cached_bytes > limit || st.cached_bytes + st.live_bytes > total_limit) && nfree > 0 &&
