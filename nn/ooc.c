@@ -348,34 +348,88 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
     return st;
 }
 
-/* The LOAD actions acts[0 .. n) read in parallel by up to `threads` slots of io, then put into
- * the engine in order; the first error (in action order) is returned, every ciphertext not put
- * freed. */
-static beaa_status load_parallel(const beaa_nn_ooc_io *io, beaa_nn_exec *ex,
-                                 const beaa_nn_ooc_action *acts, size_t n, int threads)
+/* Threads for n calls on up to `slots` slots, and the slot of the calling thread (its number in
+ * the parallel region: no two running calls share it). */
+static int slot_threads(int threads, unsigned slots, size_t n)
+{
+    int nt = threads < (int)slots ? threads : (int)slots;
+    return (size_t)nt > n ? (int)n : nt;
+}
+
+static unsigned this_slot(void)
+{
+#ifdef _OPENMP
+    return (unsigned)omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* The SPILL and DROP actions acts[0 .. n): every ciphertext taken from the engine in order (a
+ * failure there means the plan is not this schedule's), then the spills run in parallel on up
+ * to `threads` slots of io, each ciphertext freed when its spill is done; the first error in
+ * action order is returned. */
+static beaa_status spill_parallel(const beaa_nn_ooc_io *io, beaa_nn_exec *ex,
+                                  const beaa_nn_ooc_action *acts, size_t n, int threads)
 {
     beaa_ckks_ciphertext **cts = calloc(n, sizeof *cts);
     beaa_status *sts = malloc(sizeof *sts * n);
     if (!cts || !sts) { free(cts); free(sts); return BEAA_ERR_NOMEM; }
-    int nt = threads < (int)io->load_slots ? threads : (int)io->load_slots;
-    if ((size_t)nt > n) nt = (int)n;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    beaa_status err = BEAA_OK;
+    for (size_t i = 0; i < n && err == BEAA_OK; i++)
+        if (beaa_nn_exec_take(ex, acts[i].si, acts[i].idx, &cts[i]) != BEAA_OK) err = BEAA_ERR_ARG;
+#pragma omp parallel for num_threads(slot_threads(threads, io->scratch_slots, n)) schedule(dynamic, 1)
     for (size_t i = 0; i < n; i++) {
-        unsigned slot = 0;
-#ifdef _OPENMP
-        slot = (unsigned)omp_get_thread_num();
-#endif
-        sts[i] = io->load_input_slot(io->user, slot, acts[i].idx, &cts[i]);
+        sts[i] = BEAA_OK;
+        if (err == BEAA_OK && acts[i].kind == BEAA_NN_OOC_SPILL)
+            sts[i] = io->spill_slot(io->user, this_slot(), acts[i].si, acts[i].idx, cts[i]);
+        beaa_ckks_ciphertext_free(cts[i]);
+    }
+    for (size_t i = 0; i < n && err == BEAA_OK; i++) err = sts[i];
+    free(cts);
+    free(sts);
+    return err;
+}
+
+/* The LOAD or RELOAD actions acts[0 .. n) (all of one kind) read in parallel by up to `threads`
+ * slots of io, then put into the engine in order; the first error in action order is returned,
+ * every ciphertext not put freed. */
+static beaa_status read_parallel(const beaa_nn_ooc_io *io, beaa_nn_exec *ex,
+                                 const beaa_nn_ooc_action *acts, size_t n, int threads)
+{
+    const int load = acts[0].kind == BEAA_NN_OOC_LOAD;
+    const unsigned slots = load ? io->load_slots : io->scratch_slots;
+    beaa_ckks_ciphertext **cts = calloc(n, sizeof *cts);
+    beaa_status *sts = malloc(sizeof *sts * n);
+    if (!cts || !sts) { free(cts); free(sts); return BEAA_ERR_NOMEM; }
+#pragma omp parallel for num_threads(slot_threads(threads, slots, n)) schedule(dynamic, 1)
+    for (size_t i = 0; i < n; i++) {
+        sts[i] = load ? io->load_input_slot(io->user, this_slot(), acts[i].idx, &cts[i])
+                      : io->reload_slot(io->user, this_slot(), acts[i].si, acts[i].idx, &cts[i]);
     }
     beaa_status err = BEAA_OK;
     for (size_t i = 0; i < n; i++) {
         if (err == BEAA_OK) err = sts[i];
-        if (err == BEAA_OK) err = beaa_nn_exec_put(ex, 0, acts[i].idx, cts[i]);
+        if (err == BEAA_OK) err = beaa_nn_exec_put(ex, load ? 0 : acts[i].si, acts[i].idx, cts[i]);
         else beaa_ckks_ciphertext_free(cts[i]);
     }
     free(cts);
     free(sts);
     return err;
+}
+
+/* The end of the run of actions of a's kind that starts at a (spills and drops count as one kind). */
+static size_t run_end(const beaa_nn_ooc_plan *plan, size_t a, size_t end)
+{
+    const beaa_nn_ooc_kind k = plan->acts[a].kind;
+    const int spill = k == BEAA_NN_OOC_SPILL || k == BEAA_NN_OOC_DROP;
+    size_t b = a + 1;
+    while (b < end) {
+        const beaa_nn_ooc_kind kb = plan->acts[b].kind;
+        if (spill ? kb != BEAA_NN_OOC_SPILL && kb != BEAA_NN_OOC_DROP : kb != k) break;
+        b++;
+    }
+    return b;
 }
 
 beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
@@ -397,6 +451,7 @@ beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
     beaa_status err = beaa_nn_exec_new(net, qn, rk, sc, NULL, opts ? opts->threads : 0, NULL, NULL, &ex);
     const int threads = opts && opts->threads > 0 ? opts->threads : beaa_cpu_threads();
     const int parallel_loads = io->load_input_slot && io->load_slots >= 2 && threads >= 2;
+    const int parallel_scratch = io->spill_slot && io->reload_slot && io->scratch_slots >= 2 && threads >= 2;
     for (size_t k = 0; k < sc->nsteps && err == BEAA_OK; k++) {
         uint32_t si = sc->step_stage[k];
         if (io->check) err = io->check(io->user);
@@ -404,15 +459,17 @@ beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
         for (size_t a = plan->act_start[k]; a < plan->act_start[k + 1] && err == BEAA_OK; a++) {
             const beaa_nn_ooc_action *ac = &plan->acts[a];
             beaa_ckks_ciphertext *ct = NULL;
-            if (ac->kind == BEAA_NN_OOC_LOAD && parallel_loads) {
-                /* this and the LOADs right after it, read at once */
-                size_t b = a + 1;
-                while (b < plan->act_start[k + 1] && plan->acts[b].kind == BEAA_NN_OOC_LOAD) b++;
-                if (b - a >= 2) {
-                    err = load_parallel(io, ex, ac, b - a, threads);
-                    a = b - 1;
-                    continue;
-                }
+            /* this action and the ones of its kind right after it at once (spills with drops) */
+            const int par = ac->kind == BEAA_NN_OOC_LOAD ? parallel_loads : parallel_scratch;
+            size_t b = par ? run_end(plan, a, plan->act_start[k + 1]) : a + 1, nsp = 0;
+            for (size_t i = a; i < b; i++) nsp += plan->acts[i].kind == BEAA_NN_OOC_SPILL;
+            if (b - a >= 2 && (ac->kind == BEAA_NN_OOC_LOAD || ac->kind == BEAA_NN_OOC_RELOAD || nsp >= 2)) {
+                if (ac->kind == BEAA_NN_OOC_LOAD || ac->kind == BEAA_NN_OOC_RELOAD)
+                    err = read_parallel(io, ex, ac, b - a, threads);
+                else
+                    err = spill_parallel(io, ex, ac, b - a, threads);
+                a = b - 1;
+                continue;
             }
             switch (ac->kind) {
             case BEAA_NN_OOC_DROP:

@@ -82,6 +82,16 @@ typedef struct beaa_nn_ooc_io {
      * parallel, by up to opts->threads threads. */
     beaa_status (*load_input_slot)(void *user, unsigned slot, size_t idx, beaa_ckks_ciphertext **ct);
     unsigned load_slots;
+    /* Optional (NULL, NULL, 0: one spill or reload at a time on the calling thread): spill and
+     * reload for up to scratch_slots callers at once, each with a slot number below
+     * scratch_slots that no other running call has (e.g. one serialization buffer per slot).
+     * The spills before a group, and the reloads, then run in parallel on up to opts->threads
+     * threads; the first error in the plan's order is returned. */
+    beaa_status (*spill_slot)(void *user, unsigned slot, uint32_t si, size_t idx,
+                              const beaa_ckks_ciphertext *ct);
+    beaa_status (*reload_slot)(void *user, unsigned slot, uint32_t si, size_t idx,
+                               beaa_ckks_ciphertext **ct);
+    unsigned scratch_slots;
 } beaa_nn_ooc_io;
 
 /* Runs the pass following plan (made for net and sc, which must be the same objects' schedule):

@@ -561,8 +561,11 @@ typedef struct store {
     size_t loads, spills, reloads;
     int fail_spill;
     size_t fail_load;          /* an input whose load fails (0: none; indices from 1) */
+    size_t fail_slot_spill;    /* the spill through a slot that fails (0: none; counted from 1) */
+    size_t fail_slot_reload;   /* the same for reloads */
     int busy[2];               /* a slot's call is running */
     size_t slot_loads[2], overlap; /* loads per slot; loads that began while the other ran */
+    size_t slot_spills[2], slot_reloads[2]; /* spills and reloads per slot */
 } store;
 
 /* Frees what a pass left spilled (it stopped before reading it back) and empties the store. */
@@ -572,6 +575,15 @@ static void store_reset(store *s, const env *e)
         for (size_t j = 0; j < (size_t)HW * HW * 8; j++) beaa_ckks_ciphertext_free(s->sp[si][j]);
     memset(s, 0, sizeof *s);
     s->e = e;
+}
+
+/* Marks slot busy (no other running call may hold it) and counts a call that began while the
+ * other slot's ran. */
+static void slot_enter(store *s, unsigned slot)
+{
+    ck_assert_uint_lt(slot, 2);
+    ck_assert_int_eq(__atomic_exchange_n(&s->busy[slot], 1, __ATOMIC_ACQ_REL), 0);
+    if (__atomic_load_n(&s->busy[1 - slot], __ATOMIC_ACQUIRE)) __atomic_add_fetch(&s->overlap, 1, __ATOMIC_RELAXED);
 }
 
 static beaa_status st_load(void *user, size_t idx, beaa_ckks_ciphertext **ct)
@@ -585,12 +597,45 @@ static beaa_status st_load(void *user, size_t idx, beaa_ckks_ciphertext **ct)
 static beaa_status st_load_slot(void *user, unsigned slot, size_t idx, beaa_ckks_ciphertext **ct)
 {
     store *s = user;
-    ck_assert_uint_lt(slot, 2);
-    ck_assert_int_eq(__atomic_exchange_n(&s->busy[slot], 1, __ATOMIC_ACQ_REL), 0);
-    if (__atomic_load_n(&s->busy[1 - slot], __ATOMIC_ACQUIRE)) __atomic_add_fetch(&s->overlap, 1, __ATOMIC_RELAXED);
+    slot_enter(s, slot);
     __atomic_add_fetch(&s->loads, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&s->slot_loads[slot], 1, __ATOMIC_RELAXED);
     beaa_status st = s->fail_load == idx + 1 ? BEAA_ERR_IO : beaa_ckks_ciphertext_clone(s->e->in[idx], ct);
+    __atomic_store_n(&s->busy[slot], 0, __ATOMIC_RELEASE);
+    return st;
+}
+
+/* spill_slot / reload_slot: the same store through two slots */
+static beaa_status st_spill_slot(void *user, unsigned slot, uint32_t si, size_t idx,
+                                 const beaa_ckks_ciphertext *ct)
+{
+    store *s = user;
+    slot_enter(s, slot);
+    size_t k = __atomic_add_fetch(&s->spills, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->slot_spills[slot], 1, __ATOMIC_RELAXED);
+    beaa_status st = BEAA_ERR_IO;
+    if (k != s->fail_slot_spill) {
+        ck_assert_ptr_null(s->sp[si][idx]);
+        st = beaa_ckks_ciphertext_clone(ct, &s->sp[si][idx]);
+    }
+    __atomic_store_n(&s->busy[slot], 0, __ATOMIC_RELEASE);
+    return st;
+}
+
+static beaa_status st_reload_slot(void *user, unsigned slot, uint32_t si, size_t idx,
+                                  beaa_ckks_ciphertext **ct)
+{
+    store *s = user;
+    slot_enter(s, slot);
+    size_t k = __atomic_add_fetch(&s->reloads, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->slot_reloads[slot], 1, __ATOMIC_RELAXED);
+    ck_assert_ptr_nonnull(s->sp[si][idx]);
+    beaa_status st = BEAA_ERR_IO;
+    if (k != s->fail_slot_reload) {
+        *ct = s->sp[si][idx];
+        s->sp[si][idx] = NULL;
+        st = BEAA_OK;
+    }
     __atomic_store_n(&s->busy[slot], 0, __ATOMIC_RELEASE);
     return st;
 }
@@ -628,7 +673,7 @@ START_TEST(test_ooc_identical)
         store s;
         memset(&s, 0, sizeof s);
         store_reset(&s, &e);
-        beaa_nn_ooc_io io = { st_load, st_spill, st_reload, NULL, &s, NULL, 0 };
+        beaa_nn_ooc_io io = { st_load, st_spill, st_reload, NULL, &s, NULL, 0, NULL, NULL, 0 };
         beaa_ckks_ciphertext *lg[4];
         beaa_nn_forward_opts fo = { 2, NULL, NULL };
         beaa_nn_forward_stats stt;
@@ -642,7 +687,7 @@ START_TEST(test_ooc_identical)
         /* the inputs a group needs read in parallel by two slots: the same logits and counts; a
          * load that fails among them: its error, no logits, nothing leaked (ASan) */
         store_reset(&s, &e);
-        beaa_nn_ooc_io iop = { st_load, st_spill, st_reload, NULL, &s, st_load_slot, 2 };
+        beaa_nn_ooc_io iop = { st_load, st_spill, st_reload, NULL, &s, st_load_slot, 2, NULL, NULL, 0 };
         ck_assert_int_eq(beaa_nn_forward_ooc(e.net, e.qn, e.rk, e.sc, p, &iop, lg, &fo, NULL), BEAA_OK);
         same_logits(&e, lg);
         ck_assert_uint_eq(s.loads, p->input_reads);
@@ -661,6 +706,32 @@ START_TEST(test_ooc_identical)
             s.fail_spill = 1;
             ck_assert_int_eq(beaa_nn_forward_ooc(e.net, e.qn, e.rk, e.sc, p, &io, lg, &fo, NULL), BEAA_ERR_IO);
             for (int k = 0; k < 4; k++) ck_assert_ptr_null(lg[k]);
+        }
+        /* spills and reloads through two slots as well: the same logits and counts, runs of
+         * them on both slots; a spill or a reload that fails among parallel ones: its error,
+         * no logits, nothing leaked (ASan) */
+        beaa_nn_ooc_io ios = { st_load, st_spill, st_reload, NULL, &s, st_load_slot, 2,
+                               st_spill_slot, st_reload_slot, 2 };
+        store_reset(&s, &e);
+        ck_assert_int_eq(beaa_nn_forward_ooc(e.net, e.qn, e.rk, e.sc, p, &ios, lg, &fo, NULL), BEAA_OK);
+        same_logits(&e, lg);
+        ck_assert_uint_eq(s.loads, p->input_reads);
+        ck_assert_uint_eq(s.spills, p->spills);
+        ck_assert_uint_eq(s.reloads, p->reloads);
+        for (int k = 0; k < 4; k++) beaa_ckks_ciphertext_free(lg[k]);
+        if (p->spills >= 8) {
+            ck_assert_uint_gt(s.slot_spills[1], 0);
+            ck_assert_uint_gt(s.slot_reloads[1], 0);
+            ck_assert_uint_gt(s.slot_spills[0] + s.slot_spills[1], p->spills / 2);
+            ck_assert_uint_gt(s.slot_reloads[0] + s.slot_reloads[1], p->reloads / 2);
+            for (int f = 0; f < 2; f++) {
+                store_reset(&s, &e);
+                /* the third of a run: spills and reloads come in runs of two or more here */
+                *(f ? &s.fail_slot_reload : &s.fail_slot_spill) = 3;
+                ck_assert_int_eq(beaa_nn_forward_ooc(e.net, e.qn, e.rk, e.sc, p, &ios, lg, &fo, NULL),
+                                 BEAA_ERR_IO);
+                for (int k = 0; k < 4; k++) ck_assert_ptr_null(lg[k]);
+            }
         }
         store_reset(&s, &e);
         beaa_nn_ooc_plan_free(p);

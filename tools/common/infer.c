@@ -36,6 +36,7 @@ static double now_s(void)
 /* Input readers: one open file per thread that reads inputs (the pass loads the inputs a group
  * needs in parallel; the seed expansion and checksums of a ciphertext take milliseconds). */
 #define INFER_MAX_SLOTS 8
+_Static_assert(INFER_MAX_SLOTS <= SCRATCH_SLOTS, "a scratch slot per input reader");
 
 typedef struct io_ctx {
     ct_source *src[INFER_MAX_SLOTS];
@@ -61,20 +62,33 @@ static beaa_status io_load(void *user, size_t idx, beaa_ckks_ciphertext **ct)
     return io_load_slot(user, 0, idx, ct);
 }
 
-static beaa_status io_spill(void *user, uint32_t si, size_t idx, const beaa_ckks_ciphertext *ct)
+static beaa_status io_spill_slot(void *user, unsigned slot, uint32_t si, size_t idx,
+                                 const beaa_ckks_ciphertext *ct)
 {
     io_ctx *c = user;
-    beaa_status st = scratch_put(c->scr, si, idx, ct);
-    if (st != BEAA_OK) c->scratch_failed = 1;
+    beaa_status st = scratch_put(c->scr, slot, si, idx, ct);
+    if (st != BEAA_OK) __atomic_store_n(&c->scratch_failed, 1, __ATOMIC_RELAXED);
+    return st;
+}
+
+static beaa_status io_spill(void *user, uint32_t si, size_t idx, const beaa_ckks_ciphertext *ct)
+{
+    return io_spill_slot(user, 0, si, idx, ct);
+}
+
+static beaa_status io_reload_slot(void *user, unsigned slot, uint32_t si, size_t idx,
+                                  beaa_ckks_ciphertext **ct)
+{
+    (void)slot; /* reading back needs no buffer of its own */
+    io_ctx *c = user;
+    beaa_status st = scratch_get(c->scr, si, idx, ct);
+    if (st != BEAA_OK) __atomic_store_n(&c->scratch_failed, 1, __ATOMIC_RELAXED);
     return st;
 }
 
 static beaa_status io_reload(void *user, uint32_t si, size_t idx, beaa_ckks_ciphertext **ct)
 {
-    io_ctx *c = user;
-    beaa_status st = scratch_get(c->scr, si, idx, ct);
-    if (st != BEAA_OK) c->scratch_failed = 1;
-    return st;
+    return io_reload_slot(user, 0, si, idx, ct);
 }
 
 static beaa_status io_check(void *user)
@@ -95,11 +109,12 @@ static void progress(void *user, unsigned si, unsigned ns, size_t done, size_t t
 
 /* Memory the process needs beyond its resident size now and the planned ciphertexts: the
  * threads' key-switching scratch (about 4 size-3 ciphertexts each), a serialized ciphertext of
- * I/O buffer per input reader and one for the scratch, and 16 MiB of allocator slack. */
+ * I/O buffer per input reader and two per scratch slot (its serialization buffer, kept, and a
+ * file read back; there are as many slots as readers), and 16 MiB of allocator slack. */
 static size_t reserve_bytes(unsigned log_n, unsigned L, int threads, unsigned readers)
 {
     return (size_t)threads * 4 * beaa_nn_ct_bytes(log_n, 3, L) +
-           (readers + 1) * beaa_nn_ct_bytes(log_n, 2, L) + ((size_t)16 << 20);
+           3 * (size_t)readers * beaa_nn_ct_bytes(log_n, 2, L) + ((size_t)16 << 20);
 }
 
 /* Process bytes for `ct` bytes of ciphertexts: the block pool's blocks are about 1% larger than
@@ -272,7 +287,8 @@ int infer_ooc(const infer_args *a)
     double t0 = now_s();
     beaa_nn_forward_opts fo = { threads, progress, &t0 };
     beaa_nn_forward_stats fs;
-    beaa_nn_ooc_io io = { io_load, io_spill, io_reload, io_check, &ioc, io_load_slot, ioc.nsrc };
+    beaa_nn_ooc_io io = { io_load, io_spill, io_reload, io_check, &ioc, io_load_slot, ioc.nsrc,
+                          io_spill_slot, io_reload_slot, readers };
     st = beaa_nn_forward_ooc(s.net, qn, rk, sc, plan ? plan : lazy, &io, lg, &fo, &fs);
     if (st != BEAA_OK) {
         if (g_signal)

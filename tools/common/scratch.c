@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@ beaa_status scratch_open(scratch *s, const char *parent, size_t limit, const bea
     memset(s, 0, sizeof *s);
     s->ctx = ctx;
     s->limit = limit;
-    beaa_serial_writer_init(&s->w, 0);
+    pthread_mutex_init(&s->mu, NULL);
+    for (unsigned i = 0; i < SCRATCH_SLOTS; i++) beaa_serial_writer_init(&s->w[i], 0);
     if (snprintf(s->dir, sizeof s->dir, "%s/beaa-scratch-XXXXXX", parent) >= (int)sizeof s->dir) {
         snprintf(s->why, sizeof s->why, "scratch directory path too long");
         return BEAA_ERR_IO;
@@ -44,51 +46,80 @@ static void file_name(const scratch *s, uint32_t si, size_t idx, char *p, size_t
     snprintf(p, cap, "%s/s%u-%zu.ct", s->dir, si, idx);
 }
 
-beaa_status scratch_put(scratch *s, uint32_t si, size_t idx, const beaa_ckks_ciphertext *ct)
+/* Records a failure (errno e, 0: none) unless an earlier one is recorded; returns BEAA_ERR_IO. */
+__attribute__((format(printf, 3, 4))) static beaa_status fail(scratch *s, int e, const char *fmt, ...)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->why[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->why, sizeof s->why, fmt, ap);
+        va_end(ap);
+        s->err_no = e;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return BEAA_ERR_IO;
+}
+
+/* Gives back bytes counted in use (a file read back, or a write that failed). */
+static void unuse(scratch *s, size_t bytes)
+{
+    pthread_mutex_lock(&s->mu);
+    s->used -= bytes <= s->used ? bytes : s->used;
+    pthread_mutex_unlock(&s->mu);
+}
+
+beaa_status scratch_put(scratch *s, unsigned slot, uint32_t si, size_t idx, const beaa_ckks_ciphertext *ct)
 {
     char p[4200];
-    if (!s->made) return BEAA_ERR_ARG;
-    beaa_serial_writer_reset(&s->w);
-    beaa_status st = beaa_ckks_ciphertext_serialize(ct, &s->w);
+    if (!s->made || slot >= SCRATCH_SLOTS) return BEAA_ERR_ARG;
+    beaa_serial_writer *w = &s->w[slot];
+    beaa_serial_writer_reset(w);
+    beaa_status st = beaa_ckks_ciphertext_serialize(ct, w);
     if (st != BEAA_OK) return st;
-    if (s->limit && s->used + s->w.len > s->limit) {
-        s->err_no = 0;
-        snprintf(s->why, sizeof s->why, "the scratch limit of %zu bytes is reached (%zu in use)",
-                 s->limit, s->used);
-        return BEAA_ERR_IO;
+    /* the bytes count as used from now on, so that writers at once stay within the limit */
+    pthread_mutex_lock(&s->mu);
+    size_t used = s->used;
+    int over = s->limit && used + w->len > s->limit;
+    if (!over) {
+        s->used += w->len;
+        if (s->used > s->peak) s->peak = s->used;
     }
+    pthread_mutex_unlock(&s->mu);
+    if (over)
+        return fail(s, 0, "the scratch limit of %zu bytes is reached (%zu in use)", s->limit, used);
     file_name(s, si, idx, p, sizeof p);
     int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        s->err_no = errno;
-        snprintf(s->why, sizeof s->why, "cannot create %s: %s", p, strerror(errno));
-        return BEAA_ERR_IO;
+        int e = errno;
+        unuse(s, w->len);
+        return fail(s, e, "cannot create %s: %s", p, strerror(e));
     }
-    const uint8_t *b = s->w.buf;
-    size_t left = s->w.len;
+    const uint8_t *b = w->buf;
+    size_t left = w->len;
     while (left > 0) {
         ssize_t n = write(fd, b, left);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            s->err_no = n < 0 ? errno : ENOSPC;
-            snprintf(s->why, sizeof s->why, "writing %s failed: %s", p, strerror(s->err_no));
+            int e = n < 0 ? errno : ENOSPC;
             close(fd);
             unlink(p);
-            return BEAA_ERR_IO;
+            unuse(s, w->len);
+            return fail(s, e, "writing %s failed: %s", p, strerror(e));
         }
         b += n;
         left -= (size_t)n;
     }
     if (close(fd) != 0) {
-        s->err_no = errno;
-        snprintf(s->why, sizeof s->why, "writing %s failed: %s", p, strerror(errno));
+        int e = errno;
         unlink(p);
-        return BEAA_ERR_IO;
+        unuse(s, w->len);
+        return fail(s, e, "writing %s failed: %s", p, strerror(e));
     }
-    s->used += s->w.len;
-    if (s->used > s->peak) s->peak = s->used;
-    s->written += s->w.len;
+    pthread_mutex_lock(&s->mu);
+    s->written += w->len;
     s->files++;
+    pthread_mutex_unlock(&s->mu);
     return BEAA_OK;
 }
 
@@ -103,10 +134,9 @@ beaa_status scratch_get(scratch *s, uint32_t si, size_t idx, beaa_ckks_ciphertex
     beaa_status st = beaa_file_read_all(p, beaa_ckks_ciphertext_max_bytes(s->ctx), &data, &len);
     if (st == BEAA_OK) st = beaa_ckks_ciphertext_deserialize(s->ctx, data, len, ct);
     if (st != BEAA_OK) {
-        s->err_no = 0;
-        snprintf(s->why, sizeof s->why, "reading back %s: %s", p, beaa_strerror(st));
+        fail(s, 0, "reading back %s: %s", p, beaa_strerror(st));
     } else {
-        s->used -= len <= s->used ? len : s->used;
+        unuse(s, len);
         unlink(p);
     }
     beaa_free(data);
@@ -129,6 +159,7 @@ void scratch_close(scratch *s)
         }
         rmdir(s->dir);
         s->made = 0;
+        pthread_mutex_destroy(&s->mu);
     }
-    beaa_serial_writer_free(&s->w);
+    for (unsigned i = 0; i < SCRATCH_SLOTS; i++) beaa_serial_writer_free(&s->w[i]);
 }
