@@ -20,6 +20,7 @@
 #include "nn/schedule.h"
 #include "train/arch.h"
 #include "nn/quant.h"
+#include "tests/test_models.h"
 
 static uint64_t rs = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -97,58 +98,19 @@ END_TEST
 
 /* ------------------------------------------------------------------ models */
 
-static void fill_model(beaa_model *m, double wscale)
-{
-    for (uint32_t i = 0; i < m->n_modules; i++) {
-        beaa_model_module *md = &m->modules[i];
-        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
-        for (int c = 0; c < nconv; c++) {
-            beaa_model_conv *cv = &md->conv[c];
-            size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
-            double sd = wscale / sqrt((double)cv->cin * cv->kh * cv->kw);
-            for (size_t j = 0; j < nw; j++) cv->weight[j] = (float)urand(-sd, sd) * 1.7f;
-            for (uint32_t j = 0; j < cv->cout; j++) cv->bias[j] = (float)urand(-0.2, 0.2);
-        }
-        for (int a = 0; a < nact; a++) {
-            beaa_model_act *ac = &md->act[a];
-            for (uint32_t j = 0; j < ac->count; j++) {
-                ac->a[j] = (float)urand(0.02, 0.2) * ((j % 5 == 3) ? -1.0f : 1.0f);
-                ac->b[j] = (float)urand(0.4, 0.7);
-                ac->c0[j] = (float)urand(-0.1, 0.3);
-            }
-            beaa_model_bn *bn = &md->bn[a];
-            for (uint32_t j = 0; j < bn->channels; j++) {
-                bn->gamma[j] = (float)urand(0.6, 1.4) * ((j % 7 == 2) ? -1.0f : 1.0f);
-                bn->beta[j] = (float)urand(-0.5, 0.5);
-                bn->mean[j] = (float)urand(-0.3, 0.3);
-                bn->var[j] = (float)urand(0.5, 2.0);
-            }
-        }
-    }
-}
+/* Weights of the test models: BatchNorm gammas and activation a's of both signs. */
+static const test_fill nn_fill = { .wscale = 1.0, .wmul = 1.7f, .bias = 0.2,
+                                   .a = { 0.02, 0.2 }, .b = { 0.4, 0.7 }, .c0 = { -0.1, 0.3 },
+                                   .a_neg_mod = 5, .a_neg_rem = 3,
+                                   .gamma = { 0.6, 1.4 }, .beta = { -0.5, 0.5 },
+                                   .mean = { -0.3, 0.3 }, .var = { 0.5, 2.0 },
+                                   .gamma_neg_mod = 7, .gamma_neg_rem = 2 };
 
-/* A small SqueezeNet-shaped model: 1x11x11 -> conv5 s2 p2 (6x6) -> fire -> pool2 (3x3) ->
- * conv3 p1 -> conv1x1 to 4 classes -> GAP. Odd sizes exercise floor pooling and borders. */
+/* A small SqueezeNet-shaped model (test_models.h) on 1x11x11 inputs, one granularity. */
 static beaa_model *small_model(beaa_poly_gran gran)
 {
-    beaa_model_desc d[6];
-    memset(d, 0, sizeof d);
-    d[0] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 3, .k = 5, .stride = 2, .pad = 2,
-                              .act = BEAA_ACT_POLY, .gran = gran };
-    d[1] = (beaa_model_desc){ .kind = BEAA_MODULE_FIRE, .squeeze = 2, .expand1 = 2, .expand3 = 3,
-                              .k3 = 3, .act = BEAA_ACT_POLY, .gran = gran };
-    d[2] = (beaa_model_desc){ .kind = BEAA_MODULE_AVGPOOL, .k = 2, .stride = 2 };
-    d[3] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 4, .k = 3, .stride = 1, .pad = 1,
-                              .act = BEAA_ACT_POLY, .gran = gran };
-    d[4] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 4, .k = 1, .stride = 1, .pad = 0,
-                              .act = BEAA_ACT_POLY, .gran = gran };
-    d[5] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
-    beaa_model *m = NULL;
-    ck_assert_int_eq(beaa_model_build(1, 11, 11, 4, d, 6, &m), BEAA_OK);
-    fill_model(m, 1.0);
-    m->in_mean[0] = 0.3f;
-    m->in_std[0] = 0.35f;
+    beaa_model *m = test_small_model(11, gran, gran);
+    test_model_fill(m, &nn_fill, urand);
     return m;
 }
 
@@ -249,7 +211,7 @@ static beaa_model *deep_model(int nconv)
     d[nconv] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
     beaa_model *m = NULL;
     ck_assert_int_eq(beaa_model_build(1, 2, 2, 10, d, (uint32_t)nconv + 1, &m), BEAA_OK);
-    fill_model(m, 1.0);
+    test_model_fill(m, &nn_fill, urand);
     return m;
 }
 
@@ -328,7 +290,7 @@ START_TEST(test_schedule)
         else {
             ck_assert_int_eq(beaa_train_arch_squeezenet(1, 28, 28, 10, BEAA_ACT_POLY,
                                                         BEAA_POLY_ELEMENT, 0, &m), BEAA_OK);
-            fill_model(m, 1.0);
+            test_model_fill(m, &nn_fill, urand);
         }
         beaa_nn_net *net = NULL;
         beaa_nn_schedule *sc = NULL;

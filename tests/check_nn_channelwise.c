@@ -11,6 +11,7 @@
 #include "nn/channelwise.h"
 #include "nn/model.h"
 #include "nn/plain.h"
+#include "tests/test_models.h"
 
 static uint64_t rs = 0x243f6a8885a308d3ull;
 static double urand(double lo, double hi)
@@ -22,33 +23,11 @@ static double urand(double lo, double hi)
 /* Random weights, BatchNorm statistics and activations near a*x^2 + b*x + c, a in [0.05,0.2]. */
 static void fill_random(beaa_model *m)
 {
-    for (uint32_t i = 0; i < m->n_modules; i++) {
-        beaa_model_module *md = &m->modules[i];
-        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
-        for (int c = 0; c < nconv; c++) {
-            beaa_model_conv *cv = &md->conv[c];
-            size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
-            double sd = 1.5 / sqrt((double)cv->cin * cv->kh * cv->kw);
-            for (size_t j = 0; j < nw; j++) cv->weight[j] = (float)urand(-sd, sd);
-            for (uint32_t j = 0; j < cv->cout; j++) cv->bias[j] = (float)urand(-0.2, 0.2);
-        }
-        for (int a = 0; a < nact; a++) {
-            beaa_model_act *ac = &md->act[a];
-            for (uint32_t j = 0; j < ac->count; j++) {
-                ac->a[j] = (float)urand(0.05, 0.2);
-                ac->b[j] = (float)urand(0.4, 0.7);
-                ac->c0[j] = (float)urand(-0.1, 0.2);
-            }
-            beaa_model_bn *bn = &md->bn[a];
-            for (uint32_t j = 0; j < bn->channels; j++) {
-                bn->gamma[j] = (float)urand(-1.3, 1.3);
-                bn->beta[j] = (float)urand(-0.3, 0.3);
-                bn->mean[j] = (float)urand(-0.2, 0.4);
-                bn->var[j] = (float)urand(0.5, 1.5);
-            }
-        }
-    }
+    static const test_fill fill = { .wscale = 1.5, .wmul = 1.0f, .bias = 0.2,
+                                    .a = { 0.05, 0.2 }, .b = { 0.4, 0.7 }, .c0 = { -0.1, 0.2 },
+                                    .gamma = { -1.3, 1.3 }, .beta = { -0.3, 0.3 },
+                                    .mean = { -0.2, 0.4 }, .var = { 0.5, 1.5 } };
+    test_model_fill(m, &fill, urand);
 }
 
 /* 1x8x8 -> conv3x3 s1 (3) -> conv3x3 s2 (4, 4x4) -> Fire(2; 2+2) -> avgpool 2 -> conv1x1 (3)

@@ -21,65 +21,24 @@
 #include "nn/plan.h"
 #include "nn/quant.h"
 #include "nn/schedule.h"
+#include "tests/test_models.h"
 #include "tests/test_util.h"
 
 #define HW 14
 
 static double urand(double lo, double hi) { return lo + (hi - lo) * (test_rng_unit() + 1.0) / 2.0; }
 
-static void fill_model(beaa_model *m)
-{
-    for (uint32_t i = 0; i < m->n_modules; i++) {
-        beaa_model_module *md = &m->modules[i];
-        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
-        for (int c = 0; c < nconv; c++) {
-            beaa_model_conv *cv = &md->conv[c];
-            size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;
-            double sd = 1.0 / sqrt((double)cv->cin * cv->kh * cv->kw);
-            for (size_t j = 0; j < nw; j++) cv->weight[j] = (float)urand(-sd, sd) * 1.7f;
-            for (uint32_t j = 0; j < cv->cout; j++) cv->bias[j] = (float)urand(-0.2, 0.2);
-        }
-        for (int a = 0; a < nact; a++) {
-            beaa_model_act *ac = &md->act[a];
-            for (uint32_t j = 0; j < ac->count; j++) {
-                ac->a[j] = (float)urand(0.02, 0.2);
-                ac->b[j] = (float)urand(0.4, 0.7);
-                ac->c0[j] = (float)urand(-0.1, 0.3);
-            }
-            beaa_model_bn *bn = &md->bn[a];
-            for (uint32_t j = 0; j < bn->channels; j++) {
-                bn->gamma[j] = (float)urand(0.6, 1.4);
-                bn->beta[j] = (float)urand(-0.5, 0.5);
-                bn->mean[j] = (float)urand(-0.3, 0.3);
-                bn->var[j] = (float)urand(0.5, 2.0);
-            }
-        }
-    }
-}
-
-/* 1x14x14 -> conv5 s2 p2 (7x7, 3 ch) -> fire -> pool2 (3x3) -> conv3 p1 -> conv1x1 (4) -> GAP:
- * odd sizes (rows of odd length, floor pooling), 5 stages. */
+/* test_small_model on 1xHWxHW inputs (7x7 after the first conv: rows of odd length), element-
+ * wise activations in the first conv and the Fire, channel-wise after; 5 stages. */
 static beaa_model *model(void)
 {
-    beaa_model_desc d[6];
-    memset(d, 0, sizeof d);
-    d[0] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 3, .k = 5, .stride = 2, .pad = 2,
-                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
-    d[1] = (beaa_model_desc){ .kind = BEAA_MODULE_FIRE, .squeeze = 2, .expand1 = 2, .expand3 = 3,
-                              .k3 = 3, .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
-    d[2] = (beaa_model_desc){ .kind = BEAA_MODULE_AVGPOOL, .k = 2, .stride = 2 };
-    d[3] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 4, .k = 3, .stride = 1, .pad = 1,
-                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_CHANNEL };
-    d[4] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 4, .k = 1, .stride = 1, .pad = 0,
-                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_CHANNEL };
-    d[5] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
-    beaa_model *m = NULL;
-    ck_assert_int_eq(beaa_model_build(1, HW, HW, 4, d, 6, &m), BEAA_OK);
+    static const test_fill fill = { .wscale = 1.0, .wmul = 1.7f, .bias = 0.2,
+                                    .a = { 0.02, 0.2 }, .b = { 0.4, 0.7 }, .c0 = { -0.1, 0.3 },
+                                    .gamma = { 0.6, 1.4 }, .beta = { -0.5, 0.5 },
+                                    .mean = { -0.3, 0.3 }, .var = { 0.5, 2.0 } };
+    beaa_model *m = test_small_model(HW, BEAA_POLY_ELEMENT, BEAA_POLY_CHANNEL);
     test_rng_seed(42);
-    fill_model(m);
-    m->in_mean[0] = 0.3f;
-    m->in_std[0] = 0.35f;
+    test_model_fill(m, &fill, urand);
     return m;
 }
 
