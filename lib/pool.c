@@ -143,8 +143,8 @@ static unsigned char *map_region(size_t n, size_t *off, size_t *len, size_t *res
         *resv = *len;
         want = *len + HUGE_ALIGN;
         m = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (m == MAP_FAILED) return NULL;
     }
+    if (m == MAP_FAILED) return NULL; /* (without a reservation to drop, the first refusal) */
     /* keep the 2 MiB aligned part, give the rest back */
     unsigned char *start = (unsigned char *)(((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
     if (start > m) munmap(m, (size_t)(start - m));

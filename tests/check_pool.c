@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -223,6 +224,17 @@ START_TEST(test_rlimit_as)
         unsigned char *q = beaa_pool_alloc(9 * MIB, NULL);
         if (!q) _exit(6);
         memset(q, 7, 9 * MIB);
+        beaa_pool_free(q);
+        /* more than the limit leaves: refused (NULL), nothing else unmapped (a page of ours at a
+         * low address, where a failed mapping's address would wrap to), the pool usable */
+        unsigned char *low = mmap((void *)(16 * MIB), 4096, PROT_READ | PROT_WRITE,
+                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (low != MAP_FAILED) low[0] = 42;
+        if (beaa_pool_alloc(256 * MIB, NULL)) _exit(7);
+        if (low != MAP_FAILED && low[0] != 42) _exit(9);
+        q = beaa_pool_alloc(6 * MIB, NULL);
+        if (!q) _exit(8);
+        memset(q, 9, 6 * MIB);
         beaa_pool_free(q);
         _exit(0);
     }
