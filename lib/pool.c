@@ -3,6 +3,7 @@
  * aligned. Large blocks are mmap()ed at a 2 MiB boundary, so that transparent huge pages can back
  * them where the system hands them out freely; they are requested only on demand (want_huge). */
 #include "lib/pool.h"
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -93,6 +94,14 @@ static int want_huge(void)
     return on;
 }
 
+/* A mapping the kernel refused (the caller does not hold mu). */
+static void note_refusal(void)
+{
+    pthread_mutex_lock(&mu);
+    st.refusals++;
+    pthread_mutex_unlock(&mu);
+}
+
 static void note_peak(void)
 {
     if (st.live_bytes + st.cached_bytes > st.peak_bytes) st.peak_bytes = st.live_bytes + st.cached_bytes;
@@ -144,7 +153,10 @@ static unsigned char *map_region(size_t n, size_t *off, size_t *len, size_t *res
         want = *len + HUGE_ALIGN;
         m = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     }
-    if (m == MAP_FAILED) return NULL; /* (without a reservation to drop, the first refusal) */
+    if (m == MAP_FAILED) { /* (without a reservation to drop, the first refusal) */
+        note_refusal();
+        return NULL;
+    }
     /* keep the 2 MiB aligned part, give the rest back */
     unsigned char *start = (unsigned char *)(((uintptr_t)m + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
     if (start > m) munmap(m, (size_t)(start - m));
@@ -152,6 +164,7 @@ static unsigned char *map_region(size_t n, size_t *off, size_t *len, size_t *res
     if (tail) munmap(start + *resv, tail);
     if (mprotect(start, *len, PROT_READ | PROT_WRITE) != 0) {
         munmap(start, *resv);
+        note_refusal();
         return NULL;
     }
 #ifdef MADV_HUGEPAGE
@@ -326,6 +339,7 @@ static hdr *assemble(size_t n, size_t *moved, size_t *kept)
          * rest of the block gets fresh pages (a refused move may already have unmapped its
          * target), the pieces not moved go back or to the OS */
         if (!pc[i].single) __atomic_store_n(&moves_multi, 0, __ATOMIC_RELAXED);
+        if (errno == ENOMEM) note_refusal();
         failed = mmap(start + at, len - at, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED;
         for (; i < np; i++) {
@@ -346,6 +360,7 @@ static hdr *assemble(size_t n, size_t *moved, size_t *kept)
     }
     if (failed) {
         munmap(start, resv);
+        note_refusal();
         return NULL;
     }
     *moved = at - got;

@@ -48,6 +48,9 @@ typedef struct beaa_pool_stats {
     size_t assembled;       /* requests served by cached pages when no cached block held them */
     size_t grown;           /* of those, by growing a cached block in place */
     size_t moved_bytes;     /* bytes of cached blocks moved into another's place so */
+    size_t refusals;        /* mappings the kernel refused (ENOMEM from mmap, mprotect or mremap:
+                             * the address-space limit, or the count of mappings a process may
+                             * hold, vm.max_map_count); a request that then fails returns NULL */
 } beaa_pool_stats;
 void beaa_pool_get_stats(beaa_pool_stats *s);
 

@@ -9,15 +9,43 @@
 #include <unistd.h>
 #include "lib/fileio.h"
 #include "lib/mem.h"
+#include "lib/pool.h"
 #include "ckks/serialize.h"
 #include "nn/pack.h"
 
 const char *tool_prog = "beaa";
 
+const char *tool_nomem_hint(void)
+{
+    static char buf[320];
+    beaa_pool_stats ps;
+    beaa_pool_get_stats(&ps);
+    if (!ps.refusals) return "";
+    struct rlimit r;
+    if (getrlimit(RLIMIT_AS, &r) == 0 && r.rlim_cur != RLIM_INFINITY) {
+        snprintf(buf, sizeof buf, " (the kernel refused new memory mappings: this process may use "
+                 "%.0f MiB of address space, `ulimit -v`)", (double)r.rlim_cur / 1048576.0);
+        return buf;
+    }
+    long most = 0;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &most) != 1) most = 0;
+        fclose(f);
+    }
+    if (most > 0)
+        snprintf(buf, sizeof buf, " (the kernel refused new memory mappings: a process may hold %ld, "
+                 "vm.max_map_count; raise it, e.g. `sysctl -w vm.max_map_count=%ld`)", most, 4 * most);
+    else
+        snprintf(buf, sizeof buf, " (the kernel refused new memory mappings)");
+    return buf;
+}
+
 int tool_fail(const char *what, beaa_status st)
 {
     const char *hint = "";
     switch (st) {
+    case BEAA_ERR_NOMEM: hint = tool_nomem_hint(); break;
     case BEAA_ERR_EXISTS: hint = " (add --overwrite to replace it)"; break;
     case BEAA_ERR_INSECURE: hint = " (rings below 128-bit security need --insecure-small-ring: tests and teaching only)"; break;
     case BEAA_ERR_PARAMS_MISMATCH: hint = " (the files were made with different keys or parameters)"; break;

@@ -25,6 +25,9 @@ extern const char *tool_prog;
 /* "PROG: WHAT: message" on stderr, plus what to do where the status alone does not say it
  * (--overwrite, --insecure-small-ring, a damaged file, `beaa info`, BEAA_ARCH). Returns 1. */
 int tool_fail(const char *what, beaa_status st);
+/* After BEAA_ERR_NOMEM: why, when the block pool saw the kernel refuse a mapping (the address-
+ * space limit or the per-process count of mappings), as " (...)"; "" otherwise. */
+const char *tool_nomem_hint(void);
 
 /* A size such as 512M, 16G, 1.5G or 1048576 (bytes; K, M, G, T are powers of 1024): 0 and
  * *bytes set, or -1 for anything else (empty, negative, junk after the suffix, overflow). */

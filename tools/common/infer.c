@@ -301,7 +301,8 @@ int infer_ooc(const infer_args *a)
             fprintf(stderr, "%s: %s: reading ciphertext %zu: %s; no output written\n", tool_prog,
                     a->in, ioc.failed_idx, beaa_strerror(st));
         else
-            fprintf(stderr, "%s: encrypted forward pass: %s\n", tool_prog, beaa_strerror(st));
+            fprintf(stderr, "%s: encrypted forward pass: %s%s\n", tool_prog, beaa_strerror(st),
+                    st == BEAA_ERR_NOMEM ? tool_nomem_hint() : "");
         goto out;
     }
     size_t reads = 0, read_bytes = 0;
