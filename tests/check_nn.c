@@ -109,7 +109,7 @@ static const test_fill nn_fill = { .wscale = 1.0, .wmul = 1.7f, .bias = 0.2,
 /* A small SqueezeNet-shaped model (test_models.h) on 1x11x11 inputs, one granularity. */
 static beaa_model *small_model(beaa_poly_gran gran)
 {
-    beaa_model *m = test_small_model(11, gran, gran);
+    beaa_model *m = test_small_model(11, &test_small_widths, gran, gran);
     test_model_fill(m, &nn_fill, urand);
     return m;
 }

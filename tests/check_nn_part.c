@@ -36,7 +36,7 @@ static beaa_model *model(void)
                                     .a = { 0.02, 0.2 }, .b = { 0.4, 0.7 }, .c0 = { -0.1, 0.3 },
                                     .gamma = { 0.6, 1.4 }, .beta = { -0.5, 0.5 },
                                     .mean = { -0.3, 0.3 }, .var = { 0.5, 2.0 } };
-    beaa_model *m = test_small_model(HW, BEAA_POLY_ELEMENT, BEAA_POLY_CHANNEL);
+    beaa_model *m = test_small_model(HW, &test_small_widths, BEAA_POLY_ELEMENT, BEAA_POLY_CHANNEL);
     test_rng_seed(42);
     test_model_fill(m, &fill, urand);
     return m;

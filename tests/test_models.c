@@ -41,22 +41,24 @@ void test_model_fill(beaa_model *m, const test_fill *f, test_urand_fn urand)
     }
 }
 
-beaa_model *test_small_model(uint32_t hw, beaa_poly_gran g0, beaa_poly_gran g1)
+const test_widths test_small_widths = { 3, 2, 2, 3, 4, 4 };
+
+beaa_model *test_small_model(uint32_t hw, const test_widths *w, beaa_poly_gran g0, beaa_poly_gran g1)
 {
     beaa_model_desc d[6];
     memset(d, 0, sizeof d);
-    d[0] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 3, .k = 5, .stride = 2, .pad = 2,
-                              .act = BEAA_ACT_POLY, .gran = g0 };
-    d[1] = (beaa_model_desc){ .kind = BEAA_MODULE_FIRE, .squeeze = 2, .expand1 = 2, .expand3 = 3,
-                              .k3 = 3, .act = BEAA_ACT_POLY, .gran = g0 };
+    d[0] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = w->conv1, .k = 5, .stride = 2,
+                              .pad = 2, .act = BEAA_ACT_POLY, .gran = g0 };
+    d[1] = (beaa_model_desc){ .kind = BEAA_MODULE_FIRE, .squeeze = w->squeeze, .expand1 = w->expand1,
+                              .expand3 = w->expand3, .k3 = 3, .act = BEAA_ACT_POLY, .gran = g0 };
     d[2] = (beaa_model_desc){ .kind = BEAA_MODULE_AVGPOOL, .k = 2, .stride = 2 };
-    d[3] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 4, .k = 3, .stride = 1, .pad = 1,
-                              .act = BEAA_ACT_POLY, .gran = g1 };
-    d[4] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 4, .k = 1, .stride = 1, .pad = 0,
-                              .act = BEAA_ACT_POLY, .gran = g1 };
+    d[3] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = w->conv3, .k = 3, .stride = 1,
+                              .pad = 1, .act = BEAA_ACT_POLY, .gran = g1 };
+    d[4] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = w->classes, .k = 1, .stride = 1,
+                              .pad = 0, .act = BEAA_ACT_POLY, .gran = g1 };
     d[5] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
     beaa_model *m = NULL;
-    ck_assert_int_eq(beaa_model_build(1, hw, hw, 4, d, 6, &m), BEAA_OK);
+    ck_assert_int_eq(beaa_model_build(1, hw, hw, w->classes, d, 6, &m), BEAA_OK);
     m->in_mean[0] = 0.3f;
     m->in_std[0] = 0.35f;
     return m;

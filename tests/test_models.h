@@ -26,10 +26,17 @@ typedef struct test_fill {
  * BatchNorm's gamma, beta, mean, var, module by module, in that order. */
 void test_model_fill(beaa_model *m, const test_fill *f, test_urand_fn urand);
 
-/* 1 x hw x hw -> conv5 s2 p2 (3) -> Fire (squeeze 2, expand 2 + 3) -> avgpool 2 -> conv3 p1 (4)
- * -> conv1x1 (4) -> GAP, 4 classes, polynomial activations of granularity g0 (the first conv and
- * the Fire) and g1 (the others); input mean 0.3, std 0.35; weights zero (fill them). Odd map
- * sizes exercise rows of odd length, floor pooling and borders. */
-beaa_model *test_small_model(uint32_t hw, beaa_poly_gran g0, beaa_poly_gran g1);
+/* Channel counts of the test network below. */
+typedef struct test_widths {
+    uint32_t conv1, squeeze, expand1, expand3, conv3, classes;
+} test_widths;
+/* the nn tests' network: 3; Fire 2, 2 + 3; 4; 4 classes */
+extern const test_widths test_small_widths;
+
+/* 1 x hw x hw -> conv5 s2 p2 (conv1) -> Fire (squeeze, expand1 + expand3) -> avgpool 2 ->
+ * conv3 p1 (conv3) -> conv1x1 (classes) -> GAP, polynomial activations of granularity g0 (the
+ * first conv and the Fire) and g1 (the others); input mean 0.3, std 0.35; weights zero (fill
+ * them). Odd map sizes exercise rows of odd length, floor pooling and borders. */
+beaa_model *test_small_model(uint32_t hw, const test_widths *w, beaa_poly_gran g0, beaa_poly_gran g1);
 
 #endif

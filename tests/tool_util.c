@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 #include "nn/model.h"
+#include "tests/test_models.h"
 
 char tu_dir[256];
 
@@ -84,20 +85,8 @@ void tu_write_idx(const char *images, const char *labels, int n, int h, int w, u
 
 void tu_write_model(const char *path, int hw)
 {
-    beaa_model_desc d[6];
-    memset(d, 0, sizeof d);
-    d[0] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 8, .k = 5, .stride = 2, .pad = 2,
-                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
-    d[1] = (beaa_model_desc){ .kind = BEAA_MODULE_FIRE, .squeeze = 4, .expand1 = 4, .expand3 = 4,
-                              .k3 = 3, .act = BEAA_ACT_POLY, .gran = BEAA_POLY_ELEMENT };
-    d[2] = (beaa_model_desc){ .kind = BEAA_MODULE_AVGPOOL, .k = 2, .stride = 2 };
-    d[3] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 8, .k = 3, .stride = 1, .pad = 1,
-                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_CHANNEL };
-    d[4] = (beaa_model_desc){ .kind = BEAA_MODULE_CONV, .cout = 10, .k = 1, .stride = 1,
-                              .act = BEAA_ACT_POLY, .gran = BEAA_POLY_CHANNEL };
-    d[5] = (beaa_model_desc){ .kind = BEAA_MODULE_GAP };
-    beaa_model *m = NULL;
-    ck_assert_int_eq(beaa_model_build(1, (uint32_t)hw, (uint32_t)hw, 10, d, 6, &m), BEAA_OK);
+    static const test_widths widths = { 8, 4, 4, 4, 8, 10 };
+    beaa_model *m = test_small_model((uint32_t)hw, &widths, BEAA_POLY_ELEMENT, BEAA_POLY_CHANNEL);
     uint64_t s = 12345;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         beaa_model_module *md = &m->modules[i];
