@@ -320,12 +320,13 @@ static void check_elementwise_isa(const beaa_kernels *k, size_t n, uint64_t q)
 static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
 {
     /* 70 > 64 terms: the 128-bit fold matters (and SIMD paths may hand over to ref) */
-    const size_t n_in_list[] = {1, 3, 8, 9, 15, 16, 17, 40, 70};
+    const size_t n_in_list[] = {1, 3, 4, 8, 9, 15, 16, 17, 40, 70};
     const unsigned p_bits[] = {59, 50, 36};
     /* input bounds: residues of < 2^50 primes (the key-switching case), the full 2^61 range,
-     * and mostly small with a few values >= 2^51 (SIMD blocks that must take the slow path) */
+     * mostly small with a few values >= 2^51 (SIMD blocks that must take the slow path), and
+     * values just below 2^52 (the most a 52-bit multiplier takes; a third of them 2^52 - 1) */
     for (size_t pi = 0; pi < 3; pi++)
-        for (int dist = 0; dist < 3; dist++)
+        for (int dist = 0; dist < 4; dist++)
             for (size_t li = 0; li < sizeof n_in_list / sizeof n_in_list[0]; li++) {
                 uint64_t p = test_find_ntt_prime(p_bits[pi], 1024, 3);
                 beaa_modulus m;
@@ -340,6 +341,9 @@ static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
                     if (dist == 2)
                         for (size_t j = 0; j < n; j += 37 + i)
                             x[i][j] = (UINT64_C(1) << 51) + test_rng_below(UINT64_C(1) << 60);
+                    if (dist == 3)
+                        for (size_t j = 0; j < n; j++)
+                            x[i][j] = (UINT64_C(1) << 52) - 1 - (j % 3 ? test_rng_below(1u << 20) : 0);
                     c[i] = test_rng_below(p);
                 }
                 c[0] = p - 1;
@@ -468,15 +472,14 @@ static void check_ks_dot2_isa(const beaa_kernels *k, size_t n)
 /* The mod-down kernels: conv_overflow and basis_conv_sub against ref (bit for bit), for the
  * rounding-division shapes of key switching (nd dropped primes of 30..61 bits, so residues of
  * primes >= 2^52 reach the SIMD slow path), and the ref ones against exact arithmetic. */
-static void check_moddown_isa(const beaa_kernels *k, size_t n)
+static void check_moddown_bits(const beaa_kernels *k, size_t n, const unsigned *m_bits)
 {
-    const unsigned m_bits[] = {49, 40, 61, 30, 50, 55};
     for (size_t nd = 1; nd <= 6; nd++) {
         uint64_t **z = malloc(nd * sizeof *z), mq[6];
         double rc[6];
         ck_assert_ptr_nonnull(z);
         for (size_t j = 0; j < nd; j++) {
-            /* distinct primes: same bit size for j and j+6 never happens (nd <= 6) */
+            /* distinct primes: the j-th of its size for slot j (sizes repeat only in the same-size table) */
             mq[j] = test_find_ntt_prime(m_bits[(j + nd) % 6], 1024, (unsigned)j);
             rc[j] = 1.0 / (double)mq[j];
             z[j] = beaa_alloc(n * 8);
@@ -527,6 +530,15 @@ static void check_moddown_isa(const beaa_kernels *k, size_t n)
         free(u0);
         free(u1);
     }
+}
+
+static void check_moddown_isa(const beaa_kernels *k, size_t n)
+{
+    /* mixed sizes; then residues of 52-bit primes only, below 2^52 so that the IFMA kernel
+     * takes them (4 or more such terms overflow a two-digit reduction) */
+    static const unsigned mixed[6] = {49, 40, 61, 30, 50, 55}, big[6] = {52, 52, 52, 52, 52, 52};
+    check_moddown_bits(k, n, mixed);
+    check_moddown_bits(k, n, big);
 }
 
 /* lin_dot against ref, bit for bit: row counts around the register tiles (1, 3, 4, 8, 13, 20),

@@ -23,6 +23,7 @@
 #define LD5_CW 4     /* largest CW ld5_tile unrolls */
 #define LD5_COLS 64
 #define LD5_M52 ((UINT64_C(1) << 52) - 1)
+#define LD5_M50 ((UINT64_C(1) << 50) - 1)
 
 /* A constant c < q with its 52-bit Shoup form c' = floor(c 2^52 / q). */
 typedef struct ld5_const {
@@ -95,6 +96,21 @@ static inline __m512i ld5_reduce2(__m512i L, __m512i H, __m512i b, const ld5_red
     return ld5_csub(s, k->q);
 }
 
+static ld5_red ld5_make_red(uint64_t q)
+{
+    ld5_red red;
+    red.q = _mm512_set1_epi64((long long)q);
+    red.q2 = _mm512_set1_epi64((long long)(2 * q));
+    red.q4 = _mm512_set1_epi64((long long)(4 * q));
+    red.m52 = _mm512_set1_epi64((long long)LD5_M52);
+    red.s52 = _mm512_set1_epi64(52);
+    uint64_t c1 = (uint64_t)(((beaa_u128)1 << 52) % q);
+    red.one = ld5_make(1 % q, q);
+    red.c1 = ld5_make(c1, q);
+    red.c2 = ld5_make((uint64_t)((beaa_u128)c1 * c1 % q), q);
+    return red;
+}
+
 /* One tile of R rows x (8 CW) columns over the columns [t0, t1) (t1 - t0 a multiple of 8 CW):
  * 2 R CW accumulators, CW input vectors and one broadcast weight in registers. Inlined with
  * constant R and CW, so the loops unroll and the accumulators stay in registers. A broadcast
@@ -145,18 +161,7 @@ void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uin
         beaa_lin_dot_ref(r, x, w, bias, m, k, n, q);
         return;
     }
-    ld5_red red;
-    red.q = _mm512_set1_epi64((long long)q->q);
-    red.q2 = _mm512_set1_epi64((long long)(2 * q->q));
-    red.q4 = _mm512_set1_epi64((long long)(4 * q->q));
-    red.m52 = _mm512_set1_epi64((long long)LD5_M52);
-    red.s52 = _mm512_set1_epi64(52);
-    uint64_t c1 = (uint64_t)(((beaa_u128)1 << 52) % q->q);
-    red.one = ld5_make(1 % q->q, q->q);
-    red.c1 = ld5_make(c1, q->q);
-    red.c2 = ld5_make((uint64_t)((beaa_u128)c1 * c1 % q->q), q->q);
-    /* column blocks of LD5_COLS: the k x LD5_COLS inputs stay in L1/L2 while every tile of rows
-     * reads them; tiles of 8 rows (16 accumulators, constant), then 4, then the rest */
+    const ld5_red red = ld5_make_red(q->q);
     /* column blocks of LD5_COLS: the k x LD5_COLS inputs a block reads stay in L1/L2 while
      * every tile of rows reads them (packing them into one buffer first measured slower) */
     const uint64_t *xp[BEAA_LIN_DOT_MAX_K];
@@ -198,21 +203,6 @@ static inline __m512i ld5_bytes8(const uint8_t *u)
 #endif
 }
 
-static ld5_red ld5_make_red(uint64_t q)
-{
-    ld5_red red;
-    red.q = _mm512_set1_epi64((long long)q);
-    red.q2 = _mm512_set1_epi64((long long)(2 * q));
-    red.q4 = _mm512_set1_epi64((long long)(4 * q));
-    red.m52 = _mm512_set1_epi64((long long)LD5_M52);
-    red.s52 = _mm512_set1_epi64(52);
-    uint64_t c1 = (uint64_t)(((beaa_u128)1 << 52) % q);
-    red.one = ld5_make(1 % q, q);
-    red.c1 = ld5_make(c1, q);
-    red.c2 = ld5_make((uint64_t)((beaa_u128)c1 * c1 % q), q);
-    return red;
-}
-
 /* The basis conversion body for 16 outputs at k: lo/hi halves of x[i][k..k+15] * c[i] summed
  * (n_in <= 255: below 2^60 and 2^58), then reduced; 0 when an input is >= 2^52 (the 52-bit
  * multiplier would drop its top bits: the caller takes the ref kernel for the block). With
@@ -232,10 +222,17 @@ static inline int ld5_conv16(uint64_t *r, const uint64_t *const *x, const uint64
         lo1 = _mm512_madd52lo_epu64(lo1, x1, w);
         hi1 = _mm512_madd52hi_epu64(hi1, x1, w);
     }
-    if (_mm512_test_epi64_mask(big, _mm512_set1_epi64((long long)~(uint64_t)LD5_M52))) return 0;
-    /* at most 15 terms: two digits suffice */
-    __m512i r0 = n_in <= 15 ? ld5_reduce2(lo0, hi0, zero, red) : ld5_reduce(lo0, hi0, zero, red);
-    __m512i r1 = n_in <= 15 ? ld5_reduce2(lo1, hi1, zero, red) : ld5_reduce(lo1, hi1, zero, red);
+    /* two digits suffice for at most 15 terms of inputs below 2^50 (H + L / 2^52 < 15 * 2^48 +
+     * 15); inputs up to 2^52 (residues of larger primes) make the high halves 4x larger */
+    __m512i r0, r1;
+    if (n_in <= 15 && !_mm512_test_epi64_mask(big, _mm512_set1_epi64((long long)~(uint64_t)LD5_M50))) {
+        r0 = ld5_reduce2(lo0, hi0, zero, red);
+        r1 = ld5_reduce2(lo1, hi1, zero, red);
+    } else {
+        if (_mm512_test_epi64_mask(big, _mm512_set1_epi64((long long)~(uint64_t)LD5_M52))) return 0;
+        r0 = ld5_reduce(lo0, hi0, zero, red);
+        r1 = ld5_reduce(lo1, hi1, zero, red);
+    }
     if (u) {
         /* r - corr[u] mod q */
         __m512i g0 = _mm512_permutexvar_epi64(ld5_bytes8(u + k), corrv);
