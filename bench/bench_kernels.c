@@ -108,10 +108,17 @@ static void b_sub_mul_const(bench_ctx *c)
     c->k->sub_mul_const(c->r, c->a, c->b, c->n, c->w, c->ws, c->m.q);
 }
 static void b_basis_conv(bench_ctx *c) { c->k->basis_conv(c->r, c->x, c->c, c->n_in, c->n, &c->m); }
-/* the mod-down of a rescale merged into a key switch at our parameters: 5 dropped primes */
+/* the mod-up of one 2-limb digit (bench_ckks's N=2^14 set: 2 special primes) */
+static void b_basis_conv2(bench_ctx *c) { c->k->basis_conv(c->r, c->x, c->c, 2, c->n, &c->m); }
+/* the mod-down of a rescale merged into a key switch at our parameters: 5 dropped primes
+ * (N=2^15, 4 special primes), 3 (N=2^14, 2 special primes) */
 static void b_basis_conv_sub(bench_ctx *c)
 {
     c->k->basis_conv_sub(c->r, c->x, c->c, 5, c->n, &c->m, c->u, c->corr);
+}
+static void b_basis_conv_sub3(bench_ctx *c)
+{
+    c->k->basis_conv_sub(c->r, c->x, c->c, 3, c->n, &c->m, c->u, c->corr);
 }
 static void b_conv_overflow(bench_ctx *c) { c->k->conv_overflow(c->u, c->x, c->rc, 5, c->n); }
 /* the linear maps' dot products: 2 rows (outputs r, b) of 8 inputs x[0..7]; tables without a
@@ -259,8 +266,10 @@ int main(int argc, char **argv)
         {"add_mod", b_add_mod, 0},          {"mul_mod", b_mul_mod, 0},
         {"mac_mod", b_mac_mod, 0},          {"mul_const", b_mul_const, 0},
         {"mac_const", b_mac_const, 0},      {"sub_mul_const", b_sub_mul_const, 0},
-        {"basis_conv_8", b_basis_conv, 0},  {"ks_dot2_4", b_ks_dot2, 0},
-        {"basis_conv_sub_5", b_basis_conv_sub, 0}, {"conv_overflow_5", b_conv_overflow, 0},
+        {"basis_conv_8", b_basis_conv, 0},  {"basis_conv_2", b_basis_conv2, 0},
+        {"ks_dot2_4", b_ks_dot2, 0},
+        {"basis_conv_sub_5", b_basis_conv_sub, 0}, {"basis_conv_sub_3", b_basis_conv_sub3, 0},
+        {"conv_overflow_5", b_conv_overflow, 0},
         {"tensor", b_tensor, 0},            {"lin_dot_2x8", b_lin_dot, 0},
         {"uniform_seeded_8", b_uniform_seeded, 0},
         {"shake256_x8", b_shake256_x8, 0},
@@ -293,7 +302,7 @@ int main(int argc, char **argv)
             }
             for (int i = 0; i < 6; i++) corr[i] = next_u64() % q;
             for (int i = 0; i < 5; i++) recip[i] = 1.0 / (double)q;
-            for (size_t i = 0; i < n; i++) u[i] = (uint8_t)(next_u64() % 6);
+            for (size_t i = 0; i < n; i++) u[i] = (uint8_t)(next_u64() % 4); /* <= 3: both conv_sub shapes */
             for (int s = 1; s < n_isa; s++) {
                 if (validate(isas[s], t, n)) {
                     fprintf(stderr, "bench_kernels: VALIDATION FAILED for %s (N=%zu q=%u bits)\n",

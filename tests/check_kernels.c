@@ -320,7 +320,8 @@ static void check_elementwise_isa(const beaa_kernels *k, size_t n, uint64_t q)
 static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
 {
     /* 70 > 64 terms: the 128-bit fold matters (and SIMD paths may hand over to ref) */
-    const size_t n_in_list[] = {1, 3, 4, 8, 9, 15, 16, 17, 40, 70};
+    /* 1..3 inputs: the IFMA kernel's per-term Shoup path (the mod-up's digits of 2 limbs) */
+    const size_t n_in_list[] = {1, 2, 3, 4, 8, 9, 15, 16, 17, 40, 70};
     const unsigned p_bits[] = {59, 50, 36};
     /* input bounds: residues of < 2^50 primes (the key-switching case), the full 2^61 range,
      * mostly small with a few values >= 2^51 (SIMD blocks that must take the slow path), and

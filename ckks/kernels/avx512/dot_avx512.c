@@ -246,6 +246,51 @@ static inline int ld5_conv16(uint64_t *r, const uint64_t *const *x, const uint64
     return 1;
 }
 
+/* The same body for n_in <= LD5_SHOUP_MAX inputs: each term x c mod p by its own 52-bit Shoup
+ * product (cs[i] = floor(c[i] 2^52 / p)), in [0, 2p), the sum (< 2 n_in p) brought into [0, p)
+ * by conditional subtractions. Per 8 outputs 3 IFMA per term and n_in vpminuq (with the
+ * correction one more), where the lo/hi sum takes 2 per term and 8 for its reduction: 8 instead
+ * of 12 on the IFMA pipes for the mod-up's 2-limb digits, 12 instead of 14 for 3 inputs. */
+#define LD5_SHOUP_MAX 3
+static inline int ld5_conv16_shoup(uint64_t *r, const uint64_t *const *x, const ld5_const *cs,
+                                   size_t n_in, size_t k, const ld5_red *red, const uint8_t *u,
+                                   __m512i corrv)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i s0 = zero, s1 = zero, big = zero;
+    for (size_t i = 0; i < n_in; i++) {
+        __m512i x0 = _mm512_loadu_si512((const void *)(x[i] + k));
+        __m512i x1 = _mm512_loadu_si512((const void *)(x[i] + k + 8));
+        big = _mm512_or_si512(big, _mm512_or_si512(x0, x1));
+        s0 = _mm512_add_epi64(s0, ld5_shoup(x0, &cs[i], red->q, red->m52));
+        s1 = _mm512_add_epi64(s1, ld5_shoup(x1, &cs[i], red->q, red->m52));
+    }
+    if (_mm512_test_epi64_mask(big, _mm512_set1_epi64((long long)~(uint64_t)LD5_M52))) return 0;
+    if (n_in == 3) { /* < 6p */
+        s0 = ld5_csub(s0, red->q4);
+        s1 = ld5_csub(s1, red->q4);
+    }
+    if (n_in >= 2) { /* < 4p */
+        s0 = ld5_csub(s0, red->q2);
+        s1 = ld5_csub(s1, red->q2);
+    }
+    if (u) {
+        /* s - corr[u] mod p from s in [0, 2p): s - corr in (-p, 2p), then into [0, p) */
+        __m512i d0 = _mm512_sub_epi64(s0, _mm512_permutexvar_epi64(ld5_bytes8(u + k), corrv));
+        __m512i d1 = _mm512_sub_epi64(s1, _mm512_permutexvar_epi64(ld5_bytes8(u + k + 8), corrv));
+        d0 = _mm512_min_epu64(d0, _mm512_add_epi64(d0, red->q));
+        d1 = _mm512_min_epu64(d1, _mm512_add_epi64(d1, red->q));
+        s0 = ld5_csub(d0, red->q);
+        s1 = ld5_csub(d1, red->q);
+    } else {
+        s0 = ld5_csub(s0, red->q);
+        s1 = ld5_csub(s1, red->q);
+    }
+    _mm512_storeu_si512((void *)(r + k), s0);
+    _mm512_storeu_si512((void *)(r + k + 8), s1);
+    return 1;
+}
+
 static void ld5_conv(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                      size_t n, const beaa_modulus *p, const uint8_t *u, const uint64_t *corr)
 {
@@ -254,9 +299,14 @@ static void ld5_conv(uint64_t *r, const uint64_t *const *x, const uint64_t *c, s
     if (u)
         for (size_t i = 0; i <= n_in; i++) cpad[i] = corr[i];
     const __m512i corrv = _mm512_loadu_si512((const void *)cpad);
+    const int shoup = n_in <= LD5_SHOUP_MAX;
+    ld5_const cs[LD5_SHOUP_MAX];
+    for (size_t i = 0; shoup && i < n_in; i++) cs[i] = ld5_make(c[i] % p->q, p->q);
     size_t k = 0;
     for (; k + 16 <= n; k += 16) {
-        if (ld5_conv16(r, x, c, n_in, k, &red, u, corrv)) continue;
+        if (shoup ? ld5_conv16_shoup(r, x, cs, n_in, k, &red, u, corrv)
+                  : ld5_conv16(r, x, c, n_in, k, &red, u, corrv))
+            continue;
         /* an input >= 2^52 in this block: the ref kernel for it */
         const uint64_t *xs[255];
         for (size_t i = 0; i < n_in; i++) xs[i] = x[i] + k;
