@@ -4,9 +4,11 @@
  * (one RNS limb, N/8 coefficients), by the exact dgemm path and by the kernel table's lin_dot
  * (AVX-512 IFMA), alternating, minimum and median of repeats. Validates both against the
  * 128-bit reference first. Reports time, multiply-accumulates per second, bytes the task reads
- * and writes, and the fraction of the core's peak: for lin_dot, 2 IFMA instructions per 8
- * products against a measured IFMA throughput; for dgemm, 2 FMAs per 8 products against the
- * same rate (this core issues both at one 512-bit instruction per cycle).
+ * and writes, and the fraction of the core's peak: products per second against 4 per IFMA
+ * instruction slot (a measured IFMA throughput), the rate of any method with two 8-lane
+ * multiplies per product (dgemm: 2 FMAs on the split residue; this core issues FMA and IFMA at
+ * one 512-bit instruction per cycle). lin_dot multiplies pairs of terms (Winograd: one IFMA
+ * pair per two products) and can pass 1.
  * Usage: bench_linear [--quick]. CSV rows benchmark,params,metric,value,unit. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -548,24 +548,29 @@ static void check_moddown_isa(const beaa_kernels *k, size_t n)
 static void check_lin_dot_isa(const beaa_kernels *k)
 {
     if (!k->lin_dot) return;
-    const size_t ms[] = {1, 3, 4, 8, 13, 20}, ks[] = {1, 5, 150};
+    /* rows around the register tiles (1..8 rows; 70 crosses the 64-row chunks of the avx512
+     * pairs path), odd and even k (the pairs path's last unpaired term), up to the largest k
+     * with every value q-1 (the accumulation bound) */
+    const size_t ms[] = {1, 2, 3, 4, 8, 13, 20, 70}, ks[] = {1, 2, 5, 150};
+    enum { NM = sizeof ms / sizeof ms[0], NK = sizeof ks / sizeof ks[0], MMAX = 70 };
     const size_t n = 136, kmax = BEAA_LIN_DOT_MAX_K;
-    uint64_t *xbuf = malloc(sizeof(uint64_t) * kmax * n), *w = malloc(sizeof(uint64_t) * 20 * kmax);
-    uint64_t *rbuf = malloc(sizeof(uint64_t) * 20 * n), *obuf = malloc(sizeof(uint64_t) * 20 * n);
-    uint64_t bias[20];
+    uint64_t *xbuf = malloc(sizeof(uint64_t) * kmax * n), *w = malloc(sizeof(uint64_t) * MMAX * kmax);
+    uint64_t *rbuf = malloc(sizeof(uint64_t) * MMAX * n), *obuf = malloc(sizeof(uint64_t) * MMAX * n);
+    uint64_t bias[MMAX];
     const uint64_t *x[BEAA_LIN_DOT_MAX_K];
-    uint64_t *r[20], *o[20];
+    uint64_t *r[MMAX], *o[MMAX];
     ck_assert(xbuf && w && rbuf && obuf);
     for (size_t c = 0; c < kmax; c++) x[c] = xbuf + c * n;
-    for (size_t j = 0; j < 20; j++) { r[j] = rbuf + j * n; o[j] = obuf + j * n; }
+    for (size_t j = 0; j < MMAX; j++) { r[j] = rbuf + j * n; o[j] = obuf + j * n; }
     for (size_t bi = 0; bi < N_PRIME_BITS; bi++) {
         uint64_t q = test_find_ntt_prime(prime_bits[bi], 1024, 3);
         beaa_modulus mq;
         beaa_modulus_init(&mq, q);
-        for (size_t mi = 0; mi < 6; mi++)
-            for (size_t ki = 0; ki < 4; ki++) {
-                size_t m = ms[mi], kk = ki < 3 ? ks[ki] : kmax, nn = ki < 3 ? n : 16;
-                int worst = ki == 3 || (mi + ki) % 5 == 0;
+        for (size_t mi = 0; mi < NM; mi++)
+            for (size_t ki = 0; ki < NK + 2; ki++) {
+                /* the last two: kmax - 1 and kmax, on 16 columns */
+                size_t m = ms[mi], kk = ki < NK ? ks[ki] : kmax - (NK + 1 - ki), nn = ki < NK ? n : 16;
+                int worst = ki >= NK || (mi + ki) % 5 == 0;
                 for (size_t i = 0; i < kk * n; i++) xbuf[i] = worst ? q - 1 : test_rng_below(q);
                 for (size_t i = 0; i < m * kk; i++) w[i] = worst ? q - 1 : test_rng_below(q);
                 for (size_t j = 0; j < m; j++) bias[j] = worst ? q - 1 : test_rng_below(q);
@@ -752,16 +757,7 @@ START_TEST(test_lin_dot_reduce)
 {
     for (size_t bi = 0; bi < N_PRIME_BITS && prime_bits[bi] < 50; bi++) {
         uint64_t q = test_find_ntt_prime(prime_bits[bi], 1024, 3);
-        ld5_red red;
-        red.q = _mm512_set1_epi64((long long)q);
-        red.q2 = _mm512_set1_epi64((long long)(2 * q));
-        red.q4 = _mm512_set1_epi64((long long)(4 * q));
-        red.m52 = _mm512_set1_epi64((long long)LD5_M52);
-        red.s52 = _mm512_set1_epi64(52);
-        uint64_t c1 = (uint64_t)(((unsigned __int128)1 << 52) % q);
-        red.one = ld5_make(1, q);
-        red.c1 = ld5_make(c1, q);
-        red.c2 = ld5_make((uint64_t)((unsigned __int128)c1 * c1 % q), q);
+        const ld5_red red = ld5_make_red(q);
         const uint64_t M52 = LD5_M52, H60 = (UINT64_C(1) << 60) - 1;
         for (int it = 0; it < 4000; it++) {
             __m512i L, H, B;
