@@ -165,7 +165,8 @@ ld5_tile(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w, const 
  * Per pair and 8 columns two vpaddq (the weight an embedded broadcast) and two IFMA, where the
  * plain tile takes four IFMA: the adds run on the pipes IFMA leaves free (Zen 4). The last term
  * of an odd k is a plain product. Tile: R <= LD5_PAIR_R rows x 8 columns (2 R accumulators);
- * measured on Zen 4 (bench_linear), 8 rows x 8 columns beat 2 x 32, 4 x 16 and 4 x 8. */
+ * measured on Zen 4 (bench_linear), 8 rows x 8 columns beat 2 x 32, 4 x 16 and 4 x 8; below 4
+ * rows the plain tile is faster. */
 #define LD5_PAIR_R 8
 static inline __attribute__((always_inline)) void
 ld5_tile_pairs(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w, const uint64_t *bw,
@@ -226,7 +227,7 @@ static void ld5_pairs_x(uint64_t *xx, const uint64_t *const *x, size_t k, size_t
 /* Rows per call of lin_dot_pairs (their adjusted biases sit on the stack). */
 #define LD5_PAIR_ROWS 64
 
-/* lin_dot for m <= LD5_PAIR_ROWS rows and k >= 2 by Winograd's pairs. */
+/* lin_dot for m <= LD5_PAIR_ROWS rows (a multiple of 4) and k >= 2 by Winograd's pairs. */
 static void lin_dot_pairs(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
                           const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q,
                           const ld5_red *red)
@@ -253,16 +254,14 @@ static void lin_dot_pairs(uint64_t *const *r, const uint64_t *const *x, const ui
                 for (size_t l = 0; l < LD5_COLS && t1 + l < n; l += 8) __builtin_prefetch(x[c] + t1 + l, 0, 2);
         }
         ld5_pairs_x(xx, xp, k, nc, red);
-        /* tiles of 8 rows, then 4, 2 and 1 */
+        /* tiles of 8 rows, then 4 (m is a multiple of 4) */
         uint64_t *rj[LD5_PAIR_R];
         size_t j = 0;
-        for (size_t R = LD5_PAIR_R; R >= 1; R /= 2)
+        for (size_t R = LD5_PAIR_R; R >= 4; R /= 2)
             for (; j + R <= m; j += R) {
                 for (size_t i = 0; i < R; i++) rj[i] = r[j + i] + t0;
                 if (R == 8) ld5_tile_pairs(rj, xp, w + j * k, bw + j, xx, 8, k, nc, red);
-                else if (R == 4) ld5_tile_pairs(rj, xp, w + j * k, bw + j, xx, 4, k, nc, red);
-                else if (R == 2) ld5_tile_pairs(rj, xp, w + j * k, bw + j, xx, 2, k, nc, red);
-                else ld5_tile_pairs(rj, xp, w + j * k, bw + j, xx, 1, k, nc, red);
+                else ld5_tile_pairs(rj, xp, w + j * k, bw + j, xx, 4, k, nc, red);
             }
     }
 }
@@ -275,13 +274,18 @@ void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uin
         return;
     }
     const ld5_red red = ld5_make_red(q->q);
-    if (k >= 2 && m >= 2) {
-        for (size_t j = 0; j < m; j += LD5_PAIR_ROWS) {
-            size_t mj = m - j < LD5_PAIR_ROWS ? m - j : LD5_PAIR_ROWS;
-            lin_dot_pairs(r + j, x, w + j * k, bias ? bias + j : NULL, mj, k, n, q, &red);
-        }
-        return;
+    /* rows in multiples of 4 by pairs; fewer than 4 rows (or the last m % 4) by the plain tile,
+     * which measured faster there (the input term of the pairs is shared by too few rows) */
+    const size_t mp = k >= 2 ? m / 4 * 4 : 0;
+    for (size_t j = 0; j < mp; j += LD5_PAIR_ROWS) {
+        size_t mj = mp - j < LD5_PAIR_ROWS ? mp - j : LD5_PAIR_ROWS;
+        lin_dot_pairs(r + j, x, w + j * k, bias ? bias + j : NULL, mj, k, n, q, &red);
     }
+    if (mp == m) return;
+    r += mp;
+    w += mp * k;
+    if (bias) bias += mp;
+    m -= mp;
     /* column blocks of LD5_COLS: the k x LD5_COLS inputs a block reads stay in L1/L2 while
      * every tile of rows reads them (packing them into one buffer first measured slower) */
     const uint64_t *xp[BEAA_LIN_DOT_MAX_K];
