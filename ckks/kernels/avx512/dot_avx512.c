@@ -7,10 +7,10 @@
  * rebuilding them (the exact dgemm path of nn/linear.c). One reduction per output:
  * T = L + H 2^52 = t0 + t1 2^52 + t2 2^104 (52-bit digits), each digit times 2^(52i) mod q by a
  * 52-bit Shoup product, then a few conditional subtractions.
- * With 2 rows or more and 2 inputs or more the terms go in pairs (Winograd's inner product,
- * ld5_tile_pairs): one product per pair of terms. Blocks of 64 columns, so the inputs a tile
- * reads stay in cache for the next; register tiles of 8 rows x 8 coefficients for the pairs,
- * 2 rows x 32 coefficients for the plain products. */
+ * Rows in multiples of 4 (of maps with 2 inputs or more) take the terms in pairs (Winograd's
+ * inner product, ld5_tile_pairs): one product per pair of terms. Blocks of 64 columns, so the
+ * inputs a tile reads stay in cache for the next; register tiles of 8 rows x 8 coefficients for
+ * the pairs, 2 rows x 32 coefficients for the plain products. */
 #include "ckks/kernels/avx512/avx512.h"
 #include "ckks/kernels/ref/ref.h"
 #ifndef BEAA_IFMA_EMULATE
@@ -201,8 +201,10 @@ ld5_tile_pairs(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w, 
         }
         const __m512i xt = _mm512_loadu_si512((const void *)(xx + t));
         for (size_t j = 0; j < R; j++) {
-            __m512i d = _mm512_sub_epi64(ld5_reduce(lo[j], hi[j], _mm512_set1_epi64((long long)bw[j]), red), xt);
-            _mm512_storeu_si512((void *)(r[j] + t), _mm512_min_epu64(d, _mm512_add_epi64(d, red->q)));
+            const __m512i b = _mm512_set1_epi64((long long)bw[j]);
+            __m512i d = _mm512_sub_epi64(ld5_reduce(lo[j], hi[j], b, red), xt);
+            d = _mm512_min_epu64(d, _mm512_add_epi64(d, red->q));
+            _mm512_storeu_si512((void *)(r[j] + t), d);
         }
     }
 }
@@ -251,7 +253,8 @@ static void lin_dot_pairs(uint64_t *const *r, const uint64_t *const *x, const ui
         for (size_t c = 0; c < k; c++) {
             xp[c] = x[c] + t0;
             if (t1 < n) /* the next block of every input (see beaa_lin_dot_avx512) */
-                for (size_t l = 0; l < LD5_COLS && t1 + l < n; l += 8) __builtin_prefetch(x[c] + t1 + l, 0, 2);
+                for (size_t l = 0; l < LD5_COLS && t1 + l < n; l += 8)
+                    __builtin_prefetch(x[c] + t1 + l, 0, 2);
         }
         ld5_pairs_x(xx, xp, k, nc, red);
         /* tiles of 8 rows, then 4 (m is a multiple of 4) */
@@ -349,7 +352,8 @@ static inline int ld5_conv16(uint64_t *r, const uint64_t *const *x, const uint64
     /* two digits suffice for at most 15 terms of inputs below 2^50 (H + L / 2^52 < 15 * 2^48 +
      * 15); inputs up to 2^52 (residues of larger primes) make the high halves 4x larger */
     __m512i r0, r1;
-    if (n_in <= 15 && !_mm512_test_epi64_mask(big, _mm512_set1_epi64((long long)~(uint64_t)LD5_M50))) {
+    const __m512i above50 = _mm512_set1_epi64((long long)~(uint64_t)LD5_M50);
+    if (n_in <= 15 && !_mm512_test_epi64_mask(big, above50)) {
         r0 = ld5_reduce2(lo0, hi0, zero, red);
         r1 = ld5_reduce2(lo1, hi1, zero, red);
     } else {
