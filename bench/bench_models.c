@@ -18,7 +18,7 @@ static const char *grain_name(const beaa_model *m)
 {
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_act *a = &m->modules[i].act[0];
-        int nact = m->modules[i].kind == BEAA_MODULE_CONV ? 1 : m->modules[i].kind == BEAA_MODULE_FIRE ? 2 : 0;
+        int nact = beaa_model_module_nact(&m->modules[i]);
         if (nact == 0) continue;
         if (a->kind == BEAA_ACT_RELU) return "relu";
         return a->gran == BEAA_POLY_LAYER ? "layer" : a->gran == BEAA_POLY_CHANNEL ? "channel" : "element";
@@ -33,8 +33,8 @@ static size_t trainable(const beaa_model *m)
     size_t t = 0;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_module *md = &m->modules[i];
-        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
+        int nconv = beaa_model_module_nconv(md);
+        int nact = beaa_model_module_nact(md);
         for (int c = 0; c < nconv; c++) {
             const beaa_model_conv *cv = &md->conv[c];
             t += (size_t)cv->cout * cv->cin * cv->kh * cv->kw + cv->cout;
@@ -54,7 +54,7 @@ static int one(const char *name, const char *path)
     size_t layers = 0, sum_c = 0, sum_chw = 0, stored = 0;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_module *md = &m->modules[i];
-        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
+        int nact = beaa_model_module_nact(md);
         for (int a = 0; a < nact; a++) {
             const beaa_model_act *ac = &md->act[a];
             layers++;

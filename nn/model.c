@@ -110,7 +110,7 @@ static int module_derive(beaa_model_module *md, uint32_t c, uint32_t h, uint32_t
     default:
         return 0;
     }
-    int na = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
+    int na = beaa_model_module_nact(md);
     for (int i = 0; i < na; i++) {
         beaa_model_act *a = &md->act[i];
         if (a->kind != BEAA_ACT_RELU && a->kind != BEAA_ACT_POLY) return 0;
@@ -123,23 +123,14 @@ static int module_derive(beaa_model_module *md, uint32_t c, uint32_t h, uint32_t
     return 1;
 }
 
-static int module_nconv(const beaa_model_module *md)
-{
-    return md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-}
-static int module_nact(const beaa_model_module *md)
-{
-    return md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
-}
-
 static size_t model_floats(const beaa_model *m)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_module *md = &m->modules[i];
-        for (int j = 0; j < module_nconv(md); j++) n += conv_floats(&md->conv[j]);
-        for (int j = 0; j < module_nact(md); j++) n += act_floats(&md->act[j]);
-        for (int j = 0; j < module_nact(md); j++) n += bn_floats(&md->bn[j]);
+        for (int j = 0; j < beaa_model_module_nconv(md); j++) n += conv_floats(&md->conv[j]);
+        for (int j = 0; j < beaa_model_module_nact(md); j++) n += act_floats(&md->act[j]);
+        for (int j = 0; j < beaa_model_module_nact(md); j++) n += bn_floats(&md->bn[j]);
     }
     return n;
 }
@@ -150,12 +141,12 @@ static void model_assign(beaa_model *m)
     float *p = m->params;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         beaa_model_module *md = &m->modules[i];
-        for (int j = 0; j < module_nconv(md); j++) {
+        for (int j = 0; j < beaa_model_module_nconv(md); j++) {
             beaa_model_conv *c = &md->conv[j];
             c->weight = p; p += (size_t)c->cout * c->cin * c->kh * c->kw;
             c->bias = p; p += c->cout;
         }
-        for (int j = 0; j < module_nact(md); j++) {
+        for (int j = 0; j < beaa_model_module_nact(md); j++) {
             beaa_model_act *a = &md->act[j];
             a->a = p; p += a->count;
             a->b = p; p += a->count;
@@ -270,7 +261,7 @@ beaa_status beaa_model_build(uint32_t in_c, uint32_t in_h, uint32_t in_w, uint32
     model_assign(m);
     for (uint32_t i = 0; i < n; i++) {
         beaa_model_module *md = &m->modules[i];
-        for (int j = 0; j < module_nact(md); j++) {
+        for (int j = 0; j < beaa_model_module_nact(md); j++) {
             for (uint32_t k = 0; k < md->act[j].count; k++) md->act[j].b[k] = 1.0f;
             md->bn[j].eps = 1e-5f;
             for (uint32_t k = 0; k < md->bn[j].channels; k++) {
@@ -326,7 +317,7 @@ beaa_status beaa_model_check(const beaa_model *m)
             return BEAA_ERR_MODEL;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_module *md = &m->modules[i];
-        for (int j = 0; j < module_nact(md); j++) {
+        for (int j = 0; j < beaa_model_module_nact(md); j++) {
             const beaa_model_bn *b = &md->bn[j];
             if (!(b->eps > 0) || !isfinite(b->eps)) return BEAA_ERR_MODEL;
             for (uint32_t k = 0; k < b->channels; k++)
@@ -340,7 +331,7 @@ uint32_t beaa_model_act_layers(const beaa_model *m)
 {
     uint32_t n = 0;
     if (!m) return 0;
-    for (uint32_t i = 0; i < m->n_modules; i++) n += (uint32_t)module_nact(&m->modules[i]);
+    for (uint32_t i = 0; i < m->n_modules; i++) n += (uint32_t)beaa_model_module_nact(&m->modules[i]);
     return n;
 }
 
@@ -350,7 +341,7 @@ size_t beaa_model_act_elements(const beaa_model *m)
     if (!m) return 0;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_module *md = &m->modules[i];
-        for (int j = 0; j < module_nact(md); j++)
+        for (int j = 0; j < beaa_model_module_nact(md); j++)
             n += (size_t)md->act[j].c * md->act[j].h * md->act[j].w;
     }
     return n;
@@ -362,8 +353,8 @@ size_t beaa_model_trainable_params(const beaa_model *m)
     if (!m) return 0;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_module *md = &m->modules[i];
-        for (int j = 0; j < module_nconv(md); j++) n += conv_floats(&md->conv[j]);
-        for (int j = 0; j < module_nact(md); j++)
+        for (int j = 0; j < beaa_model_module_nconv(md); j++) n += conv_floats(&md->conv[j]);
+        for (int j = 0; j < beaa_model_module_nact(md); j++)
             n += act_floats(&md->act[j]) + 2 * (size_t)md->bn[j].channels;
     }
     return n;
@@ -644,7 +635,7 @@ beaa_status beaa_model_save_mem(const beaa_model *m, uint8_t **buf, size_t *len)
     size_t words = 4 + 2 * (size_t)m->in_c + 1 + m->n_params;
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_module *md = &m->modules[i];
-        words += 1 + 6 * (size_t)module_nconv(md) + 5 * (size_t)module_nact(md);
+        words += 1 + 6 * (size_t)beaa_model_module_nconv(md) + 5 * (size_t)beaa_model_module_nact(md);
         if (md->kind == BEAA_MODULE_AVGPOOL) words += 2;
     }
     size_t plen = BEAA_MODEL_DESC_LEN + 4 * words;

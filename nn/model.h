@@ -113,6 +113,16 @@ typedef struct beaa_model_module {
     uint32_t pool_k, pool_stride;
 } beaa_model_module;
 
+/* How many conv[] and act[] (= bn[]) entries a module of this kind uses (the layout above). */
+static inline int beaa_model_module_nconv(const beaa_model_module *md)
+{
+    return md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
+}
+static inline int beaa_model_module_nact(const beaa_model_module *md)
+{
+    return md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
+}
+
 /* A whole model. All float arrays point into one allocation (params, n_params floats) owned
  * by the model; free everything with beaa_model_free. */
 typedef struct beaa_model {

@@ -13,8 +13,8 @@ void test_model_fill(beaa_model *m, const test_fill *f, test_urand_fn urand)
 {
     for (uint32_t i = 0; i < m->n_modules; i++) {
         beaa_model_module *md = &m->modules[i];
-        int nconv = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-        int nact = md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
+        int nconv = beaa_model_module_nconv(md);
+        int nact = beaa_model_module_nact(md);
         for (int c = 0; c < nconv; c++) {
             beaa_model_conv *cv = &md->conv[c];
             size_t nw = (size_t)cv->cout * cv->cin * cv->kh * cv->kw;

@@ -13,15 +13,6 @@ float *beaa_train_net_grad_of(beaa_train_net *n, const float *p)
 
 static size_t act_size(const beaa_model_act *a, int B) { return (size_t)a->c * B * a->h * a->w; }
 
-static int nconv(const beaa_model_module *md)
-{
-    return md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-}
-static int nact(const beaa_model_module *md)
-{
-    return md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
-}
-
 /* Lays out (base == NULL: only counts) every buffer; returns total floats. */
 static size_t layout(beaa_train_net *n, float *base)
 {
@@ -33,12 +24,12 @@ static size_t layout(beaa_train_net *n, float *base)
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_module *md = &m->modules[i];
         beaa_train_modbuf *b = &n->buf[i];
-        for (int j = 0; j < nconv(md); j++) {
+        for (int j = 0; j < beaa_model_module_nconv(md); j++) {
             size_t cs = beaa_train_conv_cols_size(&md->conv[j], B);
             if (cs) TAKE(b->cols[j], cs);
             if (cs > maxcols) maxcols = cs;
         }
-        for (int j = 0; j < nact(md); j++) {
+        for (int j = 0; j < beaa_model_module_nact(md); j++) {
             size_t s = act_size(&md->act[j], B);
             TAKE(b->z[j], s); TAKE(b->a[j], s); TAKE(b->xh[j], s);
             TAKE(b->dz[j], s); TAKE(b->da[j], s);
@@ -81,13 +72,13 @@ beaa_status beaa_train_net_new(beaa_model *m, int max_batch, beaa_train_net **ou
     /* trainable mask */
     for (uint32_t i = 0; i < m->n_modules; i++) {
         const beaa_model_module *md = &m->modules[i];
-        for (int j = 0; j < nconv(md); j++) {
+        for (int j = 0; j < beaa_model_module_nconv(md); j++) {
             const beaa_model_conv *c = &md->conv[j];
             size_t k = (size_t)(c->weight - m->params);
             size_t cnt = (size_t)c->cout * c->cin * c->kh * c->kw + c->cout;
             memset(n->mask + k, BEAA_TRAIN_WEIGHT, cnt);
         }
-        for (int j = 0; j < nact(md); j++) {
+        for (int j = 0; j < beaa_model_module_nact(md); j++) {
             const beaa_model_act *a = &md->act[j];
             if (a->count) {
                 memset(n->mask + (a->a - m->params), BEAA_TRAIN_POLY, a->count);

@@ -28,15 +28,6 @@ void beaa_train_config_default(beaa_train_config *c)
     c->seed = 1;
 }
 
-static int nconv(const beaa_model_module *md)
-{
-    return md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 3 : 0;
-}
-static int nact(const beaa_model_module *md)
-{
-    return md->kind == BEAA_MODULE_CONV ? 1 : md->kind == BEAA_MODULE_FIRE ? 2 : 0;
-}
-
 beaa_status beaa_train_init_weights(beaa_model *m, uint64_t seed, float pa, float pb, float pc)
 {
     if (!m) return BEAA_ERR_ARG;
@@ -44,14 +35,14 @@ beaa_status beaa_train_init_weights(beaa_model *m, uint64_t seed, float pa, floa
     beaa_train_rng_seed(&r, seed);
     for (uint32_t i = 0; i < m->n_modules; i++) {
         beaa_model_module *md = &m->modules[i];
-        for (int j = 0; j < nconv(md); j++) {
+        for (int j = 0; j < beaa_model_module_nconv(md); j++) {
             beaa_model_conv *c = &md->conv[j];
             size_t fan_in = (size_t)c->cin * c->kh * c->kw, nw = fan_in * c->cout;
             double sd = sqrt(2.0 / (double)fan_in);
             for (size_t k = 0; k < nw; k++) c->weight[k] = (float)(sd * beaa_train_rng_normal(&r));
             for (uint32_t k = 0; k < c->cout; k++) c->bias[k] = 0.0f;
         }
-        for (int j = 0; j < nact(md); j++) {
+        for (int j = 0; j < beaa_model_module_nact(md); j++) {
             beaa_model_act *a = &md->act[j];
             for (uint32_t k = 0; k < a->count; k++) { a->a[k] = pa; a->b[k] = pb; a->c0[k] = pc; }
             beaa_model_bn *b = &md->bn[j];
@@ -75,7 +66,7 @@ beaa_status beaa_train_copy_linear(beaa_model *dst, const beaa_model *src)
         if (d->kind != s->kind || d->out_c != s->out_c || d->out_h != s->out_h ||
             d->out_w != s->out_w)
             return BEAA_ERR_SHAPE;
-        for (int j = 0; j < nconv(d); j++) {
+        for (int j = 0; j < beaa_model_module_nconv(d); j++) {
             const beaa_model_conv *a = &d->conv[j], *b = &s->conv[j];
             if (a->cin != b->cin || a->cout != b->cout || a->kh != b->kh || a->kw != b->kw ||
                 a->stride != b->stride || a->pad != b->pad)
@@ -85,13 +76,13 @@ beaa_status beaa_train_copy_linear(beaa_model *dst, const beaa_model *src)
     for (uint32_t i = 0; i < dst->n_modules; i++) {
         beaa_model_module *d = &dst->modules[i];
         const beaa_model_module *s = &src->modules[i];
-        for (int j = 0; j < nconv(d); j++) {
+        for (int j = 0; j < beaa_model_module_nconv(d); j++) {
             beaa_model_conv *a = &d->conv[j];
             const beaa_model_conv *b = &s->conv[j];
             memcpy(a->weight, b->weight, (size_t)a->cout * a->cin * a->kh * a->kw * sizeof(float));
             memcpy(a->bias, b->bias, a->cout * sizeof(float));
         }
-        for (int j = 0; j < nact(d); j++) {
+        for (int j = 0; j < beaa_model_module_nact(d); j++) {
             beaa_model_bn *a = &d->bn[j];
             const beaa_model_bn *b = &s->bn[j];
             size_t n = a->channels * sizeof(float);
