@@ -46,6 +46,7 @@
 #include "ckks/kernels/avx512/ntt_avx512.c"
 #include "ckks/kernels/avx512/arith_avx512.c"
 #include "ckks/kernels/avx512/dot_avx512.c"
+#include "ckks/kernels/avx512/basis_avx512.c"
 #include "ckks/kernels/avx512/xof_avx512.c"
 #include "ckks/kernels/ref/ref.h"
 #include "tests/test_util.h"
