@@ -22,6 +22,7 @@
 #include "nn/plain.h"
 #include "nn/plan.h"
 #include "nn/quant.h"
+#include "nn/upload.h"
 #include "bench/common/bench_data.h"
 #include "bench/common/bench_util.h"
 
@@ -95,10 +96,10 @@ int main(int argc, char **argv)
     snprintf(params, sizeof params, "model=%s;batch=%zu;N=2^%u;logQP=%u;threads=%d", name, n,
              plan.spec.log_n, plan.total_bits, beaa_cpu_threads());
     /* the pass, the images (x and 3 logit arrays) and the plaintext references */
-    double need = plan.peak_bytes / 1048576.0 + (double)n * (el + 4 * nc) * 8 / 1048576.0;
-    printf("elementwise,%s,planned_peak,%.1f,MiB\n", params, plan.peak_bytes / 1048576.0);
+    double need = plan.peak_upload_bytes / 1048576.0 + (double)n * (el + 4 * nc) * 8 / 1048576.0;
+    printf("elementwise,%s,planned_peak,%.1f,MiB\n", params, plan.peak_upload_bytes / 1048576.0);
     fprintf(stderr, "  %s: batch %zu, %s; planned peak %.2f GiB\n", name, n, plan.msg,
-            plan.peak_bytes / 1073741824.0);
+            plan.peak_upload_bytes / 1073741824.0);
     if (!bench_memory_fits("elementwise", params, need)) {
         beaa_nn_net_free(net);
         bench_batch_free(&b);
@@ -108,13 +109,14 @@ int main(int argc, char **argv)
 
     double *ref = malloc(sizeof(double) * n * nc), *ref_m = malloc(sizeof(double) * n * nc),
            *got = malloc(sizeof(double) * n * nc);
-    beaa_ckks_ciphertext **in = calloc(el, sizeof *in), **lg = calloc(nc, sizeof *lg);
+    beaa_ckks_ciphertext **lg = calloc(nc, sizeof *lg);
+    beaa_nn_upload *in = NULL; /* the inputs as the client sends them (nn/upload.h) */
     beaa_ckks_context *ctx = NULL;
     beaa_ckks_secret_key *sk = NULL;
     beaa_ckks_relin_key *rk = NULL;
     beaa_nn_qnet *qn = NULL;
     int rc = 1;
-    if (!ref || !ref_m || !got || !in || !lg) { st = BEAA_ERR_NOMEM; goto out; }
+    if (!ref || !ref_m || !got || !lg) { st = BEAA_ERR_NOMEM; goto out; }
     double t0 = bench_now_s();
     st = beaa_nn_plain_model_forward(m, b.x, n, ref_m);
     double t_plain = bench_now_s() - t0;
@@ -128,7 +130,7 @@ int main(int argc, char **argv)
     double t_keygen = bench_now_s() - t0;
     if (st != BEAA_OK) goto out;
     t0 = bench_now_s();
-    st = beaa_nn_pack_encrypt(sk, b.x, n, el, plan.levels, plan.in_scale, in);
+    st = beaa_nn_upload_encrypt(sk, b.x, n, el, plan.levels, plan.in_scale, &in);
     double t_enc = bench_now_s() - t0;
     if (st != BEAA_OK) goto out;
     fprintf(stderr, "  %s: encrypted %zu ciphertexts in %.1f s\n", name, el, t_enc);
@@ -136,7 +138,7 @@ int main(int argc, char **argv)
     beaa_nn_forward_opts fo = { 0, progress, &ps };
     beaa_nn_forward_stats fs;
     t0 = bench_now_s();
-    st = beaa_nn_forward(net, qn, rk, in, lg, &fo, &fs);
+    st = beaa_nn_forward_upload(net, qn, rk, in, lg, &fo, &fs);
     double t_fwd = bench_now_s() - t0;
     if (st != BEAA_OK) goto out;
     t0 = bench_now_s();
@@ -188,9 +190,7 @@ out:
     if (st != BEAA_OK) fprintf(stderr, "bench_elementwise: %s: %s\n", name, beaa_strerror(st));
     if (lg)
         for (size_t k = 0; k < nc; k++) beaa_ckks_ciphertext_free(lg[k]);
-    if (in)
-        for (size_t e = 0; e < el; e++) beaa_ckks_ciphertext_free(in[e]);
-    free(in);
+    beaa_nn_upload_free(in);
     free(lg);
     free(ref);
     free(ref_m);

@@ -23,6 +23,7 @@
 #include "nn/plain.h"
 #include "nn/plan.h"
 #include "nn/quant.h"
+#include "nn/upload.h"
 #include "train/arch.h"
 #include "bench/common/bench_util.h"
 
@@ -91,9 +92,9 @@ int main(int argc, char **argv)
     char p[256];
     snprintf(p, sizeof p, "geometry=3x32x32;batch=%zu;N=2^%u;logQP=%u;threads=%d", n,
              plan.spec.log_n, plan.total_bits, beaa_cpu_threads());
-    double need = plan.peak_bytes / 1048576.0 + (double)n * (el + 2 * nc) * 8 / 1048576.0;
+    double need = plan.peak_upload_bytes / 1048576.0 + (double)n * (el + 2 * nc) * 8 / 1048576.0;
     printf("benchmark,params,metric,value,unit\n");
-    printf("paper_cifar10,%s,planned_peak,%.1f,MiB\n", p, plan.peak_bytes / 1048576.0);
+    printf("paper_cifar10,%s,planned_peak,%.1f,MiB\n", p, plan.peak_upload_bytes / 1048576.0);
     printf("paper_cifar10,%s,input_ciphertexts,%zu,count\n", p, el);
     printf("paper_cifar10,%s,products,%zu,count\n", p, beaa_nn_net_products(net));
     printf("paper_cifar10,%s,scalar_macs,%zu,count\n", p, beaa_nn_net_macs(net));
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_paper: 3x32x32 -> 10 classes, batch %zu, %s\n", n, plan.msg);
     fprintf(stderr, "bench_paper: %zu input ciphertexts, %zu ct-ct products, %zu scalar MACs; "
                     "planned peak memory %.2f GiB (with the images: %.2f GiB)\n", el,
-            beaa_nn_net_products(net), beaa_nn_net_macs(net), plan.peak_bytes / 1073741824.0,
+            beaa_nn_net_products(net), beaa_nn_net_macs(net), plan.peak_upload_bytes / 1073741824.0,
             need / 1024.0);
     if (!bench_memory_fits("paper_cifar10", p, need)) {
         fprintf(stderr, "bench_paper: stopped before encrypting: the plan does not fit this "
@@ -113,13 +114,14 @@ int main(int argc, char **argv)
 
     double *x = malloc(sizeof(double) * n * el), *ref = malloc(sizeof(double) * n * nc),
            *got = malloc(sizeof(double) * n * nc);
-    beaa_ckks_ciphertext **in = calloc(el, sizeof *in), **lg = calloc(nc, sizeof *lg);
+    beaa_ckks_ciphertext **lg = calloc(nc, sizeof *lg);
+    beaa_nn_upload *in = NULL; /* the inputs as the client sends them (nn/upload.h) */
     beaa_ckks_context *ctx = NULL;
     beaa_ckks_secret_key *sk = NULL;
     beaa_ckks_relin_key *rk = NULL;
     beaa_nn_qnet *qn = NULL;
     int rc = 1;
-    if (!x || !ref || !got || !in || !lg) { st = BEAA_ERR_NOMEM; goto out; }
+    if (!x || !ref || !got || !lg) { st = BEAA_ERR_NOMEM; goto out; }
     for (size_t i = 0; i < n * el; i++) x[i] = bench_urand(-2.0, 2.0);
     st = beaa_nn_plain_folded_forward(net, x, n, ref);
     if (st == BEAA_OK) st = beaa_ckks_context_new(&plan.spec, &ctx);
@@ -128,14 +130,14 @@ int main(int argc, char **argv)
     if (st == BEAA_OK) st = beaa_nn_quantize(net, &plan, ctx, &qn);
     if (st != BEAA_OK) goto out;
     double t0 = bench_now_s();
-    st = beaa_nn_pack_encrypt(sk, x, n, el, plan.levels, plan.in_scale, in);
+    st = beaa_nn_upload_encrypt(sk, x, n, el, plan.levels, plan.in_scale, &in);
     double t_enc = bench_now_s() - t0;
     if (st != BEAA_OK) goto out;
     fprintf(stderr, "  paper geometry: encrypted %zu ciphertexts in %.1f s\n", el, t_enc);
     g_t0 = bench_now_s();
     beaa_nn_forward_opts fo = { 0, progress, NULL };
     t0 = bench_now_s();
-    st = beaa_nn_forward(net, qn, rk, in, lg, &fo, NULL);
+    st = beaa_nn_forward_upload(net, qn, rk, in, lg, &fo, NULL);
     double t_fwd = bench_now_s() - t0;
     if (st != BEAA_OK) goto out;
     t0 = bench_now_s();
@@ -176,9 +178,7 @@ out:
     if (st != BEAA_OK) fprintf(stderr, "bench_paper: %s\n", beaa_strerror(st));
     if (lg)
         for (size_t k = 0; k < nc; k++) beaa_ckks_ciphertext_free(lg[k]);
-    if (in)
-        for (size_t e = 0; e < el; e++) beaa_ckks_ciphertext_free(in[e]);
-    free(in);
+    beaa_nn_upload_free(in);
     free(lg);
     free(x);
     free(ref);

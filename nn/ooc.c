@@ -229,7 +229,7 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
     replay r;
     beaa_status st = replay_init(&r, net, sc, log_n);
     const uint32_t L = net->nstages;
-    size_t cap = 1024, live = 0, scratch = 0;
+    size_t cap = 1024, live = 0, scratch = 0, unread = 0;
     p->act_start = malloc(sizeof(size_t) * (sc->nsteps + 1));
     p->acts = malloc(sizeof *p->acts * cap);
     if (st == BEAA_OK && (!p->act_start || !p->acts)) st = BEAA_ERR_NOMEM;
@@ -240,8 +240,9 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
         memset(r.made_flag, 0, r.nct + 1);
         r.nres = 0;
         live = scratch = 0;
+        unread = r.base[1] * (r.bytes[0] / 2); /* every input's c_0 until its first load */
         p->nacts = 0;
-        p->peak_bytes = 0;
+        p->peak_bytes = p->peak_upload_bytes = 0;
         p->input_reads = p->input_read_bytes = p->spills = p->spill_bytes = p->reloads = 0;
         p->scratch_peak_bytes = 0;
         for (size_t k = 0; k < sc->nsteps && st == BEAA_OK; k++) {
@@ -311,12 +312,18 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
                                          (uint16_t)si, (uint32_t)(id - r.base[si]) };
                 p->acts[p->nacts++] = a;
                 if (spilled) { p->reloads++; scratch -= r.bytes[si]; }
-                else { p->input_reads++; p->input_read_bytes += r.bytes[si]; }
+                else {
+                    if (r.state[id] == ST_UNSEEN) unread -= r.bytes[0] / 2;
+                    p->input_reads++;
+                    p->input_read_bytes += r.bytes[si];
+                }
                 res_add(&r, id);
                 live += r.bytes[si];
             }
             if (st != BEAA_OK) break;
             if (live + transient + produced > p->peak_bytes) p->peak_bytes = live + transient + produced;
+            if (live + transient + produced + unread > p->peak_upload_bytes)
+                p->peak_upload_bytes = live + transient + produced + unread;
             /* after the step: inputs past their last read go, outputs are resident */
             for (size_t i = 0; i < r.nneed; i++) {
                 size_t id = r.need[i];

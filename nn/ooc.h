@@ -44,6 +44,8 @@ typedef struct beaa_nn_ooc_plan {
     size_t nacts;
     size_t budget;            /* the budget planned for (0: none) */
     size_t peak_bytes;        /* ciphertext bytes at the peak of this plan */
+    size_t peak_upload_bytes; /* the same with the network inputs not read yet held in their
+                                 upload form, c_0 only (half their bytes; nn/upload.h) */
     size_t min_budget;        /* the smallest budget any plan can meet (the largest group's
                                  inputs, working set and outputs) */
     size_t input_reads, input_read_bytes;   /* network inputs read (with re-reads after drops) */

@@ -1,16 +1,16 @@
 /* pack.c - element-wise packing: encode + encrypt a batch, decrypt + decode the logits. */
 #include "nn/pack.h"
+#include "nn/pack_internal.h"
 #include <string.h>
 #include "lib/mem.h"
 #include "lib/rng.h"
 
-beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x, size_t n,
-                                 size_t el, unsigned level, double scale,
-                                 beaa_ckks_ciphertext **out)
+beaa_status beaa_nn_pack_encrypt_each(const beaa_ckks_secret_key *sk, const double *x, size_t n,
+                                      size_t el, unsigned level, double scale,
+                                      beaa_nn_pack_sink sink, void *user)
 {
-    if (!sk || !x || !out || n == 0 || el == 0) return BEAA_ERR_ARG;
+    if (!sk || !x || !sink || n == 0 || el == 0) return BEAA_ERR_ARG;
     const beaa_ckks_context *ctx = sk->ctx;
-    for (size_t e = 0; e < el; e++) out[e] = NULL;
     if (n > beaa_ckks_context_slots(ctx)) return BEAA_ERR_SLOTS;
     if (level > beaa_ckks_context_max_level(ctx)) return BEAA_ERR_LEVEL_EXHAUSTED;
     beaa_status err = BEAA_OK;
@@ -20,23 +20,44 @@ beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x
 #pragma omp parallel
     {
         double *v = beaa_alloc(sizeof(double) * n); /* the client's pixels: wiped below */
+        beaa_ckks_ciphertext *ct = NULL;            /* what the sink left for reuse */
         beaa_status st = v ? BEAA_OK : BEAA_ERR_NOMEM;
 #pragma omp for schedule(dynamic, 4)
         for (size_t e = 0; e < el; e++) {
             if (st != BEAA_OK) continue;
             for (size_t j = 0; j < n; j++) v[j] = x[j * el + e];
-            st = beaa_ckks_ciphertext_new_uninit(ctx, 2, level, &out[e]);
+            if (!ct) st = beaa_ckks_ciphertext_new_uninit(ctx, 2, level, &ct);
             beaa_rng_stream_state saved;
             beaa_rng_stream_enter(base, e, &saved);
-            if (st == BEAA_OK) st = beaa_ckks_encrypt_sk_values(sk, v, n, scale, level, out[e]);
+            if (st == BEAA_OK) st = beaa_ckks_encrypt_sk_values(sk, v, n, scale, level, ct);
             beaa_rng_stream_leave(&saved);
+            if (st == BEAA_OK) st = sink(user, e, &ct);
         }
         if (st != BEAA_OK) {
 #pragma omp critical(beaa_nn_pack_err)
             if (err == BEAA_OK) err = st;
         }
+        beaa_ckks_ciphertext_free(ct);
         beaa_free_secret(v, sizeof(double) * n);
     }
+    return err;
+}
+
+/* beaa_nn_pack_encrypt's sink: every ciphertext goes to out[e] as it is */
+static beaa_status sink_store(void *user, size_t e, beaa_ckks_ciphertext **ct)
+{
+    ((beaa_ckks_ciphertext **)user)[e] = *ct;
+    *ct = NULL;
+    return BEAA_OK;
+}
+
+beaa_status beaa_nn_pack_encrypt(const beaa_ckks_secret_key *sk, const double *x, size_t n,
+                                 size_t el, unsigned level, double scale,
+                                 beaa_ckks_ciphertext **out)
+{
+    if (!sk || !x || !out || n == 0 || el == 0) return BEAA_ERR_ARG;
+    for (size_t e = 0; e < el; e++) out[e] = NULL;
+    beaa_status err = beaa_nn_pack_encrypt_each(sk, x, n, el, level, scale, sink_store, out);
     if (err != BEAA_OK)
         for (size_t e = 0; e < el; e++) { beaa_ckks_ciphertext_free(out[e]); out[e] = NULL; }
     return err;

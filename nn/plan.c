@@ -6,6 +6,7 @@
 #include <string.h>
 #include "lib/cpu.h"
 #include "ckks/keys.h"
+#include "nn/ooc.h"
 #include "nn/schedule.h"
 
 void beaa_nn_plan_opts_default(beaa_nn_plan_opts *o)
@@ -27,19 +28,29 @@ size_t beaa_nn_ct_bytes(unsigned log_n, unsigned size, unsigned level)
 
 static unsigned dflt(unsigned v, unsigned d) { return v ? v : d; }
 
-/* Estimated peak: the ciphertexts the pass holds when it follows its schedule (nn/schedule.h:
+/* Estimated peaks: the ciphertexts the pass holds when it follows its schedule (nn/schedule.h:
  * inputs until their last reader, bands of each stage's outputs, the running group's working
  * set), 1% more for the pool's blocks (page rounding and cache-colouring offsets: the pool splits
  * and assembles blocks to the size asked, lib/pool.h), the keys, and 256 MiB for the rest of the
- * process (context tables, the threads' key-switching scratch, OpenBLAS buffers, code). Measured
- * on the main job: planned 4.46 GiB, ru_maxrss 4.31 GiB. 0 if the schedule cannot be built. */
-static size_t estimate_peak(const beaa_nn_net *net, unsigned log_n, int threads, size_t key_bytes)
+ * process (context tables, the threads' key-switching scratch, OpenBLAS buffers, code). *peak:
+ * every input resident from the start (beaa_nn_forward; measured on the main job: planned 4.46
+ * GiB, ru_maxrss 4.31 GiB); *upload: inputs held as c_0 until first read (nn/upload.h). Both 0
+ * if the schedule cannot be built. */
+static void estimate_peaks(const beaa_nn_net *net, unsigned log_n, int threads, size_t key_bytes,
+                           size_t *peak, size_t *upload)
 {
     beaa_nn_schedule *sc = NULL;
-    if (beaa_nn_schedule_make(net, &sc) != BEAA_OK) return 0;
-    size_t peak = beaa_nn_schedule_peak_bytes(net, sc, log_n, threads);
+    beaa_nn_ooc_plan *op = NULL;
+    *peak = *upload = 0;
+    if (beaa_nn_schedule_make(net, &sc) != BEAA_OK) return;
+    size_t fixed = key_bytes + ((size_t)256 << 20), p = beaa_nn_schedule_peak_bytes(net, sc, log_n, threads);
+    *peak = p + p / 100 + fixed;
+    if (beaa_nn_ooc_plan_make(net, sc, log_n, threads, 0, &op) == BEAA_OK) {
+        p = op->peak_upload_bytes;
+        *upload = p + p / 100 + fixed;
+    }
+    beaa_nn_ooc_plan_free(op);
     beaa_nn_schedule_free(sc);
-    return peak + peak / 100 + key_bytes + ((size_t)256 << 20);
 }
 
 beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *oin,
@@ -147,7 +158,7 @@ beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *o
     plan->key_bytes = (size_t)dnum * 2 * (L + 1 + o.n_special) * ((size_t)1 << log_n) * 8;
     plan->input_cts = (size_t)net->in_c * net->in_h * net->in_w;
     plan->output_cts = net->num_classes;
-    plan->peak_bytes = estimate_peak(net, log_n, threads, plan->key_bytes);
+    estimate_peaks(net, log_n, threads, plan->key_bytes, &plan->peak_bytes, &plan->peak_upload_bytes);
     snprintf(plan->msg, sizeof plan->msg,
              "N=2^%u (%zu slots, batch %zu), %u levels: q0 %u bits + %u x %u bits + %u special x %u "
              "bits = %u bits (128-bit bound %u), scale 2^%u",

@@ -40,6 +40,7 @@ typedef struct beaa_nn_plan {
     unsigned max_bits;           /* the 128-bit bound for the ring (0 if insecure allowed) */
     size_t input_cts, output_cts;/* ciphertexts uploaded / returned */
     size_t peak_bytes;           /* estimated peak resident bytes of the encrypted pass */
+    size_t peak_upload_bytes;    /* the same on an upload (nn/upload.h: inputs held as sent) */
     size_t key_bytes;            /* relinearization key bytes */
     char msg[256];               /* a sentence explaining the choice or the refusal */
 } beaa_nn_plan;

@@ -17,9 +17,10 @@
 #include "nn/pack.h"
 #include "nn/plain.h"
 #include "nn/plan.h"
-#include "nn/schedule.h"
-#include "train/arch.h"
 #include "nn/quant.h"
+#include "nn/schedule.h"
+#include "nn/upload.h"
+#include "train/arch.h"
 #include "tests/test_models.h"
 
 static uint64_t rs = 0x9e3779b97f4a7c15ull;
@@ -444,16 +445,22 @@ END_TEST
 START_TEST(test_encrypted_channel) { run_encrypted(BEAA_POLY_CHANNEL, 1); }
 END_TEST
 
+/* An element-wise model's environment for a batch of 8 random images, normalized into x. */
+static void env_batch8(enc_env *e, double x[8 * 121])
+{
+    env_make(e, BEAA_POLY_ELEMENT, 8);
+    uint8_t px[8 * 121];
+    rand_images(px, sizeof px);
+    beaa_nn_normalize(e->m, px, 8, x);
+}
+
 /* Same inputs, 1 and 2 threads: bit-identical logit ciphertexts. */
 START_TEST(test_encrypted_threads_identical)
 {
     enc_env e;
     size_t n = 8;
-    env_make(&e, BEAA_POLY_ELEMENT, n);
-    uint8_t px[8 * 121];
-    rand_images(px, sizeof px);
     double x[8 * 121];
-    beaa_nn_normalize(e.m, px, n, x);
+    env_batch8(&e, x);
     beaa_ckks_ciphertext *in[121], *in2[121], *l1[4], *l2[4];
     ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale, in), BEAA_OK);
     for (int i = 0; i < 121; i++) ck_assert_int_eq(beaa_ckks_ciphertext_clone(in[i], &in2[i]), BEAA_OK);
@@ -471,6 +478,86 @@ START_TEST(test_encrypted_threads_identical)
         beaa_ckks_ciphertext_free(l1[k]);
         beaa_ckks_ciphertext_free(l2[k]);
     }
+    env_free(&e);
+}
+END_TEST
+
+/* The pass on an upload (inputs held as c_0 + seed, expanded when first read) gives logits bit
+ * for bit those of the pass on the whole ciphertexts, under one experiment seed (the same
+ * encryption randomness); taking a position twice, or a used upload, is refused. */
+START_TEST(test_encrypted_upload_identical)
+{
+    enc_env e;
+    size_t n = 8;
+    double x[8 * 121];
+    env_batch8(&e, x);
+    uint8_t seed[BEAA_SEED_BYTES] = { 7 };
+    beaa_ckks_ciphertext *in[121], *l1[4], *l2[4], *ct = NULL;
+    beaa_nn_upload *up = NULL;
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(seed), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale, in), BEAA_OK);
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(seed), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_upload_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale, &up), BEAA_OK);
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(NULL), BEAA_OK);
+    size_t N = beaa_ckks_context_n(e.ctx), words = 2 * (size_t)(e.plan.levels + 1) * N;
+    ck_assert_uint_eq(beaa_nn_upload_positions(up), 121);
+    ck_assert_uint_eq(beaa_nn_upload_pending(up), 121);
+    ck_assert_uint_eq(beaa_nn_upload_bytes(up), 121 * words / 2 * 8);
+    /* one position taken: the very ciphertext beaa_nn_pack_encrypt made, then gone */
+    ck_assert_int_eq(beaa_nn_upload_take(up, 60, &ct), BEAA_OK);
+    ck_assert(ct->size == 2 && ct->level == e.plan.levels && ct->ntt_form && ct->has_seed);
+    ck_assert(ct->scale == in[60]->scale);
+    ck_assert(memcmp(ct->data, in[60]->data, words * 8) == 0);
+    beaa_ckks_ciphertext *again = NULL;
+    ck_assert_int_eq(beaa_nn_upload_take(up, 60, &again), BEAA_ERR_ARG);
+    ck_assert_ptr_null(again);
+    ck_assert_int_eq(beaa_nn_upload_take(up, 121, &again), BEAA_ERR_ARG);
+    ck_assert_uint_eq(beaa_nn_upload_pending(up), 120);
+    /* an upload with a position taken is not a whole network input */
+    ck_assert_int_eq(beaa_nn_forward_upload(e.net, e.qn, e.rk, up, l2, NULL, NULL), BEAA_ERR_ARG);
+    beaa_ckks_ciphertext_free(ct);
+    beaa_nn_upload_free(up);
+    /* the whole pass, 2 threads (inputs expanded in parallel) */
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(seed), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_upload_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale, &up), BEAA_OK);
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(NULL), BEAA_OK);
+    beaa_nn_forward_opts f2 = { 2, NULL, NULL };
+    beaa_nn_forward_stats stt;
+    ck_assert_int_eq(beaa_nn_forward(e.net, e.qn, e.rk, in, l1, &f2, NULL), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_forward_upload(e.net, e.qn, NULL, up, l2, &f2, NULL), BEAA_ERR_NO_KEY);
+    ck_assert_int_eq(beaa_nn_forward_upload(e.net, e.qn, e.rk, up, l2, &f2, &stt), BEAA_OK);
+    ck_assert_uint_lt(beaa_nn_upload_pending(up), 121); /* only inputs no group reads are left */
+    ck_assert_uint_eq(beaa_nn_upload_bytes(up), beaa_nn_upload_pending(up) * words / 2 * 8);
+    ck_assert(stt.io_s >= 0 && stt.total_s > 0);
+    size_t lw = 2 * (size_t)(l1[0]->level + 1) * N;
+    for (int k = 0; k < 4; k++) {
+        ck_assert_uint_eq(l1[k]->level, l2[k]->level);
+        ck_assert(l1[k]->scale == l2[k]->scale);
+        ck_assert(memcmp(l1[k]->data, l2[k]->data, lw * 8) == 0);
+        beaa_ckks_ciphertext_free(l1[k]);
+        beaa_ckks_ciphertext_free(l2[k]);
+    }
+    /* a used upload cannot run again */
+    ck_assert_int_eq(beaa_nn_forward_upload(e.net, e.qn, e.rk, up, l2, &f2, NULL), BEAA_ERR_ARG);
+    beaa_nn_upload_free(up);
+    /* an upload at the wrong level or scale */
+    ck_assert_int_eq(beaa_nn_upload_encrypt(e.sk, x, n, 121, e.plan.levels - 1, e.plan.in_scale, &up), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_forward_upload(e.net, e.qn, e.rk, up, l2, NULL, NULL), BEAA_ERR_LEVEL_MISMATCH);
+    beaa_nn_upload_free(up);
+    ck_assert_int_eq(beaa_nn_upload_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale * 2, &up), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_forward_upload(e.net, e.qn, e.rk, up, l2, NULL, NULL), BEAA_ERR_SCALE_MISMATCH);
+    beaa_nn_upload_free(up);
+    /* a batch of the wrong shape, and bad arguments */
+    ck_assert_int_eq(beaa_nn_upload_encrypt(e.sk, x, n, 100, e.plan.levels, e.plan.in_scale, &up), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_forward_upload(e.net, e.qn, e.rk, up, l2, NULL, NULL), BEAA_ERR_ARG);
+    beaa_nn_upload_free(up);
+    up = (beaa_nn_upload *)1;
+    ck_assert_int_eq(beaa_nn_upload_encrypt(e.sk, NULL, n, 121, e.plan.levels, e.plan.in_scale, &up), BEAA_ERR_ARG);
+    ck_assert_ptr_null(up);
+    ck_assert_int_eq(beaa_nn_upload_encrypt(e.sk, x, 4096, 121, e.plan.levels, e.plan.in_scale, &up), BEAA_ERR_SLOTS);
+    ck_assert_ptr_null(up);
+    beaa_nn_upload_free(NULL);
+    ck_assert_uint_eq(beaa_nn_upload_bytes(NULL), 0);
     env_free(&e);
 }
 END_TEST
@@ -525,6 +612,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_encrypted_element);
     tcase_add_test(tc, test_encrypted_channel);
     tcase_add_test(tc, test_encrypted_threads_identical);
+    tcase_add_test(tc, test_encrypted_upload_identical);
     tcase_add_test(tc, test_encrypted_errors);
     suite_add_tcase(s, tc);
     return s;

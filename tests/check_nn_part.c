@@ -298,6 +298,11 @@ START_TEST(test_ooc_plan)
     ck_assert_uint_eq(lazy->spills + lazy->reloads, 0);
     size_t resident = beaa_nn_schedule_peak_bytes(net, sc, 15, 2);
     ck_assert_uint_le(lazy->peak_bytes, resident);
+    /* inputs held as c_0 until first read (nn/upload.h): the lazy peak plus at most every
+     * input's c_0, and more than the lazy peak (the first group runs with the others unread) */
+    size_t c0 = beaa_nn_ct_bytes(15, 1, net->nstages), nin = (size_t)net->in_c * HW * HW;
+    ck_assert_uint_gt(lazy->peak_upload_bytes, lazy->peak_bytes);
+    ck_assert_uint_le(lazy->peak_upload_bytes, lazy->peak_bytes + nin * c0);
     ck_assert_uint_lt(lazy->min_budget, lazy->peak_bytes);
     /* budgets between the smallest and the lazy peak: within budget, spills, valid */
     int spilled_any = 0;

@@ -28,6 +28,7 @@
 #include "nn/plain.h"
 #include "nn/plan.h"
 #include "nn/quant.h"
+#include "nn/upload.h"
 #include "train/data.h"
 #include "tools/common/files.h"
 #include "tools/common/infer.h"
@@ -484,7 +485,10 @@ static int cmd_info(const opts *o)
             printf("  folded: %u stages, %zu scalar MACs and %zu products per image\n  plan (10,000 images): %s%s\n",
                    net->nstages, beaa_nn_net_macs(net), beaa_nn_net_products(net),
                    st == BEAA_OK ? "" : "refused: ", p.msg);
-            if (st == BEAA_OK) printf("  planned peak memory %.1f GiB\n", p.peak_bytes / 1073741824.0);
+            if (st == BEAA_OK)
+                printf("  planned peak memory %.1f GiB (inputs held as sent until first read; %.1f GiB "
+                       "with every input whole from the start)\n",
+                       p.peak_upload_bytes / 1073741824.0, p.peak_bytes / 1073741824.0);
             beaa_nn_net_free(net);
         }
         beaa_model_free(m);
@@ -655,7 +659,7 @@ static int cmd_demo(const opts *o)
     printf("plan: %s\n", s.plan.msg);
     printf("plan: %u stages, %zu scalar MACs + %zu ct-ct products per batch; planned peak memory %.2f GiB\n",
            s.net->nstages, beaa_nn_net_macs(s.net), beaa_nn_net_products(s.net),
-           s.plan.peak_bytes / 1073741824.0);
+           s.plan.peak_upload_bytes / 1073741824.0);
     fflush(stdout);
 
     /* images, their logits and the decrypted logits are the client's data: wiped before free */
@@ -663,13 +667,14 @@ static int cmd_demo(const opts *o)
     size_t x_bytes = sizeof(double) * n * el, lg_bytes = sizeof(double) * n * nc;
     double *x = beaa_alloc(x_bytes), *ref = beaa_alloc(lg_bytes), *ref_m = beaa_alloc(lg_bytes),
            *got = beaa_alloc(lg_bytes);
-    beaa_ckks_ciphertext **cts = calloc(el, sizeof *cts), **lg = calloc(nc, sizeof *lg);
+    beaa_ckks_ciphertext **lg = calloc(nc, sizeof *lg);
+    beaa_nn_upload *up = NULL; /* the client's upload: c_0 and the seed of c_1 per input */
     beaa_ckks_context *ctx = NULL;
     beaa_ckks_secret_key *sk = NULL;
     beaa_ckks_relin_key *rk = NULL;
     beaa_nn_qnet *qn = NULL;
     int rc = 0;
-    if (!x || !ref || !ref_m || !got || !cts || !lg) { rc = tool_fail("demo", BEAA_ERR_NOMEM); goto out; }
+    if (!x || !ref || !ref_m || !got || !lg) { rc = tool_fail("demo", BEAA_ERR_NOMEM); goto out; }
     beaa_nn_normalize(s.m, px, n, x);
     double t0 = now_s();
     st = beaa_nn_plain_model_forward(s.m, x, n, ref_m);
@@ -687,15 +692,16 @@ static int cmd_demo(const opts *o)
            "row L1 at %.0f%% of the exactness limit)\n", t_keygen, qn->min_row_max, 100 * qn->worst_l1);
     fflush(stdout);
     t0 = now_s();
-    st = beaa_nn_pack_encrypt(sk, x, n, el, s.plan.levels, s.plan.in_scale, cts);
+    st = beaa_nn_upload_encrypt(sk, x, n, el, s.plan.levels, s.plan.in_scale, &up);
     if (st != BEAA_OK) { rc = tool_fail("encrypt", st); goto out; }
     double t_enc = now_s() - t0;
-    printf("client encrypt: %zu ciphertexts in %.1f s\n", el, t_enc);
+    printf("client encrypt: %zu ciphertexts in %.1f s (held as sent: c_0 and the seed of c_1, %.2f GiB)\n",
+           el, t_enc, beaa_nn_upload_bytes(up) / 1073741824.0);
     fflush(stdout);
     double tf = now_s();
     beaa_nn_forward_opts fo = { 0, progress, &tf };
     beaa_nn_forward_stats fs;
-    st = beaa_nn_forward(s.net, qn, rk, cts, lg, &fo, &fs);
+    st = beaa_nn_forward_upload(s.net, qn, rk, up, lg, &fo, &fs);
     if (st != BEAA_OK) { rc = tool_fail("encrypted forward pass", st); goto out; }
     t0 = now_s();
     st = beaa_nn_pack_decrypt(sk, lg, nc, n, got);
@@ -749,7 +755,7 @@ static int cmd_demo(const opts *o)
     printf("  plaintext reference           %.1f s; keygen %.1f s; whole demo %.1f s\n", t_plain,
            t_keygen, now_s() - t_start);
     printf("  peak memory: planned %.2f GiB, measured (ru_maxrss) %.2f GiB\n",
-           s.plan.peak_bytes / 1073741824.0, peak_rss_mib() / 1024.0);
+           s.plan.peak_upload_bytes / 1073741824.0, peak_rss_mib() / 1024.0);
     beaa_pool_stats ps;
     beaa_pool_get_stats(&ps);
     printf("  ciphertext memory pool: %zu blocks with fresh pages from the OS, %zu reused, %zu assembled "
@@ -757,7 +763,7 @@ static int cmd_demo(const opts *o)
            ps.os_maps, ps.reuses, ps.assembled, ps.grown, ps.moved_bytes / 1073741824.0, ps.peak_bytes / 1073741824.0);
 out:
     if (lg) free_cts(lg, nc);
-    free_cts(cts, el);
+    beaa_nn_upload_free(up);
     beaa_nn_qnet_free(qn);
     beaa_ckks_relin_key_free(rk);
     beaa_ckks_secret_key_free(sk);
