@@ -5,7 +5,7 @@
  * Blocks of BEAA_POOL_MIN bytes or more are mapped directly (2 MiB aligned; transparent huge
  * pages requested only with BEAA_POOL_HUGEPAGES=1: pool.c says why), kept on a free list when
  * freed, and handed out again: best fit, a block larger than the request split and the rest
- * kept; when no cached block holds the request, the largest one that can grows in place into
+ * kept (the parts rejoin when both are cached again); when no cached block holds the request, the largest one that can grows in place into
  * the address space reserved behind it and the pages of others are moved in (mremap), so memory
  * freed at one size serves requests of any other size without the kernel faulting and zeroing
  * it again. The cached bytes are bounded (beaa_pool_set_limit: the oldest blocks go back to the
@@ -48,6 +48,8 @@ typedef struct beaa_pool_stats {
     size_t assembled;       /* requests served by cached pages when no cached block held them */
     size_t grown;           /* of those, by growing a cached block in place */
     size_t moved_bytes;     /* bytes of cached blocks moved into another's place so */
+    size_t merged;          /* cached blocks absorbed by a neighbour in the address space as
+                             * it was freed (the two parts of a split block, rejoined) */
     size_t refusals;        /* mappings the kernel refused (ENOMEM from mmap, mprotect or mremap:
                              * the address-space limit, or the count of mappings a process may
                              * hold, vm.max_map_count); a request that then fails returns NULL */

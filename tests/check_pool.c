@@ -1,6 +1,6 @@
 /* check_pool.c - lib/pool.h: alignment and capacity, reuse of freed blocks (no new mapping),
  * splitting a large cached block for a small request (the rest stays cached and serves the next
- * one), the pages of several cached blocks moved together for a request none of them holds,
+ * one; the parts rejoin when both are freed), the pages of several cached blocks moved together for a request none of them holds,
  * a cached block grown in place, blocks without reserved address space under RLIMIT_AS, the
  * total limit on live + cached bytes, the cache limit (oldest blocks go first), trim, small blocks through malloc, and many
  * threads allocating and freeing at once (the free list stays consistent: every block is
@@ -96,8 +96,26 @@ START_TEST(test_split)
     memset(a, 2, 4 * MIB);
     memset(b, 3, 7 * MIB);
     expect_filled(a, 4 * MIB, 2);
+    /* the parts rejoin as they come back: b with the cached rest before it, then with a after
+     * it; an 11 MiB request is then one cached block (no move, no fresh memory) */
     beaa_pool_free(a);
     beaa_pool_free(b);
+    beaa_pool_stats s2;
+    beaa_pool_get_stats(&s2);
+    ck_assert_uint_eq(s2.merged, s1.merged + 2);
+    int zeroed = -1;
+    unsigned char *c = beaa_pool_alloc(11 * MIB, &zeroed);
+    ck_assert_ptr_nonnull(c);
+    ck_assert(c >= big && c + 11 * MIB <= big + 12 * MIB + 2 * 4096);
+    ck_assert_int_eq(zeroed, 0);
+    expect_filled(c + 11 * MIB - 4 * MIB + 4096, 2 * MIB, 2); /* a's bytes, where a was */
+    memset(c, 6, 11 * MIB);
+    beaa_pool_stats s3;
+    beaa_pool_get_stats(&s3);
+    ck_assert_uint_eq(s3.os_maps, s2.os_maps);
+    ck_assert_uint_eq(s3.assembled, s2.assembled);
+    ck_assert_uint_eq(s3.reuses, s2.reuses + 1);
+    beaa_pool_free(c);
     beaa_pool_trim(0);
 }
 END_TEST

@@ -759,8 +759,9 @@ static int cmd_demo(const opts *o)
     beaa_pool_stats ps;
     beaa_pool_get_stats(&ps);
     printf("  ciphertext memory pool: %zu blocks with fresh pages from the OS, %zu reused, %zu assembled "
-           "from cached pages (%zu grown in place, %.2f GiB moved); peak %.2f GiB\n",
-           ps.os_maps, ps.reuses, ps.assembled, ps.grown, ps.moved_bytes / 1073741824.0, ps.peak_bytes / 1073741824.0);
+           "from cached pages (%zu grown in place, %.2f GiB moved), %zu split parts rejoined; peak %.2f GiB\n",
+           ps.os_maps, ps.reuses, ps.assembled, ps.grown, ps.moved_bytes / 1073741824.0, ps.merged,
+           ps.peak_bytes / 1073741824.0);
 out:
     if (lg) free_cts(lg, nc);
     beaa_nn_upload_free(up);
