@@ -550,9 +550,10 @@ static void check_lin_dot_isa(const beaa_kernels *k)
 {
     if (!k->lin_dot) return;
     /* rows around the register tiles (1..8 rows; 70 crosses the 64-row chunks of the avx512
-     * pairs path), odd and even k (the pairs path's last unpaired term), up to the largest k
-     * with every value q-1 (the accumulation bound) */
-    const size_t ms[] = {1, 2, 3, 4, 8, 13, 20, 70}, ks[] = {1, 2, 5, 150};
+     * pairs path), odd and even k (the pairs path's last unpaired term; 8/9 and 16/17 on both
+     * sides of its two-digit reductions), up to the largest k with every value q-1 (the
+     * accumulation bound) */
+    const size_t ms[] = {1, 2, 3, 4, 8, 13, 20, 70}, ks[] = {1, 2, 5, 8, 9, 16, 17, 150};
     enum { NM = sizeof ms / sizeof ms[0], NK = sizeof ks / sizeof ks[0], MMAX = 70 };
     const size_t n = 136, kmax = BEAA_LIN_DOT_MAX_K;
     uint64_t *xbuf = malloc(sizeof(uint64_t) * kmax * n), *w = malloc(sizeof(uint64_t) * MMAX * kmax);
@@ -571,7 +572,11 @@ static void check_lin_dot_isa(const beaa_kernels *k)
             for (size_t ki = 0; ki < NK + 2; ki++) {
                 /* the last two: kmax - 1 and kmax, on 16 columns */
                 size_t m = ms[mi], kk = ki < NK ? ks[ki] : kmax - (NK + 1 - ki), nn = ki < NK ? n : 16;
-                int worst = ki >= NK || (mi + ki) % 5 == 0;
+                /* k = 8 and 16: the largest sums the avx512 kernel reduces with two digits
+                 * (pairs, plain products), 9 and 17 the first it must not: at the bound for
+                 * half the row counts */
+                int edge = kk == 8 || kk == 9 || kk == 16 || kk == 17;
+                int worst = ki >= NK || (mi + ki) % 5 == 0 || (edge && mi % 2 == 0);
                 for (size_t i = 0; i < kk * n; i++) xbuf[i] = worst ? q - 1 : test_rng_below(q);
                 for (size_t i = 0; i < m * kk; i++) w[i] = worst ? q - 1 : test_rng_below(q);
                 for (size_t j = 0; j < m; j++) bias[j] = worst ? q - 1 : test_rng_below(q);

@@ -20,6 +20,14 @@
 #define LD5_TILE 8   /* largest R ld5_tile unrolls */
 #define LD5_CW 4     /* largest CW ld5_tile unrolls */
 #define LD5_COLS 64
+/* The largest k whose sums the two-digit reduction takes (ld5_reduce2 needs H + L / 2^52 <
+ * 2^52): with q < 2^50 a product of two residues is at most (2^50 - 2)^2, its high half at most
+ * 2^48 - 1, so 16 of them (and their 16 low halves' carries) fit; a pair's product, factors
+ * below 2q, at most 4 (2^50 - 2)^2, high half at most 2^50 - 4: 4 pairs fit, not a fifth term.
+ * Small maps spend most of their time in the reduction (k = 4: 4 IFMA of products, 8 of
+ * reduction per 8 outputs; ld5_reduce2 takes 5). */
+#define LD5_TWO_DIGITS 16
+#define LD5_PAIR_TWO_DIGITS 8
 
 /* One tile of R rows x (8 CW) columns over the columns [t0, t1) (t1 - t0 a multiple of 8 CW):
  * 2 R CW accumulators, CW input vectors and one broadcast weight in registers. Inlined with
@@ -27,7 +35,7 @@
  * costs an issue slot like a multiply-add, so each weight serves CW vectors. */
 static inline __attribute__((always_inline)) void
 ld5_tile(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w, const uint64_t *bias,
-         size_t R, size_t CW, size_t k, size_t t0, size_t t1, const ld5_red *red)
+         size_t R, size_t CW, size_t k, size_t t0, size_t t1, const ld5_red *red, int two)
 {
     const __m512i zero = _mm512_setzero_si512();
     for (size_t t = t0; t < t1; t += 8 * CW) {
@@ -59,7 +67,9 @@ ld5_tile(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w, const 
         for (size_t j = 0; j < R; j++) {
             __m512i b = _mm512_set1_epi64((long long)(bias ? bias[j] : 0));
             for (size_t v = 0; v < CW; v++)
-                _mm512_storeu_si512((void *)(r[j] + t + 8 * v), ld5_reduce(lo[j][v], hi[j][v], b, red));
+                _mm512_storeu_si512((void *)(r[j] + t + 8 * v),
+                                    two ? ld5_reduce2(lo[j][v], hi[j][v], b, red)
+                                        : ld5_reduce(lo[j][v], hi[j][v], b, red));
         }
     }
 }
@@ -78,7 +88,7 @@ ld5_tile(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w, const 
 #define LD5_PAIR_R 8
 static inline __attribute__((always_inline)) void
 ld5_tile_pairs(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w, const uint64_t *bw,
-               const uint64_t *xx, size_t R, size_t k, size_t nc, const ld5_red *red)
+               const uint64_t *xx, size_t R, size_t k, size_t nc, const ld5_red *red, int two)
 {
     const __m512i zero = _mm512_setzero_si512();
     for (size_t t = 0; t < nc; t += 8) {
@@ -110,7 +120,8 @@ ld5_tile_pairs(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w, 
         const __m512i xt = _mm512_loadu_si512((const void *)(xx + t));
         for (size_t j = 0; j < R; j++) {
             const __m512i b = _mm512_set1_epi64((long long)bw[j]);
-            __m512i d = _mm512_sub_epi64(ld5_reduce(lo[j], hi[j], b, red), xt);
+            __m512i d = _mm512_sub_epi64(two ? ld5_reduce2(lo[j], hi[j], b, red)
+                                             : ld5_reduce(lo[j], hi[j], b, red), xt);
             d = _mm512_min_epu64(d, _mm512_add_epi64(d, red->q));
             _mm512_storeu_si512((void *)(r[j] + t), d);
         }
@@ -171,9 +182,35 @@ static void lin_dot_pairs(uint64_t *const *r, const uint64_t *const *x, const ui
         for (size_t R = LD5_PAIR_R; R >= 4; R /= 2)
             for (; j + R <= m; j += R) {
                 for (size_t i = 0; i < R; i++) rj[i] = r[j + i] + t0;
-                if (R == 8) ld5_tile_pairs(rj, xp, w + j * k, bw + j, xx, 8, k, nc, red);
-                else ld5_tile_pairs(rj, xp, w + j * k, bw + j, xx, 4, k, nc, red);
+                const uint64_t *wj = w + j * k;
+                if (k <= LD5_PAIR_TWO_DIGITS) { /* constant R and reduction: unrolled apart */
+                    if (R == 8) ld5_tile_pairs(rj, xp, wj, bw + j, xx, 8, k, nc, red, 1);
+                    else ld5_tile_pairs(rj, xp, wj, bw + j, xx, 4, k, nc, red, 1);
+                } else {
+                    if (R == 8) ld5_tile_pairs(rj, xp, wj, bw + j, xx, 8, k, nc, red, 0);
+                    else ld5_tile_pairs(rj, xp, wj, bw + j, xx, 4, k, nc, red, 0);
+                }
             }
+    }
+}
+
+/* Every row of the plain tiles over one column block [t0, t0 + nc) (xp: the inputs at t0); two:
+ * the sums take the two-digit reduction (a constant after inlining). */
+static inline __attribute__((always_inline)) void
+ld5_rows(uint64_t *const *r, const uint64_t *const *xp, const uint64_t *w, const uint64_t *bias,
+         size_t m, size_t k, size_t t0, size_t nc, const ld5_red *red, int two)
+{
+    size_t tw = nc / (8 * LD5_C) * (8 * LD5_C); /* whole steps of LD5_C vectors */
+    uint64_t *rj[LD5_R];
+    size_t j = 0;
+    for (; j + LD5_R <= m; j += LD5_R) {
+        for (size_t i = 0; i < LD5_R; i++) rj[i] = r[j + i] + t0;
+        ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, LD5_R, LD5_C, k, 0, tw, red, two);
+        if (tw < nc) ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, LD5_R, 1, k, tw, nc, red, two);
+    }
+    for (; j < m; j++) {
+        rj[0] = r[j] + t0;
+        ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, 1, 1, k, 0, nc, red, two);
     }
 }
 
@@ -209,17 +246,7 @@ void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uin
             if (t1 < n)
                 for (size_t l = 0; l < LD5_COLS && t1 + l < n; l += 8) __builtin_prefetch(x[c] + t1 + l, 0, 2);
         }
-        size_t tw = nc / (8 * LD5_C) * (8 * LD5_C); /* whole steps of LD5_C vectors */
-        uint64_t *rj[LD5_R];
-        size_t j = 0;
-        for (; j + LD5_R <= m; j += LD5_R) {
-            for (size_t i = 0; i < LD5_R; i++) rj[i] = r[j + i] + t0;
-            ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, LD5_R, LD5_C, k, 0, tw, &red);
-            if (tw < nc) ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, LD5_R, 1, k, tw, nc, &red);
-        }
-        for (; j < m; j++) {
-            rj[0] = r[j] + t0;
-            ld5_tile(rj, xp, w + j * k, bias ? bias + j : NULL, 1, 1, k, 0, nc, &red);
-        }
+        if (k <= LD5_TWO_DIGITS) ld5_rows(r, xp, w, bias, m, k, t0, nc, &red, 1);
+        else ld5_rows(r, xp, w, bias, m, k, t0, nc, &red, 0);
     }
 }

@@ -73,8 +73,8 @@ static inline __m512i ld5_reduce(__m512i L, __m512i H, __m512i b, const ld5_red 
     return ld5_csub(s, k->q);
 }
 
-/* The same for sums of at most 15 products (H + L/2^52 < 2^52): two 52-bit digits, two Shoup
- * products. */
+/* The same for sums with H + L/2^52 < 2^52 (e.g. up to 16 products of two residues of a prime
+ * below 2^50): two 52-bit digits, two Shoup products. */
 static inline __m512i ld5_reduce2(__m512i L, __m512i H, __m512i b, const ld5_red *k)
 {
     __m512i t0 = _mm512_and_si512(L, k->m52);
