@@ -3,7 +3,9 @@
  * ciphertexts from the exact integer linear map, then z = x*u summed over the window,
  * relinearized and rescaled once. Groups of all stages run interleaved in the wavefront order of
  * nn/schedule.h, and every ciphertext is freed after its last use: only bands of rows of each
- * feature map are ever resident, and the network inputs go as the first convolution passes. */
+ * feature map are ever resident, and the network inputs go as the first convolution passes.
+ * nn/upload.h runs the same pass on inputs held as the client sends them (c_0 and a seed: half
+ * the bytes), each expanded when first read: the same logits at a quarter less peak memory. */
 #ifndef BEAA_NN_FORWARD_H
 #define BEAA_NN_FORWARD_H
 #include <stddef.h>

@@ -5,7 +5,7 @@
  * input only when the schedule first reads it (nn/ooc.h plans the loads), releasing its upload
  * form then. In one process this holds the peak to about that of `beaa infer`, which reads its
  * inputs from the file when first needed, instead of every input whole from the start (the main
- * job, N = 2^15: planned 3.2 GiB against 4.5 GiB). The logits are bit for bit those of
+ * job, N = 2^15: planned 3.5 GiB against 4.5 GiB). The logits are bit for bit those of
  * beaa_nn_forward on the ciphertexts of beaa_nn_pack_encrypt (same randomness, same engine). */
 #ifndef BEAA_NN_UPLOAD_H
 #define BEAA_NN_UPLOAD_H
