@@ -146,8 +146,7 @@ beaa_status beaa_nn_forward_upload(const beaa_nn_net *net, const beaa_nn_qnet *q
     beaa_nn_forward_opts fo = { threads, opts ? opts->progress : NULL, opts ? opts->user : NULL };
     beaa_nn_schedule *sc = NULL;
     beaa_nn_ooc_plan *plan = NULL;
-    unsigned log_n = 0;
-    while (((size_t)1 << log_n) < beaa_ckks_context_n(u->ctx)) log_n++;
+    const unsigned log_n = beaa_ckks_context_log_n(u->ctx);
     beaa_status st = beaa_nn_schedule_make(net, &sc);
     if (st == BEAA_OK) st = beaa_nn_ooc_plan_make(net, sc, log_n, threads, 0, &plan);
     if (st == BEAA_OK) {
