@@ -69,6 +69,37 @@ void beaa_ntt_tables_free(beaa_ntt_tables *t)
     beaa_free(t);
 }
 
+/* The 52-bit Shoup forms of the twiddles tw in the layout of ntt.h: the last stage's in the
+ * lane order of the IFMA pass, the others at their index. */
+static void shoup52_fill(uint64_t *out, const uint64_t *tw, size_t n, uint64_t q)
+{
+    static const unsigned d1[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+    for (size_t k = 0; k < n / 2; k++) out[k] = beaa_shoup52(tw[k], q);
+    for (size_t k = n / 2; k < n; k += 8)
+        for (unsigned l = 0; l < 8; l++) out[k + l] = beaa_shoup52(tw[k + d1[l]], q);
+}
+
+int beaa_ntt_tables_add_ifma52(beaa_ntt_tables *t)
+{
+    const size_t n = t->n;
+    const uint64_t q = t->mod.q;
+    if (q >= BEAA_NTT_SMALL_Q_BOUND || n < 16) return -1;
+    if (t->fw_shoup52) return 0;
+    uint64_t *fs = beaa_alloc(n * sizeof(uint64_t)), *is = beaa_alloc(n * sizeof(uint64_t));
+    if (!fs || !is) {
+        beaa_free(fs);
+        beaa_free(is);
+        return -1;
+    }
+    shoup52_fill(fs, t->fw, n, q);
+    shoup52_fill(is, t->iv, n, q);
+    t->fw_shoup52 = fs;
+    t->iv_shoup52 = is;
+    t->n_inv_shoup52 = beaa_shoup52(t->n_inv, q);
+    t->n_inv_w_shoup52 = beaa_shoup52(t->n_inv_w, q);
+    return 0;
+}
+
 beaa_ntt_tables *beaa_ntt_tables_new(uint64_t q, unsigned log_n)
 {
     if (log_n < 1 || log_n > 17) return NULL;
@@ -114,17 +145,9 @@ beaa_ntt_tables *beaa_ntt_tables_new(uint64_t q, unsigned log_n)
     t->n_inv_w = beaa_mul_mod(t->n_inv, t->iv[1], &t->mod);
     t->n_inv_w_shoup = beaa_shoup(t->n_inv_w, q);
 
-    if (q < BEAA_NTT_SMALL_Q_BOUND && beaa_cpu_supports(BEAA_ISA_AVX512)) {
-        t->fw_shoup52 = beaa_alloc(bytes);
-        t->iv_shoup52 = beaa_alloc(bytes);
-        if (!t->fw_shoup52 || !t->iv_shoup52) goto fail;
-        for (size_t k = 0; k < n; k++) {
-            t->fw_shoup52[k] = beaa_shoup52(t->fw[k], q);
-            t->iv_shoup52[k] = beaa_shoup52(t->iv[k], q);
-        }
-        t->n_inv_shoup52 = beaa_shoup52(t->n_inv, q);
-        t->n_inv_w_shoup52 = beaa_shoup52(t->n_inv_w, q);
-    }
+    if (q < BEAA_NTT_SMALL_Q_BOUND && n >= 16 && beaa_cpu_supports(BEAA_ISA_AVX512) &&
+        beaa_ntt_tables_add_ifma52(t) != 0)
+        goto fail;
     if (q < BEAA_NTT_SMALL_Q_BOUND && beaa_cpu_supports(BEAA_ISA_AVX2)) {
         size_t dbytes = n * sizeof(double);
         t->fw_d = beaa_alloc(dbytes);

@@ -23,8 +23,12 @@ struct beaa_ntt_tables {
     uint64_t n_inv, n_inv_shoup;     /* n^-1 mod q */
     uint64_t n_inv_w, n_inv_w_shoup; /* n^-1 * iv[1] mod q: merged into the last inverse stage */
 
-    /* AVX-512 IFMA form (only when q < 2^50 and the CPU has IFMA; NULL otherwise):
-     * 52-bit Shoup forms floor(w 2^52 / q) for the same twiddles. */
+    /* AVX-512 IFMA form (only when q < 2^50, n >= 16 and the CPU has IFMA; NULL otherwise):
+     * 52-bit Shoup forms floor(w 2^52 / q) of the same twiddles, entries 1 .. n/2 - 1 at their
+     * index; the last stage's (n/2 .. n-1) in the lane order of the IFMA pass over 16-value
+     * chunks: fw_shoup52[n/2 + 8c + l] = the form of entry n/2 + 8c + {0,1,4,5,2,3,6,7}[l]. That
+     * pass (distances 4, 2, 1; entries n/8 .. n-1) reads its twiddles from these alone (w = 1 +
+     * floor(ws q / 2^52)). */
     uint64_t *fw_shoup52, *iv_shoup52; /* [n] */
     uint64_t n_inv_shoup52, n_inv_w_shoup52;
 
@@ -38,6 +42,10 @@ struct beaa_ntt_tables {
     double *fw_d2, *iv_d2;
     double n_inv_d, n_inv_dq, n_inv_w_d, n_inv_w_dq;
 };
+
+/* Builds the IFMA form above (q < 2^50, n >= 16; ckks/ntt.c does it when the CPU has IFMA, the
+ * kernel tests on any CPU). 0, or -1 when out of memory or the prime or size do not allow it. */
+int beaa_ntt_tables_add_ifma52(struct beaa_ntt_tables *t);
 
 /* Largest prime (exclusive bound) the 52-bit IFMA and the AVX2 double-precision paths accept. */
 #define BEAA_NTT_SMALL_Q_BOUND (UINT64_C(1) << 50)

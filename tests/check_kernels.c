@@ -77,21 +77,12 @@ static const beaa_kernels emu_kernels_avx512 = {
     .shake256_x8 = emu_shake256_x8_avx512,
 };
 
-/* Tables built on a CPU without IFMA lack the 52-bit Shoup layout: add it (same formula as
- * ckks/ntt.c) so the emulated IFMA NTT runs instead of falling back to ref. */
+/* Tables built on a CPU without IFMA lack the 52-bit layout: add it (the constructor's own
+ * builder) so the emulated IFMA NTT runs instead of falling back to ref. */
 static void ensure_ifma_tables(beaa_ntt_tables *t)
 {
-    uint64_t q = t->mod.q;
-    if (t->fw_shoup52 || q >= BEAA_NTT_SMALL_Q_BOUND) return;
-    t->fw_shoup52 = beaa_alloc(t->n * 8);
-    t->iv_shoup52 = beaa_alloc(t->n * 8);
-    ck_assert(t->fw_shoup52 && t->iv_shoup52);
-    for (size_t k = 0; k < t->n; k++) {
-        t->fw_shoup52[k] = beaa_shoup52(t->fw[k], q);
-        t->iv_shoup52[k] = beaa_shoup52(t->iv[k], q);
-    }
-    t->n_inv_shoup52 = beaa_shoup52(t->n_inv, q);
-    t->n_inv_w_shoup52 = beaa_shoup52(t->n_inv_w, q);
+    if (t->mod.q >= BEAA_NTT_SMALL_Q_BOUND || t->n < 16) return;
+    ck_assert_int_eq(beaa_ntt_tables_add_ifma52(t), 0);
 }
 
 /* Random values in [0, bound) with the extremes 0, 1, bound-1 sprinkled in. */

@@ -128,81 +128,117 @@ static inline ntt5_tw ntt5_tw_at(const uint64_t *w, const uint64_t *ws, size_t i
     return r;
 }
 
-/* Forward stages m, 2m, 4m (distances g, g/2, g/4 >= 8) in one pass: each group of the first
- * stage is a block of 2g values; for every 8-lane column j < g/4 of it, the 8 vectors at
- * distances g/4 apart go through the three stages in registers (12 butterflies) and back. One
- * load and store of the data per three stages, instead of per stage. */
-NTT5_INLINE void ntt5_fwd_radix8(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
-                                 const uint64_t *wst, const ntt5_consts *k, int red)
+/* w from its 52-bit Shoup form ws = floor(w 2^52 / q) (0 < w < q < 2^50): ws q lies strictly
+ * between (w - 1) 2^52 and w 2^52 (equality would need q | w 2^52), so w = 1 + floor(ws q /
+ * 2^52): one IFMA. The passes over 16-value chunks (distances 4, 2, 1) take their w this way
+ * instead of reading it: half the table bytes of those stages, 7/8 of the table. Inside the
+ * CKKS operations the transforms wait on memory more than on the IFMA pipes (mul+relin+rescale
+ * -5% with this, while a copy of the tables in lane order, +60% table bytes, made it +10%). */
+static inline __m512i ntt5_w_of(__m512i ws, __m512i one, __m512i q)
 {
-    const size_t d = g / 4;
-    for (size_t i = 0; i < m; i++) {
-        const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
-        const ntt5_tw B0 = ntt5_tw_at(wt, wst, 2 * m + 2 * i), B1 = ntt5_tw_at(wt, wst, 2 * m + 2 * i + 1);
-        const ntt5_tw C0 = ntt5_tw_at(wt, wst, 4 * m + 4 * i), C1 = ntt5_tw_at(wt, wst, 4 * m + 4 * i + 1);
-        const ntt5_tw C2 = ntt5_tw_at(wt, wst, 4 * m + 4 * i + 2), C3 = ntt5_tw_at(wt, wst, 4 * m + 4 * i + 3);
-        uint64_t *b = a + 2 * i * g;
-        for (size_t j = 0; j < d; j += 8) {
-            __m512i v[8];
-#pragma GCC unroll 8
-            for (int r = 0; r < 8; r++) v[r] = _mm512_load_si512((const void *)(b + j + r * d));
+    return _mm512_madd52hi_epu64(one, ws, q);
+}
+
+/* The twiddles of group i of a pass of st stages whose first stage has m groups: stage t
+ * (0 .. st-1) uses entries (m + i) 2^t + 0 .. 2^t - 1, kept at tw[2^t - 1 ..]. */
+NTT5_INLINE void ntt5_tw_group(ntt5_tw tw[7], unsigned st, size_t m, size_t i, const uint64_t *wt,
+                               const uint64_t *wst)
+{
+#pragma GCC unroll 3
+    for (unsigned t = 0; t < 3; t++)
 #pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) ntt5_fwd_bfly_r(&v[r], &v[r + 4], A.w, A.ws, k, red);
-            ntt5_fwd_bfly_r(&v[0], &v[2], B0.w, B0.ws, k, red);
-            ntt5_fwd_bfly_r(&v[1], &v[3], B0.w, B0.ws, k, red);
-            ntt5_fwd_bfly_r(&v[4], &v[6], B1.w, B1.ws, k, red);
-            ntt5_fwd_bfly_r(&v[5], &v[7], B1.w, B1.ws, k, red);
-            ntt5_fwd_bfly_r(&v[0], &v[1], C0.w, C0.ws, k, red);
-            ntt5_fwd_bfly_r(&v[2], &v[3], C1.w, C1.ws, k, red);
-            ntt5_fwd_bfly_r(&v[4], &v[5], C2.w, C2.ws, k, red);
-            ntt5_fwd_bfly_r(&v[6], &v[7], C3.w, C3.ws, k, red);
+        for (size_t e = 0; e < 4; e++)
+            if (t < st && e < ((size_t)1 << t))
+                tw[((size_t)1 << t) - 1 + e] = ntt5_tw_at(wt, wst, ((m + i) << t) + e);
+}
+
+/* A vector of a pass, reduced to [0, 2q) as loaded when rl != 0 (ntt5_reduce). */
+NTT5_INLINE __m512i ntt5_load_r(const uint64_t *p, const ntt5_consts *k, int rl)
+{
+    __m512i v = _mm512_load_si512((const void *)p);
+    return rl ? ntt5_reduce(v, k->s1, k->q) : v;
+}
+
+/* The nv vectors at distance d of nb (1 or 2) side-by-side columns from p (column e at p + 8e),
+ * and back. */
+NTT5_INLINE void ntt5_cols_load(__m512i v[2][8], const uint64_t *p, size_t d, unsigned nv, int nb,
+                                const ntt5_consts *k, int rl)
+{
 #pragma GCC unroll 8
-            for (int r = 0; r < 8; r++) _mm512_store_si512((void *)(b + j + r * d), v[r]);
-        }
+    for (unsigned r = 0; r < 8; r++)
+#pragma GCC unroll 2
+        for (int e = 0; e < 2; e++)
+            if (r < nv && e < nb) v[e][r] = ntt5_load_r(p + 8 * e + r * d, k, rl);
+}
+
+NTT5_INLINE void ntt5_cols_store(uint64_t *p, size_t d, unsigned nv, int nb, __m512i v[2][8])
+{
+#pragma GCC unroll 8
+    for (unsigned r = 0; r < 8; r++)
+#pragma GCC unroll 2
+        for (int e = 0; e < 2; e++)
+            if (r < nv && e < nb) _mm512_store_si512((void *)(p + 8 * e + r * d), v[e][r]);
+}
+
+/* The st stages (1 to 3) of a pass on nb (1 or 2) blocks of 2^st vectors in registers (two
+ * columns side by side), their butterflies interleaved one by one. Stage t pairs the vectors x
+ * and x + h of each of its ng groups with the group's twiddle tw[ng - 1 + group]: forward
+ * (inv == 0) h = 2^(st-1-t), ng = 2^t; inverse h = 2^t, ng = 2^(st-1-t) (so tw holds the last
+ * stage first), b the bound of the values read (red == 0), 2^t b at stage t. */
+NTT5_INLINE void ntt5_blocks(__m512i v[2][8], int nb, unsigned st, const ntt5_tw *tw, __m512i b,
+                             const ntt5_consts *k, int red, int inv)
+{
+#pragma GCC unroll 3
+    for (unsigned t = 0; t < 3; t++) {
+        const unsigned h = inv ? 1u << t : (1u << st) >> (t + 1), ng = (1u << st) / (2 * h);
+#pragma GCC unroll 4
+        for (unsigned grp = 0; grp < 4; grp++)
+#pragma GCC unroll 4
+            for (unsigned r = 0; r < 4; r++)
+#pragma GCC unroll 2
+                for (int e = 0; e < 2; e++) {
+                    if (t >= st || grp >= ng || r >= h || e >= nb) continue;
+                    const ntt5_tw *w = &tw[ng - 1 + grp];
+                    const unsigned x = grp * 2 * h + r;
+                    if (inv) ntt5_inv_bfly_r(&v[e][x], &v[e][x + h], w->w, w->ws, b, k, red);
+                    else ntt5_fwd_bfly_r(&v[e][x], &v[e][x + h], w->w, w->ws, k, red);
+                }
+        if (inv) b = _mm512_add_epi64(b, b);
     }
 }
 
-/* Forward stages m and 2m (distances g, g/2 >= 8) in one pass. */
-NTT5_INLINE void ntt5_fwd_radix4(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
-                                 const uint64_t *wst, const ntt5_consts *k, int red)
+/* Forward stages m .. 2^(st-1) m (st = 1, 2 or 3; distances g .. g/2^(st-1) >= 8) in one
+ * pass: each group of the first stage is a block of 2g values; for every 8-lane column j <
+ * d = 2g / 2^st of it, the 2^st vectors at distance d go through the st stages in registers
+ * and back: one load and store of the data per st stages. cols != 0 (d >= 16): two columns go
+ * side by side; their butterflies are independent, which hides the latency of the Shoup
+ * products (one column at a time, a radix-8 pass took 5.3 cycles per vector butterfly on
+ * Zen 4, where its instructions allow 4.3; pairing two groups instead where d = 8 measured
+ * slower: twice the twiddles in registers). */
+NTT5_INLINE void ntt5_fwd_pass_x(uint64_t *a, size_t m, size_t g, unsigned st, const uint64_t *wt,
+                                 const uint64_t *wst, const ntt5_consts *k, int red, int cols)
 {
-    const size_t d = g / 2;
+    const unsigned nv = 1u << st;
+    const size_t d = 2 * g / nv;
+    const int nb = cols ? 2 : 1;
     for (size_t i = 0; i < m; i++) {
-        const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
-        const ntt5_tw B0 = ntt5_tw_at(wt, wst, 2 * m + 2 * i), B1 = ntt5_tw_at(wt, wst, 2 * m + 2 * i + 1);
+        ntt5_tw tw[7];
+        ntt5_tw_group(tw, st, m, i, wt, wst);
         uint64_t *b = a + 2 * i * g;
-        for (size_t j = 0; j < d; j += 8) {
-            __m512i v0 = _mm512_load_si512((const void *)(b + j));
-            __m512i v1 = _mm512_load_si512((const void *)(b + j + d));
-            __m512i v2 = _mm512_load_si512((const void *)(b + j + 2 * d));
-            __m512i v3 = _mm512_load_si512((const void *)(b + j + 3 * d));
-            ntt5_fwd_bfly_r(&v0, &v2, A.w, A.ws, k, red);
-            ntt5_fwd_bfly_r(&v1, &v3, A.w, A.ws, k, red);
-            ntt5_fwd_bfly_r(&v0, &v1, B0.w, B0.ws, k, red);
-            ntt5_fwd_bfly_r(&v2, &v3, B1.w, B1.ws, k, red);
-            _mm512_store_si512((void *)(b + j), v0);
-            _mm512_store_si512((void *)(b + j + d), v1);
-            _mm512_store_si512((void *)(b + j + 2 * d), v2);
-            _mm512_store_si512((void *)(b + j + 3 * d), v3);
+        for (size_t j = 0; j < d; j += 8 * (size_t)nb) {
+            __m512i v[2][8];
+            ntt5_cols_load(v, b + j, d, nv, nb, k, 0);
+            ntt5_blocks(v, nb, st, tw, k->q, k, red, 0);
+            ntt5_cols_store(b + j, d, nv, nb, v);
         }
     }
 }
 
-/* Forward stage m alone (distance g >= 8). */
-NTT5_INLINE void ntt5_fwd_radix2(uint64_t *a, size_t m, size_t g, const uint64_t *wt,
-                                 const uint64_t *wst, const ntt5_consts *k, int red)
+NTT5_INLINE void ntt5_fwd_pass(uint64_t *a, size_t m, size_t g, unsigned st, const uint64_t *wt,
+                               const uint64_t *wst, const ntt5_consts *k, int red)
 {
-    for (size_t i = 0; i < m; i++) {
-        const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
-        uint64_t *x = a + 2 * i * g, *y = x + g;
-        for (size_t j = 0; j < g; j += 8) {
-            __m512i X = _mm512_load_si512((const void *)(x + j));
-            __m512i Y = _mm512_load_si512((const void *)(y + j));
-            ntt5_fwd_bfly_r(&X, &Y, A.w, A.ws, k, red);
-            _mm512_store_si512((void *)(x + j), X);
-            _mm512_store_si512((void *)(y + j), Y);
-        }
-    }
+    if (2 * g >> st >= 16) ntt5_fwd_pass_x(a, m, g, st, wt, wst, k, red, 1);
+    else ntt5_fwd_pass_x(a, m, g, st, wt, wst, k, red, 0);
 }
 
 /* The stages of distance 4, 2 and 1 in one pass over 16-value chunks e0..e15 (v0 = e0..e7,
@@ -213,15 +249,17 @@ NTT5_INLINE void ntt5_fwd_radix2(uint64_t *a, size_t m, size_t g, const uint64_t
  *   distance 1: X = [e0 e2 e8 e10 e4 e6 e12 e14], Y = the odd ones (vpunpcklqdq/hqdq)
  * and two vpermt2q put the chunk back in order. Each stage's twiddles follow that lane order:
  * group g of the chunk's 2, 4 or 8 groups is table entry (first entry of the stage) + c*groups
- * + g. normalize != 0 ends with the values in [0, q) (the non-lazy transform), else [0, 4q).
- * red == 0: the values come from passes without reductions (< 2^52): the distance-4 stage
- * reduces its X operands to [0, 2q) first (its Y operands only need to be < 2^52). */
-NTT5_INLINE void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wt, const uint64_t *wst,
-                                 const ntt5_consts *k, int normalize, int red)
+ * + g; the distance-1 Shoup forms are stored in that order (ntt.h), the distance-2 ones
+ * permuted after loading, and both stages' w computed from them (ntt5_w_of). normalize != 0
+ * ends with the values in [0, q) (the non-lazy transform), else [0, 4q). red == 0: the values
+ * come from passes without reductions (< 2^52): the distance-4 stage reduces its X operands to
+ * [0, 2q) first (its Y operands only need to be < 2^52). */
+NTT5_INLINE void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wst, const ntt5_consts *k,
+                                 int normalize, int red)
 {
-    static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3}, i1[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+    static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3};
     static const uint64_t olo[8] = {0, 8, 1, 9, 4, 12, 5, 13}, ohi[8] = {2, 10, 3, 11, 6, 14, 7, 15};
-    const __m512i I2 = _mm512_loadu_si512((const void *)i2), I1 = _mm512_loadu_si512((const void *)i1);
+    const __m512i I2 = _mm512_loadu_si512((const void *)i2), one = _mm512_set1_epi64(1);
     const __m512i OLO = _mm512_loadu_si512((const void *)olo), OHI = _mm512_loadu_si512((const void *)ohi);
     const size_t m4 = n / 8, m2 = n / 4, m1 = n / 2; /* first table entry of each stage */
     for (size_t c = 0; c < n / 16; c++) {
@@ -229,10 +267,9 @@ NTT5_INLINE void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wt, cons
         __m512i v0 = _mm512_load_si512((const void *)p), v1 = _mm512_load_si512((const void *)(p + 8));
         /* distance 4: groups 2c, 2c+1 */
         __m512i X = _mm512_shuffle_i64x2(v0, v1, 0x44), Y = _mm512_shuffle_i64x2(v0, v1, 0xEE);
-        __m512i w = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wt[m4 + 2 * c]), 0xF0,
-                                           (long long)wt[m4 + 2 * c + 1]);
         __m512i ws = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
                                             (long long)wst[m4 + 2 * c + 1]);
+        __m512i w = ntt5_w_of(ws, one, k->q);
         if (red) {
             ntt5_fwd_bfly(&X, &Y, w, ws, k);
         } else {
@@ -242,15 +279,13 @@ NTT5_INLINE void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wt, cons
         /* distance 2: groups 4c .. 4c+3 in the lane order 0 0 2 2 1 1 3 3 */
         __m512i X2 = _mm512_shuffle_i64x2(X, Y, 0x88), Y2 = _mm512_shuffle_i64x2(X, Y, 0xDD);
         /* (8 entries read, 4 used: m2 + 4c + 7 < n) */
-        w = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wt + m2 + 4 * c)));
         ws = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wst + m2 + 4 * c)));
-        ntt5_fwd_bfly(&X2, &Y2, w, ws, k);
-        /* distance 1: groups 8c .. 8c+7 in the lane order 0 1 4 5 2 3 6 7 */
+        ntt5_fwd_bfly(&X2, &Y2, ntt5_w_of(ws, one, k->q), ws, k);
+        /* distance 1: groups 8c .. 8c+7 in the lane order 0 1 4 5 2 3 6 7, as stored */
         X = _mm512_unpacklo_epi64(X2, Y2);
         Y = _mm512_unpackhi_epi64(X2, Y2);
-        w = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wt + m1 + 8 * c)));
-        ws = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wst + m1 + 8 * c)));
-        ntt5_fwd_bfly(&X, &Y, w, ws, k);
+        ws = _mm512_load_si512((const void *)(wst + m1 + 8 * c));
+        ntt5_fwd_bfly(&X, &Y, ntt5_w_of(ws, one, k->q), ws, k);
         if (normalize) {
             X = ntt5_csub(ntt5_csub(X, k->two_q), k->q);
             Y = ntt5_csub(ntt5_csub(Y, k->two_q), k->q);
@@ -276,126 +311,80 @@ static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     size_t m = 1, g = n / 2;
     while (g >= 8) {
         if (g >= 32) {
-            if (red) ntt5_fwd_radix8(a, m, g, t->fw, t->fw_shoup52, &k, 1);
-            else ntt5_fwd_radix8(a, m, g, t->fw, t->fw_shoup52, &k, 0);
+            if (red) ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, 1);
+            else ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, 0);
             m *= 8; g /= 8;
         } else if (g >= 16) {
-            if (red) ntt5_fwd_radix4(a, m, g, t->fw, t->fw_shoup52, &k, 1);
-            else ntt5_fwd_radix4(a, m, g, t->fw, t->fw_shoup52, &k, 0);
+            if (red) ntt5_fwd_pass(a, m, g, 2, t->fw, t->fw_shoup52, &k, 1);
+            else ntt5_fwd_pass(a, m, g, 2, t->fw, t->fw_shoup52, &k, 0);
             m *= 4; g /= 4;
         } else {
-            if (red) ntt5_fwd_radix2(a, m, g, t->fw, t->fw_shoup52, &k, 1);
-            else ntt5_fwd_radix2(a, m, g, t->fw, t->fw_shoup52, &k, 0);
+            if (red) ntt5_fwd_pass(a, m, g, 1, t->fw, t->fw_shoup52, &k, 1);
+            else ntt5_fwd_pass(a, m, g, 1, t->fw, t->fw_shoup52, &k, 0);
             m *= 2; g /= 2;
         }
     }
-    if (red) ntt5_fwd_small3(a, n, t->fw, t->fw_shoup52, &k, !lazy, 1);
-    else ntt5_fwd_small3(a, n, t->fw, t->fw_shoup52, &k, !lazy, 0);
+    if (red) ntt5_fwd_small3(a, n, t->fw_shoup52, &k, !lazy, 1);
+    else ntt5_fwd_small3(a, n, t->fw_shoup52, &k, !lazy, 0);
 }
 
 /* The inverse passes take red (1: Harvey butterflies, values in [0, 2q) throughout; 0: without
  * reductions) and, for red == 0, b: a bound (a multiple of q) of the values the pass reads, and
  * rl: reduce them to [0, 2q) as they are loaded (then b = 2q). The stages of a pass use b, 2b,
  * 4b as their bounds; the values it writes are below 2^(stages) b. */
-NTT5_INLINE __m512i ntt5_inv_load(const uint64_t *p, const ntt5_consts *k, int rl)
-{
-    __m512i v = _mm512_load_si512((const void *)p);
-    return rl ? ntt5_reduce(v, k->s1, k->q) : v;
-}
 
-/* Inverse stages of distances d, 2d, 4d (d >= 8; groups m = n/(2d), m/2, m/4) in one pass: each
- * block of 8d values is 8 vectors at distance d per 8-lane column, three stages in registers. */
-NTT5_INLINE void ntt5_inv_radix8(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
+/* Inverse stages of distances d .. 2^(st-1) d (st = 1, 2 or 3; d >= 8; the first has m = n/(2d)
+ * groups) in one pass: each block of 2^st d values is 2^st vectors at distance d per 8-lane
+ * column, st stages in registers; two columns side by side where there are two (d >= 16), as
+ * in the forward passes (cols). rl: reduce the values to [0, 2q) as they are loaded. */
+NTT5_INLINE void ntt5_inv_pass_x(uint64_t *a, size_t n, size_t d, unsigned st, const uint64_t *wt,
                                  const uint64_t *wst, const ntt5_consts *k, int red, __m512i b,
-                                 int rl)
+                                 int rl, int cols)
 {
-    const size_t m = n / (2 * d), blocks = n / (8 * d);
-    const __m512i b2 = _mm512_add_epi64(b, b), b4 = _mm512_add_epi64(b2, b2);
+    const unsigned nv = 1u << st;
+    const size_t m = n / (2 * d), blocks = n / (nv * d);
+    const int nb = cols ? 2 : 1;
     for (size_t bl = 0; bl < blocks; bl++) {
-        const ntt5_tw A0 = ntt5_tw_at(wt, wst, m + 4 * bl), A1 = ntt5_tw_at(wt, wst, m + 4 * bl + 1);
-        const ntt5_tw A2 = ntt5_tw_at(wt, wst, m + 4 * bl + 2), A3 = ntt5_tw_at(wt, wst, m + 4 * bl + 3);
-        const ntt5_tw B0 = ntt5_tw_at(wt, wst, m / 2 + 2 * bl), B1 = ntt5_tw_at(wt, wst, m / 2 + 2 * bl + 1);
-        const ntt5_tw C = ntt5_tw_at(wt, wst, m / 4 + bl);
-        uint64_t *p = a + 8 * d * bl;
-        for (size_t j = 0; j < d; j += 8) {
-            __m512i v[8];
-#pragma GCC unroll 8
-            for (int r = 0; r < 8; r++) v[r] = ntt5_inv_load(p + j + r * d, k, rl);
-            ntt5_inv_bfly_r(&v[0], &v[1], A0.w, A0.ws, b, k, red);
-            ntt5_inv_bfly_r(&v[2], &v[3], A1.w, A1.ws, b, k, red);
-            ntt5_inv_bfly_r(&v[4], &v[5], A2.w, A2.ws, b, k, red);
-            ntt5_inv_bfly_r(&v[6], &v[7], A3.w, A3.ws, b, k, red);
-            ntt5_inv_bfly_r(&v[0], &v[2], B0.w, B0.ws, b2, k, red);
-            ntt5_inv_bfly_r(&v[1], &v[3], B0.w, B0.ws, b2, k, red);
-            ntt5_inv_bfly_r(&v[4], &v[6], B1.w, B1.ws, b2, k, red);
-            ntt5_inv_bfly_r(&v[5], &v[7], B1.w, B1.ws, b2, k, red);
+        ntt5_tw tw[7]; /* stage st-1 first: tw[2^(st-1-t) - 1 + group] */
+#pragma GCC unroll 3
+        for (unsigned t = 0; t < 3; t++) {
+            const unsigned ng = nv >> (t + 1);
 #pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) ntt5_inv_bfly_r(&v[r], &v[r + 4], C.w, C.ws, b4, k, red);
-#pragma GCC unroll 8
-            for (int r = 0; r < 8; r++) _mm512_store_si512((void *)(p + j + r * d), v[r]);
+            for (unsigned grp = 0; grp < 4; grp++)
+                if (t < st && grp < ng)
+                    tw[ng - 1 + grp] = ntt5_tw_at(wt, wst, (m >> t) + bl * ng + grp);
+        }
+        uint64_t *p = a + nv * d * bl;
+        for (size_t j = 0; j < d; j += 8 * (size_t)nb) {
+            __m512i v[2][8];
+            ntt5_cols_load(v, p + j, d, nv, nb, k, rl);
+            ntt5_blocks(v, nb, st, tw, b, k, red, 1);
+            ntt5_cols_store(p + j, d, nv, nb, v);
         }
     }
 }
 
-/* Inverse stages of distances d and 2d (d >= 8) in one pass. */
-NTT5_INLINE void ntt5_inv_radix4(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
-                                 const uint64_t *wst, const ntt5_consts *k, int red, __m512i b,
-                                 int rl)
+NTT5_INLINE void ntt5_inv_pass(uint64_t *a, size_t n, size_t d, unsigned st, const uint64_t *wt,
+                               const uint64_t *wst, const ntt5_consts *k, int red, __m512i b,
+                               int rl)
 {
-    const size_t m = n / (2 * d), blocks = n / (4 * d);
-    const __m512i b2 = _mm512_add_epi64(b, b);
-    for (size_t bl = 0; bl < blocks; bl++) {
-        const ntt5_tw A0 = ntt5_tw_at(wt, wst, m + 2 * bl), A1 = ntt5_tw_at(wt, wst, m + 2 * bl + 1);
-        const ntt5_tw B = ntt5_tw_at(wt, wst, m / 2 + bl);
-        uint64_t *p = a + 4 * d * bl;
-        for (size_t j = 0; j < d; j += 8) {
-            __m512i v0 = ntt5_inv_load(p + j, k, rl);
-            __m512i v1 = ntt5_inv_load(p + j + d, k, rl);
-            __m512i v2 = ntt5_inv_load(p + j + 2 * d, k, rl);
-            __m512i v3 = ntt5_inv_load(p + j + 3 * d, k, rl);
-            ntt5_inv_bfly_r(&v0, &v1, A0.w, A0.ws, b, k, red);
-            ntt5_inv_bfly_r(&v2, &v3, A1.w, A1.ws, b, k, red);
-            ntt5_inv_bfly_r(&v0, &v2, B.w, B.ws, b2, k, red);
-            ntt5_inv_bfly_r(&v1, &v3, B.w, B.ws, b2, k, red);
-            _mm512_store_si512((void *)(p + j), v0);
-            _mm512_store_si512((void *)(p + j + d), v1);
-            _mm512_store_si512((void *)(p + j + 2 * d), v2);
-            _mm512_store_si512((void *)(p + j + 3 * d), v3);
-        }
-    }
-}
-
-/* Inverse stage of distance d >= 8 alone. */
-NTT5_INLINE void ntt5_inv_radix2(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
-                                 const uint64_t *wst, const ntt5_consts *k, int red, __m512i b,
-                                 int rl)
-{
-    const size_t m = n / (2 * d);
-    for (size_t i = 0; i < m; i++) {
-        const ntt5_tw A = ntt5_tw_at(wt, wst, m + i);
-        uint64_t *x = a + 2 * i * d, *y = x + d;
-        for (size_t j = 0; j < d; j += 8) {
-            __m512i X = ntt5_inv_load(x + j, k, rl);
-            __m512i Y = ntt5_inv_load(y + j, k, rl);
-            ntt5_inv_bfly_r(&X, &Y, A.w, A.ws, b, k, red);
-            _mm512_store_si512((void *)(x + j), X);
-            _mm512_store_si512((void *)(y + j), Y);
-        }
-    }
+    if (d >= 16) ntt5_inv_pass_x(a, n, d, st, wt, wst, k, red, b, rl, 1);
+    else ntt5_inv_pass_x(a, n, d, st, wt, wst, k, red, b, rl, 0);
 }
 
 /* The inverse stages of distance 1, 2 and 4 in one pass over 16-value chunks, reading src
  * (== a, or an out-of-place input; values in [0, 2q)) and writing a: the forward pass's lane
  * orders backwards (natural -> distance-1 layout by vpermt2q, -> distance 2 by vpunpck, ->
  * distance 4 by vpermt2q, -> natural by vshufi64x2), twiddles in the same lane orders from the
- * inverse table. red == 0: bounds 2q, 4q, 8q; the values written are below 16q. */
-NTT5_INLINE void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, const uint64_t *wt,
-                                 const uint64_t *wst, const ntt5_consts *k, int red)
+ * inverse table, w of distances 1 and 2 from the Shoup forms as in the forward pass. red == 0:
+ * bounds 2q, 4q, 8q; the values written are below 16q. */
+NTT5_INLINE void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, const uint64_t *wst,
+                                 const ntt5_consts *k, int red)
 {
-    static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3}, i1[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+    static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3};
     static const uint64_t s1x[8] = {0, 2, 8, 10, 4, 6, 12, 14}, s1y[8] = {1, 3, 9, 11, 5, 7, 13, 15};
     static const uint64_t s4x[8] = {0, 1, 8, 9, 2, 3, 10, 11}, s4y[8] = {4, 5, 12, 13, 6, 7, 14, 15};
-    const __m512i I2 = _mm512_loadu_si512((const void *)i2), I1 = _mm512_loadu_si512((const void *)i1);
+    const __m512i I2 = _mm512_loadu_si512((const void *)i2), one = _mm512_set1_epi64(1);
     const __m512i S1X = _mm512_loadu_si512((const void *)s1x), S1Y = _mm512_loadu_si512((const void *)s1y);
     const __m512i S4X = _mm512_loadu_si512((const void *)s4x), S4Y = _mm512_loadu_si512((const void *)s4y);
     const __m512i b4 = _mm512_add_epi64(k->two_q, k->two_q), b8 = _mm512_add_epi64(b4, b4);
@@ -406,22 +395,18 @@ NTT5_INLINE void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, con
         __m512i v0 = _mm512_load_si512((const void *)ps), v1 = _mm512_load_si512((const void *)(ps + 8));
         /* distance 1 */
         __m512i X = _mm512_permutex2var_epi64(v0, S1X, v1), Y = _mm512_permutex2var_epi64(v0, S1Y, v1);
-        __m512i w = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wt + m1 + 8 * c)));
-        __m512i ws = _mm512_permutexvar_epi64(I1, _mm512_loadu_si512((const void *)(wst + m1 + 8 * c)));
-        ntt5_inv_bfly_r(&X, &Y, w, ws, k->two_q, k, red);
+        __m512i ws = _mm512_load_si512((const void *)(wst + m1 + 8 * c));
+        ntt5_inv_bfly_r(&X, &Y, ntt5_w_of(ws, one, k->q), ws, k->two_q, k, red);
         /* distance 2 */
         __m512i X2 = _mm512_unpacklo_epi64(X, Y), Y2 = _mm512_unpackhi_epi64(X, Y);
-        w = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wt + m2 + 4 * c)));
         ws = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wst + m2 + 4 * c)));
-        ntt5_inv_bfly_r(&X2, &Y2, w, ws, b4, k, red);
+        ntt5_inv_bfly_r(&X2, &Y2, ntt5_w_of(ws, one, k->q), ws, b4, k, red);
         /* distance 4 */
         X = _mm512_permutex2var_epi64(X2, S4X, Y2);
         Y = _mm512_permutex2var_epi64(X2, S4Y, Y2);
-        w = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wt[m4 + 2 * c]), 0xF0,
-                                   (long long)wt[m4 + 2 * c + 1]);
         ws = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
                                     (long long)wst[m4 + 2 * c + 1]);
-        ntt5_inv_bfly_r(&X, &Y, w, ws, b8, k, red);
+        ntt5_inv_bfly_r(&X, &Y, ntt5_w_of(ws, one, k->q), ws, b8, k, red);
         _mm512_store_si512((void *)p, _mm512_shuffle_i64x2(X, Y, 0x44));
         _mm512_store_si512((void *)(p + 8), _mm512_shuffle_i64x2(X, Y, 0xEE));
     }
@@ -443,9 +428,9 @@ NTT5_INLINE void ntt5_inv_passes(uint64_t *a, size_t n, const uint64_t *wt, cons
         int rl = !red && (bound << st) > lim;
         if (rl) bound = two_q;
         __m512i b = _mm512_set1_epi64((long long)bound);
-        if (st == 3) ntt5_inv_radix8(a, n, d, wt, wst, k, red, b, rl);
-        else if (st == 2) ntt5_inv_radix4(a, n, d, wt, wst, k, red, b, rl);
-        else ntt5_inv_radix2(a, n, d, wt, wst, k, red, b, rl);
+        if (st == 3) ntt5_inv_pass(a, n, d, 3, wt, wst, k, red, b, rl);
+        else if (st == 2) ntt5_inv_pass(a, n, d, 2, wt, wst, k, red, b, rl);
+        else ntt5_inv_pass(a, n, d, 1, wt, wst, k, red, b, rl);
         bound <<= st;
         d <<= st;
     }
@@ -460,8 +445,8 @@ NTT5_INLINE void ntt5_inv_passes(uint64_t *a, size_t n, const uint64_t *wt, cons
     const __m512i nws = _mm512_set1_epi64((long long)nws_);
     const __m512i c = _mm512_set1_epi64((long long)c_);
     for (size_t j = 0; j < half; j += 8) {
-        __m512i U = ntt5_inv_load(a + j, k, rl);
-        __m512i V = ntt5_inv_load(a + half + j, k, rl);
+        __m512i U = ntt5_load_r(a + j, k, rl);
+        __m512i V = ntt5_load_r(a + half + j, k, rl);
         __m512i X = ntt5_mul_shoup(_mm512_add_epi64(U, V), ni, nis, k->neg_q, k->mask52);
         __m512i Y = ntt5_mul_shoup(_mm512_add_epi64(_mm512_sub_epi64(U, V), off), nw, nws,
                                    k->neg_q, k->mask52);
@@ -491,17 +476,17 @@ static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, const uint64_t *src,
     const size_t n = t->n;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
     if (16 * t->mod.q <= (UINT64_C(1) << 52)) {
-        ntt5_inv_small3(a, src, n, t->iv, t->iv_shoup52, &k, 0);
+        ntt5_inv_small3(a, src, n, t->iv_shoup52, &k, 0);
         ntt5_inv_passes(a, n, t->iv, t->iv_shoup52, &k, t->mod.q, 0, 16 * t->mod.q, mode, ni_,
                         nis_, nw_, nws_, c_);
     } else {
-        ntt5_inv_small3(a, src, n, t->iv, t->iv_shoup52, &k, 1);
+        ntt5_inv_small3(a, src, n, t->iv_shoup52, &k, 1);
         ntt5_inv_passes(a, n, t->iv, t->iv_shoup52, &k, t->mod.q, 1, 2 * t->mod.q, mode, ni_,
                         nis_, nw_, nws_, c_);
     }
 }
 
-/* The IFMA path needs the 52-bit table and n >= 16 (distance-4 stage has two groups). */
+/* The IFMA path needs the 52-bit tables (built for q < 2^50 and n >= 16). */
 static int ntt5_usable(const beaa_ntt_tables *t)
 {
     return t->fw_shoup52 && t->iv_shoup52 && t->mod.q < BEAA_NTT_SMALL_Q_BOUND && t->n >= 16;
