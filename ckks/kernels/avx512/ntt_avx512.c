@@ -190,6 +190,7 @@ NTT5_INLINE void ntt5_blocks(__m512i v[2][8], int nb, unsigned st, const ntt5_tw
 {
 #pragma GCC unroll 3
     for (unsigned t = 0; t < 3; t++) {
+        if (t >= st) break;
         const unsigned h = inv ? 1u << t : (1u << st) >> (t + 1), ng = (1u << st) / (2 * h);
 #pragma GCC unroll 4
         for (unsigned grp = 0; grp < 4; grp++)
@@ -197,7 +198,7 @@ NTT5_INLINE void ntt5_blocks(__m512i v[2][8], int nb, unsigned st, const ntt5_tw
             for (unsigned r = 0; r < 4; r++)
 #pragma GCC unroll 2
                 for (int e = 0; e < 2; e++) {
-                    if (t >= st || grp >= ng || r >= h || e >= nb) continue;
+                    if (grp >= ng || r >= h || e >= nb) continue;
                     const ntt5_tw *w = &tw[ng - 1 + grp];
                     const unsigned x = grp * 2 * h + r;
                     if (inv) ntt5_inv_bfly_r(&v[e][x], &v[e][x + h], w->w, w->ws, b, k, red);
