@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "lib/status.h"
 #include "tests/test_util.h"
+#include "tests/tool_util.h"
 
 #define BIG 1e300
 #define S(code) (double)(code), (double)(code) /* a status: exactly this code */
@@ -253,8 +254,7 @@ static char exdir[PATH_MAX + 16]; /* <build>/examples, absolute */
  * status, and the directory name in dir. */
 static char *run(const example *ex, char *dir, size_t dircap, int *status)
 {
-    snprintf(dir, dircap, "/tmp/beaa_examples_XXXXXX");
-    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp failed");
+    tu_mkdtemp(dir, dircap, "beaa_examples");
     char cmd[3 * PATH_MAX + 64];
     if (ex->arg)
         snprintf(cmd, sizeof cmd, "cd '%s' && '%s/%s' '%s%s' 2>&1", dir, exdir, ex->prog, dir, ex->arg);

@@ -7,6 +7,7 @@
  * label paths that are not regular files (a FIFO used to block gzopen forever); encrypt --random
  * (random pixels in any channel count) and its refusals. */
 #include <check.h>
+#include "tests/tool_util.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,8 +213,7 @@ END_TEST
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/beaa_nn_tool_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    tu_mkdtemp(dir, sizeof dir, "beaa_nn_tool");
     snprintf(images, sizeof images, "%s/images.gz", dir);
     snprintf(labels, sizeof labels, "%s/labels.gz", dir);
     write_idx();

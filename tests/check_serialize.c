@@ -21,6 +21,7 @@
 #include "ckks/ckks.h"
 #include "ckks/serialize.h"
 #include "tests/test_util.h"
+#include "tests/tool_util.h"
 
 static int light(void) { return getenv("BEAA_TEST_LIGHT") != NULL; }
 
@@ -30,8 +31,7 @@ static char g_dir[256];
 
 static void make_tmpdir(void)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/beaa_serial_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    tu_mkdtemp(g_dir, sizeof g_dir, "beaa_serial");
 }
 
 static void path_in_dir(char *out, size_t cap, const char *name)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "tests/test_util.h"
+#include "tests/tool_util.h"
 
 static char g_bin[PATH_MAX], g_root[PATH_MAX], g_tmp[256];
 
@@ -62,8 +63,7 @@ static void setup(void)
     if (snprintf(g_bin, sizeof g_bin, "%s/bin/beaa", g_root) >= (int)sizeof g_bin)
         ck_abort_msg("path too long");
     ck_assert_msg(access(g_bin, X_OK) == 0, "%s not built", g_bin);
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/beaa-msg-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_tmp));
+    tu_mkdtemp(g_tmp, sizeof g_tmp, "beaa-msg");
 }
 
 static void teardown(void)

@@ -2,21 +2,56 @@
 #include "tests/tool_util.h"
 #include <check.h>
 #include <dirent.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 #include "nn/model.h"
 #include "tests/test_models.h"
 
 char tu_dir[256];
 
+/* Every folder tu_mkdtemp makes is named /tmp/<prefix>-t<pid>-XXXXXX after the runner's own
+ * process (set before main, inherited by the children Check forks for each test). When that
+ * process exits it removes whatever of them is left: a test that fails in a forked child exits
+ * there without its teardown (Check's failure path does not run exit handlers). */
+static pid_t tu_root_pid;
+
+static void tu_remove_at_exit(void)
+{
+    if (getpid() != tu_root_pid || getenv("BEAA_KEEP_TMP")) return;
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "/tmp/*-t%ld-??????", (long)tu_root_pid);
+    glob_t g;
+    if (glob(pattern, GLOB_ONLYDIR, NULL, &g) != 0) return;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%.255s'", g.gl_pathv[i]);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g.gl_pathv[i]);
+    }
+    globfree(&g);
+}
+
+__attribute__((constructor)) static void tu_register_exit(void)
+{
+    tu_root_pid = getpid();
+    atexit(tu_remove_at_exit);
+}
+
+void tu_mkdtemp(char *dir, size_t cap, const char *prefix)
+{
+    ck_assert_msg(snprintf(dir, cap, "/tmp/%s-t%ld-XXXXXX", prefix, (long)tu_root_pid) < (int)cap,
+                  "prefix too long");
+    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s failed", dir);
+}
+
 void tu_setup(const char *prefix)
 {
-    snprintf(tu_dir, sizeof tu_dir, "/tmp/%s_XXXXXX", prefix);
-    ck_assert_ptr_nonnull(mkdtemp(tu_dir));
+    tu_mkdtemp(tu_dir, sizeof tu_dir, prefix);
 }
 
 void tu_teardown(void)

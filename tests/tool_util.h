@@ -1,12 +1,16 @@
 /* tool_util.h - helpers for the runners that drive the command-line tools (check_ooc,
- * check_mpi): a scratch directory, shell commands with their output captured, generated IDX.gz
+ * check_mpi, and the scratch folders of other runners): a scratch directory, shell commands with their output captured, generated IDX.gz
  * images, a SqueezeNet-shaped model of a given input size, file sizes and byte comparison. */
 #ifndef BEAA_TOOL_UTIL_H
 #define BEAA_TOOL_UTIL_H
 #include <stddef.h>
 #include <stdint.h>
 
-/* mkdtemp under /tmp into tu_dir (prefix names the runner). */
+/* mkdtemp of /tmp/<prefix>-t<runner pid>-XXXXXX into dir (cap bytes), failing the test if it
+ * cannot. Whatever of these folders is left when the runner's process exits is removed then (a
+ * test that fails in a forked child exits before its teardown runs); BEAA_KEEP_TMP keeps them. */
+void tu_mkdtemp(char *dir, size_t cap, const char *prefix);
+/* tu_mkdtemp into tu_dir (prefix names the runner). */
 void tu_setup(const char *prefix);
 /* rm -rf tu_dir (kept when BEAA_KEEP_TMP is set). */
 void tu_teardown(void);
