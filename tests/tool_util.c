@@ -15,10 +15,10 @@
 
 char tu_dir[256];
 
-/* Every folder tu_mkdtemp makes is named /tmp/<prefix>-t<pid>-XXXXXX after the runner's own
- * process (set before main, inherited by the children Check forks for each test). When that
- * process exits it removes whatever of them is left: a test that fails in a forked child exits
- * there without its teardown (Check's failure path does not run exit handlers). */
+/* Every folder tu_mkdtemp makes is named /tmp/<prefix>-t<pid>-<6 random characters> after the
+ * runner's own process (set before main, inherited by the children Check forks for each test).
+ * When that process exits it removes whatever of them is left: a test that fails in a forked
+ * child exits there without its teardown (Check's failure path does not run exit handlers). */
 static pid_t tu_root_pid;
 
 static void tu_remove_at_exit(void)

@@ -6,9 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* mkdtemp of /tmp/<prefix>-t<runner pid>-XXXXXX into dir (cap bytes), failing the test if it
- * cannot. Whatever of these folders is left when the runner's process exits is removed then (a
- * test that fails in a forked child exits before its teardown runs); BEAA_KEEP_TMP keeps them. */
+/* mkdtemp of /tmp/<prefix>-t<runner pid>-<6 random characters> into dir (cap bytes), failing
+ * the test if it cannot. Whatever of these folders is left when the runner's process exits is
+ * removed then (a test that fails in a forked child exits before its teardown runs);
+ * BEAA_KEEP_TMP keeps them. */
 void tu_mkdtemp(char *dir, size_t cap, const char *prefix);
 /* tu_mkdtemp into tu_dir (prefix names the runner). */
 void tu_setup(const char *prefix);
