@@ -24,6 +24,17 @@ static inline __m512i ntt5_mul_shoup(__m512i y, __m512i w, __m512i ws, __m512i n
     return _mm512_and_si512(lo, mask52);              /* = y w - qt q, in [0, 2q) */
 }
 
+/* The same product up to multiples of 2^52 (no mask: bits 52-63 hold garbage). The passes
+ * without reductions (see ntt5_fwd_bfly_g) keep their values this way: they only add, subtract
+ * and multiply by IFMA, which reads the low 52 bits, so every value is right modulo 2^52 and
+ * the lanes are masked once, where a comparison or the output needs the value itself. */
+static inline __m512i ntt5_mul_shoup_g(__m512i y, __m512i w, __m512i ws, __m512i neg_q)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i qt = _mm512_madd52hi_epu64(zero, y, ws);
+    return _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(zero, y, w), qt, neg_q);
+}
+
 /* x - c if x >= c else x (unsigned lanes, x < 2^63 + c). */
 static inline __m512i ntt5_csub(__m512i x, __m512i c)
 {
@@ -47,8 +58,10 @@ static inline void ntt5_fwd_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws,
 }
 
 /* The same without reducing X first (X < 2^52 - 2q): the outputs grow by 2q. For primes far
- * enough below 2^52 the forward passes skip the reduction (see ntt5_fwd); on Zen 4 it is a
- * quarter of the butterfly's instructions, and vpminuq competes with IFMA for the same pipes. */
+ * enough below 2^52 the forward passes skip the reduction (see ntt5_fwd; they use the variant
+ * modulo 2^52 below, this one is the distance-4 stage's, whose outputs must be exact): a
+ * quarter of the butterfly's instructions, and vpminuq competes with IFMA for the same pipes
+ * on Zen 4 and with the shuffles (port 5) on Intel's Emerald Rapids. */
 static inline void ntt5_fwd_bfly_nr(__m512i *x, __m512i *y, __m512i w, __m512i ws,
                                     const ntt5_consts *k)
 {
@@ -58,12 +71,24 @@ static inline void ntt5_fwd_bfly_nr(__m512i *x, __m512i *y, __m512i w, __m512i w
     *y = _mm512_add_epi64(_mm512_sub_epi64(X, T), k->two_q);
 }
 
-/* red != 0: the Harvey butterfly; 0: without the reduction of X (a constant at every call). */
+/* ntt5_fwd_bfly_nr modulo 2^52 (ntt5_mul_shoup_g): inputs and outputs right in their low 52
+ * bits, the true values as there; 6 instructions instead of 7. */
+static inline void ntt5_fwd_bfly_g(__m512i *x, __m512i *y, __m512i w, __m512i ws,
+                                   const ntt5_consts *k)
+{
+    __m512i X = *x;
+    __m512i T = ntt5_mul_shoup_g(*y, w, ws, k->neg_q);
+    *x = _mm512_add_epi64(X, T);
+    *y = _mm512_sub_epi64(_mm512_add_epi64(X, k->two_q), T);
+}
+
+/* red != 0: the Harvey butterfly; 0: without the reduction of X, modulo 2^52 (a constant at
+ * every call). */
 static inline void ntt5_fwd_bfly_r(__m512i *x, __m512i *y, __m512i w, __m512i ws,
                                    const ntt5_consts *k, int red)
 {
     if (red) ntt5_fwd_bfly(x, y, w, ws, k);
-    else ntt5_fwd_bfly_nr(x, y, w, ws, k);
+    else ntt5_fwd_bfly_g(x, y, w, ws, k);
 }
 
 /* x mod q in [0, 2q) for x < 2^52 (s1 = floor(2^52 / q)): the Shoup product by 1, whose low
@@ -86,13 +111,14 @@ static inline void ntt5_inv_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws,
 }
 
 /* The same without reducing the sum: U, V < b (b a multiple of q, 2b <= 2^52) -> U + V < 2b,
- * w (U - V + b) in [0, 2q). For primes below 2^48 the inverse passes run on these (ntt5_inv). */
+ * w (U - V + b) in [0, 2q), all modulo 2^52 (ntt5_mul_shoup_g: the true values in the low 52
+ * bits). For primes below 2^48 the inverse passes run on these (ntt5_inv). */
 static inline void ntt5_inv_bfly_nr(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i b,
                                     const ntt5_consts *k)
 {
     __m512i U = *x, V = *y;
     *x = _mm512_add_epi64(U, V);
-    *y = ntt5_mul_shoup(_mm512_add_epi64(_mm512_sub_epi64(U, V), b), w, ws, k->neg_q, k->mask52);
+    *y = ntt5_mul_shoup_g(_mm512_add_epi64(_mm512_sub_epi64(U, V), b), w, ws, k->neg_q);
 }
 
 /* One inverse butterfly of a pass: red != 0 the Harvey one (inputs < 2q); else without reduction,
@@ -242,9 +268,18 @@ NTT5_INLINE void ntt5_fwd_pass(uint64_t *a, size_t m, size_t g, unsigned st, con
     else ntt5_fwd_pass_x(a, m, g, st, wt, wst, k, red, 0);
 }
 
-/* The stages of distance 4, 2 and 1 in one pass over 16-value chunks e0..e15 (v0 = e0..e7,
- * v1 = e8..e15), with in-lane or 128-bit shuffles between the stages instead of full
- * permutations (vpermt2q costs 2-3x a vshufi64x2 or vpunpck on Zen 4):
+/* Chunks of 16 values the last pass takes side by side. Each chunk's stages depend on each
+ * other (a chain of some 90 cycles per chunk); with one chunk at a time the out-of-order core
+ * did not overlap enough of the next ones (measured on an Intel Xeon, Emerald Rapids: that pass
+ * took 2.4x a radix-8 pass's time per butterfly, against 1.7x with four chunks). */
+#define NTT5_NC 4
+
+/* The last ex (0, 1 or 2) stages of distance >= 8 and the stages of distance 4, 2 and 1 on nc
+ * (1, 2 or 4; even where ex == 2) consecutive 16-value chunks from c0. A chunk e0..e15 is
+ * v0 = e0..e7, v1 = e8..e15: distance 8 pairs v0 with v1 (group c of its stage), distance 16
+ * the v0 (and the v1) of chunks c and c + 1 (c even; group c / 2). The small distances use
+ * in-lane or 128-bit shuffles between the stages instead of full permutations (vpermt2q costs
+ * 2-3x a vshufi64x2 or vpunpck on Zen 4):
  *   distance 4: X = [e0-3 | e8-11], Y = [e4-7 | e12-15]   (vshufi64x2)
  *   distance 2: X = [e0 e1 e8 e9 e4 e5 e12 e13], Y = [e2 e3 e10 e11 e6 e7 e14 e15] (vshufi64x2)
  *   distance 1: X = [e0 e2 e8 e10 e4 e6 e12 e14], Y = the odd ones (vpunpcklqdq/hqdq)
@@ -253,9 +288,11 @@ NTT5_INLINE void ntt5_fwd_pass(uint64_t *a, size_t m, size_t g, unsigned st, con
  * + g; the distance-1 Shoup forms are stored in that order (ntt.h), the distance-2 ones
  * permuted after loading, and both stages' w computed from them (ntt5_w_of). normalize != 0
  * ends with the values in [0, q) (the non-lazy transform), else [0, 4q). red == 0: the values
- * come from passes without reductions (< 2^52): the distance-4 stage reduces its X operands to
- * [0, 2q) first (its Y operands only need to be < 2^52). */
-NTT5_INLINE void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wst, const ntt5_consts *k,
+ * come from passes without reductions, right modulo 2^52 (ntt5_fwd_bfly_g): the distance-4
+ * stage reduces its X operands to [0, 2q) and masks them first (its Y operands are only
+ * multiplied), and from there on the values are exact. */
+NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsigned ex,
+                                 const uint64_t *wt, const uint64_t *wst, const ntt5_consts *k,
                                  int normalize, int red)
 {
     static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3};
@@ -263,45 +300,109 @@ NTT5_INLINE void ntt5_fwd_small3(uint64_t *a, size_t n, const uint64_t *wst, con
     const __m512i I2 = _mm512_loadu_si512((const void *)i2), one = _mm512_set1_epi64(1);
     const __m512i OLO = _mm512_loadu_si512((const void *)olo), OHI = _mm512_loadu_si512((const void *)ohi);
     const size_t m4 = n / 8, m2 = n / 4, m1 = n / 2; /* first table entry of each stage */
-    for (size_t c = 0; c < n / 16; c++) {
-        uint64_t *p = a + 16 * c;
-        __m512i v0 = _mm512_load_si512((const void *)p), v1 = _mm512_load_si512((const void *)(p + 8));
+    __m512i X[NTT5_NC], Y[NTT5_NC], X2[NTT5_NC], Y2[NTT5_NC], ws[NTT5_NC];
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        const uint64_t *p = a + 16 * (c0 + (size_t)e);
+        X[e] = _mm512_load_si512((const void *)p);
+        Y[e] = _mm512_load_si512((const void *)(p + 8));
+    }
+    if (ex == 2) { /* distance 16 (chunks c0 + e and c0 + e + 1: group (c0 + e) / 2), then 8 */
+#pragma GCC unroll 2
+        for (int e = 0; e < nc; e += 2) {
+            ntt5_tw t16 = ntt5_tw_at(wt, wst, n / 32 + (c0 + (size_t)e) / 2);
+            ntt5_fwd_bfly_r(&X[e], &X[e + 1], t16.w, t16.ws, k, red);
+            ntt5_fwd_bfly_r(&Y[e], &Y[e + 1], t16.w, t16.ws, k, red);
+        }
+    }
+    if (ex >= 1) { /* distance 8: group c of its stage */
+#pragma GCC unroll 4
+        for (int e = 0; e < nc; e++) {
+            ntt5_tw t8 = ntt5_tw_at(wt, wst, n / 16 + c0 + (size_t)e);
+            ntt5_fwd_bfly_r(&X[e], &Y[e], t8.w, t8.ws, k, red);
+        }
+    }
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        const size_t c = c0 + (size_t)e;
         /* distance 4: groups 2c, 2c+1 */
-        __m512i X = _mm512_shuffle_i64x2(v0, v1, 0x44), Y = _mm512_shuffle_i64x2(v0, v1, 0xEE);
-        __m512i ws = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
-                                            (long long)wst[m4 + 2 * c + 1]);
-        __m512i w = ntt5_w_of(ws, one, k->q);
+        __m512i v0 = X[e], v1 = Y[e];
+        X[e] = _mm512_shuffle_i64x2(v0, v1, 0x44);
+        Y[e] = _mm512_shuffle_i64x2(v0, v1, 0xEE);
+        ws[e] = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
+                                       (long long)wst[m4 + 2 * c + 1]);
+    }
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        __m512i w = ntt5_w_of(ws[e], one, k->q);
         if (red) {
-            ntt5_fwd_bfly(&X, &Y, w, ws, k);
+            ntt5_fwd_bfly(&X[e], &Y[e], w, ws[e], k);
         } else {
-            X = ntt5_reduce(X, k->s1, k->q);
-            ntt5_fwd_bfly_nr(&X, &Y, w, ws, k);
+            /* (the values come modulo 2^52: X reduced, then masked; Y is only multiplied) */
+            X[e] = _mm512_and_si512(ntt5_reduce(X[e], k->s1, k->q), k->mask52);
+            ntt5_fwd_bfly_nr(&X[e], &Y[e], w, ws[e], k);
         }
-        /* distance 2: groups 4c .. 4c+3 in the lane order 0 0 2 2 1 1 3 3 */
-        __m512i X2 = _mm512_shuffle_i64x2(X, Y, 0x88), Y2 = _mm512_shuffle_i64x2(X, Y, 0xDD);
-        /* (8 entries read, 4 used: m2 + 4c + 7 < n) */
-        ws = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wst + m2 + 4 * c)));
-        ntt5_fwd_bfly(&X2, &Y2, ntt5_w_of(ws, one, k->q), ws, k);
-        /* distance 1: groups 8c .. 8c+7 in the lane order 0 1 4 5 2 3 6 7, as stored */
-        X = _mm512_unpacklo_epi64(X2, Y2);
-        Y = _mm512_unpackhi_epi64(X2, Y2);
-        ws = _mm512_load_si512((const void *)(wst + m1 + 8 * c));
-        ntt5_fwd_bfly(&X, &Y, ntt5_w_of(ws, one, k->q), ws, k);
+    }
+    /* distance 2: groups 4c .. 4c+3 in the lane order 0 0 2 2 1 1 3 3 (8 entries read, 4
+     * used: m2 + 4c + 7 < n) */
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        const size_t c = c0 + (size_t)e;
+        X2[e] = _mm512_shuffle_i64x2(X[e], Y[e], 0x88);
+        Y2[e] = _mm512_shuffle_i64x2(X[e], Y[e], 0xDD);
+        ws[e] = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wst + m2 + 4 * c)));
+    }
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++)
+        ntt5_fwd_bfly(&X2[e], &Y2[e], ntt5_w_of(ws[e], one, k->q), ws[e], k);
+    /* distance 1: groups 8c .. 8c+7 in the lane order 0 1 4 5 2 3 6 7, as stored */
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        const size_t c = c0 + (size_t)e;
+        X[e] = _mm512_unpacklo_epi64(X2[e], Y2[e]);
+        Y[e] = _mm512_unpackhi_epi64(X2[e], Y2[e]);
+        ws[e] = _mm512_load_si512((const void *)(wst + m1 + 8 * c));
+    }
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++)
+        ntt5_fwd_bfly(&X[e], &Y[e], ntt5_w_of(ws[e], one, k->q), ws[e], k);
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        uint64_t *p = a + 16 * (c0 + (size_t)e);
         if (normalize) {
-            X = ntt5_csub(ntt5_csub(X, k->two_q), k->q);
-            Y = ntt5_csub(ntt5_csub(Y, k->two_q), k->q);
+            X[e] = ntt5_csub(ntt5_csub(X[e], k->two_q), k->q);
+            Y[e] = ntt5_csub(ntt5_csub(Y[e], k->two_q), k->q);
         }
-        _mm512_store_si512((void *)p, _mm512_permutex2var_epi64(X, OLO, Y));
-        _mm512_store_si512((void *)(p + 8), _mm512_permutex2var_epi64(X, OHI, Y));
+        _mm512_store_si512((void *)p, _mm512_permutex2var_epi64(X[e], OLO, Y[e]));
+        _mm512_store_si512((void *)(p + 8), _mm512_permutex2var_epi64(X[e], OHI, Y[e]));
     }
 }
 
-/* Stages in passes of three (radix 8) while the distances allow, then two or one, then the
- * three small distances in one pass: 5 passes over the data at n = 2^14 and 2^15 (14 before).
- * Values start below 4q and grow by at most 2q per stage without reductions: when that stays
- * below 2^52 over all the passes before the last one ((4 + 2 (log n - 3)) q < 2^52: primes up
- * to 2^47 at n = 2^14, e.g. the 40-bit data primes), they skip the reductions of X and the last
- * pass reduces once. */
+/* The last pass: ex (0, 1 or 2) stages of distance 8 (and 16), then 4, 2, 1, NTT5_NC chunks
+ * at a time (the rest, below n = 64, two or one at a time). */
+NTT5_INLINE void ntt5_fwd_tail(uint64_t *a, size_t n, unsigned ex, const uint64_t *wt,
+                               const uint64_t *wst, const ntt5_consts *k, int normalize, int red)
+{
+    size_t c = 0;
+    for (; c + NTT5_NC <= n / 16; c += NTT5_NC) {
+        if (ex == 2) ntt5_fwd_chunks(a, n, c, NTT5_NC, 2, wt, wst, k, normalize, red);
+        else if (ex == 1) ntt5_fwd_chunks(a, n, c, NTT5_NC, 1, wt, wst, k, normalize, red);
+        else ntt5_fwd_chunks(a, n, c, NTT5_NC, 0, wt, wst, k, normalize, red);
+    }
+    for (; c < n / 16; c += (ex == 2 ? 2 : 1)) {
+        if (ex == 2) ntt5_fwd_chunks(a, n, c, 2, 2, wt, wst, k, normalize, red);
+        else if (ex == 1) ntt5_fwd_chunks(a, n, c, 1, 1, wt, wst, k, normalize, red);
+        else ntt5_fwd_chunks(a, n, c, 1, 0, wt, wst, k, normalize, red);
+    }
+}
+
+/* The stages of distance >= 8 in passes of three (radix 8), but the last (log n - 3) mod 3 of
+ * them, which the last pass takes with the three small distances: 4 passes over the data at
+ * n = 2^14, 5 at 2^15 and 2^16. Values start below 4q and grow by at most 2q per stage without
+ * reductions: when that stays below 2^52 up to the distance-4 stage ((4 + 2 (log n - 3)) q <
+ * 2^52: primes up to 2^47 at n = 2^14, e.g. the 40-bit data primes), the butterflies skip the
+ * reductions of X, work modulo 2^52 (6 instructions instead of 9), and the last pass reduces
+ * once. */
 static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
 {
     const size_t n = t->n;
@@ -309,24 +410,16 @@ static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     unsigned log_n = 0;
     while (((size_t)1 << log_n) < n) log_n++;
     const int red = (4 + 2 * (uint64_t)(log_n - 3)) * t->mod.q >= (UINT64_C(1) << 52);
+    const unsigned ex = (log_n - 3) % 3; /* the stages of distance >= 8 the last pass takes */
     size_t m = 1, g = n / 2;
-    while (g >= 8) {
-        if (g >= 32) {
-            if (red) ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, 1);
-            else ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, 0);
-            m *= 8; g /= 8;
-        } else if (g >= 16) {
-            if (red) ntt5_fwd_pass(a, m, g, 2, t->fw, t->fw_shoup52, &k, 1);
-            else ntt5_fwd_pass(a, m, g, 2, t->fw, t->fw_shoup52, &k, 0);
-            m *= 4; g /= 4;
-        } else {
-            if (red) ntt5_fwd_pass(a, m, g, 1, t->fw, t->fw_shoup52, &k, 1);
-            else ntt5_fwd_pass(a, m, g, 1, t->fw, t->fw_shoup52, &k, 0);
-            m *= 2; g /= 2;
-        }
+    for (unsigned s = 0; s + 3 <= log_n - 3 - ex; s += 3) {
+        if (red) ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, 1);
+        else ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, 0);
+        m *= 8;
+        g /= 8;
     }
-    if (red) ntt5_fwd_small3(a, n, t->fw_shoup52, &k, !lazy, 1);
-    else ntt5_fwd_small3(a, n, t->fw_shoup52, &k, !lazy, 0);
+    if (red) ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, 1);
+    else ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, 0);
 }
 
 /* The inverse passes take red (1: Harvey butterflies, values in [0, 2q) throughout; 0: without
@@ -373,13 +466,15 @@ NTT5_INLINE void ntt5_inv_pass(uint64_t *a, size_t n, size_t d, unsigned st, con
     else ntt5_inv_pass_x(a, n, d, st, wt, wst, k, red, b, rl, 0);
 }
 
-/* The inverse stages of distance 1, 2 and 4 in one pass over 16-value chunks, reading src
- * (== a, or an out-of-place input; values in [0, 2q)) and writing a: the forward pass's lane
- * orders backwards (natural -> distance-1 layout by vpermt2q, -> distance 2 by vpunpck, ->
- * distance 4 by vpermt2q, -> natural by vshufi64x2), twiddles in the same lane orders from the
- * inverse table, w of distances 1 and 2 from the Shoup forms as in the forward pass. red == 0:
- * bounds 2q, 4q, 8q; the values written are below 16q. */
-NTT5_INLINE void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, const uint64_t *wst,
+/* The inverse stages of distance 1, 2 and 4, then ex (0, 1 or 2) of distance 8 and 16, on nc
+ * consecutive 16-value chunks from c0 (as ntt5_fwd_chunks), reading src (== a, or an
+ * out-of-place input; values in [0, 2q)) and writing a: the forward pass's lane orders
+ * backwards (natural -> distance-1 layout by vpermt2q, -> distance 2 by vpunpck, -> distance 4
+ * by vpermt2q, -> natural by vshufi64x2), twiddles in the same lane orders from the inverse
+ * table, w of distances 1 and 2 from the Shoup forms as in the forward pass. red == 0: bounds
+ * 2q, 4q, 8q, 16q, 32q; the values written are below 2^ex 16q (modulo 2^52). */
+NTT5_INLINE void ntt5_inv_chunks(uint64_t *a, const uint64_t *src, size_t n, size_t c0, int nc,
+                                 unsigned ex, const uint64_t *wt, const uint64_t *wst,
                                  const ntt5_consts *k, int red)
 {
     static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3};
@@ -390,40 +485,104 @@ NTT5_INLINE void ntt5_inv_small3(uint64_t *a, const uint64_t *src, size_t n, con
     const __m512i S4X = _mm512_loadu_si512((const void *)s4x), S4Y = _mm512_loadu_si512((const void *)s4y);
     const __m512i b4 = _mm512_add_epi64(k->two_q, k->two_q), b8 = _mm512_add_epi64(b4, b4);
     const size_t m4 = n / 8, m2 = n / 4, m1 = n / 2;
-    for (size_t c = 0; c < n / 16; c++) {
+    __m512i X[NTT5_NC], Y[NTT5_NC], X2[NTT5_NC], Y2[NTT5_NC], ws[NTT5_NC];
+    /* distance 1 */
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        const size_t c = c0 + (size_t)e;
         const uint64_t *ps = src + 16 * c;
-        uint64_t *p = a + 16 * c;
         __m512i v0 = _mm512_load_si512((const void *)ps), v1 = _mm512_load_si512((const void *)(ps + 8));
-        /* distance 1 */
-        __m512i X = _mm512_permutex2var_epi64(v0, S1X, v1), Y = _mm512_permutex2var_epi64(v0, S1Y, v1);
-        __m512i ws = _mm512_load_si512((const void *)(wst + m1 + 8 * c));
-        ntt5_inv_bfly_r(&X, &Y, ntt5_w_of(ws, one, k->q), ws, k->two_q, k, red);
-        /* distance 2 */
-        __m512i X2 = _mm512_unpacklo_epi64(X, Y), Y2 = _mm512_unpackhi_epi64(X, Y);
-        ws = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wst + m2 + 4 * c)));
-        ntt5_inv_bfly_r(&X2, &Y2, ntt5_w_of(ws, one, k->q), ws, b4, k, red);
-        /* distance 4 */
-        X = _mm512_permutex2var_epi64(X2, S4X, Y2);
-        Y = _mm512_permutex2var_epi64(X2, S4Y, Y2);
-        ws = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
-                                    (long long)wst[m4 + 2 * c + 1]);
-        ntt5_inv_bfly_r(&X, &Y, ntt5_w_of(ws, one, k->q), ws, b8, k, red);
-        _mm512_store_si512((void *)p, _mm512_shuffle_i64x2(X, Y, 0x44));
-        _mm512_store_si512((void *)(p + 8), _mm512_shuffle_i64x2(X, Y, 0xEE));
+        X[e] = _mm512_permutex2var_epi64(v0, S1X, v1);
+        Y[e] = _mm512_permutex2var_epi64(v0, S1Y, v1);
+        ws[e] = _mm512_load_si512((const void *)(wst + m1 + 8 * c));
+    }
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++)
+        ntt5_inv_bfly_r(&X[e], &Y[e], ntt5_w_of(ws[e], one, k->q), ws[e], k->two_q, k, red);
+    /* distance 2 */
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        const size_t c = c0 + (size_t)e;
+        X2[e] = _mm512_unpacklo_epi64(X[e], Y[e]);
+        Y2[e] = _mm512_unpackhi_epi64(X[e], Y[e]);
+        ws[e] = _mm512_permutexvar_epi64(I2, _mm512_loadu_si512((const void *)(wst + m2 + 4 * c)));
+    }
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++)
+        ntt5_inv_bfly_r(&X2[e], &Y2[e], ntt5_w_of(ws[e], one, k->q), ws[e], b4, k, red);
+    /* distance 4 */
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        const size_t c = c0 + (size_t)e;
+        X[e] = _mm512_permutex2var_epi64(X2[e], S4X, Y2[e]);
+        Y[e] = _mm512_permutex2var_epi64(X2[e], S4Y, Y2[e]);
+        ws[e] = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)wst[m4 + 2 * c]), 0xF0,
+                                       (long long)wst[m4 + 2 * c + 1]);
+    }
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        ntt5_inv_bfly_r(&X[e], &Y[e], ntt5_w_of(ws[e], one, k->q), ws[e], b8, k, red);
+        __m512i v0 = _mm512_shuffle_i64x2(X[e], Y[e], 0x44), v1 = _mm512_shuffle_i64x2(X[e], Y[e], 0xEE);
+        X[e] = v0;
+        Y[e] = v1;
+    }
+    /* distance 8 (group c of its stage), then 16 (chunks c0 + e and c0 + e + 1: group
+     * (c0 + e) / 2); red == 0: bounds 16q, 32q */
+    const __m512i b16 = _mm512_add_epi64(b8, b8), b32 = _mm512_add_epi64(b16, b16);
+    if (ex >= 1) {
+#pragma GCC unroll 4
+        for (int e = 0; e < nc; e++) {
+            ntt5_tw t8 = ntt5_tw_at(wt, wst, n / 16 + c0 + (size_t)e);
+            ntt5_inv_bfly_r(&X[e], &Y[e], t8.w, t8.ws, b16, k, red);
+        }
+    }
+    if (ex == 2) {
+#pragma GCC unroll 2
+        for (int e = 0; e < nc; e += 2) {
+            ntt5_tw t16 = ntt5_tw_at(wt, wst, n / 32 + (c0 + (size_t)e) / 2);
+            ntt5_inv_bfly_r(&X[e], &X[e + 1], t16.w, t16.ws, b32, k, red);
+            ntt5_inv_bfly_r(&Y[e], &Y[e + 1], t16.w, t16.ws, b32, k, red);
+        }
+    }
+#pragma GCC unroll 4
+    for (int e = 0; e < nc; e++) {
+        uint64_t *p = a + 16 * (c0 + (size_t)e);
+        _mm512_store_si512((void *)p, X[e]);
+        _mm512_store_si512((void *)(p + 8), Y[e]);
     }
 }
 
-/* The passes from distance 8 up to n/4, and the last stage with n^-1 merged (see ntt5_inv):
+/* The first pass: distances 1, 2, 4, then ex (0, 1 or 2) stages of distance 8 (and 16), over
+ * blocks of NTT5_NC chunks (the rest two or one at a time). red == 0: the values written are
+ * below 2^ex 16q. */
+NTT5_INLINE void ntt5_inv_head(uint64_t *a, const uint64_t *src, size_t n, unsigned ex,
+                               const uint64_t *wt, const uint64_t *wst, const ntt5_consts *k,
+                               int red)
+{
+    size_t c = 0;
+    for (; c + NTT5_NC <= n / 16; c += NTT5_NC) {
+        if (ex == 2) ntt5_inv_chunks(a, src, n, c, NTT5_NC, 2, wt, wst, k, red);
+        else if (ex == 1) ntt5_inv_chunks(a, src, n, c, NTT5_NC, 1, wt, wst, k, red);
+        else ntt5_inv_chunks(a, src, n, c, NTT5_NC, 0, wt, wst, k, red);
+    }
+    for (; c < n / 16; c += (ex == 2 ? 2 : 1)) {
+        if (ex == 2) ntt5_inv_chunks(a, src, n, c, 2, 2, wt, wst, k, red);
+        else if (ex == 1) ntt5_inv_chunks(a, src, n, c, 1, 1, wt, wst, k, red);
+        else ntt5_inv_chunks(a, src, n, c, 1, 0, wt, wst, k, red);
+    }
+}
+
+/* The passes from distance d up to n/4, and the last stage with n^-1 merged (see ntt5_inv):
  * red == 0 keeps the bound `bound` (a multiple of q) of the values, and a pass whose outputs
  * would reach 2^52 reduces its inputs first. */
-NTT5_INLINE void ntt5_inv_passes(uint64_t *a, size_t n, const uint64_t *wt, const uint64_t *wst,
-                                 const ntt5_consts *k, uint64_t q, int red, uint64_t bound,
+NTT5_INLINE void ntt5_inv_passes(uint64_t *a, size_t n, size_t d, const uint64_t *wt,
+                                 const uint64_t *wst, const ntt5_consts *k, uint64_t q, int red,
+                                 uint64_t bound,
                                  int mode, uint64_t ni_, uint64_t nis_, uint64_t nw_,
                                  uint64_t nws_, uint64_t c_)
 {
     const size_t half = n >> 1;
     const uint64_t lim = UINT64_C(1) << 52, two_q = 2 * q;
-    size_t d = 8;
     while (d < half) {
         unsigned st = 4 * d < half ? 3 : 2 * d < half ? 2 : 1;
         int rl = !red && (bound << st) > lim;
@@ -466,24 +625,30 @@ NTT5_INLINE void ntt5_inv_passes(uint64_t *a, size_t n, const uint64_t *wt, cons
 
 /* The last stage multiplies by ni = n^-1 s and nw = n^-1 iv[1] s (s = 1, or the scaled kernel's
  * w; nis, nws their 52-bit Shoup forms); mode 0: output in [0, q), 1: lazy [0, 2q), 2: plus
- * c mod q, in [0, q). Passes: the three small distances, then radix 8/4/2 up to n/4, then the
- * last stage: 6 passes at n = 2^14 (14 before). For primes below 2^48 the butterflies do not
- * reduce their sums (values grow by a factor 2 per stage, from [0, 2q)); a pass whose values
- * would reach 2^52 reduces them as it loads them (a Shoup product by 1: at n = 2^14 with 40-bit
- * primes once, in the fourth pass), instead of every butterfly's conditional subtraction. */
+ * c mod q, in [0, q). Passes: the three small distances and the first (log n - 4) mod 3 of
+ * distance >= 8, then radix 8 up to n/4, then the last stage: 5 passes at n = 2^14 and 2^15, 6
+ * at 2^16. Where the first pass's outputs stay below 2^52 (2^ex 16q: primes up to 2^46-2^48) the
+ * butterflies do not reduce their sums (values grow by a factor 2 per stage, from [0, 2q)) and
+ * work modulo 2^52 (ntt5_inv_bfly_nr); a pass whose values would reach 2^52 reduces them as it
+ * loads them (a Shoup product by 1: at n = 2^14 with 40-bit primes once), instead of every
+ * butterfly's conditional subtraction. */
 static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, const uint64_t *src, int mode,
                      uint64_t ni_, uint64_t nis_, uint64_t nw_, uint64_t nws_, uint64_t c_)
 {
     const size_t n = t->n;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
-    if (16 * t->mod.q <= (UINT64_C(1) << 52)) {
-        ntt5_inv_small3(a, src, n, t->iv_shoup52, &k, 0);
-        ntt5_inv_passes(a, n, t->iv, t->iv_shoup52, &k, t->mod.q, 0, 16 * t->mod.q, mode, ni_,
+    unsigned log_n = 0;
+    while (((size_t)1 << log_n) < n) log_n++;
+    const unsigned ex = (log_n - 4) % 3; /* the stages of distance >= 8 the first pass takes */
+    const uint64_t bound = (UINT64_C(16) << ex) * t->mod.q; /* of its outputs (red == 0) */
+    if (bound <= (UINT64_C(1) << 52)) {
+        ntt5_inv_head(a, src, n, ex, t->iv, t->iv_shoup52, &k, 0);
+        ntt5_inv_passes(a, n, 8 << ex, t->iv, t->iv_shoup52, &k, t->mod.q, 0, bound, mode, ni_,
                         nis_, nw_, nws_, c_);
     } else {
-        ntt5_inv_small3(a, src, n, t->iv_shoup52, &k, 1);
-        ntt5_inv_passes(a, n, t->iv, t->iv_shoup52, &k, t->mod.q, 1, 2 * t->mod.q, mode, ni_,
-                        nis_, nw_, nws_, c_);
+        ntt5_inv_head(a, src, n, ex, t->iv, t->iv_shoup52, &k, 1);
+        ntt5_inv_passes(a, n, 8 << ex, t->iv, t->iv_shoup52, &k, t->mod.q, 1, 2 * t->mod.q, mode,
+                        ni_, nis_, nw_, nws_, c_);
     }
 }
 
