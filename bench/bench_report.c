@@ -319,6 +319,9 @@ static void section_fig7(void)
             "set output '%s/fig7_amortized.png'\n"
             "set title 'Figure 7b: amortized time per image (element-wise packing, N = 2^15)'\n"
             "set logscale xy 2\nset xlabel 'batch size (images)'\nset ylabel 'ms per image'\n"
+            /* room around the points, so that the labels of the first and last batch (on the
+             * autoscaled range's edges) are drawn */
+            "set offsets graph 0.04, graph 0.04, graph 0.06, 0\n"
             "set grid\nset key off\nset format y '%%g'\n"
             "plot '%s/fig7.dat' using 1:6 with linespoints lw 2 pt 7 ps 1.3 lc rgb '#C44E52', "
             "'' using 1:6:(sprintf('%%.2f', $6)) with labels offset 0,1.2 notitle\nreset\n",

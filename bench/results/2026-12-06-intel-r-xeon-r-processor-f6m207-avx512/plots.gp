@@ -19,6 +19,7 @@ set title 'Figure 7b: amortized time per image (element-wise packing, N = 2^15)'
 set logscale xy 2
 set xlabel 'batch size (images)'
 set ylabel 'ms per image'
+set offsets graph 0.04, graph 0.04, graph 0.06, 0
 set grid
 set key off
 set format y '%g'
