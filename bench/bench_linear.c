@@ -18,6 +18,7 @@
 #include "lib/mem.h"
 #include "ckks/ckks.h"
 #include "ckks/kernels/kernels.h"
+#include "ckks/kernels/avx512/avx512.h"
 #include "nn/fold.h"
 #include "nn/linear.h"
 #include "nn/plan.h"
@@ -148,8 +149,19 @@ int main(int argc, char **argv)
                 for (int32_t r = 0; r < g.gb[b].m; r++)
                     bad |= memcmp(out[g.gb[b].out[r]], ref[g.gb[b].out[r]], n * 8) != 0;
         }
+        /* the avx512 table's two tilings, as tables of their own */
+        beaa_kernels tile[2];
+        int ntile = can_dot && kern == &beaa_kernels_avx512 ? 2 : 0;
+        for (int v = 0; v < ntile; v++) {
+            tile[v] = *kern;
+            tile[v].lin_dot = v ? beaa_lin_dot_avx512_pairs : beaa_lin_dot_avx512_plain;
+            beaa_nn_linear_range_dot(&tile[v], g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+            for (size_t b = 0; b < g.ngb; b++)
+                for (int32_t r = 0; r < g.gb[b].m; r++)
+                    bad |= memcmp(out[g.gb[b].out[r]], ref[g.gb[b].out[r]], n * 8) != 0;
+        }
         if (bad) { fprintf(stderr, "bench_linear: stage %u: results differ from the reference\n", si + 1); return 1; }
-        double tg[64], td[64];
+        double tg[64], td[64], tt[2][64];
         for (int r = 0; r < reps; r++) {
             double t0 = cpu_s();
             beaa_nn_linear_range_gemm(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
@@ -159,9 +171,15 @@ int main(int argc, char **argv)
                 beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
                 td[r] = cpu_s() - t0;
             }
+            for (int v = 0; v < ntile; v++) {
+                t0 = cpu_s();
+                beaa_nn_linear_range_dot(&tile[v], g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+                tt[v][r] = cpu_s() - t0;
+            }
         }
         qsort(tg, (size_t)reps, sizeof *tg, cmp_d);
         qsort(td, (size_t)reps, sizeof *td, cmp_d);
+        for (int v = 0; v < ntile; v++) qsort(tt[v], (size_t)reps, sizeof *tt[v], cmp_d);
         char p[160];
         snprintf(p, sizeof p, "stage=%u;blocks=%zu;kmax=%d;mmax=%d;n=%zu", si + 1, g.ngb, qs->kmax,
                  qs->mmax, n);
@@ -178,7 +196,14 @@ int main(int argc, char **argv)
                 printf("linear,%s;path=%s,fraction_of_peak,%.3f,1\n", p, nm,
                        (double)macs / 4.0 / t[0] / rate);
         }
+        for (int v = 0; v < ntile; v++) {
+            const char *nm = v ? "avx512-pairs" : "avx512-plain";
+            printf("linear,%s;path=%s,min_time,%.2f,us\n", p, nm, 1e6 * tt[v][0]);
+            printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * tt[v][reps / 2]);
+            printf("linear,%s;path=%s,gmacs,%.2f,1e9/s\n", p, nm, (double)macs / tt[v][0] / 1e9);
+        }
         if (can_dot) printf("linear,%s,dgemm_over_%s,%.2f,x\n", p, kern->name, tg[0] / td[0]);
+        if (ntile) printf("linear,%s,pairs_over_plain,%.3f,x\n", p, tt[1][0] / tt[0][0]);
         fflush(stdout);
         for (size_t i = 0; i < nin; i++) beaa_free(in[i]);
         for (size_t i = 0; i < 2 * qs->nout; i++) { beaa_free(out[i]); beaa_free(ref[i]); }

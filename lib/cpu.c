@@ -12,6 +12,7 @@
 
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 static int have_avx2, have_avx512;
+static beaa_cpu_vendor vendor = BEAA_CPU_VENDOR_OTHER;
 
 #if defined(__x86_64__) || defined(__i386__)
 static uint64_t xgetbv0(void)
@@ -26,6 +27,15 @@ static void detect(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a, b, c, d;
+    if (__get_cpuid(0, &a, &b, &c, &d)) {
+        char id[13];
+        memcpy(id, &b, 4);
+        memcpy(id + 4, &d, 4);
+        memcpy(id + 8, &c, 4);
+        id[12] = '\0';
+        if (strcmp(id, "GenuineIntel") == 0) vendor = BEAA_CPU_VENDOR_INTEL;
+        else if (strcmp(id, "AuthenticAMD") == 0) vendor = BEAA_CPU_VENDOR_AMD;
+    }
     if (!__get_cpuid(1, &a, &b, &c, &d)) return;
     int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
     if (!osxsave || !avx) return;
@@ -52,6 +62,12 @@ int beaa_cpu_supports(beaa_isa isa)
     case BEAA_ISA_AVX512: return have_avx512;
     }
     return 0;
+}
+
+beaa_cpu_vendor beaa_cpu_vendor_get(void)
+{
+    pthread_once(&detect_once, detect);
+    return vendor;
 }
 
 beaa_isa beaa_cpu_best_isa(void)

@@ -38,6 +38,8 @@
 #define beaa_sub_mul_const_avx512 emu_sub_mul_const_avx512
 #define beaa_tensor_avx512 emu_tensor_avx512
 #define beaa_lin_dot_avx512 emu_lin_dot_avx512
+#define beaa_lin_dot_avx512_plain emu_lin_dot_avx512_plain
+#define beaa_lin_dot_avx512_pairs emu_lin_dot_avx512_pairs
 #define beaa_uniform_seeded_avx512 emu_uniform_seeded_avx512
 #define beaa_shake256_x8_avx512 emu_shake256_x8_avx512
 #define beaa_basis_conv_avx512 emu_basis_conv_avx512
@@ -76,6 +78,16 @@ static const beaa_kernels emu_kernels_avx512 = {
     .uniform_seeded = emu_uniform_seeded_avx512,
     .shake256_x8 = emu_shake256_x8_avx512,
 };
+
+/* The real avx512 lin_dot tilings (the names above stand for the emulated ones). */
+#undef beaa_lin_dot_avx512_plain
+#undef beaa_lin_dot_avx512_pairs
+void beaa_lin_dot_avx512_plain(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
+                               const uint64_t *bias, size_t m, size_t k, size_t n,
+                               const beaa_modulus *q);
+void beaa_lin_dot_avx512_pairs(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
+                               const uint64_t *bias, size_t m, size_t k, size_t n,
+                               const beaa_modulus *q);
 
 /* Tables built on a CPU without IFMA lack the 52-bit layout: add it (the constructor's own
  * builder) so the emulated IFMA NTT runs instead of falling back to ref. */
@@ -656,6 +668,29 @@ static void check_shake_x8_isa(const beaa_kernels *k, size_t big)
     free(buf);
 }
 
+/* Both tilings of the avx512 lin_dot (it runs one of them, chosen by CPU) against ref. */
+static void check_lin_dot_tilings(const beaa_kernels *k)
+{
+    typedef void (*lin_dot_fn)(uint64_t *const *, const uint64_t *const *, const uint64_t *,
+                               const uint64_t *, size_t, size_t, size_t, const beaa_modulus *);
+    lin_dot_fn fn[2];
+    const char *nm[2];
+    if (k == &beaa_kernels_avx512) {
+        fn[0] = beaa_lin_dot_avx512_plain, fn[1] = beaa_lin_dot_avx512_pairs;
+        nm[0] = "avx512 (plain tiles)", nm[1] = "avx512 (pairs)";
+    } else if (k == &emu_kernels_avx512) {
+        fn[0] = emu_lin_dot_avx512_plain, fn[1] = emu_lin_dot_avx512_pairs;
+        nm[0] = "avx512-emulated (plain tiles)", nm[1] = "avx512-emulated (pairs)";
+    } else
+        return;
+    for (int v = 0; v < 2; v++) {
+        beaa_kernels t = *k;
+        t.name = nm[v];
+        t.lin_dot = fn[v];
+        check_lin_dot_isa(&t);
+    }
+}
+
 static void check_isa(const beaa_kernels *k)
 {
     check_ntt_isa(k);
@@ -671,6 +706,7 @@ static void check_isa(const beaa_kernels *k)
     }
     check_ks_dot2_isa(k, 1024);
     check_lin_dot_isa(k);
+    check_lin_dot_tilings(k);
     check_uniform_isa(k, k == &emu_kernels_avx512 ? 1024 : 32768);
     check_shake_x8_isa(k, k == &emu_kernels_avx512 ? 4096 : (size_t)1 << 18);
 }

@@ -30,6 +30,14 @@ void beaa_tensor_avx512(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t
                         const beaa_modulus *m, uint64_t w, uint64_t ws);
 void beaa_lin_dot_avx512(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
                          const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
+/* The two tilings beaa_lin_dot_avx512 chooses between by CPU (dot_avx512.c): every row in plain
+ * product tiles, or rows in multiples of 4 by Winograd's pairs of terms. Same results. */
+void beaa_lin_dot_avx512_plain(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
+                               const uint64_t *bias, size_t m, size_t k, size_t n,
+                               const beaa_modulus *q);
+void beaa_lin_dot_avx512_pairs(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
+                               const uint64_t *bias, size_t m, size_t k, size_t n,
+                               const beaa_modulus *q);
 void beaa_uniform_seeded_avx512(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
                                 size_t count, size_t n, const uint8_t *seed);
 void beaa_shake256_x8_avx512(uint8_t *const *out, size_t outlen, const uint8_t *const *in,
