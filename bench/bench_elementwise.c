@@ -177,8 +177,8 @@ int main(int argc, char **argv)
     printf("elementwise,%s,keygen,%.3f,s\n", params, t_keygen);
     printf("elementwise,%s,encrypt,%.3f,s\n", params, t_enc);
     printf("elementwise,%s,forward,%.3f,s\n", params, t_fwd);
-    printf("elementwise,%s,forward_linear,%.3f,s\n", params, lin);
-    printf("elementwise,%s,forward_products,%.3f,s\n", params, act);
+    printf("elementwise,%s,forward_linear_tensor,%.3f,s\n", params, lin);
+    printf("elementwise,%s,forward_relin_rescale,%.3f,s\n", params, act);
     printf("elementwise,%s,decrypt,%.3f,s\n", params, t_dec);
     printf("elementwise,%s,total,%.3f,s\n", params, total);
     printf("elementwise,%s,amortized_per_image,%.4f,ms\n", params, 1e3 * total / (double)n);

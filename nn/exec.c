@@ -1,7 +1,8 @@
-/* exec.c - the encrypted pass one group at a time (see exec.h). Linear maps: exact integer GEMM
- * over (polynomial, limb, coefficient range) tasks in parallel; activations: one ct x ct multiply
- * per activated element and one relinearize+rescale per output, in parallel over output
- * channels; pooling: sums of ciphertexts in a fixed order (thread-count independent). */
+/* exec.c - the encrypted pass one group at a time (see exec.h). Linear maps and activations in
+ * one pass over (limb, coefficient range) tasks in parallel: the exact integer linear maps give x
+ * and u of every output of the group in the thread's cache, and their tensor product x*u goes
+ * straight into the unit's size-3 sum (a pooling window's outputs summed: exact, so the order
+ * does not matter); then one relinearize+rescale per unit, in parallel over units. */
 #include "nn/exec.h"
 #include <cblas.h>
 #include <math.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include "lib/cpu.h"
+#include "lib/mem.h"
+#include "ckks/kernels/kernels.h"
 #include "nn/plan.h"
 
 static double now_s(void)
@@ -60,7 +63,6 @@ static void group_visit(void *user, uint32_t b)
 typedef struct stage_state {
     beaa_ckks_ciphertext **in;   /* the stage's inputs present (NULL: absent) */
     int32_t *uses;               /* remaining reads of each input by own groups */
-    beaa_ckks_ciphertext **xu;   /* 2*nout: x and u of the running group */
     beaa_nn_linblock *gb;        /* the running group's blocks */
     int32_t *gout;               /* and outputs */
     uint8_t *pending;            /* ngroups: 1 = own group not run yet */
@@ -68,110 +70,140 @@ typedef struct stage_state {
     size_t nin;
 } stage_state;
 
-/* The linear maps of one group: x and u of every output, exact integer GEMM over (polynomial,
- * limb, coefficient range) tasks. */
-static beaa_status group_linear(const beaa_ckks_context *ctx, const beaa_nn_stage *s,
-                                const beaa_nn_qstage *qs, stage_state *t, const group_ctx *gc,
-                                unsigned lvl, int threads)
+/* The scale of a ciphertext product and its range, as beaa_ckks_mul checks them. */
+static beaa_status product_scale(const beaa_ckks_context *ctx, unsigned lvl, double sx, double su,
+                                 double *scale)
+{
+    double sc = sx * su;
+    if (!(sc >= 1.0) || !isfinite(sc) || log2(sc) >= beaa_ckks_context_log2_q(ctx, lvl) - 1.0)
+        return BEAA_ERR_SCALE_RANGE;
+    *scale = sc;
+    return BEAA_OK;
+}
+
+/* The linear maps and the ciphertext products of one group in one pass. Tasks are (RNS limb,
+ * range of BEAA_NN_FUSE_COLS coefficients): for both polynomials, x and u of every output of the group
+ * go into the thread's buffer (exact integer linear maps), and their tensor product, summed over
+ * the unit's pooling window, into z[unit] (size 3, level lvl). x and u never leave the cache:
+ * the pass writes 3 polynomials per unit instead of 4 per output, and reads none back. unit[i]
+ * is the unit of group output i, first[i] whether it is the unit's first. */
+static beaa_status group_fused(const beaa_ckks_context *ctx, const beaa_nn_stage *s,
+                               const beaa_nn_qstage *qs, const stage_state *t, const group_ctx *gc,
+                               const size_t *unit, const uint8_t *first,
+                               beaa_ckks_ciphertext *const *z, unsigned lvl, int threads)
 {
     const size_t N = beaa_ckks_context_n(ctx), nin = (size_t)s->cin * s->hin * s->win;
-    const size_t nout = qs->nout, nch = N >= 8 * 512 ? 8 : 1, span = N / nch;
+    const size_t nout = qs->nout, G = gc->ngo, span = N < BEAA_NN_FUSE_COLS ? N : BEAA_NN_FUSE_COLS, nch = N / span;
+    const size_t ntask = (size_t)(lvl + 1) * nch;
+    const size_t wd = beaa_nn_linear_work_doubles(qs->kmax, qs->mmax);
+    const beaa_kernels *kern = beaa_ckks_context_kernels(ctx);
     beaa_status err = BEAA_OK;
-    for (size_t i = 0; i < gc->ngo && err == BEAA_OK; i++) {
-        err = beaa_ckks_ciphertext_new_uninit(ctx, 2, lvl, &t->xu[gc->gout[i]]);
-        if (err == BEAA_OK) err = beaa_ckks_ciphertext_new_uninit(ctx, 2, lvl, &t->xu[nout + gc->gout[i]]);
-    }
-    if (err != BEAA_OK) return err;
-    size_t ntask = 2 * (size_t)(lvl + 1) * nch;
-    size_t wd = beaa_nn_linear_work_doubles(qs->kmax, qs->mmax);
 #pragma omp parallel num_threads(threads)
     {
         double *work = malloc(sizeof(double) * wd);
-        const uint64_t **ip = malloc(sizeof(uint64_t *) * (nin + 1));
+        const uint64_t **ip = calloc(nin + 1, sizeof(uint64_t *));
         uint64_t **op = calloc(2 * nout + 1, sizeof(uint64_t *));
-        if (!work || !ip || !op) set_err(&err, BEAA_ERR_NOMEM);
+        /* x of poly 0, u of poly 0, x of poly 1, u of poly 1 for each output; a product */
+        uint64_t *buf = beaa_alloc(sizeof(uint64_t) * (4 * G + 3) * span);
+        if (!work || !ip || !op || !buf) set_err(&err, BEAA_ERR_NOMEM);
 #pragma omp for schedule(dynamic, 1)
         for (size_t k = 0; k < ntask; k++) {
-            if (!work || !ip || !op) continue;
-            unsigned poly = (unsigned)(k / ((lvl + 1) * nch));
-            unsigned limb = (unsigned)((k / nch) % (lvl + 1));
-            size_t c = k % nch;
-            for (size_t i = 0; i < nin; i++)
-                ip[i] = t->in[i] ? beaa_ckks_ct_limb(t->in[i], poly, limb) : NULL;
-            for (size_t i = 0; i < gc->ngo; i++) {
-                op[gc->gout[i]] = beaa_ckks_ct_limb(t->xu[gc->gout[i]], poly, limb);
-                op[nout + gc->gout[i]] = beaa_ckks_ct_limb(t->xu[nout + gc->gout[i]], poly, limb);
+            if (!work || !ip || !op || !buf) continue;
+            const unsigned limb = (unsigned)(k / nch);
+            const size_t lo = (k % nch) * span;
+            const beaa_modulus *m = beaa_ckks_context_q(ctx, limb);
+            for (unsigned poly = 0; poly < 2; poly++) {
+                for (size_t b = 0; b < gc->ngb; b++)
+                    for (int32_t c = 0; c < gc->gb[b].k; c++) {
+                        int32_t i = gc->gb[b].in[c];
+                        ip[i] = t->in[i] ? beaa_ckks_ct_limb(t->in[i], poly, limb) + lo : NULL;
+                    }
+                for (size_t i = 0; i < G; i++) {
+                    op[gc->gout[i]] = buf + ((2 * poly) * G + i) * span;
+                    op[nout + gc->gout[i]] = buf + ((2 * poly + 1) * G + i) * span;
+                }
+                beaa_nn_linear_range(gc->gb, gc->ngb, op, ip, poly == 0, m, 0, span, work);
             }
-            beaa_nn_linear_range(gc->gb, gc->ngb, op, ip, poly == 0, beaa_ckks_context_q(ctx, limb),
-                                 c * span, (c + 1) * span, work);
+            uint64_t *tmp = buf + 4 * G * span;
+            const uint64_t one_s = beaa_shoup(1, m->q);
+            for (size_t i = 0; i < G; i++) {
+                const uint64_t *x0 = buf + i * span, *u0 = buf + (G + i) * span;
+                const uint64_t *x1 = buf + (2 * G + i) * span, *u1 = buf + (3 * G + i) * span;
+                uint64_t *r[3];
+                for (unsigned p = 0; p < 3; p++) r[p] = beaa_ckks_ct_limb(z[unit[i]], p, limb) + lo;
+                if (first[i]) {
+                    kern->tensor(r[0], r[1], r[2], x0, x1, u0, u1, span, m, 1, one_s);
+                } else {
+                    kern->tensor(tmp, tmp + span, tmp + 2 * span, x0, x1, u0, u1, span, m, 1, one_s);
+                    for (unsigned p = 0; p < 3; p++) kern->add_mod(r[p], r[p], tmp + p * span, span, m->q);
+                }
+            }
         }
         free(work);
         free(ip);
         free(op);
-    }
-    for (size_t i = 0; i < gc->ngo; i++) {
-        t->xu[gc->gout[i]]->scale = qs->sx[gc->gout[i]];
-        t->xu[nout + gc->gout[i]]->scale = qs->su[gc->gout[i]];
+        beaa_free(buf);
     }
     return err;
 }
 
-/* The products of one group: z = x*u per output, summed over the pooling window, relinearized
- * and rescaled once (one rounding division by P*q) into a new ciphertext at lvl - 1 that goes to
- * out[pidx] (or is dropped when no later block reads it: want[pidx] == 0). Units are output
- * channels (pooled) or single outputs; threads take units. */
+/* The products of one group: z = x*u per output, summed over the pooling window (group_fused),
+ * relinearized and rescaled once (one rounding division by P*q) into a new ciphertext at lvl - 1
+ * that goes to out[pidx] (dropped, and not computed, when no later block reads it: want[pidx] ==
+ * 0). Units are output channels (pooled) or single outputs. */
 static beaa_status group_products(const beaa_ckks_context *ctx, const beaa_nn_stage *s,
                                   const beaa_nn_qstage *qs, const beaa_nn_sched_stage *ts,
                                   stage_state *t, const group_ctx *gc,
                                   const beaa_ckks_relin_key *rk, unsigned lvl,
-                                  beaa_ckks_ciphertext **out, const int32_t *want, int threads)
+                                  beaa_ckks_ciphertext **out, const int32_t *want, int threads,
+                                  double *lin_s)
 {
-    const size_t hw = (size_t)s->hout * s->wout, nout = qs->nout;
-    size_t nunits = s->pool_kh ? s->cout : gc->ngo;
-    beaa_status err = BEAA_OK;
+    const size_t hw = (size_t)s->hout * s->wout, G = gc->ngo;
+    const size_t nunits = s->pool_kh ? s->cout : G;
+    double t0 = now_s();
+    size_t *unit = malloc(sizeof(size_t) * (G + 1));
+    uint8_t *first = malloc(G + 1);
+    int32_t *pidx = malloc(sizeof(int32_t) * (nunits + 1));
+    beaa_ckks_ciphertext **z = calloc(nunits + 1, sizeof *z);
+    beaa_status err = unit && first && pidx && z ? BEAA_OK : BEAA_ERR_NOMEM;
+    for (size_t i = 0; i < nunits && err == BEAA_OK; i++) pidx[i] = -1;
+    /* units, their first outputs and scales (as beaa_ckks_mul and beaa_ckks_add check them) */
+    for (size_t i = 0; i < G && err == BEAA_OK; i++) {
+        int32_t o = gc->gout[i];
+        size_t un = s->pool_kh ? (size_t)o / hw : i;
+        double sc;
+        unit[i] = un;
+        pidx[un] = ts->pidx[o];
+        err = product_scale(ctx, lvl, qs->sx[o], qs->su[o], &sc);
+        if (err != BEAA_OK) break;
+        first[i] = !z[un];
+        if (!z[un]) {
+            err = beaa_ckks_ciphertext_new_uninit(ctx, 3, lvl, &z[un]);
+            if (err == BEAA_OK) z[un]->scale = sc;
+        } else if (!(fabs(z[un]->scale - sc) <= 0x1p-40 * fabs(z[un]->scale)))
+            err = BEAA_ERR_SCALE_MISMATCH;
+    }
+    if (err == BEAA_OK) err = group_fused(ctx, s, qs, t, gc, unit, first, z, lvl, threads);
+    *lin_s = now_s() - t0;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (size_t un = 0; un < nunits; un++) {
-        beaa_ckks_ciphertext *acc = NULL, *res = NULL;
-        int32_t pidx = -1;
+        beaa_ckks_ciphertext *res = NULL;
         beaa_status st = BEAA_OK;
-        for (size_t i = 0; i < gc->ngo; i++) {
-            int32_t o = gc->gout[i];
-            if (s->pool_kh ? (size_t)o / hw != un : i != un) continue;
-            pidx = ts->pidx[o];
-            beaa_ckks_ciphertext *x = t->xu[o], *u = t->xu[nout + o];
-            if (st == BEAA_OK && err == BEAA_OK) {
-                if (!s->pool_kh) {
-                    /* a single output: the fused multiply + relinearize + rescale */
-                    st = beaa_ckks_ciphertext_new_uninit(ctx, 2, lvl - 1, &res);
-                    if (st == BEAA_OK) st = beaa_ckks_mul_relin_rescale(x, u, rk, res);
-                } else if (!acc) {
-                    st = beaa_ckks_ciphertext_new_uninit(ctx, 3, lvl, &acc);
-                    if (st == BEAA_OK) st = beaa_ckks_mul(x, u, acc);
-                } else {
-                    /* tensor product only (size 3); the window's sum is relinearized and
-                     * rescaled once below (both are linear) */
-                    beaa_ckks_ciphertext *z = NULL;
-                    st = beaa_ckks_ciphertext_new_uninit(ctx, 3, lvl, &z);
-                    if (st == BEAA_OK) st = beaa_ckks_mul(x, u, z);
-                    if (st == BEAA_OK) st = beaa_ckks_add(acc, z, acc);
-                    beaa_ckks_ciphertext_free(z);
-                }
-            }
-            beaa_ckks_ciphertext_free(x);
-            beaa_ckks_ciphertext_free(u);
-            t->xu[o] = t->xu[nout + o] = NULL;
-        }
-        if (acc && st == BEAA_OK && err == BEAA_OK) {
+        if (z[un] && err == BEAA_OK && pidx[un] >= 0 && (!want || want[pidx[un]] > 0)) {
             /* relinearize before (with) the rescale: the key-switching noise is then divided by
              * q too (measured: 5-10x smaller logit errors than rescale-then-relinearize) */
             st = beaa_ckks_ciphertext_new_uninit(ctx, 2, lvl - 1, &res);
-            if (st == BEAA_OK) st = beaa_ckks_relin_rescale(acc, rk, res);
+            if (st == BEAA_OK) st = beaa_ckks_relin_rescale(z[un], rk, res);
+            set_err(&err, st);
+            if (st == BEAA_OK) out[pidx[un]] = res;
+            else beaa_ckks_ciphertext_free(res);
         }
-        beaa_ckks_ciphertext_free(acc);
-        set_err(&err, st);
-        if (res && st == BEAA_OK && pidx >= 0 && (!want || want[pidx] > 0)) out[pidx] = res;
-        else beaa_ckks_ciphertext_free(res);
+        beaa_ckks_ciphertext_free(z[un]);
     }
+    free(unit);
+    free(first);
+    free(pidx);
+    free(z);
     return err;
 }
 
@@ -216,10 +248,7 @@ void beaa_nn_exec_free(beaa_nn_exec *ex)
             stage_state *t = &ex->t[si];
             if (t->in)
                 for (size_t i = 0; i < t->nin; i++) beaa_ckks_ciphertext_free(t->in[i]);
-            if (t->xu)
-                for (size_t i = 0; i < 2 * ex->qn->stages[si].nout; i++) beaa_ckks_ciphertext_free(t->xu[i]);
             free(t->in);
-            free(t->xu);
             free(t->uses);
             free(t->gb);
             free(t->gout);
@@ -267,12 +296,11 @@ beaa_status beaa_nn_exec_new(const beaa_nn_net *net, const beaa_nn_qnet *qn,
         t->nin = nin;
         t->in = calloc(nin + 1, sizeof *t->in);
         t->uses = calloc(nin + 1, sizeof(int32_t));
-        t->xu = calloc(2 * qs->nout + 1, sizeof *t->xu);
         t->gb = malloc(sizeof *t->gb * (qs->nblocks + 1));
         t->gout = malloc(sizeof(int32_t) * (qs->nout + 1));
         t->pending = calloc(sc->stages[si].ngroups + 1, 1);
         t->made = calloc(nnext + 1, 1);
-        if (!t->in || !t->uses || !t->xu || !t->gb || !t->gout || !t->pending || !t->made) {
+        if (!t->in || !t->uses || !t->gb || !t->gout || !t->pending || !t->made) {
             st = BEAA_ERR_NOMEM;
             break;
         }
@@ -384,13 +412,10 @@ beaa_status beaa_nn_exec_run(beaa_nn_exec *ex, uint32_t si, uint32_t g)
     openblas_set_num_threads(1);
     group_ctx gc = { s, qs, t->gb, t->gout, 0, 0 };
     beaa_nn_sched_group_blocks(net, ex->sc, si, g, group_visit, &gc);
-    double ta = now_s();
-    beaa_status err = group_linear(ex->ctx, s, qs, t, &gc, lvl, ex->threads);
-    double tb = now_s();
-    if (err == BEAA_OK)
-        err = group_products(ex->ctx, s, qs, ts, t, &gc, ex->rk, lvl, out,
-                             last ? NULL : ex->sc->stages[si + 1].uses, ex->threads);
-    double tc = now_s();
+    double ta = now_s(), lin_s = 0;
+    beaa_status err = group_products(ex->ctx, s, qs, ts, t, &gc, ex->rk, lvl, out,
+                                     last ? NULL : ex->sc->stages[si + 1].uses, ex->threads, &lin_s);
+    double tc = now_s(), tb = ta + lin_s;
     t->pending[g] = 0;
     /* the outputs: the final affine for logits, then the caller's hook, then kept when an own
      * group of the next stage reads them */

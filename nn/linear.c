@@ -47,11 +47,13 @@ size_t beaa_nn_linear_work_doubles(int kmax, int mmax)
     return gemm > dot ? gemm : dot;
 }
 
+/* v mod q; weights and biases are usually far below q, and the encrypted pass reduces every
+ * block's weights once per call (per 512 columns): no division then. */
 static inline uint64_t i64_mod(int64_t v, uint64_t q)
 {
-    if (v >= 0) return (uint64_t)v % q;
-    uint64_t r = (uint64_t)(-(v + 1)) % q; /* -(v+1) avoids overflow at INT64_MIN */
-    return q - 1 - r;
+    if (v >= 0) return (uint64_t)v < q ? (uint64_t)v : (uint64_t)v % q;
+    uint64_t r = (uint64_t)(-(v + 1)); /* -(v+1) avoids overflow at INT64_MIN */
+    return q - 1 - (r < q ? r : r % q);
 }
 
 /* Bit casts (compile to register moves; loops using them vectorize). */

@@ -249,8 +249,7 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
             uint32_t si = sc->step_stage[k];
             unsigned lvl = L - si;
             step_collect(&r, si, sc->step_group[k]);
-            size_t transient = 2 * r.rows * r.bytes[si] +
-                               (size_t)threads * 2 * beaa_nn_ct_bytes(log_n, 3, lvl);
+            size_t transient = beaa_nn_group_transient_bytes(&net->stages[si], r.rows, log_n, lvl, threads);
             size_t produced = r.made * r.bytes[si + 1], need_all = 0, loads = 0;
             for (size_t i = 0; i < r.nneed; i++) {
                 need_all += r.bytes[si];

@@ -206,6 +206,14 @@ static void replay_release(void *user, uint32_t b)
         if (--r->uses[bl->in[c]] == 0) r->freed++;
 }
 
+size_t beaa_nn_group_transient_bytes(const beaa_nn_stage *s, size_t rows, unsigned log_n,
+                                     unsigned lvl, int threads)
+{
+    size_t units = s->pool_kh && s->cout < rows ? s->cout : rows;
+    size_t n = (size_t)1 << log_n, span = n < BEAA_NN_FUSE_COLS ? n : BEAA_NN_FUSE_COLS;
+    return units * beaa_nn_ct_bytes(log_n, 3, lvl) + (size_t)threads * (4 * rows + 3) * span * 8;
+}
+
 size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedule *sc,
                                    unsigned log_n, int threads)
 {
@@ -236,9 +244,7 @@ size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedul
         replay_ctx r = { &net->stages[si], &sc->stages[si], uses[si], si + 1 < L ? uses[si + 1] : NULL,
                          made[si + 1], 0, 0, 0 };
         beaa_nn_sched_group_blocks(net, sc, si, g, replay_count, &r);
-        /* x and u rows of the group, a size-3 product and accumulator per thread, the outputs */
-        size_t transient = 2 * r.rows * beaa_nn_ct_bytes(log_n, 2, lvl) +
-                           (size_t)threads * 2 * beaa_nn_ct_bytes(log_n, 3, lvl);
+        size_t transient = beaa_nn_group_transient_bytes(&net->stages[si], r.rows, log_n, lvl, threads);
         size_t produced = r.made_n * beaa_nn_ct_bytes(log_n, 2, lvl - 1);
         if (live + transient + produced > peak) peak = live + transient + produced;
         beaa_nn_sched_group_blocks(net, sc, si, g, replay_release, &r);

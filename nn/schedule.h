@@ -41,10 +41,21 @@ void beaa_nn_schedule_free(beaa_nn_schedule *s);
 void beaa_nn_sched_group_blocks(const beaa_nn_net *net, const beaa_nn_schedule *sc, uint32_t si,
                                 uint32_t g, void (*fn)(void *user, uint32_t b), void *user);
 
+/* Columns per task of the encrypted pass (nn/exec.c): x and u of a group's outputs (up to 64
+ * pre-pooling outputs x 2 polynomials x 2) over this many coefficients stay in L2 (1 MiB at
+ * 512), with the inputs they read. */
+#define BEAA_NN_FUSE_COLS 512
+
+/* Bytes a running group of stage s holds besides its inputs and outputs, in ring 2^log_n at
+ * level lvl, for a group of `rows` outputs (before pooling): the size-3 product of each unit (a
+ * pooled output channel, or an output) and each thread's buffer of x and u (nn/exec.c). */
+size_t beaa_nn_group_transient_bytes(const beaa_nn_stage *s, size_t rows, unsigned log_n,
+                                     unsigned lvl, int threads);
+
 /* Peak bytes of ciphertexts the pass holds when it follows this schedule in ring 2^log_n with
  * L levels: the network inputs until their last reader has run, each stage's outputs until
- * theirs has, plus the running group's working set (its x and u ciphertexts and `threads`
- * products of size 3) and outputs. The block pool serves every request from the pages freed
+ * theirs has, plus the running group's working set (beaa_nn_group_transient_bytes) and
+ * outputs. The block pool serves every request from the pages freed
  * before it, whatever their block sizes (lib/pool.h), so nothing else stays held. */
 size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedule *sc,
                                    unsigned log_n, int threads);
