@@ -623,8 +623,8 @@ static void section_ckks(void)
                "dgemm / lin_dot |\n|---|---:|---:|---:|---:|---:|\n",
                rate > 0 ? "; \"of peak\" is against 4 products per IFMA-instruction slot "
                           "(measured by an IFMA loop): two 8-lane multiplies per product, as the "
-                          "split dgemm and a plain IFMA product take; lin_dot's Winograd pairs "
-                          "take one and can pass 100%" : "");
+                          "split dgemm and a plain IFMA product take; on AMD cores lin_dot's "
+                          "Winograd pairs take one and can pass 100%" : "");
         char p[300], wg[400], wd[400];
         snprintf(p, sizeof p, "%s", r->params);
         for (char *q = p; *q; q++) if (*q == ';') *q = ' ';
