@@ -21,14 +21,36 @@ size_t beaa_ckks_serial_limb_bytes(size_t n, unsigned bits)
     return (n * bits + 7) / 8;
 }
 
-/* Packs n residues of `bits` bits each into dst (limb_bytes(n, bits) bytes), least significant
- * bit first (little endian). */
-static void pack_limb(uint8_t *dst, const uint64_t *v, size_t n, unsigned bits)
+/* Groups of 8 values (`bits` bytes each) that the fast loops below may take: the 8-byte loads and
+ * stores of a group reach at most 8 bytes past its first `bits`, which must lie in the limb. */
+static size_t fast_groups(size_t n, unsigned bits)
+{
+    size_t total = beaa_ckks_serial_limb_bytes(n, bits), ng = n / 8;
+    if (bits > 56 || total < 8) return 0;
+    return ng < (total - 8) / bits ? ng : (total - 8) / bits;
+}
+
+void beaa_ckks_serial_pack_limb(uint8_t *dst, const uint64_t *v, size_t n, unsigned bits)
 {
     uint8_t *p = dst, *end = dst + beaa_ckks_serial_limb_bytes(n, bits);
+    /* up to 56 bits: an 8-byte store per value (the bytes past the value are rewritten by the
+     * next store), no 128-bit shifts; 8 values fill `bits` whole bytes */
+    const size_t ng = fast_groups(n, bits);
+    for (size_t g = 0; g < ng; g++) {
+        uint64_t a = 0;
+        unsigned nb = 0;
+        for (size_t k = 0; k < 8; k++) {
+            a |= v[8 * g + k] << nb;
+            nb += bits;
+            memcpy(p, &a, 8);
+            p += nb >> 3;
+            a >>= nb & ~7u;
+            nb &= 7;
+        }
+    }
     unsigned __int128 acc = 0;
     unsigned nb = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 8 * ng; i < n; i++) {
         acc |= (unsigned __int128)v[i] << nb;
         nb += bits;
         if (nb >= 64) {
@@ -45,18 +67,29 @@ static void pack_limb(uint8_t *dst, const uint64_t *v, size_t n, unsigned bits)
     }
 }
 
-/* Unpacks n residues of bits(q) bits each from src (limb_bytes(n, bits) bytes), checking every
- * one is < q and that the unused high bits of the last byte are zero (one canonical encoding).
- * Returns 0 if all is well, 1 otherwise. */
-static int unpack_limb(const uint8_t *src, uint64_t *out, size_t n, const beaa_modulus *m)
+int beaa_ckks_serial_unpack_limb(const uint8_t *src, uint64_t *out, size_t n, const beaa_modulus *m)
 {
     const unsigned bits = m->bits;
     const uint64_t q = m->q, mask = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
     const uint8_t *p = src, *end = src + beaa_ckks_serial_limb_bytes(n, bits);
+    uint64_t bad = 0;
+    const size_t ng = fast_groups(n, bits); /* an 8-byte load per value (see pack) */
+    for (size_t g = 0; g < ng; g++) {
+        unsigned nb = 0;
+        for (size_t k = 0; k < 8; k++) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            uint64_t v = (w >> nb) & mask;
+            nb += bits;
+            p += nb >> 3;
+            nb &= 7;
+            bad |= (uint64_t)(v >= q);
+            out[8 * g + k] = v;
+        }
+    }
     unsigned __int128 acc = 0;
     unsigned nb = 0;
-    uint64_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 8 * ng; i < n; i++) {
         if (nb < bits) {
             uint64_t word = 0;
             size_t avail = (size_t)(end - p);
@@ -151,7 +184,7 @@ static beaa_status write_limbs(beaa_serial_writer *w, const beaa_ckks_context *c
     uint8_t *dst = w->buf + w->len;
 #pragma omp parallel for schedule(static) if (count > 1)
     for (int j = 0; j < (int)count; j++)
-        pack_limb(dst + off[j], data + (size_t)j * n, n,
+        beaa_ckks_serial_pack_limb(dst + off[j], data + (size_t)j * n, n,
                   beaa_ckks_context_prime(ctx, k0 + (unsigned)j)->bits);
     w->len += total;
     return BEAA_OK;
@@ -171,7 +204,7 @@ static beaa_status read_limbs(beaa_serial_reader *r, const beaa_ckks_context *ct
     int bad = 0;
 #pragma omp parallel for schedule(static) reduction(| : bad) if (count > 1)
     for (int j = 0; j < (int)count; j++)
-        bad |= unpack_limb(src + off[j], data + (size_t)j * n, n,
+        bad |= beaa_ckks_serial_unpack_limb(src + off[j], data + (size_t)j * n, n,
                            beaa_ckks_context_prime(ctx, k0 + (unsigned)j));
     return bad ? BEAA_ERR_CORRUPT : BEAA_OK;
 }

@@ -29,6 +29,14 @@
 
 /* Size in bytes of a limb of N residues mod a prime of `bits` bits, as stored (bit-packed). */
 size_t beaa_ckks_serial_limb_bytes(size_t n, unsigned bits);
+/* Packs n residues (each below 2^bits) into dst (limb_bytes(n, bits) bytes), least significant
+ * bit first (little endian). */
+void beaa_ckks_serial_pack_limb(uint8_t *dst, const uint64_t *v, size_t n, unsigned bits);
+/* Unpacks n residues of m->bits bits each from src (limb_bytes(n, m->bits) bytes) into out,
+ * checking that every one is < m->q and that the unused high bits of the last byte are zero (one
+ * canonical encoding). Returns 0 if all is well, 1 otherwise. */
+int beaa_ckks_serial_unpack_limb(const uint8_t *src, uint64_t *out, size_t n,
+                                 const beaa_modulus *m);
 
 /* ---- parameter set (the spec, the primes it produced, and the fingerprint) ---- */
 

@@ -186,7 +186,7 @@ static beaa_status group_products(const beaa_ckks_context *ctx, const beaa_nn_st
     if (err == BEAA_OK) err = group_fused(ctx, s, qs, t, gc, unit, first, z, lvl, threads);
     *lin_s = now_s() - t0;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (size_t un = 0; un < nunits; un++) {
+    for (size_t un = 0; un < (z ? nunits : 0); un++) {
         beaa_ckks_ciphertext *res = NULL;
         beaa_status st = BEAA_OK;
         if (z[un] && err == BEAA_OK && pidx[un] >= 0 && (!want || want[pidx[un]] > 0)) {

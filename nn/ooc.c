@@ -213,9 +213,9 @@ static size_t next_read(const replay *r, size_t id)
     return p < r->rd_start[id + 1] ? r->rd_step[p] : SIZE_MAX;
 }
 
-beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule *sc,
-                                  unsigned log_n, int threads, size_t budget,
-                                  beaa_nn_ooc_plan **out)
+/* The plan; c0_bytes: an unread input's bytes in its upload form (0: half a ciphertext). */
+static beaa_status plan_make(const beaa_nn_net *net, const beaa_nn_schedule *sc, unsigned log_n,
+                             int threads, size_t budget, size_t c0_bytes, beaa_nn_ooc_plan **out)
 {
     if (!out) return BEAA_ERR_ARG;
     *out = NULL;
@@ -228,6 +228,7 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
     p->budget = budget;
     replay r;
     beaa_status st = replay_init(&r, net, sc, log_n);
+    const size_t c0b = c0_bytes ? c0_bytes : st == BEAA_OK ? r.bytes[0] / 2 : 0;
     const uint32_t L = net->nstages;
     size_t cap = 1024, live = 0, scratch = 0, unread = 0;
     p->act_start = malloc(sizeof(size_t) * (sc->nsteps + 1));
@@ -240,7 +241,7 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
         memset(r.made_flag, 0, r.nct + 1);
         r.nres = 0;
         live = scratch = 0;
-        unread = r.base[1] * (r.bytes[0] / 2); /* every input's c_0 until its first load */
+        unread = r.base[1] * c0b; /* every input's c_0 until its first load */
         p->nacts = 0;
         p->peak_bytes = p->peak_upload_bytes = 0;
         p->input_reads = p->input_read_bytes = p->spills = p->spill_bytes = p->reloads = 0;
@@ -312,7 +313,7 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
                 p->acts[p->nacts++] = a;
                 if (spilled) { p->reloads++; scratch -= r.bytes[si]; }
                 else {
-                    if (r.state[id] == ST_UNSEEN) unread -= r.bytes[0] / 2;
+                    if (r.state[id] == ST_UNSEEN) unread -= c0b;
                     p->input_reads++;
                     p->input_read_bytes += r.bytes[si];
                 }
@@ -352,6 +353,20 @@ beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule
     }
     replay_free(&r);
     return st;
+}
+
+beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net, const beaa_nn_schedule *sc,
+                                  unsigned log_n, int threads, size_t budget,
+                                  beaa_nn_ooc_plan **out)
+{
+    return plan_make(net, sc, log_n, threads, budget, 0, out);
+}
+
+beaa_status beaa_nn_ooc_plan_make_upload(const beaa_nn_net *net, const beaa_nn_schedule *sc,
+                                         unsigned log_n, int threads, size_t c0_bytes,
+                                         beaa_nn_ooc_plan **out)
+{
+    return plan_make(net, sc, log_n, threads, 0, c0_bytes, out);
 }
 
 /* Threads for n calls on up to `slots` slots, and the slot of the calling thread (its number in

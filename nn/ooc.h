@@ -45,7 +45,8 @@ typedef struct beaa_nn_ooc_plan {
     size_t budget;            /* the budget planned for (0: none) */
     size_t peak_bytes;        /* ciphertext bytes at the peak of this plan */
     size_t peak_upload_bytes; /* the same with the network inputs not read yet held in their
-                                 upload form, c_0 only (half their bytes; nn/upload.h) */
+                                 upload form, c_0 only (nn/upload.h; half their bytes, or
+                                 beaa_nn_ooc_plan_make_upload's c0_bytes) */
     size_t min_budget;        /* the smallest budget any plan can meet (the largest group's
                                  inputs, working set and outputs) */
     size_t input_reads, input_read_bytes;   /* network inputs read (with re-reads after drops) */
@@ -64,6 +65,13 @@ BEAA_MUST_CHECK beaa_status beaa_nn_ooc_plan_make(const beaa_nn_net *net,
                                                   const beaa_nn_schedule *sc, unsigned log_n,
                                                   int threads, size_t budget,
                                                   beaa_nn_ooc_plan **out);
+/* The same without a budget, for a pass over an upload (nn/upload.h) whose inputs hold c0_bytes
+ * each until first read (beaa_nn_upload_c0_bytes): peak_upload_bytes counts them so. */
+BEAA_MUST_CHECK beaa_status beaa_nn_ooc_plan_make_upload(const beaa_nn_net *net,
+                                                         const beaa_nn_schedule *sc,
+                                                         unsigned log_n, int threads,
+                                                         size_t c0_bytes,
+                                                         beaa_nn_ooc_plan **out);
 void beaa_nn_ooc_plan_free(beaa_nn_ooc_plan *p);
 
 /* The caller's storage. Every hook returns BEAA_OK or the error that stops the pass. */

@@ -2,6 +2,7 @@
  * Chain: q_0 (base_bits), then one stage_bits prime per stage; the input is encrypted at the
  * top level L = stages and each stage ends one level lower, the logits at level 0. */
 #include "nn/plan.h"
+#include "ckks/serialize.h"
 #include <stdio.h>
 #include <string.h>
 #include "lib/cpu.h"
@@ -31,21 +32,28 @@ static unsigned dflt(unsigned v, unsigned d) { return v ? v : d; }
 /* Estimated peaks: the ciphertexts the pass holds when it follows its schedule (nn/schedule.h:
  * inputs until their last reader, bands of each stage's outputs, the running group's working
  * set), 1% more for the pool's blocks (page rounding and cache-colouring offsets: the pool splits
- * and assembles blocks to the size asked, lib/pool.h), the keys, and 256 MiB for the rest of the
- * process (context tables, the threads' key-switching scratch, OpenBLAS buffers, code). *peak:
- * every input resident from the start (beaa_nn_forward; measured on the main job: planned 4.46
- * GiB, ru_maxrss 4.31 GiB); *upload: inputs held as c_0 until first read (nn/upload.h; the
- * main job: planned 3.51 GiB, ru_maxrss 3.37 GiB). Both 0 if the schedule cannot be built. */
-static void estimate_peaks(const beaa_nn_net *net, unsigned log_n, int threads, size_t key_bytes,
-                           size_t *peak, size_t *upload)
+ * and assembles blocks to the size asked, lib/pool.h), the keys, and for the rest of the process
+ * 128 MiB (context tables, code, the model and the data) plus 32 MiB per thread (its
+ * key-switching scratch, its buffers of the pass, OpenBLAS's): the main job at 2 threads holds
+ * 207 MiB besides its ciphertexts and keys (ru_maxrss less the pool's peak). *peak: every input
+ * resident from the start (beaa_nn_forward); *upload: inputs held as their packed c_0 until
+ * first read (nn/upload.h; the main job: planned 2.96 GiB, ru_maxrss 2.88 GiB). Both 0 if the
+ * schedule cannot be built. */
+static void estimate_peaks(const beaa_nn_net *net, const beaa_ckks_params_spec *spec, int threads,
+                           size_t key_bytes, size_t *peak, size_t *upload)
 {
+    const unsigned log_n = spec->log_n;
+    size_t c0 = 0; /* an upload's c_0 per input: the limbs bit-packed (nn/upload.h) */
+    for (unsigned i = 0; i < spec->n_primes; i++)
+        c0 += beaa_ckks_serial_limb_bytes((size_t)1 << log_n, spec->prime_bits[i]);
     beaa_nn_schedule *sc = NULL;
     beaa_nn_ooc_plan *op = NULL;
     *peak = *upload = 0;
     if (beaa_nn_schedule_make(net, &sc) != BEAA_OK) return;
-    size_t fixed = key_bytes + ((size_t)256 << 20), p = beaa_nn_schedule_peak_bytes(net, sc, log_n, threads);
+    size_t fixed = key_bytes + ((size_t)128 << 20) + (size_t)threads * ((size_t)32 << 20);
+    size_t p = beaa_nn_schedule_peak_bytes(net, sc, log_n, threads);
     *peak = p + p / 100 + fixed;
-    if (beaa_nn_ooc_plan_make(net, sc, log_n, threads, 0, &op) == BEAA_OK) {
+    if (beaa_nn_ooc_plan_make_upload(net, sc, log_n, threads, c0, &op) == BEAA_OK) {
         p = op->peak_upload_bytes;
         *upload = p + p / 100 + fixed;
     }
@@ -158,7 +166,7 @@ beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *o
     plan->key_bytes = (size_t)dnum * 2 * (L + 1 + o.n_special) * ((size_t)1 << log_n) * 8;
     plan->input_cts = (size_t)net->in_c * net->in_h * net->in_w;
     plan->output_cts = net->num_classes;
-    estimate_peaks(net, log_n, threads, plan->key_bytes, &plan->peak_bytes, &plan->peak_upload_bytes);
+    estimate_peaks(net, &plan->spec, threads, plan->key_bytes, &plan->peak_bytes, &plan->peak_upload_bytes);
     snprintf(plan->msg, sizeof plan->msg,
              "N=2^%u (%zu slots, batch %zu), %u levels: q0 %u bits + %u x %u bits + %u special x %u "
              "bits = %u bits (128-bit bound %u), scale 2^%u",

@@ -6,12 +6,15 @@
 #include <string.h>
 #include "lib/cpu.h"
 #include "lib/pool.h"
+#include "ckks/serialize.h"
 #include "nn/ooc.h"
 #include "nn/pack_internal.h"
 #include "nn/schedule.h"
 
 typedef struct upload_pos {
-    uint64_t *c0;                 /* (level + 1) * N words, pool memory; NULL once taken */
+    uint8_t *c0;                  /* c_0's limbs bit-packed to their primes' sizes (as in the
+                                     ciphertext files: beaa_nn_upload_c0_bytes), pool memory;
+                                     NULL once taken */
     uint8_t seed[BEAA_SEED_BYTES];
 } upload_pos;
 
@@ -23,19 +26,26 @@ struct beaa_nn_upload {
     upload_pos *pos;
 };
 
-static size_t c0_words(const beaa_nn_upload *u)
+size_t beaa_nn_upload_c0_bytes(const beaa_ckks_context *ctx, unsigned level)
 {
-    return (size_t)(u->level + 1) * beaa_ckks_context_n(u->ctx);
+    size_t b = 0, n = beaa_ckks_context_n(ctx);
+    for (unsigned i = 0; i <= level; i++) b += beaa_ckks_serial_limb_bytes(n, beaa_ckks_context_q(ctx, i)->bits);
+    return b;
 }
 
-/* The encryption loop's sink: c_0 and the seed are kept, the ciphertext is reused. */
+/* The encryption loop's sink: c_0 (packed) and the seed are kept, the ciphertext is reused. */
 static beaa_status sink_keep(void *user, size_t e, beaa_ckks_ciphertext **ct)
 {
     beaa_nn_upload *u = user;
-    const size_t bytes = c0_words(u) * sizeof(uint64_t);
-    uint64_t *c0 = beaa_pool_alloc(bytes, NULL);
+    const size_t n = beaa_ckks_context_n(u->ctx);
+    uint8_t *c0 = beaa_pool_alloc(beaa_nn_upload_c0_bytes(u->ctx, u->level), NULL);
     if (!c0) return BEAA_ERR_NOMEM;
-    memcpy(c0, beaa_ckks_ct_limb(*ct, 0, 0), bytes);
+    size_t off = 0;
+    for (unsigned i = 0; i <= u->level; i++) {
+        unsigned bits = beaa_ckks_context_q(u->ctx, i)->bits;
+        beaa_ckks_serial_pack_limb(c0 + off, beaa_ckks_ct_limb(*ct, 0, i), n, bits);
+        off += beaa_ckks_serial_limb_bytes(n, bits);
+    }
     memcpy(u->pos[e].seed, (*ct)->seed, BEAA_SEED_BYTES);
     u->pos[e].c0 = c0;
     return BEAA_OK;
@@ -70,7 +80,7 @@ size_t beaa_nn_upload_pending(const beaa_nn_upload *u)
 
 size_t beaa_nn_upload_bytes(const beaa_nn_upload *u)
 {
-    return u ? beaa_nn_upload_pending(u) * c0_words(u) * sizeof(uint64_t) : 0;
+    return u ? beaa_nn_upload_pending(u) * beaa_nn_upload_c0_bytes(u->ctx, u->level) : 0;
 }
 
 beaa_status beaa_nn_upload_take(beaa_nn_upload *u, size_t e, beaa_ckks_ciphertext **ct)
@@ -81,7 +91,14 @@ beaa_status beaa_nn_upload_take(beaa_nn_upload *u, size_t e, beaa_ckks_ciphertex
     beaa_ckks_ciphertext *c = NULL;
     beaa_status st = beaa_ckks_ciphertext_new_uninit(u->ctx, 2, u->level, &c);
     if (st != BEAA_OK) return st;
-    memcpy(beaa_ckks_ct_limb(c, 0, 0), u->pos[e].c0, c0_words(u) * sizeof(uint64_t));
+    const size_t n = beaa_ckks_context_n(u->ctx);
+    int bad = 0;
+    for (size_t i = 0, off = 0; i <= u->level; i++) {
+        const beaa_modulus *m = beaa_ckks_context_q(u->ctx, (unsigned)i);
+        bad |= beaa_ckks_serial_unpack_limb(u->pos[e].c0 + off, beaa_ckks_ct_limb(c, 0, (unsigned)i), n, m);
+        off += beaa_ckks_serial_limb_bytes(n, m->bits);
+    }
+    if (bad) { beaa_ckks_ciphertext_free(c); return BEAA_ERR_INTERNAL; } /* (packed by us: never) */
     memcpy(c->seed, u->pos[e].seed, BEAA_SEED_BYTES);
     st = beaa_ckks_ciphertext_expand_seed(c);
     if (st != BEAA_OK) { beaa_ckks_ciphertext_free(c); return st; }
@@ -148,7 +165,9 @@ beaa_status beaa_nn_forward_upload(const beaa_nn_net *net, const beaa_nn_qnet *q
     beaa_nn_ooc_plan *plan = NULL;
     const unsigned log_n = beaa_ckks_context_log_n(u->ctx);
     beaa_status st = beaa_nn_schedule_make(net, &sc);
-    if (st == BEAA_OK) st = beaa_nn_ooc_plan_make(net, sc, log_n, threads, 0, &plan);
+    if (st == BEAA_OK)
+        st = beaa_nn_ooc_plan_make_upload(net, sc, log_n, threads,
+                                          beaa_nn_upload_c0_bytes(u->ctx, u->level), &plan);
     if (st == BEAA_OK) {
         beaa_nn_ooc_io io = { io_load, io_spill, io_reload, NULL, u, io_load_slot,
                               (unsigned)threads, NULL, NULL, 0 };

@@ -1,11 +1,12 @@
 /* upload.h - the client's encrypted batch in the form it travels in, and the pass that reads it.
  * A fresh secret-key encryption is (c_0, c_1) with c_1 expanded from a 32-byte seed: what the
- * client sends (and what a ciphertext file holds) is c_0 and the seed, half the bytes. An upload
- * keeps every input position that way, c_0 in pool memory (lib/pool.h), and the pass expands an
- * input only when the schedule first reads it (nn/ooc.h plans the loads), releasing its upload
- * form then. In one process this holds the peak to about that of `beaa infer`, which reads its
- * inputs from the file when first needed, instead of every input whole from the start (the main
- * job, N = 2^15: planned 3.5 GiB against 4.5 GiB). The logits are bit for bit those of
+ * client sends (and what a ciphertext file holds) is c_0 and the seed, half the bytes, and c_0's
+ * residues bit-packed to their primes' sizes (50 of 64 bits at the main job's primes). An upload
+ * keeps every input position that way, c_0 packed in pool memory (lib/pool.h), and the pass
+ * expands an input only when the schedule first reads it (nn/ooc.h plans the loads), releasing
+ * its upload form then. In one process this holds the peak below that of `beaa infer`, which
+ * reads its inputs from the file when first needed, instead of every input whole from the start
+ * (the main job, N = 2^15: planned 2.96 GiB against 4.0 GiB). The logits are bit for bit those of
  * beaa_nn_forward on the ciphertexts of beaa_nn_pack_encrypt (same randomness, same engine). */
 #ifndef BEAA_NN_UPLOAD_H
 #define BEAA_NN_UPLOAD_H
@@ -31,6 +32,10 @@ size_t beaa_nn_upload_positions(const beaa_nn_upload *u);
 size_t beaa_nn_upload_pending(const beaa_nn_upload *u);
 /* Bytes the upload holds now (c_0 of every position not yet taken). */
 size_t beaa_nn_upload_bytes(const beaa_nn_upload *u);
+/* Bytes of one position's c_0 as an upload holds it, at `level` of ctx: its limbs bit-packed to
+ * their primes' sizes, as the ciphertext files store them (50 of every 64 bits at the main
+ * job's primes). */
+size_t beaa_nn_upload_c0_bytes(const beaa_ckks_context *ctx, unsigned level);
 
 /* Position e as a new ciphertext in *ct (c_0 copied, c_1 expanded from its seed: has_seed set,
  * NTT form), the upload form released. Calls for distinct positions may run at once.

@@ -20,6 +20,7 @@
 #include "nn/quant.h"
 #include "nn/schedule.h"
 #include "nn/upload.h"
+#include "ckks/serialize.h"
 #include "train/arch.h"
 #include "tests/test_models.h"
 
@@ -502,7 +503,13 @@ START_TEST(test_encrypted_upload_identical)
     size_t N = beaa_ckks_context_n(e.ctx), words = 2 * (size_t)(e.plan.levels + 1) * N;
     ck_assert_uint_eq(beaa_nn_upload_positions(up), 121);
     ck_assert_uint_eq(beaa_nn_upload_pending(up), 121);
-    ck_assert_uint_eq(beaa_nn_upload_bytes(up), 121 * words / 2 * 8);
+    /* c_0 held bit-packed to the primes' sizes, as the files store it */
+    size_t c0 = 0;
+    for (unsigned i = 0; i <= e.plan.levels; i++)
+        c0 += beaa_ckks_serial_limb_bytes(N, beaa_ckks_context_q(e.ctx, i)->bits);
+    ck_assert_uint_lt(c0, words / 2 * 8);
+    ck_assert_uint_eq(beaa_nn_upload_c0_bytes(e.ctx, e.plan.levels), c0);
+    ck_assert_uint_eq(beaa_nn_upload_bytes(up), 121 * c0);
     /* one position taken: the very ciphertext beaa_nn_pack_encrypt made, then gone */
     ck_assert_int_eq(beaa_nn_upload_take(up, 60, &ct), BEAA_OK);
     ck_assert(ct->size == 2 && ct->level == e.plan.levels && ct->ntt_form && ct->has_seed);
@@ -513,6 +520,7 @@ START_TEST(test_encrypted_upload_identical)
     ck_assert_ptr_null(again);
     ck_assert_int_eq(beaa_nn_upload_take(up, 121, &again), BEAA_ERR_ARG);
     ck_assert_uint_eq(beaa_nn_upload_pending(up), 120);
+    ck_assert_uint_eq(beaa_nn_upload_bytes(up), 120 * c0);
     /* an upload with a position taken is not a whole network input */
     ck_assert_int_eq(beaa_nn_forward_upload(e.net, e.qn, e.rk, up, l2, NULL, NULL), BEAA_ERR_ARG);
     beaa_ckks_ciphertext_free(ct);

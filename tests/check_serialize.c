@@ -729,6 +729,47 @@ static size_t switch_key_bytes(const beaa_ckks_context *ctx)
     return beaa_ckks_switch_key_words(ctx) * 8;
 }
 
+/* Packed limbs against a bit-by-bit oracle, every prime size, lengths around the 8-value groups
+ * of the fast loops and their end: the same bytes (nothing written past the limb), the values
+ * back, a value >= q and set unused high bits refused. */
+START_TEST(test_ckks_packed_limbs)
+{
+    const size_t ns[] = {1, 2, 7, 8, 9, 16, 17, 23, 24, 25, 33, 64, 65, 1000, 4096};
+    for (unsigned bits = 20; bits <= 61; bits++)
+        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+            const size_t n = ns[ni], nb = beaa_ckks_serial_limb_bytes(n, bits);
+            beaa_modulus m;
+            memset(&m, 0, sizeof m);
+            m.q = ((uint64_t)1 << bits) - 1 - test_rng_below(1000);
+            m.bits = bits;
+            uint64_t *v = malloc(8 * n), *o = malloc(8 * n);
+            uint8_t *a = malloc(nb + 16), *b = calloc(nb + 16, 1);
+            ck_assert(v && o && a && b);
+            for (size_t i = 0; i < n; i++) v[i] = (ni + bits) % 3 ? test_rng_below(m.q) : m.q - 1;
+            for (size_t i = 0; i < n; i++) /* the oracle: bit k of value i at bit i*bits + k */
+                for (unsigned k = 0; k < bits; k++)
+                    if ((v[i] >> k) & 1) b[(i * bits + k) / 8] |= (uint8_t)(1u << ((i * bits + k) % 8));
+            memset(a, 0, nb + 16);
+            beaa_ckks_serial_pack_limb(a, v, n, bits);
+            ck_assert_msg(memcmp(a, b, nb + 16) == 0, "pack: %u bits, n %zu", bits, n);
+            ck_assert_msg(beaa_ckks_serial_unpack_limb(a, o, n, &m) == 0 && memcmp(o, v, 8 * n) == 0,
+                          "unpack: %u bits, n %zu", bits, n);
+            size_t pos = (size_t)test_rng_below(n);
+            uint64_t keep = v[pos];
+            v[pos] = m.q + test_rng_below(((uint64_t)1 << bits) - m.q);
+            beaa_ckks_serial_pack_limb(a, v, n, bits);
+            ck_assert_msg(beaa_ckks_serial_unpack_limb(a, o, n, &m) == 1, "value >= q at %zu: %u bits, n %zu", pos, bits, n);
+            v[pos] = keep;
+            beaa_ckks_serial_pack_limb(a, v, n, bits);
+            if ((n * bits) % 8) {
+                a[nb - 1] |= 0x80;
+                ck_assert_msg(beaa_ckks_serial_unpack_limb(a, o, n, &m) == 1, "high bits: %u bits, n %zu", bits, n);
+            }
+            free(v); free(o); free(a); free(b);
+        }
+}
+END_TEST
+
 START_TEST(test_ckks_params_roundtrip)
 {
     fixture f;
@@ -1559,6 +1600,7 @@ static Suite *serialize_suite(void)
     suite_add_tcase(s, tf);
     TCase *tk = tcase_create("ckks");
     tcase_set_timeout(tk, 300);
+    tcase_add_test(tk, test_ckks_packed_limbs);
     tcase_add_test(tk, test_ckks_params_roundtrip);
     tcase_add_test(tk, test_ckks_keys_roundtrip);
     tcase_add_test(tk, test_ckks_texts_roundtrip);
