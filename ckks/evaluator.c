@@ -29,7 +29,7 @@ static beaa_status check_ct(const beaa_ckks_ciphertext *a)
     return BEAA_OK;
 }
 
-static int scales_equal(double x, double y)
+int beaa_ckks_scales_equal(double x, double y)
 {
     return fabs(x - y) <= SCALE_REL_TOL * fabs(x);
 }
@@ -41,7 +41,7 @@ static beaa_status check_pair(const beaa_ckks_ciphertext *a, const beaa_ckks_cip
     if (st != BEAA_OK) return st;
     if (a->ctx != b->ctx) return BEAA_ERR_PARAMS_MISMATCH;
     if (a->level != b->level) return BEAA_ERR_LEVEL_MISMATCH;
-    if (need_scale && !scales_equal(a->scale, b->scale)) return BEAA_ERR_SCALE_MISMATCH;
+    if (need_scale && !beaa_ckks_scales_equal(a->scale, b->scale)) return BEAA_ERR_SCALE_MISMATCH;
     return BEAA_OK;
 }
 
@@ -52,11 +52,11 @@ static beaa_status check_pt(const beaa_ckks_ciphertext *a, const beaa_ckks_plain
     if (!pt || !pt->data || !pt->ntt_form) return BEAA_ERR_ARG;
     if (pt->ctx != a->ctx) return BEAA_ERR_PARAMS_MISMATCH;
     if (pt->level < a->level) return BEAA_ERR_LEVEL_MISMATCH;
-    if (need_scale && !scales_equal(a->scale, pt->scale)) return BEAA_ERR_SCALE_MISMATCH;
+    if (need_scale && !beaa_ckks_scales_equal(a->scale, pt->scale)) return BEAA_ERR_SCALE_MISMATCH;
     return BEAA_OK;
 }
 
-static beaa_status check_product_scale(const beaa_ckks_context *c, unsigned level, double s)
+beaa_status beaa_ckks_product_scale_check(const beaa_ckks_context *c, unsigned level, double s)
 {
     if (!(s >= 1.0) || !isfinite(s) || log2(s) >= c->log2_q_cum[level] - 1.0) return BEAA_ERR_SCALE_RANGE;
     return BEAA_OK;
@@ -243,7 +243,7 @@ beaa_status beaa_ckks_mul_plain(const beaa_ckks_ciphertext *a, const beaa_ckks_p
     if (st != BEAA_OK) return st;
     const beaa_ckks_context *c = a->ctx;
     const double scale = a->scale * pt->scale;
-    st = check_product_scale(c, a->level, scale);
+    st = beaa_ckks_product_scale_check(c, a->level, scale);
     if (st != BEAA_OK) return st;
     unsigned l = a->level;
     outbuf ob;
@@ -291,7 +291,7 @@ beaa_status beaa_ckks_mul_const(const beaa_ckks_ciphertext *a, double v, double 
     if (!(c_scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;
     if (fabs(v * c_scale) >= 0x1p62) return BEAA_ERR_VALUE;
     const double scale = a->scale * c_scale;
-    st = check_product_scale(a->ctx, a->level, scale);
+    st = beaa_ckks_product_scale_check(a->ctx, a->level, scale);
     if (st != BEAA_OK) return st;
     uint64_t cst[BEAA_CKKS_MAX_PRIMES];
     st = beaa_encoder_const_encode(v, c_scale, a->ctx->mod, a->level + 1, cst);
@@ -320,7 +320,7 @@ beaa_status beaa_ckks_mul(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphert
     if (a->size != 2 || b->size != 2) return BEAA_ERR_SIZE;
     const beaa_ckks_context *c = a->ctx;
     const double scale = a->scale * b->scale;
-    st = check_product_scale(c, a->level, scale);
+    st = beaa_ckks_product_scale_check(c, a->level, scale);
     if (st != BEAA_OK) return st;
     unsigned l = a->level;
     outbuf ob;
@@ -475,7 +475,7 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
     const beaa_ckks_context *c = a->ctx;
     const unsigned l = a->level;
     if (l == 0) return BEAA_ERR_LEVEL_EXHAUSTED;
-    st = check_product_scale(c, l, a->scale * b->scale);
+    st = beaa_ckks_product_scale_check(c, l, a->scale * b->scale);
     if (st != BEAA_OK) return st;
     const double scale = a->scale * b->scale / (double)c->mod[l].q;
     if (!(scale >= 1.0)) return BEAA_ERR_SCALE_RANGE;

@@ -41,6 +41,13 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_mul_const(const beaa_ckks_ciphertext *a, d
 /* out = a * k for an integer k (scale unchanged). */
 BEAA_MUST_CHECK beaa_status beaa_ckks_mul_int(const beaa_ckks_ciphertext *a, int64_t k,
                                                beaa_ckks_ciphertext *out);
+/* The evaluator's rules on scales, for code that forms products and sums limb by limb (the
+ * encrypted pass, nn/exec.c): whether a product of scale s fits at `level` (BEAA_OK, or
+ * BEAA_ERR_SCALE_RANGE: s < 1, not finite, or within a factor 2 of Q_level), and whether two
+ * scales count as equal for an addition (relative difference at most 2^-40). */
+BEAA_MUST_CHECK beaa_status beaa_ckks_product_scale_check(const beaa_ckks_context *ctx, unsigned level,
+                                                           double s);
+int beaa_ckks_scales_equal(double x, double y);
 /* out = a * b (both size 2) -> size 3, scale a.scale*b.scale. BEAA_ERR_SIZE if a size is not 2. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_mul(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
                                            beaa_ckks_ciphertext *out);

@@ -70,17 +70,6 @@ typedef struct stage_state {
     size_t nin;
 } stage_state;
 
-/* The scale of a ciphertext product and its range, as beaa_ckks_mul checks them. */
-static beaa_status product_scale(const beaa_ckks_context *ctx, unsigned lvl, double sx, double su,
-                                 double *scale)
-{
-    double sc = sx * su;
-    if (!(sc >= 1.0) || !isfinite(sc) || log2(sc) >= beaa_ckks_context_log2_q(ctx, lvl) - 1.0)
-        return BEAA_ERR_SCALE_RANGE;
-    *scale = sc;
-    return BEAA_OK;
-}
-
 /* The linear maps and the ciphertext products of one group in one pass. Tasks are (RNS limb,
  * range of BEAA_NN_FUSE_COLS coefficients): for both polynomials, x and u of every output of the group
  * go into the thread's buffer (exact integer linear maps), and their tensor product, summed over
@@ -171,16 +160,16 @@ static beaa_status group_products(const beaa_ckks_context *ctx, const beaa_nn_st
     for (size_t i = 0; i < G && err == BEAA_OK; i++) {
         int32_t o = gc->gout[i];
         size_t un = s->pool_kh ? (size_t)o / hw : i;
-        double sc;
+        const double sc = qs->sx[o] * qs->su[o];
         unit[i] = un;
         pidx[un] = ts->pidx[o];
-        err = product_scale(ctx, lvl, qs->sx[o], qs->su[o], &sc);
+        err = beaa_ckks_product_scale_check(ctx, lvl, sc);
         if (err != BEAA_OK) break;
         first[i] = !z[un];
         if (!z[un]) {
             err = beaa_ckks_ciphertext_new_uninit(ctx, 3, lvl, &z[un]);
             if (err == BEAA_OK) z[un]->scale = sc;
-        } else if (!(fabs(z[un]->scale - sc) <= 0x1p-40 * fabs(z[un]->scale)))
+        } else if (!beaa_ckks_scales_equal(z[un]->scale, sc))
             err = BEAA_ERR_SCALE_MISMATCH;
     }
     if (err == BEAA_OK) err = group_fused(ctx, s, qs, t, gc, unit, first, z, lvl, threads);

@@ -82,12 +82,7 @@ static const beaa_kernels emu_kernels_avx512 = {
 /* The real avx512 lin_dot tilings (the names above stand for the emulated ones). */
 #undef beaa_lin_dot_avx512_plain
 #undef beaa_lin_dot_avx512_pairs
-void beaa_lin_dot_avx512_plain(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
-                               const uint64_t *bias, size_t m, size_t k, size_t n,
-                               const beaa_modulus *q);
-void beaa_lin_dot_avx512_pairs(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
-                               const uint64_t *bias, size_t m, size_t k, size_t n,
-                               const beaa_modulus *q);
+extern __typeof__(beaa_lin_dot_ref) beaa_lin_dot_avx512_plain, beaa_lin_dot_avx512_pairs;
 
 /* Tables built on a CPU without IFMA lack the 52-bit layout: add it (the constructor's own
  * builder) so the emulated IFMA NTT runs instead of falling back to ref. */
