@@ -160,7 +160,12 @@ static void b_tensor(bench_ctx *c)
  * accumulating into r and b */
 static void b_ks_dot2(bench_ctx *c)
 {
-    c->k->ks_dot2(c->r, c->b, c->x, c->x + 4, c->x + 3, 4, c->n, &c->m, 1);
+    c->k->ks_dot2(c->r, c->b, c->x, c->x + 4, c->x + 3, 4, c->n, &c->m, c->r, c->b, 1);
+}
+/* the same with a first term a * w, b * w (a relinearization's P * c_k), into r and b */
+static void b_ks_dot2_times(bench_ctx *c)
+{
+    c->k->ks_dot2(c->r, c->b, c->x, c->x + 4, c->x + 3, 4, c->n, &c->m, c->a, c->b, c->w);
 }
 
 /* Median over `reps` of the mean time of `iters` calls, in microseconds; *min_out gets the
@@ -267,7 +272,7 @@ int main(int argc, char **argv)
         {"mac_mod", b_mac_mod, 0},          {"mul_const", b_mul_const, 0},
         {"mac_const", b_mac_const, 0},      {"sub_mul_const", b_sub_mul_const, 0},
         {"basis_conv_8", b_basis_conv, 0},  {"basis_conv_2", b_basis_conv2, 0},
-        {"ks_dot2_4", b_ks_dot2, 0},
+        {"ks_dot2_4", b_ks_dot2, 0},        {"ks_dot2_4_times", b_ks_dot2_times, 0},
         {"basis_conv_sub_5", b_basis_conv_sub, 0}, {"basis_conv_sub_3", b_basis_conv_sub3, 0},
         {"conv_overflow_5", b_conv_overflow, 0},
         {"tensor", b_tensor, 0},            {"lin_dot_2x8", b_lin_dot, 0},

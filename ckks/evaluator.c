@@ -370,17 +370,11 @@ beaa_status beaa_ckks_relinearize(const beaa_ckks_ciphertext *a, const beaa_ckks
     const double scale = a->scale;
     uint64_t *acc = beaa_ckks_scratch_get(BEAA_SCRATCH_ACC, (size_t)2 * ns * n);
     if (!acc) return BEAA_ERR_NOMEM;
-    /* acc_k = P * c_k on the data primes, + <decomposition of c_2, key>; dividing by P with
-     * rounding then gives c_k + round(<...>/P) in one pass */
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
-        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
-        uint64_t q = c->mod[i].q, pm = c->p_mod[i];
-        c->kern->mul_const(acc + ((size_t)k * ns + i) * n, beaa_ckks_ct_limb(a, k, i), n, pm,
-                           beaa_shoup(pm, q), q);
-    }
+    /* acc_k = P * c_k on the data primes + <decomposition of c_2, key> (one pass); dividing
+     * by P with rounding then gives c_k + round(<...>/P) */
     st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 2, 0), l, &rk->key, acc,
-                              acc + (size_t)ns * n, 1);
+                              acc + (size_t)ns * n, beaa_ckks_ct_limb(a, 0, 0),
+                              beaa_ckks_ct_limb(a, 1, 0), 1);
     if (st != BEAA_OK) return st;
     /* a is fully consumed now (c0, c1 are in acc): the mod-down writes straight into out.
      * polys 0 and 1 keep their offsets when size drops from 3 to 2: in place is fine */
@@ -405,17 +399,20 @@ beaa_status beaa_ckks_mul_relin(const beaa_ckks_ciphertext *a, const beaa_ckks_c
     return beaa_ckks_relinearize(out, rk, out);
 }
 
-/* The end of every "relinearize + rescale": acc holds P*c0, P*c1 on the data limbs (2 blocks of
- * l+1+alpha limbs); adds <decomposition of c2, rk> and divides by P*q_l with rounding, then
- * writes the size-2 result at level l-1 into out. c2 must not overlap acc; out may be the
- * ciphertext c2 belongs to (it is written last). */
-static beaa_status relin_rescale_finish(const beaa_ckks_context *c, unsigned l, const uint64_t *c2,
+/* The end of every "relinearize + rescale": acc (2 blocks of l+1+alpha limbs) gets
+ * f * (c0, c1) + <decomposition of c2, rk> on the data limbs (f = P with times_p, else 1: c0,
+ * c1 may be acc's own blocks, holding P*c0, P*c1 already), which is divided by P*q_l with
+ * rounding; the size-2 result at level l-1 goes to out. c0, c1, c2 must not overlap acc except
+ * as said; out may be the ciphertext they belong to (it is written last). */
+static beaa_status relin_rescale_finish(const beaa_ckks_context *c, unsigned l, const uint64_t *c0,
+                                        const uint64_t *c1, int times_p, const uint64_t *c2,
                                         const beaa_ckks_relin_key *rk, uint64_t *acc,
                                         beaa_ckks_ciphertext *out, double scale)
 {
     const unsigned ns = l + 1 + c->alpha;
     const size_t n = c->n;
-    beaa_status st = beaa_ckks_ks_product(c, c2, l, &rk->key, acc, acc + (size_t)ns * n, 1);
+    beaa_status st = beaa_ckks_ks_product(c, c2, l, &rk->key, acc, acc + (size_t)ns * n, c0, c1,
+                                          times_p);
     if (st != BEAA_OK) return st;
     unsigned drop[BEAA_CKKS_MAX_SPECIAL + 1];
     drop[0] = l;
@@ -453,14 +450,9 @@ beaa_status beaa_ckks_relin_rescale(const beaa_ckks_ciphertext *a, const beaa_ck
     const size_t n = c->n;
     uint64_t *acc = beaa_ckks_scratch_get(BEAA_SCRATCH_ACC, (size_t)2 * ns * n);
     if (!acc) return BEAA_ERR_NOMEM;
-#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int w = 0; w < (int)(2 * (l + 1)); w++) {
-        unsigned k = (unsigned)w / (l + 1), i = (unsigned)w % (l + 1);
-        uint64_t q = c->mod[i].q, pm = c->p_mod[i];
-        c->kern->mul_const(acc + ((size_t)k * ns + i) * n, beaa_ckks_ct_limb(a, k, i), n, pm,
-                           beaa_shoup(pm, q), q);
-    }
-    return relin_rescale_finish(c, l, beaa_ckks_ct_limb(a, 2, 0), rk, acc, out, scale);
+    /* P * c0, P * c1 join the key-switching sum in its own pass */
+    return relin_rescale_finish(c, l, beaa_ckks_ct_limb(a, 0, 0), beaa_ckks_ct_limb(a, 1, 0), 1,
+                                beaa_ckks_ct_limb(a, 2, 0), rk, acc, out, scale);
 }
 
 beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b,
@@ -496,7 +488,7 @@ beaa_status beaa_ckks_mul_relin_rescale(const beaa_ckks_ciphertext *a, const bea
         /* one pass over the operands (a square reads the same limbs twice: cached) */
         c->kern->tensor(r0, r1, r2, a0, a1, b0, b1, n, m, pm, pms);
     }
-    return relin_rescale_finish(c, l, d2, rk, acc, out, scale);
+    return relin_rescale_finish(c, l, acc, acc + (size_t)ns * n, 0, d2, rk, acc, out, scale);
 }
 
 /* ---- rescale and level drop ---- */
@@ -663,7 +655,8 @@ beaa_status beaa_ckks_apply_galois(const beaa_ckks_ciphertext *a, uint64_t g,
         st = beaa_ckks_galois_perm(c, g, perm);
         if (st != BEAA_OK) goto done;
     }
-    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 1, 0), l, k, acc, acc + (size_t)ns * n, 0);
+    st = beaa_ckks_ks_product(c, beaa_ckks_ct_limb(a, 1, 0), l, k, acc, acc + (size_t)ns * n, NULL,
+                              NULL, 0);
     if (st != BEAA_OK) goto done;
     beaa_ckks_ciphertext *dst = out == a ? &tmp : out;
     st = galois_finish(a, perm, acc, dst);

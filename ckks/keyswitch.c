@@ -76,13 +76,14 @@ static void digit_limb(const beaa_ckks_context *c, const uint64_t *y, unsigned l
     c->kern->ntt_fwd(c->ntt[kp], o);
 }
 
-/* r0/r1 = sum_j d[j] * (b_j, a_j) on extended prime kp, 128-bit lazy accumulation:
+/* r0/r1 = (c0, c1) * w + sum_j d[j] * (b_j, a_j) on extended prime kp (c0, c1 NULL: no first
+ * term; ks_dot2 in kernels.h), 128-bit lazy accumulation:
  * products < 2^122 and at most 48 digits, so the sums cannot overflow; one reduction each.
  * For q < 2^54 the sums (< 49 q^2 < 2^(b+62)) take the one-multiplication sum_reduce, else the
  * general beaa_reduce128. */
 static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, unsigned nd,
                        const beaa_ckks_switch_key *key, unsigned kp, uint64_t *r0, uint64_t *r1,
-                       int add)
+                       const uint64_t *c0, const uint64_t *c1, uint64_t w)
 {
     const size_t n = c->n, nl = key->n_limbs;
     const beaa_modulus *m = &c->mod[kp];
@@ -93,7 +94,7 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
     }
     if (c->kern->ks_dot2 != beaa_kernels_ref.ks_dot2) {
         /* SIMD kernel (AVX2 FMA for q < 2^50: about 1.5x the scalar loop below) */
-        c->kern->ks_dot2(r0, r1, d, kb, ka, nd, n, m, add);
+        c->kern->ks_dot2(r0, r1, d, kb, ka, nd, n, m, c0, c1, w);
         return;
     }
     /* the ref table: this scalar loop, faster than the generic ref kernel */
@@ -107,14 +108,14 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
                            + (beaa_u128)v2 * kb[2][i] + (beaa_u128)v3 * kb[3][i];
             beaa_u128 s1 = (beaa_u128)v0 * ka[0][i] + (beaa_u128)v1 * ka[1][i]
                            + (beaa_u128)v2 * ka[2][i] + (beaa_u128)v3 * ka[3][i];
-            if (add) { s0 += r0[i]; s1 += r1[i]; }
+            if (c0) { s0 += (beaa_u128)c0[i] * w; s1 += (beaa_u128)c1[i] * w; }
             r0[i] = beaa_ckks_sum_reduce(s0, &rd);
             r1[i] = beaa_ckks_sum_reduce(s1, &rd);
         }
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        beaa_u128 s0 = add ? r0[i] : 0, s1 = add ? r1[i] : 0;
+        beaa_u128 s0 = c0 ? (beaa_u128)c0[i] * w : 0, s1 = c1 ? (beaa_u128)c1[i] * w : 0;
         for (unsigned j = 0; j < nd; j++) {
             uint64_t v = d[j][i];
             s0 += (beaa_u128)v * kb[j][i];
@@ -155,13 +156,13 @@ void beaa_ckks_ks_inner(const beaa_ckks_context *c, const uint64_t *dec, unsigne
         const uint64_t *d[BEAA_CKKS_MAX_PRIMES];
         for (unsigned j = 0; j < nd; j++) d[j] = dec + ((size_t)j * ns + (unsigned)t) * n;
         inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), acc0 + (size_t)t * n,
-                   acc1 + (size_t)t * n, 0);
+                   acc1 + (size_t)t * n, NULL, NULL, 0);
     }
 }
 
 beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in, unsigned l,
                                  const beaa_ckks_switch_key *key, uint64_t *acc0, uint64_t *acc1,
-                                 int add_data)
+                                 const uint64_t *add0, const uint64_t *add1, int times_p)
 {
     const size_t n = c->n;
     const unsigned nd = beaa_ckks_ks_digits(c, l), ns = l + 1 + c->alpha;
@@ -193,8 +194,11 @@ beaa_status beaa_ckks_ks_product(const beaa_ckks_context *c, const uint64_t *in,
                 d[j] = sc + (size_t)j * n;
             }
         }
+        /* the data slots add add0/add1 (times P mod q_t with times_p) in the same pass */
+        const int data = add0 && (unsigned)t <= l;
         inner_slot(c, d, nd, key, slot_prime(c, l, (unsigned)t), acc0 + (size_t)t * n,
-                   acc1 + (size_t)t * n, add_data && (unsigned)t <= l);
+                   acc1 + (size_t)t * n, data ? add0 + (size_t)t * n : NULL,
+                   data ? add1 + (size_t)t * n : NULL, times_p ? c->p_mod[t] : 1);
     }
     return BEAA_OK;
 }

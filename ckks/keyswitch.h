@@ -53,13 +53,16 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_ks_decompose(const beaa_ckks_context *ctx,
 void beaa_ckks_ks_inner(const beaa_ckks_context *ctx, const uint64_t *dec, unsigned level,
                         const beaa_ckks_switch_key *key, uint64_t *acc0, uint64_t *acc1);
 /* Decompose + inner product in one pass, slot by slot, without storing the decomposition (less
- * memory and cache traffic): same result as decompose followed by inner. With add_data != 0 the
- * data slots (t <= l) ADD to the values already in acc0/acc1 (in [0, q), e.g. P*c to merge
- * the relinearization sum into the mod-down); the special slots are always overwritten.
+ * memory and cache traffic): same result as decompose followed by inner. With add0, add1 (l+1
+ * limbs each in [0, q); both NULL = nothing) the data slots (t <= l) get add0[t] * f_t,
+ * add1[t] * f_t added, f_t = P mod q_t with times_p, else 1: a relinearization's P * c_k joins
+ * the sum that the mod-down divides by P without a pass of its own, and add0 = acc0, add1 = acc1
+ * with times_p = 0 accumulates onto acc. The special slots hold the inner product alone.
  * in must not overlap acc0/acc1. BEAA_ERR_NOMEM. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_ks_product(const beaa_ckks_context *ctx, const uint64_t *in,
                                                   unsigned level, const beaa_ckks_switch_key *key,
-                                                  uint64_t *acc0, uint64_t *acc1, int add_data);
+                                                  uint64_t *acc0, uint64_t *acc1, const uint64_t *add0,
+                                                  const uint64_t *add1, int times_p);
 /* General rounding division: x holds nk limbs for the data primes q_0..q_{nk-1} followed by nd
  * limbs for the extended primes drop[0..nd) (all NTT form; destroyed). The first nk limbs become
  * round(x / D) mod q_i, D = prod of the dropped primes. Used with drop = {q_l, p_0..} to merge

@@ -395,9 +395,10 @@ static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
 }
 
 /* ks_dot2 (key-switching inner product) against the ref kernel, bit-exact, and the ref kernel
- * against per-term 128-bit % arithmetic: 1..9 and 40 digits (fold every 4 in the FMA path), with
- * and without accumulation, residues of 50-, 49- and 36-bit primes (FMA path)
- * and a 59-bit one (handed to ref), edge values q-1 and 0. */
+ * against per-term 128-bit % arithmetic: 1..9 and 40 digits (fold every 4 in the FMA path),
+ * without a first term, accumulating in place (c = r, w = 1) and with a separate c times w
+ * (w = q - 1 and a random w), residues of 50-, 49- and 36-bit primes (FMA path) and a 59-bit one
+ * (handed to ref), edge values q-1 and 0. */
 static void check_ks_dot2_isa(const beaa_kernels *k, size_t n)
 {
     const size_t nd_list[] = {1, 3, 4, 5, 8, 9, 14, 15, 40};
@@ -407,7 +408,7 @@ static void check_ks_dot2_isa(const beaa_kernels *k, size_t n)
     ck_assert(r0 && r1 && s0 && s1 && i0 && i1);
     for (size_t pi = 0; pi < sizeof p_bits / sizeof p_bits[0]; pi++)
         for (size_t li = 0; li < sizeof nd_list / sizeof nd_list[0]; li++)
-            for (int add = 0; add <= 1; add++) {
+            for (int add = 0; add <= 3; add++) {
                 uint64_t q = test_find_ntt_prime(p_bits[pi], 1024, 4);
                 beaa_modulus m;
                 beaa_modulus_init(&m, q);
@@ -433,18 +434,24 @@ static void check_ks_dot2_isa(const beaa_kernels *k, size_t n)
                 memcpy(r1, i1, n * 8);
                 memcpy(s0, i0, n * 8);
                 memcpy(s1, i1, n * 8);
+                /* add 0: no first term; 1: r += (in place); 2, 3: c = i0, i1 times w */
+                const uint64_t w = add == 1 ? 1 : add == 2 ? q - 1 : test_rng_u64() % q;
+                const int sep = add >= 2;
                 beaa_kernels_ref.ks_dot2(r0, r1, (const uint64_t *const *)d,
                                          (const uint64_t *const *)kb, (const uint64_t *const *)ka,
-                                         nd, n, &m, add);
+                                         nd, n, &m, add == 0 ? NULL : sep ? i0 : r0,
+                                         add == 0 ? NULL : sep ? i1 : r1, w);
                 k->ks_dot2(s0, s1, (const uint64_t *const *)d, (const uint64_t *const *)kb,
-                           (const uint64_t *const *)ka, nd, n, &m, add);
+                           (const uint64_t *const *)ka, nd, n, &m, add == 0 ? NULL : sep ? i0 : s0,
+                           add == 0 ? NULL : sep ? i1 : s1, w);
                 for (size_t i = 0; i < n; i++) {
                     EXPECT(r0[i] == s0[i] && r1[i] == s1[i],
                            "ks_dot2/%s p=%u bits nd=%zu add=%d at %zu", k->name, p_bits[pi], nd,
                            add, i);
                     if (k != &beaa_kernels_ref) continue;
                     /* the oracle: term by term, each reduced with % on unsigned __int128 */
-                    unsigned __int128 e0 = add ? i0[i] : 0, e1 = add ? i1[i] : 0;
+                    unsigned __int128 e0 = add ? (unsigned __int128)i0[i] * w % q : 0,
+                                      e1 = add ? (unsigned __int128)i1[i] * w % q : 0;
                     for (size_t j = 0; j < nd; j++) {
                         e0 = (e0 + (unsigned __int128)d[j][i] * kb[j][i] % q) % q;
                         e1 = (e1 + (unsigned __int128)d[j][i] * ka[j][i] % q) % q;

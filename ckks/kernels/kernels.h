@@ -94,12 +94,14 @@ typedef struct beaa_kernels {
                           size_t n);
 
     /* Key-switching inner product over nd digits (1 <= nd <= 63):
-     * r0[i] = (add ? r0[i] : 0) + sum_j d[j][i] * kb[j][i] mod q, r1 the same with ka.
-     * All inputs in [0, q), outputs in [0, q); r0, r1 must not alias d, kb or ka. (Rotations
-     * permute the key-switched result, not the digits: keys.h.) */
+     * r0[i] = (c0 ? c0[i] * w : 0) + sum_j d[j][i] * kb[j][i] mod q, r1 the same with c1, ka.
+     * c0, c1 both NULL or both set: the part of the result that does not come from the key, such
+     * as P * c_k in a relinearization (w = P mod q), or r0, r1 themselves with w = 1 (accumulate).
+     * All inputs in [0, q), w too; outputs in [0, q); r0, r1 must not alias d, kb or ka (c0 may
+     * be r0, c1 r1). (Rotations permute the key-switched result, not the digits: keys.h.) */
     void (*ks_dot2)(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                     const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
-                    const beaa_modulus *m, int add);
+                    const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w);
 
     /* Automorphism as a permutation (valid in NTT form): r[i] = a[perm[i]], r != a. */
     void (*permute)(uint64_t *r, const uint64_t *a, const uint32_t *perm, size_t n);

@@ -9,20 +9,26 @@
 
 void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                        const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
-                       const beaa_modulus *m, int add)
+                       const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w)
 {
     if (m->q >= BEAA_NTT_SMALL_Q_BOUND || nd == 0 || nd > 63 || (n & 3) != 0) {
-        beaa_ks_dot2_ref(r0, r1, d, kb, ka, nd, n, m, add);
+        beaa_ks_dot2_ref(r0, r1, d, kb, ka, nd, n, m, c0, c1, w);
         return;
     }
     const double pd = (double)m->q;
     const __m256d vp = _mm256_set1_pd(pd), vpinv = _mm256_set1_pd(1.0 / pd);
     const __m256d off = _mm256_set1_pd(BEAA_FP_TWO52);
+    /* the multiplier of c0, c1 and its quotient by q (as for a digit below) */
+    const __m256d wv = _mm256_set1_pd((double)w), wq = _mm256_mul_pd(wv, vpinv);
     for (size_t k = 0; k < n; k += 4) {
         __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
-        if (add) {
-            acc0 = beaa_fp_from_u64(_mm256_loadu_si256((const __m256i *)(r0 + k)), off);
-            acc1 = beaa_fp_from_u64(_mm256_loadu_si256((const __m256i *)(r1 + k)), off);
+        if (c0) {
+            acc0 = beaa_fp_from_u64(_mm256_loadu_si256((const __m256i *)(c0 + k)), off);
+            acc1 = beaa_fp_from_u64(_mm256_loadu_si256((const __m256i *)(c1 + k)), off);
+            if (w != 1) { /* one more exact term in [-0.75q, 0.75q] */
+                acc0 = beaa_fp_mulmod(acc0, wv, wq, vp);
+                acc1 = beaa_fp_mulmod(acc1, wv, wq, vp);
+            }
         }
         for (size_t j = 0; j < nd; j++) {
             const __m256i vi = _mm256_loadu_si256((const __m256i *)(d[j] + k));

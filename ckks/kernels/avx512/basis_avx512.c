@@ -163,20 +163,31 @@ void beaa_basis_conv_sub_avx512(uint64_t *r, const uint64_t *const *x, const uin
 }
 
 /* ks_dot2 (kernels.h) for q < 2^50 on IFMA: per output, the lo/hi halves of the nd products
- * summed (nd <= 63 plus the added residue stay below 2^58 and 2^54), one reduction each. */
+ * summed (nd <= 63 plus the product or residue of c stay below 2^58 and 2^54), one reduction
+ * each. */
 void beaa_ks_dot2_avx512(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                          const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
-                         const beaa_modulus *m, int add)
+                         const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w)
 {
     if (m->q >= (UINT64_C(1) << 50) || nd == 0 || nd > 63 || n % 8) {
-        beaa_ks_dot2_ref(r0, r1, d, kb, ka, nd, n, m, add);
+        beaa_ks_dot2_ref(r0, r1, d, kb, ka, nd, n, m, c0, c1, w);
         return;
     }
     const ld5_red red = ld5_make_red(m->q);
-    const __m512i zero = _mm512_setzero_si512();
+    const __m512i zero = _mm512_setzero_si512(), wv = _mm512_set1_epi64((long long)w);
     for (size_t i = 0; i < n; i += 8) {
-        __m512i lb = add ? _mm512_loadu_si512((const void *)(r0 + i)) : zero, hb = zero;
-        __m512i la = add ? _mm512_loadu_si512((const void *)(r1 + i)) : zero, ha = zero;
+        __m512i lb = zero, hb = zero, la = zero, ha = zero;
+        if (c0 && w == 1) {
+            lb = _mm512_loadu_si512((const void *)(c0 + i));
+            la = _mm512_loadu_si512((const void *)(c1 + i));
+        } else if (c0) {
+            __m512i v0 = _mm512_loadu_si512((const void *)(c0 + i));
+            __m512i v1 = _mm512_loadu_si512((const void *)(c1 + i));
+            lb = _mm512_madd52lo_epu64(zero, v0, wv);
+            hb = _mm512_madd52hi_epu64(zero, v0, wv);
+            la = _mm512_madd52lo_epu64(zero, v1, wv);
+            ha = _mm512_madd52hi_epu64(zero, v1, wv);
+        }
         for (size_t j = 0; j < nd; j++) {
             __m512i dv = _mm512_loadu_si512((const void *)(d[j] + i));
             __m512i bv = _mm512_loadu_si512((const void *)(kb[j] + i));
@@ -186,7 +197,7 @@ void beaa_ks_dot2_avx512(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
             la = _mm512_madd52lo_epu64(la, dv, av);
             ha = _mm512_madd52hi_epu64(ha, dv, av);
         }
-        if (nd <= 14) { /* plus the added residue: at most 15 terms */
+        if (nd <= 14) { /* plus the product or residue of c: at most 15 terms */
             _mm512_storeu_si512((void *)(r0 + i), ld5_reduce2(lb, hb, zero, &red));
             _mm512_storeu_si512((void *)(r1 + i), ld5_reduce2(la, ha, zero, &red));
         } else {

@@ -5,11 +5,11 @@
 
 void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                       const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
-                      const beaa_modulus *m, int add)
+                      const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w)
 {
-    /* terms < q^2 < 2^122 and nd <= 63: nd terms plus one residue stay below 2^128 */
+    /* terms < q^2 < 2^122 and nd <= 63: nd + 1 terms stay below 2^128 */
     for (size_t i = 0; i < n; i++) {
-        beaa_u128 s0 = add ? r0[i] : 0, s1 = add ? r1[i] : 0;
+        beaa_u128 s0 = c0 ? (beaa_u128)c0[i] * w : 0, s1 = c1 ? (beaa_u128)c1[i] * w : 0;
         for (size_t j = 0; j < nd; j++) {
             uint64_t v = d[j][i];
             s0 += (beaa_u128)v * kb[j][i];

@@ -37,7 +37,8 @@ void beaa_conv_overflow_ref(uint8_t *u, const uint64_t *const *x, const double *
                             size_t n);
 void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                       const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
-                      const beaa_modulus *m, int add);
+                      const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1,
+                      uint64_t w);
 void beaa_lin_dot_ref(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
                       const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
 void beaa_uniform_seeded_ref(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
