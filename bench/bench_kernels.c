@@ -137,9 +137,10 @@ static void b_uniform_seeded(bench_ctx *c)
     uint64_t *out[8] = { c->a, c->b, c->r, (uint64_t *)c->x[0], (uint64_t *)c->x[1],
                          (uint64_t *)c->x[2], (uint64_t *)c->x[3], (uint64_t *)c->x[4] };
     uint64_t q[8], dom[8];
-    uint8_t seed[32] = { 7 };
-    for (int i = 0; i < 8; i++) { q[i] = c->m.q; dom[i] = (uint64_t)i; }
-    c->k->uniform_seeded(out, q, dom, 8, c->n, seed);
+    static const uint8_t seed[32] = { 7 };
+    const uint8_t *sd[8];
+    for (int i = 0; i < 8; i++) { q[i] = c->m.q; dom[i] = (uint64_t)i; sd[i] = seed; }
+    c->k->uniform_seeded(out, q, dom, 8, c->n, sd);
 }
 /* 8 messages of n words (8n bytes each: the inputs x[0..7]) hashed to 32 bytes each, as the
  * serialization checksums hash their 256 KiB leaves (n = 2^15) */

@@ -11,6 +11,7 @@
 #include "ckks/crypt.h"
 #include "ckks/encoder.h"
 #include "ckks/sampler.h"
+#include "lib/rng.h"
 
 static beaa_status check_pt(const beaa_ckks_context *c, const beaa_ckks_plaintext *pt)
 {
@@ -141,48 +142,119 @@ out:
     return st;
 }
 
-beaa_status beaa_ckks_encrypt_sk_values(const beaa_ckks_secret_key *sk, const double *vals,
-                                        size_t n, double scale, unsigned level,
-                                        beaa_ckks_ciphertext *ct)
+static beaa_status values_check(const beaa_ckks_secret_key *sk, size_t n, double scale,
+                               unsigned level, const beaa_ckks_ciphertext *ct)
 {
-    if (!sk || !sk->ctx || !ct || (!vals && n > 0)) return BEAA_ERR_ARG;
+    if (!ct) return BEAA_ERR_ARG;
     const beaa_ckks_context *c = sk->ctx;
     if (ct->ctx != c) return BEAA_ERR_PARAMS_MISMATCH;
     if (level > c->L) return BEAA_ERR_LEVEL_EXHAUSTED;
     if (n > c->n / 2) return BEAA_ERR_SLOTS;
     if (!(scale >= 1.0) || !isfinite(scale) || log2(scale) >= c->log2_q_cum[level] - 1.0)
         return BEAA_ERR_SCALE_RANGE;
-    const size_t N = c->n;
-    const int nthreads = thread_count(c);
-    int8_t *e8 = beaa_alloc(N);
-    uint64_t *tmp = beaa_alloc((size_t)nthreads * N * sizeof *tmp);
-    beaa_status st = e8 && tmp ? BEAA_OK : BEAA_ERR_NOMEM;
-    if (st == BEAA_OK) st = beaa_ckks_ciphertext_resize(ct, 2, level);
-    /* c0 <- the encoded message, coefficient form (the encoder checks the values' range) */
-    if (st == BEAA_OK) st = beaa_encoder_encode(c->fft, vals, NULL, n, scale, c->mod, level + 1, ct->data);
+    return BEAA_OK;
+}
+
+/* The first half of a values encryption: ct gets a fresh seed and c_0 = NTT(m + e) (e8: the
+ * error's buffer, N values, wiped by the caller); c_1 is not set yet. */
+static beaa_status values_begin(const beaa_ckks_secret_key *sk, const double *vals, size_t n,
+                                double scale, unsigned level, beaa_ckks_ciphertext *ct, int8_t *e8)
+{
+    const beaa_ckks_context *c = sk->ctx;
+    beaa_status st = beaa_ckks_ciphertext_resize(ct, 2, level);
     if (st == BEAA_OK) st = beaa_os_random(ct->seed, sizeof ct->seed);
-    if (st == BEAA_OK) st = beaa_ckks_sample_gauss_os(c, 0xe400, e8, N);
-    if (st == BEAA_OK) st = beaa_ckks_ciphertext_expand_seed(ct);
-    if (st != BEAA_OK) goto out;
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
-    for (int i = 0; i <= (int)level; i++) {
-        uint64_t q = c->mod[i].q;
-        uint64_t *c0 = beaa_ckks_ct_limb(ct, 0, (unsigned)i), *c1 = beaa_ckks_ct_limb(ct, 1, (unsigned)i);
-        uint64_t *t = tmp + (size_t)thread_id() * N;
-        /* m + e, then one forward NTT, then - a*s */
-        for (size_t k = 0; k < N; k++) {
-            uint64_t v = c0[k] + beaa_ckks_small_mod(e8[k], q); /* < 2q */
-            c0[k] = v - (q & (0 - (uint64_t)(v >= q)));
-        }
-        c->kern->ntt_fwd(c->ntt[i], c0);
-        c->kern->mul_mod(t, c1, sk->data + (size_t)i * N, N, &c->mod[i]);
-        c->kern->sub_mod(c0, c0, t, N, q);
-    }
-    ct->ntt_form = 1;
+    if (st == BEAA_OK) st = beaa_ckks_sample_gauss_os(c, 0xe400, e8, c->n);
+    /* c0 <- m + e, coefficient form: the error joins the rounded message once for all limbs
+     * (the encoder checks the values' range) */
+    if (st == BEAA_OK)
+        st = beaa_encoder_encode_noisy(c->fft, vals, NULL, n, scale, c->mod, level + 1, e8, ct->data);
+    if (st != BEAA_OK) return st;
+#pragma omp parallel for schedule(static) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    for (int i = 0; i <= (int)level; i++) c->kern->ntt_fwd(c->ntt[i], beaa_ckks_ct_limb(ct, 0, (unsigned)i));
     ct->scale = scale;
-out:
-    beaa_free_secret(e8, N);
+    return BEAA_OK;
+}
+
+/* The second half for k begun ciphertexts of one level: c_1 = a from each seed (the k * (l+1)
+ * streams in groups of 8 lanes, whatever ciphertext they belong to), then c_0 -= a*s. */
+static beaa_status values_finish(const beaa_ckks_secret_key *sk, beaa_ckks_ciphertext *const *cts,
+                                 size_t k)
+{
+    enum { MAXK = BEAA_CKKS_ENCRYPT_GROUP };
+    const beaa_ckks_context *c = sk->ctx;
+    const unsigned l = cts[0]->level;
+    const size_t N = c->n, ns = (size_t)(l + 1) * k;
+    const int nthreads = thread_count(c);
+    uint64_t *out[MAXK * BEAA_CKKS_MAX_PRIMES], dom[MAXK * BEAA_CKKS_MAX_PRIMES];
+    unsigned prime[MAXK * BEAA_CKKS_MAX_PRIMES];
+    const uint8_t *seed[MAXK * BEAA_CKKS_MAX_PRIMES];
+    if (k > MAXK) return BEAA_ERR_INTERNAL;
+    uint64_t *tmp = beaa_alloc((size_t)nthreads * N * sizeof *tmp);
+    if (!tmp) return BEAA_ERR_NOMEM;
+    for (size_t s = 0; s < ns; s++) {
+        const size_t j = s / (l + 1);
+        const unsigned i = (unsigned)(s % (l + 1));
+        out[s] = beaa_ckks_ct_limb(cts[j], 1, i);
+        prime[s] = i;
+        dom[s] = BEAA_CKKS_DOMAIN_CT_A + i;
+        seed[s] = cts[j]->seed;
+    }
+    beaa_ckks_sample_uniform_streams(c, out, prime, dom, seed, ns, 1);
+    /* per limb: -s once, then c_0 += a * (-s) for each ciphertext (one pass over c_0) */
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (c->n >= BEAA_CKKS_PAR_MIN_N)
+    for (int i = 0; i <= (int)l; i++) {
+        uint64_t *t = tmp + (size_t)thread_id() * N;
+        c->kern->neg_mod(t, sk->data + (size_t)i * N, N, c->mod[i].q);
+        for (size_t j = 0; j < k; j++)
+            c->kern->mac_mod(beaa_ckks_ct_limb(cts[j], 0, (unsigned)i),
+                             beaa_ckks_ct_limb(cts[j], 1, (unsigned)i), t, N, &c->mod[i]);
+    }
+    for (size_t j = 0; j < k; j++) {
+        cts[j]->ntt_form = 1;
+        cts[j]->has_seed = 1;
+    }
     beaa_free_secret(tmp, (size_t)nthreads * N * sizeof *tmp);
+    return BEAA_OK;
+}
+
+beaa_status beaa_ckks_encrypt_sk_values(const beaa_ckks_secret_key *sk, const double *vals,
+                                        size_t n, double scale, unsigned level,
+                                        beaa_ckks_ciphertext *ct)
+{
+    return beaa_ckks_encrypt_sk_values_many(sk, &vals, n, scale, level, &ct, 1, 0, NULL);
+}
+
+beaa_status beaa_ckks_encrypt_sk_values_many(const beaa_ckks_secret_key *sk,
+                                             const double *const *vals, size_t n, double scale,
+                                             unsigned level, beaa_ckks_ciphertext *const *cts,
+                                             size_t k, uint64_t stream_base, const uint64_t *stream)
+{
+    if (!sk || !sk->ctx || !vals || !cts) return BEAA_ERR_ARG;
+    for (size_t j = 0; j < k; j++) {
+        if (!vals[j] && n > 0) return BEAA_ERR_ARG;
+        beaa_status st = values_check(sk, n, scale, level, cts[j]);
+        if (st != BEAA_OK) return st;
+        for (size_t i = 0; i < j; i++)
+            if (cts[i] == cts[j]) return BEAA_ERR_ARG;
+    }
+    const size_t N = sk->ctx->n;
+    int8_t *e8 = beaa_alloc(N);
+    beaa_status st = e8 ? BEAA_OK : BEAA_ERR_NOMEM;
+    for (size_t j0 = 0; j0 < k && st == BEAA_OK; j0 += BEAA_CKKS_ENCRYPT_GROUP) {
+        const size_t kk = k - j0 < BEAA_CKKS_ENCRYPT_GROUP ? k - j0 : BEAA_CKKS_ENCRYPT_GROUP;
+        for (size_t j = j0; j < j0 + kk && st == BEAA_OK; j++) {
+            beaa_rng_stream_state saved;
+            if (stream) beaa_rng_stream_enter(stream_base, stream[j], &saved);
+            st = values_begin(sk, vals[j], n, scale, level, cts[j], e8);
+            if (stream) beaa_rng_stream_leave(&saved);
+        }
+        if (st == BEAA_OK) st = values_finish(sk, cts + j0, kk);
+        if (st != BEAA_OK) /* a begun c_0 is m + e in the clear: wipe the group */
+            for (size_t j = j0; j < j0 + kk; j++)
+                if (cts[j]->data && cts[j]->size == 2 && cts[j]->level == level)
+                    beaa_memzero(cts[j]->data, (size_t)2 * (level + 1) * N * sizeof(uint64_t));
+    }
+    beaa_free_secret(e8, N);
     return st;
 }
 

@@ -26,6 +26,21 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_encrypt_sk_values(const beaa_ckks_secret_k
                                                          const double *vals, size_t n,
                                                          double scale, unsigned level,
                                                          beaa_ckks_ciphertext *ct);
+/* beaa_ckks_encrypt_sk_values for k ciphertexts: cts[j] <- vals[j] (n values each, same scale
+ * and level; distinct ciphertexts). Their c_1 = a are expanded together, BEAA_CKKS_ENCRYPT_GROUP
+ * ciphertexts at a time: the SHAKE256 streams of all their limbs fill the 8 lanes of each Keccak
+ * group (a ciphertext of 9 limbs alone needs 2 groups, 8 of them 9). With stream != NULL,
+ * ciphertext j draws its seed and error from sub-stream (stream_base, stream[j]) (lib/rng.h:
+ * reproducible under an insecure experiment seed whatever thread encrypts it; no effect
+ * otherwise). Errors as beaa_ckks_encrypt_sk_values (on an error, ciphertexts not finished hold
+ * no valid encryption). */
+#define BEAA_CKKS_ENCRYPT_GROUP 8
+BEAA_MUST_CHECK beaa_status beaa_ckks_encrypt_sk_values_many(const beaa_ckks_secret_key *sk,
+                                                              const double *const *vals, size_t n,
+                                                              double scale, unsigned level,
+                                                              beaa_ckks_ciphertext *const *cts,
+                                                              size_t k, uint64_t stream_base,
+                                                              const uint64_t *stream);
 /* Decrypts ct (size 2 or 3) into pt (re-shaped to ct's level, scale = ct's scale, NTT form). */
 BEAA_MUST_CHECK beaa_status beaa_ckks_decrypt(const beaa_ckks_secret_key *sk,
                                                const beaa_ckks_ciphertext *ct,

@@ -188,10 +188,11 @@ static void reduce_ints(const int64_t *restrict ints, size_t n, uint64_t maxabs,
     }
 }
 
-/* Scaled rounding of n coefficients into limbs; ints is scratch of n words. */
+/* Scaled rounding of n coefficients into limbs, plus noise[k] (NULL: none); ints is scratch of
+ * n words. */
 static beaa_status coeffs_encode_scratch(const double *coeffs, size_t n, double scale,
                                          const beaa_modulus *mods, size_t num_limbs,
-                                         uint64_t *out, int64_t *ints)
+                                         const int8_t *noise, uint64_t *out, int64_t *ints)
 {
     const int pow2 = is_power_of_two(scale);
     const u128 lim = max_magnitude(mods, num_limbs);
@@ -200,6 +201,10 @@ static beaa_status coeffs_encode_scratch(const double *coeffs, size_t n, double 
                 round_general_small(coeffs, n, scale, pow2, ints, &maxabs);
     if (small) {
         if ((u128)maxabs > lim) return BEAA_ERR_VALUE;
+        if (noise) { /* |round| < 2^62: the sum stays an int64 */
+            for (size_t k = 0; k < n; k++) ints[k] += noise[k];
+            maxabs += 128;
+        }
         for (size_t i = 0; i < num_limbs; i++) reduce_ints(ints, n, maxabs, &mods[i], out + i * n);
         return BEAA_OK;
     }
@@ -209,7 +214,15 @@ static beaa_status coeffs_encode_scratch(const double *coeffs, size_t n, double 
         int neg;
         u128 mag;
         if (!scaled_round(coeffs[k], scale, pow2, &neg, &mag) || mag > lim) return BEAA_ERR_VALUE;
-        for (size_t i = 0; i < num_limbs; i++) out[i * n + k] = reduce_signed(neg, mag, &mods[i]);
+        for (size_t i = 0; i < num_limbs; i++) {
+            uint64_t r = reduce_signed(neg, mag, &mods[i]), q = mods[i].q;
+            if (noise) { /* + noise[k] mod q, |noise| < q */
+                uint64_t e = noise[k] < 0 ? q - (uint64_t)(-(int64_t)noise[k]) : (uint64_t)noise[k];
+                r += e;
+                r = r >= q ? r - q : r;
+            }
+            out[i * n + k] = r;
+        }
     }
     return BEAA_OK;
 }
@@ -223,7 +236,7 @@ beaa_status beaa_encoder_coeffs_encode(const double *coeffs, size_t n, double sc
     if ((st = check_scale(scale)) != BEAA_OK) return st;
     int64_t *ints = beaa_alloc(n * sizeof(int64_t));
     if (!ints) return BEAA_ERR_NOMEM;
-    st = coeffs_encode_scratch(coeffs, n, scale, mods, num_limbs, out, ints);
+    st = coeffs_encode_scratch(coeffs, n, scale, mods, num_limbs, NULL, out, ints);
     beaa_free_secret(ints, n * sizeof(int64_t));
     return st;
 }
@@ -231,6 +244,13 @@ beaa_status beaa_encoder_coeffs_encode(const double *coeffs, size_t n, double sc
 beaa_status beaa_encoder_encode(const beaa_fft_tables *t, const double *re, const double *im,
                                 size_t count, double scale, const beaa_modulus *mods,
                                 size_t num_limbs, uint64_t *out)
+{
+    return beaa_encoder_encode_noisy(t, re, im, count, scale, mods, num_limbs, NULL, out);
+}
+
+beaa_status beaa_encoder_encode_noisy(const beaa_fft_tables *t, const double *re, const double *im,
+                                      size_t count, double scale, const beaa_modulus *mods,
+                                      size_t num_limbs, const int8_t *noise, uint64_t *out)
 {
     if (!t || !out || (!re && count > 0)) return BEAA_ERR_ARG;
     beaa_status st = check_mods(mods, num_limbs);
@@ -247,7 +267,7 @@ beaa_status beaa_encoder_encode(const beaa_fft_tables *t, const double *re, cons
     double *coeffs = (double *)(void *)scratch;
     int64_t *ints = (int64_t *)(void *)(scratch + n * sizeof(double));
     beaa_fft_slots_to_coeffs(t, re, im, count, coeffs);
-    st = coeffs_encode_scratch(coeffs, n, scale, mods, num_limbs, out, ints);
+    st = coeffs_encode_scratch(coeffs, n, scale, mods, num_limbs, noise, out, ints);
     beaa_free_secret(scratch, 2 * n * sizeof(double)); /* the message is private */
     return st;
 }

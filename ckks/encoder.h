@@ -41,6 +41,13 @@ BEAA_MUST_CHECK beaa_status beaa_encoder_encode(const beaa_fft_tables *t, const 
                                                 const double *im, size_t count, double scale,
                                                 const beaa_modulus *mods, size_t num_limbs,
                                                 uint64_t *out);
+/* beaa_encoder_encode with a small integer noise added to the rounded coefficients:
+ * out[i*n + k] = (round(scale * c_k) + noise[k]) mod q_i (NULL noise: none). The error of a
+ * secret-key encryption joins the message here, once for all limbs (crypt.c). */
+BEAA_MUST_CHECK beaa_status beaa_encoder_encode_noisy(const beaa_fft_tables *t, const double *re,
+                                                      const double *im, size_t count, double scale,
+                                                      const beaa_modulus *mods, size_t num_limbs,
+                                                      const int8_t *noise, uint64_t *out);
 /* Real-only convenience: beaa_encoder_encode(t, vals, NULL, ...). */
 BEAA_MUST_CHECK beaa_status beaa_encoder_encode_real(const beaa_fft_tables *t, const double *vals,
                                                      size_t count, double scale,

@@ -214,12 +214,14 @@ beaa_status beaa_ckks_sample_gauss_os(const beaa_ckks_context *ctx, uint64_t dom
     beaa_status st = w ? beaa_os_random(seed, sizeof seed) : BEAA_ERR_NOMEM;
     if (st == BEAA_OK) {
         uint64_t *lane[LANES], q[LANES], dom[LANES];
+        const uint8_t *sd[LANES];
         for (size_t j = 0; j < LANES; j++) {
             lane[j] = w + j * (n / LANES);
             q[j] = 0; /* raw words */
             dom[j] = domain + j;
+            sd[j] = seed;
         }
-        ctx->kern->uniform_seeded(lane, q, dom, LANES, n / LANES, seed);
+        ctx->kern->uniform_seeded(lane, q, dom, LANES, n / LANES, sd);
         pthread_once(&cdt_once, cdt_init);
         for (size_t i = 0; i < n; i++) out[i] = gauss_of_word(w[i]);
     }
@@ -254,10 +256,10 @@ void beaa_ckks_sample_uniform_seeded(uint64_t *out, size_t n, const beaa_modulus
     beaa_xof_wipe(&x);
 }
 
-void beaa_ckks_sample_uniform_seeded_limbs(const beaa_ckks_context *ctx, uint64_t *const *out,
-                                           const unsigned *prime, const uint64_t *domain,
-                                           size_t count, const uint8_t seed[BEAA_SEED_BYTES],
-                                           int parallel)
+/* streams s < count of seed seeds[s] (seeds NULL: seed for all), in groups of 8 */
+static void uniform_streams(const beaa_ckks_context *ctx, uint64_t *const *out,
+                            const unsigned *prime, const uint64_t *domain, size_t count,
+                            const uint8_t *const *seeds, const uint8_t *seed, int parallel)
 {
     enum { GROUP = 8 };
     const int ngroups = (int)((count + GROUP - 1) / GROUP);
@@ -265,9 +267,28 @@ void beaa_ckks_sample_uniform_seeded_limbs(const beaa_ckks_context *ctx, uint64_
     for (int g = 0; g < ngroups; g++) {
         size_t s0 = (size_t)g * GROUP, cnt = count - s0 < GROUP ? count - s0 : GROUP;
         uint64_t q[GROUP];
-        for (size_t s = 0; s < cnt; s++) q[s] = ctx->mod[prime[s0 + s]].q;
-        ctx->kern->uniform_seeded(out + s0, q, domain + s0, cnt, ctx->n, seed);
+        const uint8_t *sd[GROUP];
+        for (size_t s = 0; s < cnt; s++) {
+            q[s] = ctx->mod[prime[s0 + s]].q;
+            sd[s] = seeds ? seeds[s0 + s] : seed;
+        }
+        ctx->kern->uniform_seeded(out + s0, q, domain + s0, cnt, ctx->n, sd);
     }
+}
+
+void beaa_ckks_sample_uniform_seeded_limbs(const beaa_ckks_context *ctx, uint64_t *const *out,
+                                           const unsigned *prime, const uint64_t *domain,
+                                           size_t count, const uint8_t seed[BEAA_SEED_BYTES],
+                                           int parallel)
+{
+    uniform_streams(ctx, out, prime, domain, count, NULL, seed, parallel);
+}
+
+void beaa_ckks_sample_uniform_streams(const beaa_ckks_context *ctx, uint64_t *const *out,
+                                      const unsigned *prime, const uint64_t *domain,
+                                      const uint8_t *const *seed, size_t count, int parallel)
+{
+    uniform_streams(ctx, out, prime, domain, count, seed, NULL, parallel);
 }
 
 void beaa_ckks_small_to_ntt(const beaa_ckks_context *ctx, const int8_t *s, unsigned k0,

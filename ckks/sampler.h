@@ -40,6 +40,12 @@ void beaa_ckks_sample_uniform_seeded_limbs(const beaa_ckks_context *ctx, uint64_
                                            const unsigned *prime, const uint64_t *domain,
                                            size_t count, const uint8_t seed[BEAA_SEED_BYTES],
                                            int parallel);
+/* The same for streams of several objects: out[s] from the XOF (seed[s], domain[s]). Lanes of
+ * one Keccak group take streams of different seeds, so k objects of l limbs cost about k*l/8
+ * groups instead of k*ceil(l/8) (9 limbs: 2 groups each alone, 9 per 8 objects together). */
+void beaa_ckks_sample_uniform_streams(const beaa_ckks_context *ctx, uint64_t *const *out,
+                                      const unsigned *prime, const uint64_t *domain,
+                                      const uint8_t *const *seed, size_t count, int parallel);
 /* v mod q for a small signed v (|v| < q), without a branch on v (secrets and errors). */
 static inline uint64_t beaa_ckks_small_mod(int64_t v, uint64_t q)
 {

@@ -17,28 +17,38 @@ beaa_status beaa_nn_pack_encrypt_each(const beaa_ckks_secret_key *sk, const doub
     /* position e draws its randomness from sub-stream (base, e): reproducible under an insecure
      * experiment seed whatever thread encrypts it (lib/rng.h); no effect otherwise */
     const uint64_t base = beaa_rng_fork();
+    enum { G = BEAA_CKKS_ENCRYPT_GROUP };
+    const size_t nchunk = (el + G - 1) / G;
 #pragma omp parallel
     {
-        double *v = beaa_alloc(sizeof(double) * n); /* the client's pixels: wiped below */
-        beaa_ckks_ciphertext *ct = NULL;            /* what the sink left for reuse */
+        /* the client's pixels of G positions (wiped below), and the ciphertexts the sink left */
+        double *v = beaa_alloc(sizeof(double) * n * G);
+        beaa_ckks_ciphertext *ct[G] = {NULL};
         beaa_status st = v ? BEAA_OK : BEAA_ERR_NOMEM;
-#pragma omp for schedule(dynamic, 4)
-        for (size_t e = 0; e < el; e++) {
+        /* G positions at a time: their c_1 expansions share the Keccak lanes */
+#pragma omp for schedule(dynamic, 1)
+        for (size_t ch = 0; ch < nchunk; ch++) {
             if (st != BEAA_OK) continue;
-            for (size_t j = 0; j < n; j++) v[j] = x[j * el + e];
-            if (!ct) st = beaa_ckks_ciphertext_new_uninit(ctx, 2, level, &ct);
-            beaa_rng_stream_state saved;
-            beaa_rng_stream_enter(base, e, &saved);
-            if (st == BEAA_OK) st = beaa_ckks_encrypt_sk_values(sk, v, n, scale, level, ct);
-            beaa_rng_stream_leave(&saved);
-            if (st == BEAA_OK) st = sink(user, e, &ct);
+            const size_t e0 = ch * G, k = el - e0 < G ? el - e0 : G;
+            const double *vp[G];
+            uint64_t idx[G];
+            for (size_t j = 0; j < k && st == BEAA_OK; j++) {
+                double *vj = v + j * n;
+                for (size_t i = 0; i < n; i++) vj[i] = x[i * el + e0 + j];
+                vp[j] = vj;
+                idx[j] = e0 + j;
+                if (!ct[j]) st = beaa_ckks_ciphertext_new_uninit(ctx, 2, level, &ct[j]);
+            }
+            if (st == BEAA_OK)
+                st = beaa_ckks_encrypt_sk_values_many(sk, vp, n, scale, level, ct, k, base, idx);
+            for (size_t j = 0; j < k && st == BEAA_OK; j++) st = sink(user, e0 + j, &ct[j]);
         }
         if (st != BEAA_OK) {
 #pragma omp critical(beaa_nn_pack_err)
             if (err == BEAA_OK) err = st;
         }
-        beaa_ckks_ciphertext_free(ct);
-        beaa_free_secret(v, sizeof(double) * n);
+        for (size_t j = 0; j < G; j++) beaa_ckks_ciphertext_free(ct[j]);
+        beaa_free_secret(v, sizeof(double) * n * G);
     }
     return err;
 }

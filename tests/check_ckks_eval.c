@@ -1,7 +1,7 @@
 /* check_ckks_eval.c - every CKKS evaluator operation against the same computation on plaintext
  * doubles, with stated bounds (N = 2^12, insecure opt-out for speed; scale 2^40, values in
  * [-1,1]): fresh error < 2^-20, after a multiply + rescale < 2^-18 (also the fused
- * mul_relin_rescale). Also: seed expansion,
+ * mul_relin_rescale). Also: batched encryption (encrypt_sk_values_many), seed expansion,
  * flooded decryption, aliasing (out == input), thread-count independence, and each error status. */
 #include <check.h>
 #include <math.h>
@@ -470,6 +470,72 @@ START_TEST(test_relin_rescale)
 }
 END_TEST
 
+/* encrypt_sk_values_many: 11 ciphertexts (a group of 8 and one of 3 sharing Keccak lanes) are
+ * bit for bit the ones encrypted one at a time from the same sub-streams, decrypt to their values,
+ * carry seeds that re-expand to their c_1; bad arguments are refused. */
+START_TEST(test_encrypt_values_many)
+{
+    enum { K = 11 };
+    uint8_t seed[BEAA_SEED_BYTES] = { 42 };
+    beaa_ckks_ciphertext *a[K], *b[K];
+    const double *vals[K];
+    uint64_t idx[K];
+    double *v = malloc(sizeof(double) * S * K);
+    ck_assert_ptr_nonnull(v);
+    for (int j = 0; j < K; j++) {
+        for (size_t i = 0; i < S; i++) v[(size_t)j * S + i] = test_rng_unit();
+        vals[j] = v + (size_t)j * S;
+        idx[j] = 1000 + 3 * (uint64_t)j;
+        ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, 0, &a[j]), BEAA_OK);
+        ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, 0, &b[j]), BEAA_OK);
+    }
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(seed), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, vals, S, SCALE, L, a, K, 77, idx), BEAA_OK);
+    for (int j = 0; j < K; j++)
+        ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, vals + j, S, SCALE, L, b + j, 1, 77, idx + j), BEAA_OK);
+    ck_assert_int_eq(beaa_rng_set_insecure_seed(NULL), BEAA_OK);
+    const size_t words = (size_t)2 * (L + 1) * beaa_ckks_context_n(ctx);
+    for (int j = 0; j < K; j++) {
+        ck_assert(a[j]->size == 2 && a[j]->level == L && a[j]->ntt_form && a[j]->has_seed);
+        ck_assert(a[j]->scale == SCALE);
+        ck_assert_mem_eq(a[j]->data, b[j]->data, words * 8);
+        memcpy(want, vals[j], S * sizeof *want);
+        ck_assert(err_of(a[j]) < FRESH_BOUND);
+    }
+    /* distinct ciphertexts: distinct seeds and c_0 */
+    ck_assert(memcmp(a[0]->seed, a[1]->seed, BEAA_SEED_BYTES) != 0);
+    /* the seed re-expands to the same c_1 */
+    beaa_ckks_ciphertext *r;
+    ck_assert_int_eq(beaa_ckks_ciphertext_clone(a[9], &r), BEAA_OK);
+    memset(beaa_ckks_ct_limb(r, 1, 0), 0, words / 2 * 8);
+    ck_assert_int_eq(beaa_ckks_ciphertext_expand_seed(r), BEAA_OK);
+    ck_assert_mem_eq(r->data, a[9]->data, words * 8);
+    beaa_ckks_ciphertext_free(r);
+    /* without streams: fresh randomness, still correct */
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, vals, S, SCALE, L, b, 3, 0, NULL), BEAA_OK);
+    memcpy(want, vals[2], S * sizeof *want);
+    ck_assert(err_of(b[2]) < FRESH_BOUND);
+    ck_assert(memcmp(b[0]->data, a[0]->data, words * 8) != 0);
+    /* errors */
+    beaa_ckks_ciphertext *dup[2] = {a[0], a[0]};
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, vals, S, SCALE, L, dup, 2, 0, NULL), BEAA_ERR_ARG);
+    const double *nv[2] = {vals[0], NULL};
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, nv, S, SCALE, L, a, 2, 0, NULL), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(NULL, vals, S, SCALE, L, a, 2, 0, NULL), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, vals, S, SCALE, L + 1, a, 2, 0, NULL), BEAA_ERR_LEVEL_EXHAUSTED);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, vals, S + 1, SCALE, L, a, 2, 0, NULL), BEAA_ERR_SLOTS);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, vals, S, 0.5, L, a, 2, 0, NULL), BEAA_ERR_SCALE_RANGE);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, vals, S, SCALE, L, a, 0, 0, NULL), BEAA_OK);
+    /* a value too large to encode: the group's begun ciphertexts hold no trace of the values */
+    v[5 * S + 7] = 1e300;
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values_many(sk, vals, S, SCALE, L, a, 8, 0, NULL), BEAA_ERR_VALUE);
+    for (int j = 0; j < 8; j++)
+        for (size_t i = 0; i < words; i++) ck_assert_uint_eq(a[j]->data[i], 0);
+    for (int j = 0; j < K; j++) { beaa_ckks_ciphertext_free(a[j]); beaa_ckks_ciphertext_free(b[j]); }
+    free(v);
+}
+END_TEST
+
 /* The same operations with 1 and 2 OpenMP threads give bit-identical ciphertexts. */
 START_TEST(test_thread_independence)
 {
@@ -541,6 +607,7 @@ int main(void)
     tcase_add_test(tc, test_mul_relin_rescale);
     tcase_add_test(tc, test_mul_relin_rescale_fused);
     tcase_add_test(tc, test_relin_rescale);
+    tcase_add_test(tc, test_encrypt_values_many);
     tcase_add_test(tc, test_thread_independence);
     tcase_add_test(tc, test_sparse_secret);
     suite_add_tcase(s, tc);

@@ -607,6 +607,52 @@ START_TEST(test_encode_limbs_gmp)
 }
 END_TEST
 
+/* encode_noisy: (round(scale * c_k) + noise[k]) mod q_i against encode plus the noise in the
+ * int64 path (scale 2^40, 50-bit primes, values beyond q, so the reduction's general branch
+ * runs) and against GMP too in the 128-bit path (scale 2^100), noise over the whole int8 range;
+ * NULL noise = encode. */
+START_TEST(test_encode_noisy_gmp)
+{
+    const size_t n = 1024, h = n / 2;
+    beaa_fft_tables *t;
+    ck_assert_int_eq(beaa_fft_tables_new(n, &t), BEAA_OK);
+    beaa_modulus mods[3];
+    double *re = malloc(h * sizeof *re), *c = malloc(n * sizeof *c);
+    uint64_t *poly = malloc(3 * n * sizeof *poly), *plain = malloc(3 * n * sizeof *plain), want[3];
+    uint64_t *ref = malloc(3 * n * sizeof *ref);
+    int8_t *e = malloc(n);
+    for (size_t k = 0; k < n; k++) e[k] = (int8_t)(k < 256 ? (int)k - 128 : (int)(test_rng_u64() % 256) - 128);
+    const double scales[2] = {0x1p40, 0x1p100};
+    const unsigned bits[2] = {50, 61};
+    mpz_t r;
+    mpz_init(r);
+    for (int si = 0; si < 2; si++) {
+        make_primes(mods, 3, bits[si]);
+        for (size_t j = 0; j < h; j++) re[j] = (si ? 3.0 : 2000.0) * test_rng_unit();
+        ck_assert_int_eq(beaa_encoder_encode_noisy(t, re, NULL, h, scales[si], mods, 3, e, poly), BEAA_OK);
+        ck_assert_int_eq(beaa_encoder_encode_noisy(t, re, NULL, h, scales[si], mods, 3, NULL, plain), BEAA_OK);
+        ck_assert_int_eq(beaa_encoder_encode_real(t, re, h, scales[si], mods, 3, ref), BEAA_OK);
+        ck_assert_mem_eq(ref, plain, 3 * n * sizeof *ref);
+        beaa_fft_slots_to_coeffs(t, re, NULL, h, c);
+        for (size_t k = 0; k < n; k++) {
+            mpz_round_product(r, c[k], scales[si]);
+            if (e[k] >= 0) mpz_add_ui(r, r, (unsigned long)e[k]);
+            else mpz_sub_ui(r, r, (unsigned long)(-(int)e[k]));
+            mpz_to_limbs(r, mods, 3, 1, 0, want);
+            for (size_t i = 0; i < 3; i++) {
+                /* at 2^40 some products are ties, which GMP's rounding may break the other way */
+                if (si == 1) ck_assert_uint_eq(poly[i * n + k], want[i]);
+                uint64_t q = mods[i].q, ek = e[k] < 0 ? q - (uint64_t)(-(int)e[k]) : (uint64_t)e[k];
+                ck_assert_uint_eq(poly[i * n + k], (plain[i * n + k] + ek) % q);
+            }
+        }
+    }
+    mpz_clear(r);
+    free(re); free(c); free(poly); free(plain); free(ref); free(e);
+    beaa_fft_tables_free(t);
+}
+END_TEST
+
 START_TEST(test_rejections)
 {
     const size_t n = 64, h = 32;
@@ -714,6 +760,7 @@ static Suite *encoder_suite(void)
     tcase_add_test(tc, test_crt_lift_gmp);
     tcase_add_test(tc, test_scaled_rounding_gmp);
     tcase_add_test(tc, test_encode_limbs_gmp);
+    tcase_add_test(tc, test_encode_noisy_gmp);
     tcase_add_test(tc, test_rejections);
     tcase_add_test(tc, test_q_half_boundary);
     tcase_set_timeout(tc, 120);

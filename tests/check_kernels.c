@@ -599,19 +599,22 @@ static void check_lin_dot_isa(const beaa_kernels *k)
 
 /* uniform_seeded against ref (one scalar SHAKE256 stream after the other), bit for bit:
  * stream counts around the 8-lane groups (1 .. 19), lengths that end inside a squeezed block,
- * NTT primes and bounds that reject half the draws (2^49 + 1) or nearly all bits (3), and raw
- * words (q = 0: ref's are the stream's beaa_xof_u64 words). */
+ * NTT primes and bounds that reject half the draws (2^49 + 1) or nearly all bits (3), raw words
+ * (q = 0: ref's are the stream's beaa_xof_u64 words), one seed for all streams or one of three
+ * per stream (streams of several objects in one group). */
 static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
 {
     const size_t counts[] = {1, 2, 3, 7, 8, 9, 11, 16, 19}, lens[] = {1, 17, 18, 301};
     uint64_t *buf = malloc(sizeof(uint64_t) * 19 * nmax), *ref = malloc(sizeof(uint64_t) * 19 * nmax);
     uint64_t *o[19], *r[19], q[19], dom[19];
-    uint8_t seed[32];
+    uint8_t seeds[3][32];
+    const uint8_t *sd[19];
     ck_assert(buf && ref);
     for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++)
         for (size_t li = 0; li <= sizeof lens / sizeof *lens; li++) {
             size_t cnt = counts[ci], n = li < 4 ? lens[li] : nmax;
-            for (size_t b = 0; b < 32; b++) seed[b] = (uint8_t)test_rng_u64();
+            for (size_t b = 0; b < 3 * 32; b++) seeds[b / 32][b % 32] = (uint8_t)test_rng_u64();
+            for (size_t s = 0; s < cnt; s++) sd[s] = seeds[(ci + li) % 2 ? (s * 7 + li) % 3 : 0];
             for (size_t s = 0; s < cnt; s++) {
                 o[s] = buf + s * nmax;
                 r[s] = ref + s * nmax;
@@ -621,8 +624,8 @@ static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
                      : kind == 3 ? test_rng_below(UINT64_C(1) << 61) + 2 : 0 /* raw words */;
                 dom[s] = test_rng_u64();
             }
-            k->uniform_seeded(o, q, dom, cnt, n, seed);
-            beaa_uniform_seeded_ref(r, q, dom, cnt, n, seed);
+            k->uniform_seeded(o, q, dom, cnt, n, sd);
+            beaa_uniform_seeded_ref(r, q, dom, cnt, n, sd);
             for (size_t s = 0; s < cnt; s++)
                 for (size_t i = 0; i < n; i++)
                     EXPECT(o[s][i] == r[s][i], "%s uniform_seeded: %zu streams, n %zu: stream %zu value %zu",
@@ -631,7 +634,7 @@ static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
                 if (q[s] != 0) continue;
                 /* raw words: exactly the stream's 64-bit words */
                 beaa_xof x;
-                beaa_xof_init(&x, seed, dom[s]);
+                beaa_xof_init(&x, sd[s], dom[s]);
                 for (size_t i = 0; i < n; i++)
                     EXPECT(r[s][i] == beaa_xof_u64(&x), "ref uniform_seeded raw: stream %zu word %zu", s, i);
                 beaa_xof_wipe(&x);

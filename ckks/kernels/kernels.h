@@ -117,13 +117,13 @@ typedef struct beaa_kernels {
 
     /* Uniform residues from seeded SHAKE256 streams (the seed-compressed 'a' parts of keys and
      * ciphertexts): for s < count, out[s][0..n) are the first n values beaa_xof_uniform(&x, q[s])
-     * draws from x = beaa_xof_init(seed, domain[s]) (8 little-endian bytes per draw, rejection
+     * draws from x = beaa_xof_init(seed[s], domain[s]) (8 little-endian bytes per draw, rejection
      * above the smallest all-ones mask covering q - 1). q[s] >= 2, or q[s] == 0: the stream's
      * raw 64-bit words (beaa_xof_u64), with no comparison on them (the words of secret noise:
      * constant time). The avx512 version runs 8 streams per Keccak permutation (one per 64-bit
-     * lane). */
+     * lane): streams of several objects (seeds) fill the lanes of one group. */
     void (*uniform_seeded)(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
-                           size_t count, size_t n, const uint8_t *seed);
+                           size_t count, size_t n, const uint8_t *const *seed);
 
     /* SHAKE256 of 8 messages of the same length len at once: out[j][0..outlen) =
      * beaa_shake256(in[j], len) for j < 8, outlen <= 136 (one rate block). The leaves of the

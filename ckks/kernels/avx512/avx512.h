@@ -39,7 +39,7 @@ void beaa_lin_dot_avx512_pairs(uint64_t *const *r, const uint64_t *const *x, con
                                const uint64_t *bias, size_t m, size_t k, size_t n,
                                const beaa_modulus *q);
 void beaa_uniform_seeded_avx512(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
-                                size_t count, size_t n, const uint8_t *seed);
+                                size_t count, size_t n, const uint8_t *const *seed);
 void beaa_shake256_x8_avx512(uint8_t *const *out, size_t outlen, const uint8_t *const *in,
                              size_t len);
 void beaa_basis_conv_avx512(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,

@@ -131,21 +131,19 @@ static inline void kx_transpose8(const __m512i *r, __m512i *col)
 
 /* Streams s0 .. s0+lanes-1 (lanes <= 8) side by side until each has n values. */
 static void kx_group(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
-                     size_t lanes, size_t n, const uint8_t *seed)
+                     size_t lanes, size_t n, const uint8_t *const *seed)
 {
     uint64_t st[25][8] __attribute__((aligned(64)));
     uint64_t mask[8], bound[8];
     size_t got[8];
     memset(st, 0, sizeof st);
-    uint64_t sw[4];
-    for (int w = 0; w < 4; w++) {
-        uint64_t v = 0;
-        for (int b = 0; b < 8; b++) v |= (uint64_t)seed[8 * w + b] << (8 * b);
-        sw[w] = v;
-    }
     for (size_t l = 0; l < 8; l++) {
         size_t s = l < lanes ? l : 0;  /* idle lanes repeat stream 0; their output is dropped */
-        for (int w = 0; w < 4; w++) st[w][l] = sw[w];
+        for (int w = 0; w < 4; w++) {
+            uint64_t v = 0;
+            for (int b = 0; b < 8; b++) v |= (uint64_t)seed[s][8 * w + b] << (8 * b);
+            st[w][l] = v;
+        }
         st[4][l] = domain[s];                 /* seed || domain (8 bytes little endian) */
         st[5][l] = 0x1F;                      /* SHAKE padding after 40 bytes ... */
         st[KX_RATE_WORDS - 1][l] = UINT64_C(0x80) << 56; /* ... and the rate's last byte */
@@ -208,11 +206,11 @@ static void kx_group(uint64_t *const *out, const uint64_t *q, const uint64_t *do
 }
 
 void beaa_uniform_seeded_avx512(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
-                                size_t count, size_t n, const uint8_t *seed)
+                                size_t count, size_t n, const uint8_t *const *seed)
 {
     for (size_t s = 0; s < count; s += 8) {
         size_t lanes = count - s < 8 ? count - s : 8;
-        kx_group(out + s, q + s, domain + s, lanes, n, seed);
+        kx_group(out + s, q + s, domain + s, lanes, n, seed + s);
     }
 }
 

@@ -42,7 +42,7 @@ void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
 void beaa_lin_dot_ref(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
                       const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
 void beaa_uniform_seeded_ref(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
-                             size_t count, size_t n, const uint8_t *seed);
+                             size_t count, size_t n, const uint8_t *const *seed);
 void beaa_shake256_x8_ref(uint8_t *const *out, size_t outlen, const uint8_t *const *in, size_t len);
 void beaa_permute_ref(uint64_t *r, const uint64_t *a, const uint32_t *perm, size_t n);
 

@@ -5,11 +5,11 @@
 #include "lib/rng.h"
 
 void beaa_uniform_seeded_ref(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
-                             size_t count, size_t n, const uint8_t *seed)
+                             size_t count, size_t n, const uint8_t *const *seed)
 {
     for (size_t s = 0; s < count; s++) {
         beaa_xof x;
-        beaa_xof_init(&x, seed, domain[s]);
+        beaa_xof_init(&x, seed[s], domain[s]);
         if (q[s] == 0)
             for (size_t i = 0; i < n; i++) out[s][i] = beaa_xof_u64(&x);
         else
