@@ -171,6 +171,13 @@ START_TEST(test_tool_random)
     ck_assert_msg(strstr(out, "encrypted 7 random images into 192 ciphertexts") != NULL, "got: %s", out);
     ck_assert_int_eq(sh_out(out, sizeof out, BEAA_BIN " info %s/ct", dir), 0);
     ck_assert_msg(strstr(out, "encrypted inputs of 7 images (3x8x8)") != NULL, "got: %s", out);
+    /* info checks the objects' framing: a stream cut short, or with bytes after its last
+     * object, is reported (status 1), not described as whole */
+    ck_assert_int_eq(sh("cp %s/ct %s/ct.cut && truncate -s -1000 %s/ct.cut", dir, dir, dir), 0);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " info %s/ct.cut", dir), 0);
+    ck_assert_msg(strstr(out, "truncated") != NULL, "got: %s", out);
+    ck_assert_int_eq(sh("cp %s/ct %s/ct.tail && (printf 'more' >> %s/ct.tail)", dir, dir, dir), 0);
+    ck_assert_int_ne(sh_out(out, sizeof out, BEAA_BIN " info %s/ct.tail", dir), 0);
     ck_assert_int_eq(sh(BEAA_BIN " infer --model %s --keys %s/keys" SMALL " --in %s/ct --out %s/lg",
                         m, dir, dir, dir), 0);
     ck_assert_int_eq(sh(BEAA_BIN " decrypt --secret %s/sk" SMALL " --in %s/lg --out %s/pred.txt",

@@ -146,7 +146,9 @@ static void usage(void)
         "  decrypt --secret SK --in LOGITS [--labels IDX.gz] [--out LABELS.txt] [--flood B]\n"
         "          --flood B: add Gaussian noise of deviation 2^B (coefficient units) before decoding:\n"
         "          needed when the results are shown to anyone but the key owner (docs/security.md)\n"
-        "  info    FILE\n"
+        "  info    FILE                                               what a file holds (streams: every\n"
+        "                                                            object's framing checked, exit 1 if\n"
+        "                                                            cut short or followed by other bytes)\n"
         "  demo    [--model M] [--count n] [--flood B]                the main job (10,000 test images);\n"
         "          --flood B adds the precision cost of noise flooding at 2^B and a ladder of deviations\n"
         "common: --overwrite (replace existing outputs), --threads T, --log-scale b (keygen/demo:\n"
@@ -512,7 +514,17 @@ static int cmd_info(const opts *o)
                 printf(": encrypted inputs of %u images (%ux%ux%u)", cm.n_images, cm.c, cm.h, cm.w);
         }
         printf("\n");
+        /* the objects' framing, header by header (no payload is read): a stream cut short or
+         * with bytes after its last object is reported, not described as whole */
+        beaa_status fs = beaa_stream_reader_seek(r, beaa_stream_reader_count(r));
+        if (fs == BEAA_OK) {
+            const uint8_t *ob;
+            size_t ol;
+            fs = beaa_stream_reader_next(r, &ob, &ol);
+            if (fs == BEAA_ERR_ARG) fs = BEAA_OK; /* nothing after the last object */
+        }
         beaa_stream_reader_close(r);
+        if (fs != BEAA_OK) return tool_fail(o->file, fs);
         return 0;
     }
     keyfile kf;
