@@ -216,10 +216,11 @@ static beaa_status coeffs_encode_scratch(const double *coeffs, size_t n, double 
         if (!scaled_round(coeffs[k], scale, pow2, &neg, &mag) || mag > lim) return BEAA_ERR_VALUE;
         for (size_t i = 0; i < num_limbs; i++) {
             uint64_t r = reduce_signed(neg, mag, &mods[i]), q = mods[i].q;
-            if (noise) { /* + noise[k] mod q, |noise| < q */
-                uint64_t e = noise[k] < 0 ? q - (uint64_t)(-(int64_t)noise[k]) : (uint64_t)noise[k];
+            if (noise) { /* + noise[k] mod q, |noise| < q, without a branch on the (secret) noise */
+                uint64_t v = (uint64_t)(int64_t)noise[k];
+                uint64_t e = v + (q & ((uint64_t)0 - (v >> 63)));
                 r += e;
-                r = r >= q ? r - q : r;
+                r -= q & ((uint64_t)0 - (uint64_t)(r >= q));
             }
             out[i * n + k] = r;
         }

@@ -450,7 +450,7 @@ beaa_status beaa_ckks_relin_rescale(const beaa_ckks_ciphertext *a, const beaa_ck
     const size_t n = c->n;
     uint64_t *acc = beaa_ckks_scratch_get(BEAA_SCRATCH_ACC, (size_t)2 * ns * n);
     if (!acc) return BEAA_ERR_NOMEM;
-    /* P * c0, P * c1 join the key-switching sum in its own pass */
+    /* P * c0, P * c1 join the key-switching sum in the inner product's pass */
     return relin_rescale_finish(c, l, beaa_ckks_ct_limb(a, 0, 0), beaa_ckks_ct_limb(a, 1, 0), 1,
                                 beaa_ckks_ct_limb(a, 2, 0), rk, acc, out, scale);
 }
