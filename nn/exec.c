@@ -75,7 +75,8 @@ typedef struct stage_state {
  * go into the thread's buffer (exact integer linear maps), and their tensor product, summed over
  * the unit's pooling window, into z[unit] (size 3, level lvl). x and u never leave the cache:
  * the pass writes 3 polynomials per unit instead of 4 per output, and reads none back. unit[i]
- * is the unit of group output i, first[i] whether it is the unit's first. */
+ * is the unit of group output i (SIZE_MAX: dropped, no product), first[i] whether it is the
+ * unit's first. */
 static beaa_status group_fused(const beaa_ckks_context *ctx, const beaa_nn_stage *s,
                                const beaa_nn_qstage *qs, const stage_state *t, const group_ctx *gc,
                                const size_t *unit, const uint8_t *first,
@@ -116,6 +117,7 @@ static beaa_status group_fused(const beaa_ckks_context *ctx, const beaa_nn_stage
             uint64_t *tmp = buf + 4 * G * span;
             const uint64_t one_s = beaa_shoup(1, m->q);
             for (size_t i = 0; i < G; i++) {
+                if (unit[i] == SIZE_MAX) continue;
                 const uint64_t *x0 = buf + i * span, *u0 = buf + (G + i) * span;
                 const uint64_t *x1 = buf + (2 * G + i) * span, *u1 = buf + (3 * G + i) * span;
                 uint64_t *r[3];
@@ -165,6 +167,10 @@ static beaa_status group_products(const beaa_ckks_context *ctx, const beaa_nn_st
         pidx[un] = ts->pidx[o];
         err = beaa_ckks_product_scale_check(ctx, lvl, sc);
         if (err != BEAA_OK) break;
+        if (pidx[un] < 0 || (want && want[pidx[un]] <= 0)) { /* no later block reads it */
+            unit[i] = SIZE_MAX;
+            continue;
+        }
         first[i] = !z[un];
         if (!z[un]) {
             err = beaa_ckks_ciphertext_new_uninit(ctx, 3, lvl, &z[un]);
@@ -178,7 +184,7 @@ static beaa_status group_products(const beaa_ckks_context *ctx, const beaa_nn_st
     for (size_t un = 0; un < (z ? nunits : 0); un++) {
         beaa_ckks_ciphertext *res = NULL;
         beaa_status st = BEAA_OK;
-        if (z[un] && err == BEAA_OK && pidx[un] >= 0 && (!want || want[pidx[un]] > 0)) {
+        if (z[un] && err == BEAA_OK) {
             /* relinearize before (with) the rescale: the key-switching noise is then divided by
              * q too (measured: 5-10x smaller logit errors than rescale-then-relinearize) */
             st = beaa_ckks_ciphertext_new_uninit(ctx, 2, lvl - 1, &res);
