@@ -159,8 +159,7 @@ static unsigned ctx_n_ext(const beaa_ckks_context *ctx)
     return ctx_n_data(ctx) + beaa_ckks_context_n_special(ctx);
 }
 
-/* Bytes of limbs k0..k0+count-1 (extended numbering) as stored. */
-static size_t limbs_bytes(const beaa_ckks_context *ctx, unsigned k0, unsigned count)
+size_t beaa_ckks_serial_limbs_bytes(const beaa_ckks_context *ctx, unsigned k0, unsigned count)
 {
     size_t t = 0;
     for (unsigned k = k0; k < k0 + count; k++)
@@ -168,24 +167,49 @@ static size_t limbs_bytes(const beaa_ckks_context *ctx, unsigned k0, unsigned co
     return t;
 }
 
-/* Writes / reads `count` consecutive limbs (limb j is prime k0 + j) at data. Limbs are packed
- * in parallel (each has a known byte offset). read_limbs gives BEAA_ERR_CORRUPT for a residue
- * out of range. */
-static beaa_status write_limbs(beaa_serial_writer *w, const beaa_ckks_context *ctx,
-                               const uint64_t *data, unsigned k0, unsigned count)
+/* off[j] = the byte offset of limb j of a packed run (count + 1 entries) */
+static void limb_offsets(const beaa_ckks_context *ctx, unsigned k0, unsigned count, size_t *off)
 {
-    const size_t n = ctx_n(ctx), total = limbs_bytes(ctx, k0, count);
-    beaa_status s = beaa_serial_writer_reserve(w, total);
-    if (s != BEAA_OK) return s;
-    size_t off[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL + 1];
     off[0] = 0;
     for (unsigned j = 0; j < count; j++)
-        off[j + 1] = off[j] + beaa_ckks_serial_limb_bytes(n, beaa_ckks_context_prime(ctx, k0 + j)->bits);
-    uint8_t *dst = w->buf + w->len;
+        off[j + 1] = off[j] + beaa_ckks_serial_limb_bytes(ctx_n(ctx), beaa_ckks_context_prime(ctx, k0 + j)->bits);
+}
+
+void beaa_ckks_serial_pack_limbs(const beaa_ckks_context *ctx, uint8_t *dst, const uint64_t *data,
+                                 unsigned k0, unsigned count)
+{
+    const size_t n = ctx_n(ctx);
+    size_t off[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL + 1];
+    limb_offsets(ctx, k0, count, off);
 #pragma omp parallel for schedule(static) if (count > 1)
     for (int j = 0; j < (int)count; j++)
         beaa_ckks_serial_pack_limb(dst + off[j], data + (size_t)j * n, n,
-                  beaa_ckks_context_prime(ctx, k0 + (unsigned)j)->bits);
+                                   beaa_ckks_context_prime(ctx, k0 + (unsigned)j)->bits);
+}
+
+int beaa_ckks_serial_unpack_limbs(const beaa_ckks_context *ctx, const uint8_t *src, uint64_t *data,
+                                  unsigned k0, unsigned count)
+{
+    const size_t n = ctx_n(ctx);
+    size_t off[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL + 1];
+    limb_offsets(ctx, k0, count, off);
+    int bad = 0;
+#pragma omp parallel for schedule(static) reduction(| : bad) if (count > 1)
+    for (int j = 0; j < (int)count; j++)
+        bad |= beaa_ckks_serial_unpack_limb(src + off[j], data + (size_t)j * n, n,
+                                            beaa_ckks_context_prime(ctx, k0 + (unsigned)j));
+    return bad;
+}
+
+/* Writes / reads `count` consecutive limbs (limb j is prime k0 + j) at data, packed.
+ * read_limbs gives BEAA_ERR_CORRUPT for a residue out of range. */
+static beaa_status write_limbs(beaa_serial_writer *w, const beaa_ckks_context *ctx,
+                               const uint64_t *data, unsigned k0, unsigned count)
+{
+    const size_t total = beaa_ckks_serial_limbs_bytes(ctx, k0, count);
+    beaa_status s = beaa_serial_writer_reserve(w, total);
+    if (s != BEAA_OK) return s;
+    beaa_ckks_serial_pack_limbs(ctx, w->buf + w->len, data, k0, count);
     w->len += total;
     return BEAA_OK;
 }
@@ -193,20 +217,10 @@ static beaa_status write_limbs(beaa_serial_writer *w, const beaa_ckks_context *c
 static beaa_status read_limbs(beaa_serial_reader *r, const beaa_ckks_context *ctx, uint64_t *data,
                               unsigned k0, unsigned count)
 {
-    const size_t n = ctx_n(ctx), total = limbs_bytes(ctx, k0, count);
     const uint8_t *src;
-    beaa_status s = beaa_serial_read_view(r, &src, total);
+    beaa_status s = beaa_serial_read_view(r, &src, beaa_ckks_serial_limbs_bytes(ctx, k0, count));
     if (s != BEAA_OK) return s;
-    size_t off[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL + 1];
-    off[0] = 0;
-    for (unsigned j = 0; j < count; j++)
-        off[j + 1] = off[j] + beaa_ckks_serial_limb_bytes(n, beaa_ckks_context_prime(ctx, k0 + j)->bits);
-    int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (count > 1)
-    for (int j = 0; j < (int)count; j++)
-        bad |= beaa_ckks_serial_unpack_limb(src + off[j], data + (size_t)j * n, n,
-                           beaa_ckks_context_prime(ctx, k0 + (unsigned)j));
-    return bad ? BEAA_ERR_CORRUPT : BEAA_OK;
+    return beaa_ckks_serial_unpack_limbs(ctx, src, data, k0, count) ? BEAA_ERR_CORRUPT : BEAA_OK;
 }
 
 /* Serializes into a fresh writer and saves it to path; wipes the buffer when secret. */
@@ -459,7 +473,7 @@ beaa_status beaa_ckks_public_key_serialize(const beaa_ckks_public_key *pk, int f
         full = 1;
     size_t mark;
     beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + 4 + 32 +
-                                                      2 * limbs_bytes(ctx, 0, nl));
+                                                      2 * beaa_ckks_serial_limbs_bytes(ctx, 0, nl));
     if (s == BEAA_OK)
         s = beaa_serial_envelope_begin(w, BEAA_OBJ_PUBLIC_KEY, full ? 0 : SER_SEEDED,
                                        beaa_ckks_context_fingerprint(ctx), &mark);
@@ -520,7 +534,7 @@ beaa_status beaa_ckks_public_key_load(const beaa_ckks_context *ctx, const char *
     if (!ctx || !out) return BEAA_ERR_ARG;
     uint8_t *buf = NULL;
     size_t len = 0;
-    size_t bound = BEAA_SERIAL_OVERHEAD + 4 + 2 * limbs_bytes(ctx, 0, ctx_n_data(ctx));
+    size_t bound = BEAA_SERIAL_OVERHEAD + 4 + 2 * beaa_ckks_serial_limbs_bytes(ctx, 0, ctx_n_data(ctx));
     beaa_status s = load_bytes(path, bound, &buf, &len);
     if (s == BEAA_OK) s = beaa_ckks_public_key_deserialize(ctx, buf, len, out);
     beaa_free(buf);
@@ -533,7 +547,7 @@ beaa_status beaa_ckks_public_key_load(const beaa_ckks_context *ctx, const char *
 static size_t switch_key_max_bytes(const beaa_ckks_context *ctx)
 {
     return 8 + BEAA_SEED_BYTES +
-           (size_t)beaa_ckks_context_dnum(ctx) * 2 * limbs_bytes(ctx, 0, ctx_n_ext(ctx));
+           (size_t)beaa_ckks_context_dnum(ctx) * 2 * beaa_ckks_serial_limbs_bytes(ctx, 0, ctx_n_ext(ctx));
 }
 
 /* Whether every a_j of key is its seed's expansion (spot check, see seed_matches). */
@@ -711,7 +725,7 @@ beaa_status beaa_ckks_galois_keys_deserialize(const beaa_ckks_context *ctx, cons
     /* Every key takes at least its smallest body: refuse counts the payload cannot hold before
      * allocating count switching keys. */
     size_t min_body = 8 + ((flags & SER_SEEDED) ? BEAA_SEED_BYTES : 0) +
-                      (size_t)beaa_ckks_context_dnum(ctx) * limbs_bytes(ctx, 0, ctx_n_ext(ctx));
+                      (size_t)beaa_ckks_context_dnum(ctx) * beaa_ckks_serial_limbs_bytes(ctx, 0, ctx_n_ext(ctx));
     if (s == BEAA_OK && count > r.left / min_body) s = BEAA_ERR_TRUNCATED;
     beaa_ckks_galois_keys *gk = NULL;
     if (s == BEAA_OK) s = beaa_ckks_galois_keys_alloc(ctx, elts, (size_t)count, &gk);
@@ -772,7 +786,7 @@ beaa_status beaa_ckks_plaintext_serialize(const beaa_ckks_plaintext *pt, beaa_se
         return BEAA_ERR_ARG;
     size_t mark;
     beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + 16 +
-                                                      limbs_bytes(ctx, 0, pt->level + 1));
+                                                      beaa_ckks_serial_limbs_bytes(ctx, 0, pt->level + 1));
     if (s == BEAA_OK)
         s = beaa_serial_envelope_begin(w, BEAA_OBJ_PLAINTEXT, 0, beaa_ckks_context_fingerprint(ctx),
                                        &mark);
@@ -799,7 +813,7 @@ beaa_status beaa_ckks_plaintext_deserialize(const beaa_ckks_context *ctx, const 
     if ((s = beaa_serial_read_f64(&r, &scale)) != BEAA_OK) return s;
     if (level > beaa_ckks_context_max_level(ctx) || ntt > 1 || !scale_ok(ctx, level, scale))
         return BEAA_ERR_CORRUPT;
-    if (limbs_bytes(ctx, 0, level + 1) != r.left) return BEAA_ERR_CORRUPT;
+    if (beaa_ckks_serial_limbs_bytes(ctx, 0, level + 1) != r.left) return BEAA_ERR_CORRUPT;
     beaa_ckks_plaintext *pt = NULL;
     if ((s = beaa_ckks_plaintext_new(ctx, level, &pt)) != BEAA_OK) return s;
     pt->ntt_form = (int)ntt;
@@ -831,7 +845,7 @@ beaa_status beaa_ckks_plaintext_load(const beaa_ckks_context *ctx, const char *p
     if (!ctx || !out) return BEAA_ERR_ARG;
     uint8_t *buf = NULL;
     size_t len = 0;
-    size_t bound = BEAA_SERIAL_OVERHEAD + 16 + limbs_bytes(ctx, 0, ctx_n_data(ctx));
+    size_t bound = BEAA_SERIAL_OVERHEAD + 16 + beaa_ckks_serial_limbs_bytes(ctx, 0, ctx_n_data(ctx));
     beaa_status s = load_bytes(path, bound, &buf, &len);
     if (s == BEAA_OK) s = beaa_ckks_plaintext_deserialize(ctx, buf, len, out);
     beaa_free_secret(buf, len);
@@ -843,7 +857,7 @@ beaa_status beaa_ckks_plaintext_load(const beaa_ckks_context *ctx, const char *p
 size_t beaa_ckks_ciphertext_max_bytes(const beaa_ckks_context *ctx)
 {
     if (!ctx) return 0;
-    return BEAA_SERIAL_OVERHEAD + 20 + 3 * limbs_bytes(ctx, 0, ctx_n_data(ctx));
+    return BEAA_SERIAL_OVERHEAD + 20 + 3 * beaa_ckks_serial_limbs_bytes(ctx, 0, ctx_n_data(ctx));
 }
 
 beaa_status beaa_ckks_ciphertext_serialize(const beaa_ckks_ciphertext *ct, beaa_serial_writer *w)
@@ -862,7 +876,7 @@ beaa_status beaa_ckks_ciphertext_serialize(const beaa_ckks_ciphertext *ct, beaa_
                      beaa_ckks_context_prime(ctx, ct->level));
     size_t mark;
     beaa_status s = beaa_serial_writer_reserve(w, BEAA_SERIAL_OVERHEAD + 20 + BEAA_SEED_BYTES +
-                                                      ct->size * limbs_bytes(ctx, 0, nl));
+                                                      ct->size * beaa_ckks_serial_limbs_bytes(ctx, 0, nl));
     if (s == BEAA_OK)
         s = beaa_serial_envelope_begin(w, BEAA_OBJ_CIPHERTEXT, seeded ? SER_SEEDED : 0,
                                        beaa_ckks_context_fingerprint(ctx), &mark);
@@ -896,7 +910,7 @@ beaa_status beaa_ckks_ciphertext_deserialize_into(const void *data, size_t len,
     if ((size != 2 && size != 3) || level > beaa_ckks_context_max_level(ctx) || ntt > 1 ||
         !scale_ok(ctx, level, scale) || (seeded && (size != 2 || ntt != 1)))
         return BEAA_ERR_CORRUPT;
-    size_t lb = limbs_bytes(ctx, 0, level + 1);
+    size_t lb = beaa_ckks_serial_limbs_bytes(ctx, 0, level + 1);
     size_t want = seeded ? lb + BEAA_SEED_BYTES : (size_t)size * lb;
     if (r.left != want) return r.left < want ? BEAA_ERR_TRUNCATED : BEAA_ERR_CORRUPT;
     if ((s = beaa_ckks_ciphertext_resize(ct, size, level)) != BEAA_OK) return s;

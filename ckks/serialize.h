@@ -37,6 +37,15 @@ void beaa_ckks_serial_pack_limb(uint8_t *dst, const uint64_t *v, size_t n, unsig
  * canonical encoding). Returns 0 if all is well, 1 otherwise. */
 int beaa_ckks_serial_unpack_limb(const uint8_t *src, uint64_t *out, size_t n,
                                  const beaa_modulus *m);
+/* The same for `count` consecutive limbs of ctx (limb j at data + j*N, prime k0 + j in the
+ * extended numbering: data primes, then special primes), packed one after the other into
+ * beaa_ckks_serial_limbs_bytes(ctx, k0, count) bytes, in parallel (OpenMP) over the limbs.
+ * unpack returns 0 if all is well, 1 if some limb is not canonical (see above). */
+size_t beaa_ckks_serial_limbs_bytes(const beaa_ckks_context *ctx, unsigned k0, unsigned count);
+void beaa_ckks_serial_pack_limbs(const beaa_ckks_context *ctx, uint8_t *dst, const uint64_t *data,
+                                 unsigned k0, unsigned count);
+int beaa_ckks_serial_unpack_limbs(const beaa_ckks_context *ctx, const uint8_t *src, uint64_t *data,
+                                  unsigned k0, unsigned count);
 
 /* ---- parameter set (the spec, the primes it produced, and the fingerprint) ---- */
 

@@ -28,24 +28,16 @@ struct beaa_nn_upload {
 
 size_t beaa_nn_upload_c0_bytes(const beaa_ckks_context *ctx, unsigned level)
 {
-    size_t b = 0, n = beaa_ckks_context_n(ctx);
-    for (unsigned i = 0; i <= level; i++) b += beaa_ckks_serial_limb_bytes(n, beaa_ckks_context_q(ctx, i)->bits);
-    return b;
+    return beaa_ckks_serial_limbs_bytes(ctx, 0, level + 1);
 }
 
 /* The encryption loop's sink: c_0 (packed) and the seed are kept, the ciphertext is reused. */
 static beaa_status sink_keep(void *user, size_t e, beaa_ckks_ciphertext **ct)
 {
     beaa_nn_upload *u = user;
-    const size_t n = beaa_ckks_context_n(u->ctx);
     uint8_t *c0 = beaa_pool_alloc(beaa_nn_upload_c0_bytes(u->ctx, u->level), NULL);
     if (!c0) return BEAA_ERR_NOMEM;
-    size_t off = 0;
-    for (unsigned i = 0; i <= u->level; i++) {
-        unsigned bits = beaa_ckks_context_q(u->ctx, i)->bits;
-        beaa_ckks_serial_pack_limb(c0 + off, beaa_ckks_ct_limb(*ct, 0, i), n, bits);
-        off += beaa_ckks_serial_limb_bytes(n, bits);
-    }
+    beaa_ckks_serial_pack_limbs(u->ctx, c0, beaa_ckks_ct_limb(*ct, 0, 0), 0, u->level + 1);
     memcpy(u->pos[e].seed, (*ct)->seed, BEAA_SEED_BYTES);
     u->pos[e].c0 = c0;
     return BEAA_OK;
@@ -91,14 +83,7 @@ beaa_status beaa_nn_upload_take(beaa_nn_upload *u, size_t e, beaa_ckks_ciphertex
     beaa_ckks_ciphertext *c = NULL;
     beaa_status st = beaa_ckks_ciphertext_new_uninit(u->ctx, 2, u->level, &c);
     if (st != BEAA_OK) return st;
-    const size_t n = beaa_ckks_context_n(u->ctx);
-    int bad = 0;
-    for (size_t i = 0, off = 0; i <= u->level; i++) {
-        const beaa_modulus *m = beaa_ckks_context_q(u->ctx, (unsigned)i);
-        bad |= beaa_ckks_serial_unpack_limb(u->pos[e].c0 + off, beaa_ckks_ct_limb(c, 0, (unsigned)i), n, m);
-        off += beaa_ckks_serial_limb_bytes(n, m->bits);
-    }
-    if (bad) { beaa_ckks_ciphertext_free(c); return BEAA_ERR_INTERNAL; } /* (packed by us: never) */
+    if (beaa_ckks_serial_unpack_limbs(u->ctx, u->pos[e].c0, beaa_ckks_ct_limb(c, 0, 0), 0, u->level + 1)) { beaa_ckks_ciphertext_free(c); return BEAA_ERR_INTERNAL; } /* (packed by us: never) */
     memcpy(c->seed, u->pos[e].seed, BEAA_SEED_BYTES);
     st = beaa_ckks_ciphertext_expand_seed(c);
     if (st != BEAA_OK) { beaa_ckks_ciphertext_free(c); return st; }
