@@ -23,7 +23,7 @@ LDLIBS  = -lopenblas -lz -lm -lpthread
 LDFLAGS_ALL = -fopenmp $(LDSAN) $(LDFLAGS)
 
 AVX2_FLAGS   = -mavx2 -mbmi2 -mfma
-AVX512_FLAGS = -mavx2 -mbmi2 -mfma -mavx512f -mavx512vl -mavx512dq -mavx512bw -mavx512ifma
+AVX512_FLAGS = -mavx2 -mbmi2 -mfma -mavx512f -mavx512vl -mavx512dq -mavx512bw -mavx512ifma -mavx512vbmi
 
 LIB_DIRS = lib ckks ckks/kernels ckks/kernels/ref ckks/kernels/avx2 ckks/kernels/avx512 nn train
 LIB_SRC  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))

@@ -10,6 +10,7 @@
 
 #include "ckks/kernels/kernels.h"
 #include "ckks/kernels/ref/ref.h"
+#include "ckks/serialize.h"
 #include "lib/cpu.h"
 #include "lib/mem.h"
 
@@ -85,6 +86,7 @@ typedef struct bench_ctx {
     size_t n;
     uint64_t *a, *b, *r, w, ws;
     const uint64_t *const *x;
+    const uint8_t *const *xp; /* x[i] bit-packed at the prime's size (ks_dot2's key rows) */
     const uint64_t *c;
     size_t n_in;
     uint8_t *u;          /* overflow counts in [0, 5] */
@@ -157,16 +159,16 @@ static void b_tensor(bench_ctx *c)
     c->k->tensor(c->r, (uint64_t *)c->x[6], (uint64_t *)c->x[7], c->a, c->b, c->x[0], c->x[1],
                  c->n, &c->m, c->w, c->ws);
 }
-/* the key-switching inner product with 4 digits (x[0..3]) and key parts x[4..7] / x[3..6],
- * accumulating into r and b */
+/* the key-switching inner product with 4 digits (x[0..3]) and packed key parts x[4..7] /
+ * x[3..6], accumulating into r and b */
 static void b_ks_dot2(bench_ctx *c)
 {
-    c->k->ks_dot2(c->r, c->b, c->x, c->x + 4, c->x + 3, 4, c->n, &c->m, c->r, c->b, 1);
+    c->k->ks_dot2(c->r, c->b, c->x, c->xp + 4, c->xp + 3, 4, c->n, &c->m, c->r, c->b, 1);
 }
 /* the same with a first term a * w, b * w (a relinearization's P * c_k), into r and b */
 static void b_ks_dot2_times(bench_ctx *c)
 {
-    c->k->ks_dot2(c->r, c->b, c->x, c->x + 4, c->x + 3, 4, c->n, &c->m, c->a, c->b, c->w);
+    c->k->ks_dot2(c->r, c->b, c->x, c->xp + 4, c->xp + 3, 4, c->n, &c->m, c->a, c->b, c->w);
 }
 
 /* Median over `reps` of the mean time of `iters` calls, in microseconds; *min_out gets the
@@ -291,12 +293,14 @@ int main(int argc, char **argv)
             beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
             uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8), *r = beaa_alloc(n * 8);
             uint64_t *xs[8], cs[8], corr[6];
+            uint8_t *xp[8];
             double recip[5];
             uint8_t *u = malloc(n);
             int ok = t && a && b && r && u;
             for (int i = 0; i < 8; i++) {
                 xs[i] = beaa_alloc(n * 8);
-                ok = ok && xs[i];
+                xp[i] = beaa_alloc(n * 8);
+                ok = ok && xs[i] && xp[i];
             }
             if (!ok) {
                 fprintf(stderr, "bench_kernels: out of memory\n");
@@ -304,6 +308,7 @@ int main(int argc, char **argv)
             }
             for (int i = 0; i < 8; i++) {
                 fill(xs[i], n, q);
+                beaa_ckks_serial_pack_limb(xp[i], xs[i], n, (unsigned)(64 - __builtin_clzll(q)));
                 cs[i] = next_u64() % q;
             }
             for (int i = 0; i < 6; i++) corr[i] = next_u64() % q;
@@ -321,7 +326,8 @@ int main(int argc, char **argv)
                 double ref_us = 0, ref_min = 0;
                 for (int s = 0; s < n_isa; s++) {
                     bench_ctx c = {.k = isas[s], .t = t, .n = n, .a = a, .b = b, .r = r,
-                                   .x = (const uint64_t *const *)xs, .c = cs, .n_in = 8,
+                                   .x = (const uint64_t *const *)xs,
+                                   .xp = (const uint8_t *const *)xp, .c = cs, .n_in = 8,
                                    .u = u, .corr = corr, .rc = recip};
                     beaa_modulus_init(&c.m, q);
                     c.w = next_u64() % q;
@@ -346,7 +352,10 @@ int main(int argc, char **argv)
                 }
                 fflush(stdout);
             }
-            for (int i = 0; i < 8; i++) beaa_free(xs[i]);
+            for (int i = 0; i < 8; i++) {
+                beaa_free(xs[i]);
+                beaa_free(xp[i]);
+            }
             free(u);
             beaa_free(a);
             beaa_free(b);

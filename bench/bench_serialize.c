@@ -134,7 +134,7 @@ int main(int argc, char **argv)
         t0 = now();
         CHECK(beaa_ckks_relin_key_deserialize(ctx, w.buf, w.len, &rk2));
         row(full ? "rk_full_read_mem" : "rk_seeded_read_mem", n, L + 1, w.len, now() - t0);
-        if (memcmp(rk2->key.data, rk->key.data, beaa_ckks_switch_key_words(ctx) * 8) != 0) {
+        if (memcmp(rk2->key.data, rk->key.data, beaa_ckks_switch_key_bytes(ctx)) != 0) {
             fprintf(stderr, "relin key round trip mismatch\n");
             return 1;
         }

@@ -8,6 +8,7 @@
 #include "ckks/context_internal.h"
 #include "ckks/keys.h"
 #include "ckks/sampler.h"
+#include "ckks/serialize.h"
 #include "ckks/types.h"
 
 static beaa_status sk_alloc(const beaa_ckks_context *c, beaa_ckks_secret_key **out)
@@ -155,6 +156,11 @@ size_t beaa_ckks_switch_key_words(const beaa_ckks_context *c)
     return (size_t)c->dnum * 2 * c->n_ext * c->n;
 }
 
+size_t beaa_ckks_switch_key_bytes(const beaa_ckks_context *c)
+{
+    return (size_t)c->dnum * 2 * beaa_ckks_serial_limbs_bytes(c, 0, c->n_ext);
+}
+
 beaa_status beaa_ckks_switch_key_alloc(const beaa_ckks_context *c, beaa_ckks_switch_key *key)
 {
     if (!c || !key) return BEAA_ERR_ARG;
@@ -162,37 +168,63 @@ beaa_status beaa_ckks_switch_key_alloc(const beaa_ckks_context *c, beaa_ckks_swi
     key->ctx = c;
     key->dnum = c->dnum;
     key->n_limbs = c->n_ext;
-    key->data = beaa_calloc(beaa_ckks_switch_key_words(c), sizeof *key->data);
+    key->row_bytes = beaa_ckks_serial_limbs_bytes(c, 0, c->n_ext);
+    key->data = beaa_calloc(beaa_ckks_switch_key_bytes(c), 1);
     return key->data ? BEAA_OK : BEAA_ERR_NOMEM;
 }
 
-void beaa_ckks_switch_key_expand_seed(beaa_ckks_switch_key *key)
+static uint8_t *key_row(const beaa_ckks_switch_key *key, unsigned j, unsigned c)
 {
-    if (!key || !key->ctx || !key->data) return;
+    return key->data + (size_t)(j * 2 + c) * key->row_bytes;
+}
+
+const uint8_t *beaa_ckks_switch_key_limb(const beaa_ckks_switch_key *key, unsigned j, unsigned c,
+                                         unsigned k)
+{
+    return key_row(key, j, c) + beaa_ckks_serial_limbs_bytes(key->ctx, 0, k);
+}
+
+int beaa_ckks_switch_key_get(const beaa_ckks_switch_key *key, unsigned j, unsigned c, unsigned k,
+                             uint64_t *out)
+{
+    return beaa_ckks_serial_unpack_limb(beaa_ckks_switch_key_limb(key, j, c, k), out, key->ctx->n,
+                                        &key->ctx->mod[k]);
+}
+
+void beaa_ckks_switch_key_set(beaa_ckks_switch_key *key, unsigned j, unsigned c, unsigned k,
+                              const uint64_t *in)
+{
+    beaa_ckks_serial_pack_limb(key_row(key, j, c) + beaa_ckks_serial_limbs_bytes(key->ctx, 0, k),
+                               in, key->ctx->n, key->ctx->mod[k].bits);
+}
+
+/* a_j of digit j from the key's seed into a (n_limbs limbs of N words), its streams in parallel
+ * Keccak lanes. */
+static void expand_digit(const beaa_ckks_switch_key *key, unsigned j, uint64_t *a)
+{
     const beaa_ckks_context *c = key->ctx;
-    const size_t total = (size_t)key->dnum * key->n_limbs;
-    uint64_t **out = malloc(total * sizeof *out), *dom = malloc(total * sizeof *dom);
-    unsigned *prime = malloc(total * sizeof *prime);
-    if (out && dom && prime) {
-        for (size_t t = 0; t < total; t++) {
-            unsigned j = (unsigned)(t / key->n_limbs), k = (unsigned)(t % key->n_limbs);
-            out[t] = key->data + ((size_t)(j * 2 + 1) * key->n_limbs + k) * c->n;
-            prime[t] = k;
-            dom[t] = BEAA_CKKS_DOMAIN_SWK_A + (uint64_t)j * 256 + k;
-        }
-        beaa_ckks_sample_uniform_seeded_limbs(c, out, prime, dom, total, key->seed, 1);
-    } else {
-        /* no memory for the stream table: one stream after the other */
-        for (size_t t = 0; t < total; t++) {
-            unsigned j = (unsigned)(t / key->n_limbs), k = (unsigned)(t % key->n_limbs);
-            beaa_ckks_sample_uniform_seeded(key->data + ((size_t)(j * 2 + 1) * key->n_limbs + k) * c->n,
-                                            c->n, &c->mod[k], key->seed,
-                                            BEAA_CKKS_DOMAIN_SWK_A + (uint64_t)j * 256 + k);
-        }
+    uint64_t *out[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL], dom[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL];
+    unsigned prime[BEAA_CKKS_MAX_PRIMES + BEAA_CKKS_MAX_SPECIAL];
+    for (unsigned k = 0; k < key->n_limbs; k++) {
+        out[k] = a + (size_t)k * c->n;
+        prime[k] = k;
+        dom[k] = BEAA_CKKS_DOMAIN_SWK_A + (uint64_t)j * 256 + k;
     }
-    free(out);
-    free(dom);
-    free(prime);
+    beaa_ckks_sample_uniform_seeded_limbs(c, out, prime, dom, key->n_limbs, key->seed, 1);
+}
+
+beaa_status beaa_ckks_switch_key_expand_seed(beaa_ckks_switch_key *key)
+{
+    if (!key || !key->ctx || !key->data) return BEAA_ERR_ARG;
+    const beaa_ckks_context *c = key->ctx;
+    uint64_t *a = beaa_alloc((size_t)key->n_limbs * c->n * sizeof *a);
+    if (!a) return BEAA_ERR_NOMEM;
+    for (unsigned j = 0; j < key->dnum; j++) {
+        expand_digit(key, j, a);
+        beaa_ckks_serial_pack_limbs(c, key_row(key, j, 1), a, 0, key->n_limbs);
+    }
+    beaa_free(a);
+    return BEAA_OK;
 }
 
 void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key)
@@ -203,28 +235,28 @@ void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key)
 }
 
 /* Fills key as a switching key from s' (sp: L+1 data limbs, NTT form) to the secret sec
- * (n_ext limbs, NTT form: sk's own, or for a Galois key an automorphism of it). */
+ * (n_ext limbs, NTT form: sk's own, or for a Galois key an automorphism of it). Digit by
+ * digit: a_j from the seed, b_j from it, both packed. */
 static beaa_status switch_key_gen(const beaa_ckks_secret_key *sk, const uint64_t *sec,
                                   const uint64_t *sp, beaa_ckks_switch_key *key)
 {
     const beaa_ckks_context *c = sk->ctx;
-    const size_t n = c->n;
+    const size_t n = c->n, limbs = (size_t)c->n_ext * n;
     beaa_status st = beaa_ckks_switch_key_alloc(c, key);
     if (st != BEAA_OK) return st;
     st = beaa_os_random(key->seed, sizeof key->seed);
     if (st != BEAA_OK) { beaa_ckks_switch_key_clear(key); return st; }
-    beaa_ckks_switch_key_expand_seed(key);
     int8_t *e8 = beaa_alloc(n);
-    uint64_t *e = beaa_alloc((size_t)c->n_ext * n * sizeof *e);
+    uint64_t *e = beaa_alloc(limbs * sizeof *e), *a = beaa_alloc(limbs * sizeof *a);
+    uint64_t *b = beaa_alloc(limbs * sizeof *b);
     beaa_xof x;
-    if (!e8 || !e) { st = BEAA_ERR_NOMEM; goto out; }
+    if (!e8 || !e || !a || !b) { st = BEAA_ERR_NOMEM; goto out; }
     st = beaa_xof_init_os(&x, 0xe1);
     if (st != BEAA_OK) goto out;
     for (unsigned j = 0; j < c->dnum; j++) {
         beaa_ckks_sample_gauss(&x, e8, n);
         beaa_ckks_small_to_ntt(c, e8, 0, c->n_ext, e);
-        uint64_t *b = key->data + (size_t)(j * 2) * c->n_ext * n;
-        const uint64_t *a = b + (size_t)c->n_ext * n;
+        expand_digit(key, j, a);
         b_from_a(c, b, a, sec, e, c->n_ext);
         /* gadget: + (P mod q_i) * s' on the primes of digit j */
         unsigned k0 = j * c->alpha, k1 = k0 + c->alpha;
@@ -233,11 +265,15 @@ static beaa_status switch_key_gen(const beaa_ckks_secret_key *sk, const uint64_t
             uint64_t w = c->p_mod[k], ws = beaa_shoup(w, c->mod[k].q);
             c->kern->mac_const(b + (size_t)k * n, sp + (size_t)k * n, n, w, ws, c->mod[k].q);
         }
+        beaa_ckks_serial_pack_limbs(c, key_row(key, j, 0), b, 0, c->n_ext);
+        beaa_ckks_serial_pack_limbs(c, key_row(key, j, 1), a, 0, c->n_ext);
     }
     beaa_xof_wipe(&x);
 out:
     beaa_free_secret(e8, n);
-    beaa_free_secret(e, (size_t)c->n_ext * n * sizeof *e);
+    beaa_free_secret(e, limbs * sizeof *e);
+    beaa_free(a);
+    beaa_free(b);
     if (st != BEAA_OK) beaa_ckks_switch_key_clear(key);
     return st;
 }

@@ -2,7 +2,8 @@
  * All keys are made at the top level (all data primes q_0..q_L, plus the special primes for
  * switching keys) and work at every lower level. Uniform 'a' parts come from a stored XOF seed;
  * secrets and errors come from OS entropy. Layout like types.h: limb k of polynomial c is
- * data + (c * n_limbs + k) * N, NTT form, extended prime numbering (q_0..q_L then p_0..p_{alpha-1}). */
+ * data + (c * n_limbs + k) * N, NTT form, extended prime numbering (q_0..q_L then p_0..p_{alpha-1});
+ * switching keys are held bit-packed (below). */
 #ifndef BEAA_CKKS_KEYS_H
 #define BEAA_CKKS_KEYS_H
 #include <stddef.h>
@@ -28,13 +29,17 @@ typedef struct beaa_ckks_public_key {
 
 /* A key-switching key from s' to s, hybrid decomposition: dnum pairs (b_j, a_j) over q_0..q_L and
  * p_0..p_{alpha-1}, b_j = -a_j*s + e_j + P*[q in digit j]*s' (the gadget factor is P mod q_i for
- * the primes of digit j and 0 elsewhere). */
+ * the primes of digit j and 0 elsewhere). Held bit-packed: each limb's N residues at its prime's
+ * bit size, the serialized limb form (serialize.h), which the key-switching inner product
+ * unpacks as it reads (ks_dot2 in kernels.h): a 50-bit limb takes 22% fewer bytes than 64-bit
+ * words, a 40-bit one 37%, and the inner product reads the key once per use. */
 typedef struct beaa_ckks_switch_key {
     const beaa_ckks_context *ctx;
     unsigned dnum;       /* number of digits */
     unsigned n_limbs;    /* L+1+alpha */
-    uint64_t *data;      /* dnum * 2 * n_limbs * N words: digit j, poly c (0=b,1=a), limb k at
-                            data + ((j*2 + c) * n_limbs + k) * N */
+    size_t row_bytes;    /* bytes of one polynomial: its n_limbs packed limbs */
+    uint8_t *data;       /* dnum * 2 polynomials: digit j, poly c (0=b, 1=a) at
+                            data + (j*2 + c) * row_bytes; its limb k at beaa_ckks_switch_key_limb */
     uint8_t seed[BEAA_SEED_BYTES]; /* a_j limb k from domain BEAA_CKKS_DOMAIN_SWK_A + j*256 + k */
 } beaa_ckks_switch_key;
 
@@ -77,14 +82,25 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_public_key_alloc(const beaa_ckks_context *
 void beaa_ckks_public_key_expand_seed(beaa_ckks_public_key *pk);
 void beaa_ckks_public_key_free(beaa_ckks_public_key *pk);
 
-/* Switching keys: allocation (deserialization), seed expansion (fills every a_j), free of the
- * contents (not the struct itself, which is usually embedded). */
+/* Switching keys: allocation (deserialization), seed expansion (fills every a_j; BEAA_ERR_NOMEM
+ * leaves them as they were), free of the contents (not the struct itself, which is usually
+ * embedded). */
 BEAA_MUST_CHECK beaa_status beaa_ckks_switch_key_alloc(const beaa_ckks_context *ctx,
                                                         beaa_ckks_switch_key *key);
-void beaa_ckks_switch_key_expand_seed(beaa_ckks_switch_key *key);
+BEAA_MUST_CHECK beaa_status beaa_ckks_switch_key_expand_seed(beaa_ckks_switch_key *key);
 void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key);
-/* Words of one switching key's data (dnum * 2 * n_limbs * N). */
+/* Residues of one switching key (dnum * 2 * n_limbs * N), and the bytes they take packed. */
 size_t beaa_ckks_switch_key_words(const beaa_ckks_context *ctx);
+size_t beaa_ckks_switch_key_bytes(const beaa_ckks_context *ctx);
+/* Limb k (extended numbering) of polynomial c (0 = b, 1 = a) of digit j: its packed bytes; the
+ * residues unpacked into out[0..N) (nonzero when one is not below its prime: corrupted); and
+ * packed from in[0..N) (each below the prime). */
+const uint8_t *beaa_ckks_switch_key_limb(const beaa_ckks_switch_key *key, unsigned j, unsigned c,
+                                         unsigned k);
+int beaa_ckks_switch_key_get(const beaa_ckks_switch_key *key, unsigned j, unsigned c, unsigned k,
+                             uint64_t *out);
+void beaa_ckks_switch_key_set(beaa_ckks_switch_key *key, unsigned j, unsigned c, unsigned k,
+                              const uint64_t *in);
 
 /* Relinearization key from sk. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_relin_key_gen(const beaa_ckks_secret_key *sk,

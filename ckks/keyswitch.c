@@ -9,6 +9,8 @@
 #include "ckks/context_internal.h"
 #include "ckks/keyswitch.h"
 #include "ckks/scratch.h"
+#include "ckks/serialize.h"
+#include "ckks/kernels/ref/ref.h"
 
 unsigned beaa_ckks_ks_digits(const beaa_ckks_context *c, unsigned level)
 {
@@ -77,7 +79,7 @@ static void digit_limb(const beaa_ckks_context *c, const uint64_t *y, unsigned l
 }
 
 /* r0/r1 = (c0, c1) * w + sum_j d[j] * (b_j, a_j) on extended prime kp (c0, c1 NULL: no first
- * term; ks_dot2 in kernels.h), 128-bit lazy accumulation:
+ * term; ks_dot2 in kernels.h, the key's limbs bit-packed), 128-bit lazy accumulation:
  * products < 2^122 and at most 48 digits, so the sums cannot overflow; one reduction each.
  * For q < 2^54 the sums (< 49 q^2 < 2^(b+62)) take the one-multiplication sum_reduce, else the
  * general beaa_reduce128. */
@@ -85,44 +87,45 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
                        const beaa_ckks_switch_key *key, unsigned kp, uint64_t *r0, uint64_t *r1,
                        const uint64_t *c0, const uint64_t *c1, uint64_t w)
 {
-    const size_t n = c->n, nl = key->n_limbs;
+    const size_t n = c->n;
     const beaa_modulus *m = &c->mod[kp];
-    const uint64_t *kb[BEAA_CKKS_MAX_PRIMES], *ka[BEAA_CKKS_MAX_PRIMES];
+    const uint8_t *kb[BEAA_CKKS_MAX_PRIMES], *ka[BEAA_CKKS_MAX_PRIMES];
+    const size_t off = beaa_ckks_serial_limbs_bytes(c, 0, kp);
     for (unsigned j = 0; j < nd; j++) {
-        kb[j] = key->data + ((size_t)(j * 2) * nl + kp) * n;
-        ka[j] = key->data + ((size_t)(j * 2 + 1) * nl + kp) * n;
+        kb[j] = key->data + (size_t)(j * 2) * key->row_bytes + off;
+        ka[j] = key->data + (size_t)(j * 2 + 1) * key->row_bytes + off;
     }
     if (c->kern->ks_dot2 != beaa_kernels_ref.ks_dot2) {
         /* SIMD kernel (AVX2 FMA for q < 2^50: about 1.5x the scalar loop below) */
         c->kern->ks_dot2(r0, r1, d, kb, ka, nd, n, m, c0, c1, w);
         return;
     }
-    /* the ref table: this scalar loop, faster than the generic ref kernel */
+    /* the ref table: this scalar loop, faster than the generic ref kernel (one-multiplication
+     * reduction), a group of 8 residues of each key row at a time */
     beaa_ckks_sum_reducer rd;
     const int fast = beaa_ckks_sum_reducer_init(&rd, m->q);
-    if (fast && nd == 4) {
-        /* the common case of our parameter sets: unrolled, one-multiplication reduction */
-        for (size_t i = 0; i < n; i++) {
-            uint64_t v0 = d[0][i], v1 = d[1][i], v2 = d[2][i], v3 = d[3][i];
-            beaa_u128 s0 = (beaa_u128)v0 * kb[0][i] + (beaa_u128)v1 * kb[1][i]
-                           + (beaa_u128)v2 * kb[2][i] + (beaa_u128)v3 * kb[3][i];
-            beaa_u128 s1 = (beaa_u128)v0 * ka[0][i] + (beaa_u128)v1 * ka[1][i]
-                           + (beaa_u128)v2 * ka[2][i] + (beaa_u128)v3 * ka[3][i];
-            if (c0) { s0 += (beaa_u128)c0[i] * w; s1 += (beaa_u128)c1[i] * w; }
-            r0[i] = beaa_ckks_sum_reduce(s0, &rd);
-            r1[i] = beaa_ckks_sum_reduce(s1, &rd);
+    const unsigned bits = m->bits;
+    for (size_t i = 0; i < n; i += 8) {
+        const size_t g = i / 8 * bits;
+        beaa_u128 s0[8], s1[8];
+        for (size_t t = 0; t < 8; t++) {
+            s0[t] = c0 ? (beaa_u128)c0[i + t] * w : 0;
+            s1[t] = c1 ? (beaa_u128)c1[i + t] * w : 0;
         }
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        beaa_u128 s0 = c0 ? (beaa_u128)c0[i] * w : 0, s1 = c1 ? (beaa_u128)c1[i] * w : 0;
         for (unsigned j = 0; j < nd; j++) {
-            uint64_t v = d[j][i];
-            s0 += (beaa_u128)v * kb[j][i];
-            s1 += (beaa_u128)v * ka[j][i];
+            uint64_t vb[8], va[8];
+            beaa_unpack8_ref(kb[j] + g, bits, vb);
+            beaa_unpack8_ref(ka[j] + g, bits, va);
+            for (size_t t = 0; t < 8; t++) {
+                uint64_t v = d[j][i + t];
+                s0[t] += (beaa_u128)v * vb[t];
+                s1[t] += (beaa_u128)v * va[t];
+            }
         }
-        r0[i] = fast ? beaa_ckks_sum_reduce(s0, &rd) : beaa_reduce128(s0, m);
-        r1[i] = fast ? beaa_ckks_sum_reduce(s1, &rd) : beaa_reduce128(s1, m);
+        for (size_t t = 0; t < 8; t++) {
+            r0[i + t] = fast ? beaa_ckks_sum_reduce(s0[t], &rd) : beaa_reduce128(s0[t], m);
+            r1[i + t] = fast ? beaa_ckks_sum_reduce(s1[t], &rd) : beaa_reduce128(s1[t], m);
+        }
     }
 }
 

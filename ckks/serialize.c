@@ -554,36 +554,61 @@ static size_t switch_key_max_bytes(const beaa_ckks_context *ctx)
 static int switch_key_seeded(const beaa_ckks_switch_key *key)
 {
     const beaa_ckks_context *ctx = key->ctx;
-    const size_t n = ctx_n(ctx);
     if (!key->data) return 0;
     for (unsigned j = 0; j < key->dnum; j++) {
-        const uint64_t *a = key->data + (size_t)(j * 2 + 1) * key->n_limbs * n;
         unsigned last = key->n_limbs - 1;
         uint64_t dom = BEAA_CKKS_DOMAIN_SWK_A + (uint64_t)j * 256;
-        if (!seed_matches(key->seed, dom, a, beaa_ckks_context_prime(ctx, 0)) ||
-            !seed_matches(key->seed, dom + last, a + (size_t)last * n,
-                          beaa_ckks_context_prime(ctx, last)))
+        uint64_t a0[SEED_CHECK_COEFFS], al[SEED_CHECK_COEFFS];
+        /* the first residues of the packed limbs (whole bytes: SEED_CHECK_COEFFS = 8) */
+        if (beaa_ckks_serial_unpack_limb(beaa_ckks_switch_key_limb(key, j, 1, 0), a0,
+                                         SEED_CHECK_COEFFS, beaa_ckks_context_prime(ctx, 0)) ||
+            beaa_ckks_serial_unpack_limb(beaa_ckks_switch_key_limb(key, j, 1, last), al,
+                                         SEED_CHECK_COEFFS, beaa_ckks_context_prime(ctx, last)))
+            return 0;
+        if (!seed_matches(key->seed, dom, a0, beaa_ckks_context_prime(ctx, 0)) ||
+            !seed_matches(key->seed, dom + last, al, beaa_ckks_context_prime(ctx, last)))
             return 0;
     }
     return 1;
 }
 
+/* A switching key's polynomials are held in the serialized limb form (keys.h): written as
+ * they are. */
 static beaa_status write_switch_key(beaa_serial_writer *w, const beaa_ckks_switch_key *key,
                                     int full)
 {
     const beaa_ckks_context *ctx = key->ctx;
-    if (!key->data || key->dnum != beaa_ckks_context_dnum(ctx) || key->n_limbs != ctx_n_ext(ctx))
+    if (!key->data || key->dnum != beaa_ckks_context_dnum(ctx) || key->n_limbs != ctx_n_ext(ctx) ||
+        key->row_bytes != beaa_ckks_serial_limbs_bytes(ctx, 0, key->n_limbs))
         return BEAA_ERR_ARG;
-    const size_t n = ctx_n(ctx);
     beaa_status s = beaa_serial_write_u32(w, key->dnum);
     if (s == BEAA_OK) s = beaa_serial_write_u32(w, key->n_limbs);
     if (s == BEAA_OK && !full) s = beaa_serial_write_bytes(w, key->seed, BEAA_SEED_BYTES);
     for (unsigned j = 0; j < key->dnum && s == BEAA_OK; j++) {
-        const uint64_t *b = key->data + (size_t)(j * 2) * key->n_limbs * n;
-        s = write_limbs(w, ctx, b, 0, key->n_limbs);
-        if (s == BEAA_OK && full) s = write_limbs(w, ctx, b + (size_t)key->n_limbs * n, 0, key->n_limbs);
+        const uint8_t *b = key->data + (size_t)(j * 2) * key->row_bytes;
+        s = beaa_serial_write_bytes(w, b, key->row_bytes);
+        if (s == BEAA_OK && full) s = beaa_serial_write_bytes(w, b + key->row_bytes, key->row_bytes);
     }
     return s;
+}
+
+/* One packed polynomial of a switching key, every residue checked against its prime. */
+static beaa_status read_key_row(beaa_serial_reader *r, const beaa_ckks_context *ctx,
+                                uint8_t *row, uint64_t *tmp)
+{
+    const uint8_t *src;
+    const unsigned nl = ctx_n_ext(ctx);
+    beaa_status s = beaa_serial_read_view(r, &src, beaa_ckks_serial_limbs_bytes(ctx, 0, nl));
+    if (s != BEAA_OK) return s;
+    const size_t n = ctx_n(ctx);
+    size_t off = 0;
+    for (unsigned k = 0; k < nl; k++) {
+        const beaa_modulus *m = beaa_ckks_context_prime(ctx, k);
+        if (beaa_ckks_serial_unpack_limb(src + off, tmp, n, m)) return BEAA_ERR_CORRUPT;
+        off += beaa_ckks_serial_limb_bytes(n, m->bits);
+    }
+    memcpy(row, src, off);
+    return BEAA_OK;
 }
 
 /* Reads a body into key (allocated here; cleared on error). */
@@ -596,19 +621,18 @@ static beaa_status read_switch_key(beaa_serial_reader *r, const beaa_ckks_contex
     if (s != BEAA_OK) return s;
     if (dnum != beaa_ckks_context_dnum(ctx) || nl != ctx_n_ext(ctx)) return BEAA_ERR_CORRUPT;
     if ((s = beaa_ckks_switch_key_alloc(ctx, key)) != BEAA_OK) return s;
-    const size_t n = ctx_n(ctx);
-    if (seeded) s = beaa_serial_read_bytes(r, key->seed, BEAA_SEED_BYTES);
+    uint64_t *tmp = beaa_alloc(ctx_n(ctx) * sizeof *tmp);
+    if (!tmp) s = BEAA_ERR_NOMEM;
+    if (s == BEAA_OK && seeded) s = beaa_serial_read_bytes(r, key->seed, BEAA_SEED_BYTES);
     for (unsigned j = 0; j < dnum && s == BEAA_OK; j++) {
-        uint64_t *b = key->data + (size_t)(j * 2) * nl * n;
-        s = read_limbs(r, ctx, b, 0, nl);
-        if (s == BEAA_OK && !seeded) s = read_limbs(r, ctx, b + (size_t)nl * n, 0, nl);
+        uint8_t *b = key->data + (size_t)(j * 2) * key->row_bytes;
+        s = read_key_row(r, ctx, b, tmp);
+        if (s == BEAA_OK && !seeded) s = read_key_row(r, ctx, b + key->row_bytes, tmp);
     }
-    if (s != BEAA_OK) {
-        beaa_ckks_switch_key_clear(key);
-        return s;
-    }
-    if (seeded) beaa_ckks_switch_key_expand_seed(key);
-    return BEAA_OK;
+    beaa_free(tmp);
+    if (s == BEAA_OK && seeded) s = beaa_ckks_switch_key_expand_seed(key);
+    if (s != BEAA_OK) beaa_ckks_switch_key_clear(key);
+    return s;
 }
 
 beaa_status beaa_ckks_relin_key_serialize(const beaa_ckks_relin_key *rk, int full,

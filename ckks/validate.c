@@ -1,7 +1,10 @@
 /* validate.c - invariants of CKKS objects in memory (see validate.h). */
 #include <math.h>
 #include "ckks/context_internal.h"
+#include "ckks/keys.h"
+#include "ckks/serialize.h"
 #include "ckks/validate.h"
+#include "lib/mem.h"
 #include "lib/ct.h"
 
 int beaa_ckks_scale_in_range(const beaa_ckks_context *ctx, unsigned level, double scale)
@@ -77,11 +80,18 @@ beaa_status beaa_ckks_switch_key_validate(const beaa_ckks_switch_key *key)
 {
     if (!key || !key->ctx || !key->data) return BEAA_ERR_ARG;
     const beaa_ckks_context *c = key->ctx;
-    if (key->dnum != c->dnum || key->n_limbs != c->n_ext) return BEAA_ERR_CORRUPT;
-    for (unsigned p = 0; p < 2 * key->dnum; p++)
-        if (!limbs_reduced(c, key->data + (size_t)p * key->n_limbs * c->n, 0, key->n_limbs))
-            return BEAA_ERR_CORRUPT;
-    return BEAA_OK;
+    if (key->dnum != c->dnum || key->n_limbs != c->n_ext ||
+        key->row_bytes != beaa_ckks_serial_limbs_bytes(c, 0, c->n_ext))
+        return BEAA_ERR_CORRUPT;
+    uint64_t *tmp = beaa_alloc(c->n * sizeof *tmp);
+    if (!tmp) return BEAA_ERR_NOMEM;
+    int bad = 0;
+    for (unsigned j = 0; j < key->dnum && !bad; j++)
+        for (unsigned p = 0; p < 2 && !bad; p++)
+            for (unsigned k = 0; k < key->n_limbs && !bad; k++)
+                bad = beaa_ckks_switch_key_get(key, j, p, k, tmp);
+    beaa_free(tmp);
+    return bad ? BEAA_ERR_CORRUPT : BEAA_OK;
 }
 
 beaa_status beaa_ckks_relin_key_validate(const beaa_ckks_relin_key *rk)

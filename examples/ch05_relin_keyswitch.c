@@ -81,7 +81,7 @@ static int run(const char *name, unsigned n_special, unsigned special_bits)
     printf("%s: %u special prime(s) of %u bits, %u digits of %u primes, log2(QP) = %.0f, "
            "relinearization key %.1f MiB\n", name, n_special, special_bits,
            beaa_ckks_context_dnum(ctx), n_special, beaa_ckks_context_log2_qp(ctx),
-           (double)beaa_ckks_switch_key_words(ctx) * 8 / 1048576.0);
+           (double)beaa_ckks_switch_key_bytes(ctx) / 1048576.0);
 
     beaa_ckks_secret_key *sk;
     beaa_ckks_relin_key *rk;

@@ -82,7 +82,7 @@ int main(void)
     TRY(beaa_ckks_galois_keys_gen(sk, steps, NSTEPS, 1, &gk));
     printf("%zu Galois keys (%d powers of two + conjugation) in %.2f s, %.1f MiB each\n",
            gk->count, NSTEPS, now() - t0,
-           (double)beaa_ckks_switch_key_words(ctx) * 8 / 1048576.0);
+           (double)beaa_ckks_switch_key_bytes(ctx) / 1048576.0);
 
     double *x = malloc(slots * sizeof *x), *want = malloc(slots * sizeof *want),
            *wim = malloc(slots * sizeof *wim), *re = malloc(slots * sizeof *re),

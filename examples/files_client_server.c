@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     size_t n = beaa_ckks_context_n(ctx), slots = n / 2;
     printf("params %ld B, secret key %ld B (2 bits/coefficient), relin key %ld B "
            "(in memory %zu B)\n", file_size(params), file_size(skey), file_size(rkey),
-           beaa_ckks_switch_key_words(ctx) * 8);
+           beaa_ckks_switch_key_bytes(ctx));
     beaa_status again = beaa_ckks_secret_key_save(sk, skey, 0);
     printf("saving the secret key again without overwrite: %s\n", beaa_strerror(again));
 

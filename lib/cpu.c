@@ -47,9 +47,10 @@ static void detect(void)
     __cpuid_count(7, 0, a, b, c, d);
     int avx2 = (b >> 5) & 1, bmi2 = (b >> 8) & 1;
     int f = (b >> 16) & 1, dq = (b >> 17) & 1, ifma = (b >> 21) & 1;
-    int bw = (b >> 30) & 1, vl = (b >> 31) & 1;
+    int bw = (b >> 30) & 1, vl = (b >> 31) & 1, vbmi = (c >> 1) & 1;
     have_avx2 = ymm_os && avx2 && bmi2 && fma;
-    have_avx512 = have_avx2 && zmm_os && f && dq && ifma && bw && vl;
+    /* VBMI (vpermb) unpacks the bit-packed switching keys; every IFMA CPU so far has it */
+    have_avx512 = have_avx2 && zmm_os && f && dq && ifma && bw && vl && vbmi;
 #endif
 }
 

@@ -6,7 +6,7 @@
 
 typedef enum beaa_isa { BEAA_ISA_REF = 0, BEAA_ISA_AVX2 = 1, BEAA_ISA_AVX512 = 2 } beaa_isa;
 
-/* Best ISA this CPU and OS support (AVX512 means F+VL+DQ+BW+IFMA with OS ZMM state enabled). */
+/* Best ISA this CPU and OS support (AVX512 means F+VL+DQ+BW+IFMA+VBMI with OS ZMM state enabled). */
 beaa_isa beaa_cpu_best_isa(void);
 /* Whether the CPU supports isa. */
 int beaa_cpu_supports(beaa_isa isa);

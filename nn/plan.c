@@ -163,7 +163,9 @@ beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *o
     plan->spec.allow_insecure = o.allow_insecure;
     plan->max_bits = beaa_ckks_security_max_logqp(log_n);
     unsigned dnum = (L + 1 + o.n_special - 1) / o.n_special;
-    plan->key_bytes = (size_t)dnum * 2 * (L + 1 + o.n_special) * ((size_t)1 << log_n) * 8;
+    /* the relinearization key, bit-packed (ckks/keys.h): N/8 groups of `bits` bytes per limb */
+    const size_t row_bits = o.base_bits + (size_t)L * o.stage_bits + (size_t)o.n_special * o.special_bits;
+    plan->key_bytes = (size_t)dnum * 2 * row_bits * (((size_t)1 << log_n) / 8);
     plan->input_cts = (size_t)net->in_c * net->in_h * net->in_w;
     plan->output_cts = net->num_classes;
     estimate_peaks(net, &plan->spec, threads, plan->key_bytes, &plan->peak_bytes, &plan->peak_upload_bytes);

@@ -726,7 +726,7 @@ static void assert_ct_equal(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphe
 
 static size_t switch_key_bytes(const beaa_ckks_context *ctx)
 {
-    return beaa_ckks_switch_key_words(ctx) * 8;
+    return beaa_ckks_switch_key_bytes(ctx);
 }
 
 /* Packed limbs against a bit-by-bit oracle, every prime size, lengths around the 8-value groups

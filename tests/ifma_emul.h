@@ -173,4 +173,26 @@ static inline __m512i _mm512_maskz_compress_epi64(unsigned char k, __m512i a)
     return r;
 }
 typedef unsigned char __mmask8;
+typedef uint64_t __mmask64;
+/* vmovdqu8 zero-masked load: byte i from p when bit i of k is set (other bytes are not read) */
+static inline __m512i _mm512_maskz_loadu_epi8(__mmask64 k, const void *p)
+{
+    __m512i r;
+    uint8_t b[64];
+    for (int i = 0; i < 64; i++) b[i] = (k >> i) & 1 ? ((const uint8_t *)p)[i] : 0;
+    memcpy(r.v, b, 64);
+    return r;
+}
+/* vpermb (VBMI): byte i of the result is byte idx[i] & 63 of a */
+static inline __m512i _mm512_permutexvar_epi8(__m512i idx, __m512i a)
+{
+    __m512i r;
+    uint8_t ib[64], ab[64], rb[64];
+    memcpy(ib, idx.v, 64);
+    memcpy(ab, a.v, 64);
+    for (int i = 0; i < 64; i++) rb[i] = ab[ib[i] & 63];
+    memcpy(r.v, rb, 64);
+    return r;
+}
+
 #endif

@@ -95,12 +95,16 @@ typedef struct beaa_kernels {
 
     /* Key-switching inner product over nd digits (1 <= nd <= 63):
      * r0[i] = (c0 ? c0[i] * w : 0) + sum_j d[j][i] * kb[j][i] mod q, r1 the same with c1, ka.
-     * c0, c1 both NULL or both set: the part of the result that does not come from the key, such
-     * as P * c_k in a relinearization (w = P mod q), or r0, r1 themselves with w = 1 (accumulate).
-     * All inputs in [0, q), w too; outputs in [0, q); r0, r1 must not alias d, kb or ka (c0 may
-     * be r0, c1 r1). (Rotations permute the key-switched result, not the digits: keys.h.) */
+     * The key rows kb[j], ka[j] are bit-packed: n residues of m->bits bits each, little-endian,
+     * the serialized limb form (ckks/serialize.h: 8 residues fill m->bits whole bytes, so
+     * residue i, i a multiple of 8, starts at byte (i / 8) * m->bits); the kernels read no byte
+     * past a row's n * m->bits / 8. c0, c1 both NULL or both set: the part of the result that
+     * does not come from the key, such as P * c_k in a relinearization (w = P mod q), or r0, r1
+     * themselves with w = 1 (accumulate). All inputs in [0, q), w too; outputs in [0, q); n a
+     * multiple of 8; r0, r1 must not alias d (c0 may be r0, c1 r1). (Rotations permute the
+     * key-switched result, not the digits: keys.h.) */
     void (*ks_dot2)(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                    const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                    const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
                     const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w);
 
     /* Automorphism as a permutation (valid in NTT form): r[i] = a[perm[i]], r != a. */

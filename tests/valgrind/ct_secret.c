@@ -64,7 +64,7 @@ static void public_ct(const beaa_ckks_ciphertext *ct)
 
 static void public_switch_key(const beaa_ckks_switch_key *k)
 {
-    PUBLIC(k->data, (size_t)k->dnum * 2 * k->n_limbs * beaa_ckks_context_n(k->ctx) * 8);
+    PUBLIC(k->data, (size_t)k->dnum * 2 * k->row_bytes);
     PUBLIC(k->seed, sizeof k->seed);
 }
 

@@ -37,7 +37,7 @@ void beaa_conv_overflow_avx2(uint8_t *u, const uint64_t *const *x, const double 
                              size_t n);
 /* Exact FMA path for q < 2^50 (the ref kernel else). */
 void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                       const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                       const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
                        const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1,
                        uint64_t w);
 

@@ -48,7 +48,7 @@ void beaa_basis_conv_sub_avx512(uint64_t *r, const uint64_t *const *x, const uin
                                 size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
                                 const uint64_t *corr);
 void beaa_ks_dot2_avx512(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                         const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                         const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
                          const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1,
                          uint64_t w);
 

@@ -4,19 +4,33 @@
 #include "ckks/kernels/ref/ref.h"
 
 void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                      const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                      const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
                       const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w)
 {
-    /* terms < q^2 < 2^122 and nd <= 63: nd + 1 terms stay below 2^128 */
-    for (size_t i = 0; i < n; i++) {
-        beaa_u128 s0 = c0 ? (beaa_u128)c0[i] * w : 0, s1 = c1 ? (beaa_u128)c1[i] * w : 0;
-        for (size_t j = 0; j < nd; j++) {
-            uint64_t v = d[j][i];
-            s0 += (beaa_u128)v * kb[j][i];
-            s1 += (beaa_u128)v * ka[j][i];
+    /* terms < q^2 < 2^122 and nd <= 63: nd + 1 terms stay below 2^128. Groups of 8 residues:
+     * one group of each packed key row at a time (m->bits bytes each). */
+    const unsigned bits = m->bits;
+    for (size_t i = 0; i < n; i += 8) {
+        const size_t off = i / 8 * bits;
+        beaa_u128 s0[8], s1[8];
+        for (size_t t = 0; t < 8; t++) {
+            s0[t] = c0 ? (beaa_u128)c0[i + t] * w : 0;
+            s1[t] = c1 ? (beaa_u128)c1[i + t] * w : 0;
         }
-        r0[i] = beaa_reduce128(s0, m);
-        r1[i] = beaa_reduce128(s1, m);
+        for (size_t j = 0; j < nd; j++) {
+            uint64_t b[8], a[8];
+            beaa_unpack8_ref(kb[j] + off, bits, b);
+            beaa_unpack8_ref(ka[j] + off, bits, a);
+            for (size_t t = 0; t < 8; t++) {
+                uint64_t v = d[j][i + t];
+                s0[t] += (beaa_u128)v * b[t];
+                s1[t] += (beaa_u128)v * a[t];
+            }
+        }
+        for (size_t t = 0; t < 8; t++) {
+            r0[i + t] = beaa_reduce128(s0[t], m);
+            r1[i + t] = beaa_reduce128(s1[t], m);
+        }
     }
 }
 

@@ -3,7 +3,28 @@
  * Semantics and ranges of each function are those of the same-named field in kernels.h. */
 #ifndef BEAA_KERNELS_REF_H
 #define BEAA_KERNELS_REF_H
+#include <string.h>
 #include "ckks/kernels/kernels.h"
+
+/* One group of a bit-packed row (kernels.h ks_dot2): the 8 residues of bits (1 to 61) bits each
+ * stored little-endian in exactly g[0 .. bits), into v[0..7]. The group as 64-bit words (one
+ * copy; byte by byte on a big-endian host), then each residue from one or two of them. */
+static inline void beaa_unpack8_ref(const uint8_t *g, unsigned bits, uint64_t *v)
+{
+    uint64_t w[9] = {0};
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(w, g, bits);
+#else
+    for (unsigned i = 0; i < bits; i++) w[i / 8] |= (uint64_t)g[i] << (8 * (i % 8));
+#endif
+    const uint64_t mask = ((uint64_t)1 << bits) - 1;
+    for (unsigned k = 0, pos = 0; k < 8; k++, pos += bits) {
+        const unsigned wi = pos / 64, sh = pos % 64;
+        uint64_t x = w[wi] >> sh;
+        if (sh + bits > 64) x |= w[wi + 1] << (64 - sh);
+        v[k] = x & mask;
+    }
+}
 
 void beaa_ntt_fwd_ref(const beaa_ntt_tables *t, uint64_t *a);
 void beaa_ntt_fwd_lazy_ref(const beaa_ntt_tables *t, uint64_t *a);
@@ -36,7 +57,7 @@ void beaa_basis_conv_sub_ref(uint64_t *r, const uint64_t *const *x, const uint64
 void beaa_conv_overflow_ref(uint8_t *u, const uint64_t *const *x, const double *rc, size_t n_in,
                             size_t n);
 void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                      const uint64_t *const *kb, const uint64_t *const *ka, size_t nd, size_t n,
+                      const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
                       const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1,
                       uint64_t w);
 void beaa_lin_dot_ref(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
