@@ -112,6 +112,20 @@ static void b_sub_mul_const(bench_ctx *c)
 static void b_basis_conv(bench_ctx *c) { c->k->basis_conv(c->r, c->x, c->c, c->n_in, c->n, &c->m); }
 /* the mod-up of one 2-limb digit (bench_ckks's N=2^14 set: 2 special primes) */
 static void b_basis_conv2(bench_ctx *c) { c->k->basis_conv(c->r, c->x, c->c, 2, c->n, &c->m); }
+/* a 4-limb digit (x[0..3]) raised to two primes in one pass (into r and b), against basis_conv_4
+ * twice (the mod-up of bench_ckks's N=2^15 set, slots two at a time) */
+static void b_basis_conv_multi(bench_ctx *c)
+{
+    uint64_t *r[2] = {c->r, c->b};
+    const uint64_t *cs[2] = {c->c, c->c + 4};
+    const beaa_modulus *p[2] = {&c->m, &c->m};
+    c->k->basis_conv_multi(r, c->x, cs, 4, c->n, p, 2);
+}
+static void b_basis_conv_4x2(bench_ctx *c)
+{
+    c->k->basis_conv(c->r, c->x, c->c, 4, c->n, &c->m);
+    c->k->basis_conv(c->b, c->x, c->c + 4, 4, c->n, &c->m);
+}
 /* the mod-down of a rescale merged into a key switch at our parameters: 5 dropped primes
  * (N=2^15, 4 special primes), 3 (N=2^14, 2 special primes) */
 static void b_basis_conv_sub(bench_ctx *c)
@@ -275,6 +289,7 @@ int main(int argc, char **argv)
         {"mac_mod", b_mac_mod, 0},          {"mul_const", b_mul_const, 0},
         {"mac_const", b_mac_const, 0},      {"sub_mul_const", b_sub_mul_const, 0},
         {"basis_conv_8", b_basis_conv, 0},  {"basis_conv_2", b_basis_conv2, 0},
+        {"basis_conv_4_twice", b_basis_conv_4x2, 0}, {"basis_conv_multi_4_to_2", b_basis_conv_multi, 0},
         {"ks_dot2_4", b_ks_dot2, 0},        {"ks_dot2_4_times", b_ks_dot2_times, 0},
         {"basis_conv_sub_5", b_basis_conv_sub, 0}, {"basis_conv_sub_3", b_basis_conv_sub3, 0},
         {"conv_overflow_5", b_conv_overflow, 0},

@@ -2,9 +2,12 @@
  * one-multiplication reduction of inner-product sums against 128-bit `%` (extreme and random
  * sums, every prime size 20..54 bits), and the rounding division by a product of dropped primes
  * (mod-down, mod-down merged with rescale; one or two polynomials, in place or into another
- * buffer) against GMP on random integers, with 1 and 2 threads giving the same bits. */
+ * buffer) against GMP on random integers, with 1 and 2 threads giving the same bits; the
+ * key-switching product raising digits to two slots per pass (one thread, inputs beyond 1 MiB)
+ * against one slot at a time (two threads), bit for bit, and against plaintext products. */
 #include <check.h>
 #include <gmp.h>
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +135,67 @@ static int check_div(const beaa_ckks_context *ctx, const uint64_t *out, unsigned
 
 /* mod-down (drop the special primes) and mod-down + rescale (drop q_l too), for one polynomial
  * in place and two polynomials into separate outputs; 1 and 2 threads bit-identical */
+/* N = 2^15, 6 data primes, 2 special (8 slots, 3 digits; mod-up inputs 1.5 MiB): with one
+ * thread ks_product raises the digits to two slots per basis_conv_multi pass, with two threads
+ * one slot at a time (4 groups < 4 per thread): the same ciphertext bit for bit, and the product
+ * decrypts to x*y within 2^-20. */
+START_TEST(test_slot_groups)
+{
+    const unsigned bits[6] = {50, 40, 40, 40, 40, 40};
+    beaa_ckks_params_spec sp;
+    beaa_ckks_context *ctx;
+    beaa_ckks_secret_key *sk;
+    beaa_ckks_relin_key *rk;
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 15, bits, 6, 2, 50), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, &ctx), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_secret_key_gen(ctx, &sk), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_relin_key_gen(sk, &rk), BEAA_OK);
+    const size_t S = beaa_ckks_context_slots(ctx);
+    const unsigned L = beaa_ckks_context_max_level(ctx);
+    double *x = malloc(S * sizeof *x), *y = malloc(S * sizeof *y), *z = malloc(S * sizeof *z);
+    ck_assert(x && y && z);
+    for (size_t i = 0; i < S; i++) {
+        x[i] = (double)(rnd64() % 2001) / 1000.0 - 1.0;
+        y[i] = (double)(rnd64() % 2001) / 1000.0 - 1.0;
+    }
+    beaa_ckks_ciphertext *a, *b, *r[2];
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, L, &a), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, L, &b), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, x, S, 0x1p40, L, a), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_encrypt_sk_values(sk, y, S, 0x1p40, L, b), BEAA_OK);
+    const int saved = omp_get_max_threads();
+    for (int t = 0; t < 2; t++) {
+        ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, L, &r[t]), BEAA_OK);
+        omp_set_num_threads(t + 1);
+        ck_assert_int_eq(beaa_ckks_mul_relin_rescale(a, b, rk, r[t]), BEAA_OK);
+    }
+    omp_set_num_threads(saved);
+    ck_assert_uint_eq(r[0]->level, L - 1);
+    ck_assert_mem_eq(r[0]->data, r[1]->data, (size_t)2 * L * beaa_ckks_context_n(ctx) * 8);
+    beaa_ckks_plaintext *pt;
+    ck_assert_int_eq(beaa_ckks_plaintext_new(ctx, L - 1, &pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decrypt(sk, r[0], pt), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_decode_real(pt, z, S), BEAA_OK);
+    double err = 0;
+    for (size_t i = 0; i < S; i++) {
+        double e = fabs(z[i] - x[i] * y[i]);
+        if (e > err) err = e;
+    }
+    ck_assert_msg(err < 0x1p-20, "max error %g", err);
+    beaa_ckks_plaintext_free(pt);
+    beaa_ckks_ciphertext_free(a);
+    beaa_ckks_ciphertext_free(b);
+    beaa_ckks_ciphertext_free(r[0]);
+    beaa_ckks_ciphertext_free(r[1]);
+    free(x);
+    free(y);
+    free(z);
+    beaa_ckks_relin_key_free(rk);
+    beaa_ckks_secret_key_free(sk);
+    beaa_ckks_context_free(ctx);
+}
+END_TEST
+
 START_TEST(test_divide_vs_gmp)
 {
     beaa_ckks_context *ctx = make_ctx();
@@ -236,6 +300,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_sum_reduce);
     tcase_add_test(tc, test_divide_vs_gmp);
+    tcase_add_test(tc, test_slot_groups);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK); /* libgomp's thread pool does not survive fork */

@@ -45,6 +45,7 @@
 #define beaa_shake256_x8_avx512 emu_shake256_x8_avx512
 #define beaa_basis_conv_avx512 emu_basis_conv_avx512
 #define beaa_basis_conv_sub_avx512 emu_basis_conv_sub_avx512
+#define beaa_basis_conv_multi_avx512 emu_basis_conv_multi_avx512
 #define beaa_ks_dot2_avx512 emu_ks_dot2_avx512
 #include "ckks/kernels/avx512/ntt_avx512.c"
 #include "ckks/kernels/avx512/arith_avx512.c"
@@ -72,6 +73,7 @@ static const beaa_kernels emu_kernels_avx512 = {
     .tensor = emu_tensor_avx512,
     .basis_conv = emu_basis_conv_avx512,
     .basis_conv_sub = emu_basis_conv_sub_avx512,
+    .basis_conv_multi = emu_basis_conv_multi_avx512,
     .conv_overflow = beaa_conv_overflow_ref,
     .ks_dot2 = emu_ks_dot2_avx512,
     .permute = beaa_permute_ref,
@@ -355,6 +357,35 @@ static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
                 for (size_t j = 0; j < n; j++)
                     EXPECT(r0[j] == r1[j], "basis_conv/%s p=%u bits dist=%d n_in=%zu at %zu",
                            k->name, p_bits[pi], dist, n_in, j);
+                /* basis_conv_multi: 1..4 outputs (cycling with n_in), this prime and others
+                 * of 50, 36 and 59 bits (the last handed to ref), each against basis_conv */
+                {
+                    const size_t n_out = 1 + li % BEAA_CONV_MULTI_MAX;
+                    const unsigned ob[BEAA_CONV_MULTI_MAX] = {p_bits[pi], 50, 36, 59};
+                    beaa_modulus mo[BEAA_CONV_MULTI_MAX];
+                    const beaa_modulus *po[BEAA_CONV_MULTI_MAX];
+                    uint64_t *ro[BEAA_CONV_MULTI_MAX], *co[BEAA_CONV_MULTI_MAX];
+                    for (size_t s = 0; s < n_out; s++) {
+                        beaa_modulus_init(&mo[s], s ? test_find_ntt_prime(ob[s], 1024, 5) : p);
+                        po[s] = &mo[s];
+                        ro[s] = beaa_alloc(n * 8);
+                        co[s] = malloc(n_in * 8);
+                        ck_assert(ro[s] && co[s]);
+                        for (size_t i = 0; i < n_in; i++) co[s][i] = s ? test_rng_below(mo[s].q) : c[i];
+                    }
+                    k->basis_conv_multi(ro, (const uint64_t *const *)x, (const uint64_t *const *)co,
+                                        n_in, n, po, n_out);
+                    for (size_t s = 0; s < n_out; s++) {
+                        uint64_t *want = s ? r1 : r0; /* r0: the ref result of prime p above */
+                        if (s) beaa_kernels_ref.basis_conv(r1, (const uint64_t *const *)x, co[s], n_in, n, po[s]);
+                        for (size_t j = 0; j < n; j++)
+                            EXPECT(ro[s][j] == want[j],
+                                   "basis_conv_multi/%s p=%u bits dist=%d n_in=%zu out %zu/%zu at %zu",
+                                   k->name, p_bits[pi], dist, n_in, s, n_out, j);
+                        beaa_free(ro[s]);
+                        free(co[s]);
+                    }
+                }
                 if (k == &beaa_kernels_ref) { /* the oracle against GMP */
                     mpz_t acc, tmp;
                     mpz_init(acc);

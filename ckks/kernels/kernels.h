@@ -80,6 +80,14 @@ typedef struct beaa_kernels {
      * values in [0, 2^61) and c[i] < p. 128-bit lazy accumulation, one reduction per output. */
     void (*basis_conv)(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                        size_t n, const beaa_modulus *p);
+    /* basis_conv to several primes from the same inputs: r[s] = basis_conv(x, c[s], n_in, n,
+     * p[s]) for s < n_out (1 <= n_out <= BEAA_CONV_MULTI_MAX), bit for bit. The avx512 version
+     * converts a block of coefficients to every prime before the next block, so the inputs are
+     * read once instead of n_out times (the mod-up raises a digit to two slots at a time when
+     * the digits' inputs do not fit in L2: keyswitch.c). */
+    void (*basis_conv_multi)(uint64_t *const *r, const uint64_t *const *x,
+                             const uint64_t *const *c, size_t n_in, size_t n,
+                             const beaa_modulus *const *p, size_t n_out);
     /* The mod-down form: r[k] = (sum_{i < n_in} x[i][k] * c[i] - corr[u[k]]) mod p, where
      * u[k] <= n_in indexes corr (n_in + 1 values < p): the overflow correction of the rounding
      * division by the dropped primes (keyswitch.c). x, c as in basis_conv. */
@@ -138,6 +146,8 @@ typedef struct beaa_kernels {
 
 /* Largest k of lin_dot: k lower halves of 104-bit products below 2^52 each stay below 2^64. */
 #define BEAA_LIN_DOT_MAX_K 4095
+/* The most primes one basis_conv_multi call converts to. */
+#define BEAA_CONV_MULTI_MAX 4
 
 /* The reference table (always available). */
 extern const beaa_kernels beaa_kernels_ref;

@@ -30,6 +30,9 @@ void beaa_tensor_avx2(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *
 /* Exact FMA path for p < 2^50 and inputs x < 2^51 (checked per block of 4 outputs); ref else. */
 void beaa_basis_conv_avx2(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                           size_t n, const beaa_modulus *p);
+void beaa_basis_conv_multi_avx2(uint64_t *const *r, const uint64_t *const *x,
+                                const uint64_t *const *c, size_t n_in, size_t n,
+                                const beaa_modulus *const *p, size_t n_out);
 void beaa_basis_conv_sub_avx2(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
                               size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
                               const uint64_t *corr);

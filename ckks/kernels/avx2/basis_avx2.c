@@ -153,3 +153,12 @@ void beaa_conv_overflow_avx2(uint8_t *u, const uint64_t *const *x, const double 
         beaa_conv_overflow_ref(u + k, xs, rc, n_in, n - k);
     }
 }
+
+/* basis_conv_multi: one output after the other (the double-precision conversion of 4-lane
+ * blocks has no cheaper way to share its input reads here) */
+void beaa_basis_conv_multi_avx2(uint64_t *const *r, const uint64_t *const *x,
+                                const uint64_t *const *c, size_t n_in, size_t n,
+                                const beaa_modulus *const *p, size_t n_out)
+{
+    for (size_t s = 0; s < n_out; s++) beaa_basis_conv_avx2(r[s], x, c[s], n_in, n, p[s]);
+}

@@ -20,6 +20,7 @@ const beaa_kernels beaa_kernels_avx2 = {
     .sub_mul_const = beaa_sub_mul_const_avx2,
     .tensor = beaa_tensor_avx2,
     .basis_conv = beaa_basis_conv_avx2,
+    .basis_conv_multi = beaa_basis_conv_multi_avx2,
     .basis_conv_sub = beaa_basis_conv_sub_avx2,
     .conv_overflow = beaa_conv_overflow_avx2,
     .ks_dot2 = beaa_ks_dot2_avx2,

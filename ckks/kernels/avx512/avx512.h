@@ -44,6 +44,9 @@ void beaa_shake256_x8_avx512(uint8_t *const *out, size_t outlen, const uint8_t *
                              size_t len);
 void beaa_basis_conv_avx512(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                             size_t n, const beaa_modulus *p);
+void beaa_basis_conv_multi_avx512(uint64_t *const *r, const uint64_t *const *x,
+                                  const uint64_t *const *c, size_t n_in, size_t n,
+                                  const beaa_modulus *const *p, size_t n_out);
 void beaa_basis_conv_sub_avx512(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
                                 size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
                                 const uint64_t *corr);

@@ -151,6 +151,51 @@ void beaa_basis_conv_avx512(uint64_t *r, const uint64_t *const *x, const uint64_
     ld5_conv(r, x, c, n_in, n, p, NULL, NULL);
 }
 
+/* basis_conv_multi (kernels.h): each 16-value block converted to every prime before the next
+ * block (ld5_conv16 / ld5_conv16_shoup per output, the block's inputs then in L1), so the
+ * inputs stream in once. Outputs to primes of 2^50 or more, and a block holding an input of
+ * 2^52 or more, go to ref as in basis_conv. */
+void beaa_basis_conv_multi_avx512(uint64_t *const *r, const uint64_t *const *x,
+                                  const uint64_t *const *c, size_t n_in, size_t n,
+                                  const beaa_modulus *const *p, size_t n_out)
+{
+    uint64_t *rf[BEAA_CONV_MULTI_MAX];
+    const uint64_t *cf[BEAA_CONV_MULTI_MAX];
+    ld5_red red[BEAA_CONV_MULTI_MAX];
+    ld5_const cs[BEAA_CONV_MULTI_MAX][LD5_SHOUP_MAX];
+    const beaa_modulus *pf[BEAA_CONV_MULTI_MAX];
+    size_t nf = 0;
+    const int shoup = n_in <= LD5_SHOUP_MAX;
+    for (size_t s = 0; s < n_out && s < BEAA_CONV_MULTI_MAX; s++) {
+        if (p[s]->q >= (UINT64_C(1) << 50) || n_in == 0 || n_in > 255) {
+            beaa_basis_conv_ref(r[s], x, c[s], n_in, n, p[s]);
+            continue;
+        }
+        rf[nf] = r[s];
+        cf[nf] = c[s];
+        pf[nf] = p[s];
+        red[nf] = ld5_make_red(p[s]->q);
+        for (size_t i = 0; shoup && i < n_in; i++) cs[nf][i] = ld5_make(c[s][i] % p[s]->q, p[s]->q);
+        nf++;
+    }
+    const __m512i zero = _mm512_setzero_si512();
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (size_t s = 0; s < nf; s++) {
+            if (shoup ? ld5_conv16_shoup(rf[s], x, cs[s], n_in, k, &red[s], NULL, zero)
+                      : ld5_conv16(rf[s], x, cf[s], n_in, k, &red[s], NULL, zero))
+                continue;
+            const uint64_t *xs[255];
+            for (size_t i = 0; i < n_in; i++) xs[i] = x[i] + k;
+            beaa_basis_conv_ref(rf[s] + k, xs, cf[s], n_in, 16, pf[s]);
+        }
+    if (k < n) {
+        const uint64_t *xs[255];
+        for (size_t i = 0; i < n_in; i++) xs[i] = x[i] + k;
+        for (size_t s = 0; s < nf; s++) beaa_basis_conv_ref(rf[s] + k, xs, cf[s], n_in, n - k, pf[s]);
+    }
+}
+
 void beaa_basis_conv_sub_avx512(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
                                 size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
                                 const uint64_t *corr)

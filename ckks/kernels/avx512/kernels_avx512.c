@@ -22,6 +22,7 @@ const beaa_kernels beaa_kernels_avx512 = {
     .sub_mul_const = beaa_sub_mul_const_avx512,
     .tensor = beaa_tensor_avx512,
     .basis_conv = beaa_basis_conv_avx512,
+    .basis_conv_multi = beaa_basis_conv_multi_avx512,
     .basis_conv_sub = beaa_basis_conv_sub_avx512,
     .conv_overflow = beaa_conv_overflow_avx2,
     .ks_dot2 = beaa_ks_dot2_avx512,

@@ -17,6 +17,13 @@ void beaa_basis_conv_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *
     }
 }
 
+void beaa_basis_conv_multi_ref(uint64_t *const *r, const uint64_t *const *x,
+                               const uint64_t *const *c, size_t n_in, size_t n,
+                               const beaa_modulus *const *p, size_t n_out)
+{
+    for (size_t s = 0; s < n_out; s++) beaa_basis_conv_ref(r[s], x, c[s], n_in, n, p[s]);
+}
+
 void beaa_basis_conv_sub_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
                              size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
                              const uint64_t *corr)

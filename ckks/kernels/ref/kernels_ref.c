@@ -18,6 +18,7 @@ const beaa_kernels beaa_kernels_ref = {
     .sub_mul_const = beaa_sub_mul_const_ref,
     .tensor = beaa_tensor_ref,
     .basis_conv = beaa_basis_conv_ref,
+    .basis_conv_multi = beaa_basis_conv_multi_ref,
     .basis_conv_sub = beaa_basis_conv_sub_ref,
     .conv_overflow = beaa_conv_overflow_ref,
     .ks_dot2 = beaa_ks_dot2_ref,

@@ -51,6 +51,9 @@ void beaa_tensor_ref(uint64_t *r0, uint64_t *r1, uint64_t *r2, const uint64_t *a
                      const beaa_modulus *m, uint64_t w, uint64_t ws);
 void beaa_basis_conv_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *c, size_t n_in,
                          size_t n, const beaa_modulus *p);
+void beaa_basis_conv_multi_ref(uint64_t *const *r, const uint64_t *const *x,
+                               const uint64_t *const *c, size_t n_in, size_t n,
+                               const beaa_modulus *const *p, size_t n_out);
 void beaa_basis_conv_sub_ref(uint64_t *r, const uint64_t *const *x, const uint64_t *c,
                              size_t n_in, size_t n, const beaa_modulus *p, const uint8_t *u,
                              const uint64_t *corr);
