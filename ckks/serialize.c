@@ -592,22 +592,18 @@ static beaa_status write_switch_key(beaa_serial_writer *w, const beaa_ckks_switc
     return s;
 }
 
-/* One packed polynomial of a switching key, every residue checked against its prime. */
+/* One packed polynomial of a switching key, every residue checked against its prime (unpacked
+ * into tmp, n_limbs limbs, in parallel over the limbs), then copied as it is. */
 static beaa_status read_key_row(beaa_serial_reader *r, const beaa_ckks_context *ctx,
                                 uint8_t *row, uint64_t *tmp)
 {
     const uint8_t *src;
     const unsigned nl = ctx_n_ext(ctx);
-    beaa_status s = beaa_serial_read_view(r, &src, beaa_ckks_serial_limbs_bytes(ctx, 0, nl));
+    const size_t bytes = beaa_ckks_serial_limbs_bytes(ctx, 0, nl);
+    beaa_status s = beaa_serial_read_view(r, &src, bytes);
     if (s != BEAA_OK) return s;
-    const size_t n = ctx_n(ctx);
-    size_t off = 0;
-    for (unsigned k = 0; k < nl; k++) {
-        const beaa_modulus *m = beaa_ckks_context_prime(ctx, k);
-        if (beaa_ckks_serial_unpack_limb(src + off, tmp, n, m)) return BEAA_ERR_CORRUPT;
-        off += beaa_ckks_serial_limb_bytes(n, m->bits);
-    }
-    memcpy(row, src, off);
+    if (beaa_ckks_serial_unpack_limbs(ctx, src, tmp, 0, nl)) return BEAA_ERR_CORRUPT;
+    memcpy(row, src, bytes);
     return BEAA_OK;
 }
 
@@ -621,7 +617,7 @@ static beaa_status read_switch_key(beaa_serial_reader *r, const beaa_ckks_contex
     if (s != BEAA_OK) return s;
     if (dnum != beaa_ckks_context_dnum(ctx) || nl != ctx_n_ext(ctx)) return BEAA_ERR_CORRUPT;
     if ((s = beaa_ckks_switch_key_alloc(ctx, key)) != BEAA_OK) return s;
-    uint64_t *tmp = beaa_alloc(ctx_n(ctx) * sizeof *tmp);
+    uint64_t *tmp = beaa_alloc((size_t)nl * ctx_n(ctx) * sizeof *tmp);
     if (!tmp) s = BEAA_ERR_NOMEM;
     if (s == BEAA_OK && seeded) s = beaa_serial_read_bytes(r, key->seed, BEAA_SEED_BYTES);
     for (unsigned j = 0; j < dnum && s == BEAA_OK; j++) {
