@@ -139,24 +139,9 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
      * reduction), a group of 8 residues of each key row at a time */
     beaa_ckks_sum_reducer rd;
     const int fast = beaa_ckks_sum_reducer_init(&rd, m->q);
-    const unsigned bits = m->bits;
     for (size_t i = 0; i < n; i += 8) {
-        const size_t g = i / 8 * bits;
         beaa_u128 s0[8], s1[8];
-        for (size_t t = 0; t < 8; t++) {
-            s0[t] = c0 ? (beaa_u128)c0[i + t] * w : 0;
-            s1[t] = c1 ? (beaa_u128)c1[i + t] * w : 0;
-        }
-        for (unsigned j = 0; j < nd; j++) {
-            uint64_t vb[8], va[8];
-            beaa_unpack8_ref(kb[j] + g, bits, vb);
-            beaa_unpack8_ref(ka[j] + g, bits, va);
-            for (size_t t = 0; t < 8; t++) {
-                uint64_t v = d[j][i + t];
-                s0[t] += (beaa_u128)v * vb[t];
-                s1[t] += (beaa_u128)v * va[t];
-            }
-        }
+        beaa_ks_sums8_ref(s0, s1, d, kb, ka, nd, i, m->bits, c0, c1, w);
         for (size_t t = 0; t < 8; t++) {
             r0[i + t] = fast ? beaa_ckks_sum_reduce(s0[t], &rd) : beaa_reduce128(s0[t], m);
             r1[i + t] = fast ? beaa_ckks_sum_reduce(s1[t], &rd) : beaa_reduce128(s1[t], m);

@@ -9,24 +9,9 @@ void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
 {
     /* terms < q^2 < 2^122 and nd <= 63: nd + 1 terms stay below 2^128. Groups of 8 residues:
      * one group of each packed key row at a time (m->bits bytes each). */
-    const unsigned bits = m->bits;
     for (size_t i = 0; i < n; i += 8) {
-        const size_t off = i / 8 * bits;
         beaa_u128 s0[8], s1[8];
-        for (size_t t = 0; t < 8; t++) {
-            s0[t] = c0 ? (beaa_u128)c0[i + t] * w : 0;
-            s1[t] = c1 ? (beaa_u128)c1[i + t] * w : 0;
-        }
-        for (size_t j = 0; j < nd; j++) {
-            uint64_t b[8], a[8];
-            beaa_unpack8_ref(kb[j] + off, bits, b);
-            beaa_unpack8_ref(ka[j] + off, bits, a);
-            for (size_t t = 0; t < 8; t++) {
-                uint64_t v = d[j][i + t];
-                s0[t] += (beaa_u128)v * b[t];
-                s1[t] += (beaa_u128)v * a[t];
-            }
-        }
+        beaa_ks_sums8_ref(s0, s1, d, kb, ka, nd, i, m->bits, c0, c1, w);
         for (size_t t = 0; t < 8; t++) {
             r0[i + t] = beaa_reduce128(s0[t], m);
             r1[i + t] = beaa_reduce128(s1[t], m);

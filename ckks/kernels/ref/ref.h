@@ -26,6 +26,31 @@ static inline void beaa_unpack8_ref(const uint8_t *g, unsigned bits, uint64_t *v
     }
 }
 
+/* The unreduced sums of ks_dot2 (kernels.h) for the 8 outputs from i (a multiple of 8):
+ * s0[t] = (c0 ? c0[i+t] w : 0) + sum_j d[j][i+t] kb_j[i+t] in 128 bits (terms < 2^122, at most
+ * 64 of them), s1 the same with c1 and ka; the key rows packed at bits per residue. */
+static inline void beaa_ks_sums8_ref(beaa_u128 *s0, beaa_u128 *s1, const uint64_t *const *d,
+                                     const uint8_t *const *kb, const uint8_t *const *ka,
+                                     size_t nd, size_t i, unsigned bits, const uint64_t *c0,
+                                     const uint64_t *c1, uint64_t w)
+{
+    const size_t off = i / 8 * bits;
+    for (size_t t = 0; t < 8; t++) {
+        s0[t] = c0 ? (beaa_u128)c0[i + t] * w : 0;
+        s1[t] = c1 ? (beaa_u128)c1[i + t] * w : 0;
+    }
+    for (size_t j = 0; j < nd; j++) {
+        uint64_t b[8], a[8];
+        beaa_unpack8_ref(kb[j] + off, bits, b);
+        beaa_unpack8_ref(ka[j] + off, bits, a);
+        for (size_t t = 0; t < 8; t++) {
+            uint64_t v = d[j][i + t];
+            s0[t] += (beaa_u128)v * b[t];
+            s1[t] += (beaa_u128)v * a[t];
+        }
+    }
+}
+
 void beaa_ntt_fwd_ref(const beaa_ntt_tables *t, uint64_t *a);
 void beaa_ntt_fwd_lazy_ref(const beaa_ntt_tables *t, uint64_t *a);
 void beaa_ntt_inv_ref(const beaa_ntt_tables *t, uint64_t *a);
