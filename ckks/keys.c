@@ -191,13 +191,6 @@ int beaa_ckks_switch_key_get(const beaa_ckks_switch_key *key, unsigned j, unsign
                                         &key->ctx->mod[k]);
 }
 
-void beaa_ckks_switch_key_set(beaa_ckks_switch_key *key, unsigned j, unsigned c, unsigned k,
-                              const uint64_t *in)
-{
-    beaa_ckks_serial_pack_limb(key_row(key, j, c) + beaa_ckks_serial_limbs_bytes(key->ctx, 0, k),
-                               in, key->ctx->n, key->ctx->mod[k].bits);
-}
-
 /* a_j of digit j from the key's seed into a (n_limbs limbs of N words), its streams in parallel
  * Keccak lanes. */
 static void expand_digit(const beaa_ckks_switch_key *key, unsigned j, uint64_t *a)

@@ -92,15 +92,12 @@ void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key);
 /* Residues of one switching key (dnum * 2 * n_limbs * N), and the bytes they take packed. */
 size_t beaa_ckks_switch_key_words(const beaa_ckks_context *ctx);
 size_t beaa_ckks_switch_key_bytes(const beaa_ckks_context *ctx);
-/* Limb k (extended numbering) of polynomial c (0 = b, 1 = a) of digit j: its packed bytes; the
- * residues unpacked into out[0..N) (nonzero when one is not below its prime: corrupted); and
- * packed from in[0..N) (each below the prime). */
+/* Limb k (extended numbering) of polynomial c (0 = b, 1 = a) of digit j: its packed bytes, and
+ * the residues unpacked into out[0..N) (nonzero when one is not below its prime: corrupted). */
 const uint8_t *beaa_ckks_switch_key_limb(const beaa_ckks_switch_key *key, unsigned j, unsigned c,
                                          unsigned k);
 int beaa_ckks_switch_key_get(const beaa_ckks_switch_key *key, unsigned j, unsigned c, unsigned k,
                              uint64_t *out);
-void beaa_ckks_switch_key_set(beaa_ckks_switch_key *key, unsigned j, unsigned c, unsigned k,
-                              const uint64_t *in);
 
 /* Relinearization key from sk. */
 BEAA_MUST_CHECK beaa_status beaa_ckks_relin_key_gen(const beaa_ckks_secret_key *sk,

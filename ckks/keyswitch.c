@@ -9,7 +9,6 @@
 #include "ckks/context_internal.h"
 #include "ckks/keyswitch.h"
 #include "ckks/scratch.h"
-#include "ckks/serialize.h"
 #include "ckks/kernels/ref/ref.h"
 
 unsigned beaa_ckks_ks_digits(const beaa_ckks_context *c, unsigned level)
@@ -125,10 +124,9 @@ static void inner_slot(const beaa_ckks_context *c, const uint64_t *const *d, uns
     const size_t n = c->n;
     const beaa_modulus *m = &c->mod[kp];
     const uint8_t *kb[BEAA_CKKS_MAX_PRIMES], *ka[BEAA_CKKS_MAX_PRIMES];
-    const size_t off = beaa_ckks_serial_limbs_bytes(c, 0, kp);
     for (unsigned j = 0; j < nd; j++) {
-        kb[j] = key->data + (size_t)(j * 2) * key->row_bytes + off;
-        ka[j] = key->data + (size_t)(j * 2 + 1) * key->row_bytes + off;
+        kb[j] = beaa_ckks_switch_key_limb(key, j, 0, kp);
+        ka[j] = beaa_ckks_switch_key_limb(key, j, 1, kp);
     }
     if (c->kern->ks_dot2 != beaa_kernels_ref.ks_dot2) {
         /* SIMD kernel (AVX2 FMA for q < 2^50: about 1.5x the scalar loop below) */
