@@ -429,13 +429,14 @@ static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
 /* ks_dot2 (key-switching inner product) against the ref kernel, bit-exact, and the ref kernel
  * against per-term 128-bit % arithmetic: 1..9 and 40 digits (fold every 4 in the FMA path),
  * without a first term, accumulating in place (c = r, w = 1) and with a separate c times w
- * (w = q - 1 and a random w), residues of 50-, 49- and 36-bit primes (FMA path) and a 59-bit one
- * (handed to ref), edge values q-1 and 0. The key rows are bit-packed (the serialized limb form)
- * into buffers of exactly their size, so ASan sees a read past a row's end. */
+ * (w = q - 1 and a random w), residues of 50-, 49-, 48-, 40- and 36-bit primes (FMA path; 48
+ * and 40 bits take the SIMD kernels' byte-aligned unpack) and a 59-bit one (handed to ref), edge
+ * values q-1 and 0. The key rows are bit-packed (the serialized limb form) into buffers of
+ * exactly their size, so ASan sees a read past a row's end. */
 static void check_ks_dot2_isa(const beaa_kernels *k, size_t n)
 {
     const size_t nd_list[] = {1, 3, 4, 5, 8, 9, 14, 15, 40};
-    const unsigned p_bits[] = {59, 50, 49, 36};
+    const unsigned p_bits[] = {59, 50, 49, 48, 40, 36};
     uint64_t *r0 = beaa_alloc(n * 8), *r1 = beaa_alloc(n * 8), *s0 = beaa_alloc(n * 8),
              *s1 = beaa_alloc(n * 8), *i0 = beaa_alloc(n * 8), *i1 = beaa_alloc(n * 8);
     ck_assert(r0 && r1 && s0 && s1 && i0 && i1);

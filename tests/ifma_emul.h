@@ -194,5 +194,16 @@ static inline __m512i _mm512_permutexvar_epi8(__m512i idx, __m512i a)
     memcpy(r.v, rb, 64);
     return r;
 }
+/* the same, bytes whose bit of k is clear zeroed */
+static inline __m512i _mm512_maskz_permutexvar_epi8(__mmask64 k, __m512i idx, __m512i a)
+{
+    __m512i r = _mm512_permutexvar_epi8(idx, a);
+    uint8_t rb[64];
+    memcpy(rb, r.v, 64);
+    for (int i = 0; i < 64; i++)
+        if (!((k >> i) & 1)) rb[i] = 0;
+    memcpy(r.v, rb, 64);
+    return r;
+}
 
 #endif

@@ -12,9 +12,12 @@
  * b = m->bits <= 50 bytes per group): residue k starts at bit k b, in the 8 bytes from byte
  * floor(k b / 8). Each 128-bit lane takes two residues from a 16-byte load at the first one's
  * byte (the two need floor((k+1) b / 8) - floor(k b / 8) + 8 <= 15 bytes); vpshufb moves their
- * 8 bytes into place, vpsrlvq and a mask leave the residues. */
+ * 8 bytes into place, vpsrlvq and a mask leave the residues. Where b is a multiple of 8 (40-bit
+ * primes) the residues start on bytes: vpshufb alone, its indices of the bytes above b / 8 in
+ * each lane set to 0x80 (zero), does the unpack (aligned). */
 typedef struct dot_unpack {
     __m256i shuf[2], shift[2], mask;
+    int aligned;
     unsigned off[2][2]; /* byte of the load of half h, lane l */
 } dot_unpack;
 
@@ -29,7 +32,10 @@ static dot_unpack dot_unpack_make(unsigned b)
             u.off[h][l] = k0 * b / 8;
             for (unsigned t = 0; t < 2; t++) {
                 unsigned k = k0 + t;
-                for (unsigned e = 0; e < 8; e++) sb[16 * l + 8 * t + e] = (uint8_t)(k * b / 8 - u.off[h][l] + e);
+                for (unsigned e = 0; e < 8; e++)
+                    sb[16 * l + 8 * t + e] = b % 8 == 0 && e >= b / 8
+                                                 ? 0x80
+                                                 : (uint8_t)(k * b / 8 - u.off[h][l] + e);
                 sh[2 * l + t] = k * b % 8;
             }
         }
@@ -37,34 +43,34 @@ static dot_unpack dot_unpack_make(unsigned b)
         u.shift[h] = _mm256_loadu_si256((const __m256i *)(const void *)sh);
     }
     u.mask = _mm256_set1_epi64x((long long)((UINT64_C(1) << b) - 1));
+    u.aligned = b % 8 == 0;
     return u;
 }
 
-/* Half h of the group whose first byte is g (16 readable bytes from each load's byte). */
-static inline __m256i dot_unpack4(const uint8_t *g, const dot_unpack *u, unsigned h)
+/* Half h of the group whose first byte is g (16 readable bytes from each load's byte);
+ * aligned: u->aligned (a constant where inlined). */
+static inline __m256i dot_unpack4(const uint8_t *g, const dot_unpack *u, unsigned h, int aligned)
 {
     __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)(g + u->off[h][0]));
     __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(g + u->off[h][1]));
     __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
     v = _mm256_shuffle_epi8(v, u->shuf[h]);
+    if (aligned) return v;
     return _mm256_and_si256(_mm256_srlv_epi64(v, u->shift[h]), u->mask);
 }
 
-void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                       const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
-                       const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w)
+static inline __attribute__((always_inline)) void
+dot_ks(uint64_t *r0, uint64_t *r1, const uint64_t *const *d, const uint8_t *const *kb,
+       const uint8_t *const *ka, size_t nd, size_t n, const beaa_modulus *m, const uint64_t *c0,
+       const uint64_t *c1, uint64_t w, const dot_unpack *up, int aligned)
 {
-    if (m->q >= BEAA_NTT_SMALL_Q_BOUND || nd == 0 || nd > 63 || (n & 7) != 0) {
-        beaa_ks_dot2_ref(r0, r1, d, kb, ka, nd, n, m, c0, c1, w);
-        return;
-    }
+    const dot_unpack u = *up;
     const double pd = (double)m->q;
     const __m256d vp = _mm256_set1_pd(pd), vpinv = _mm256_set1_pd(1.0 / pd);
     const __m256d off = _mm256_set1_pd(BEAA_FP_TWO52);
     /* the multiplier of c0, c1 and its quotient by q (as for a digit below) */
     const __m256d wv = _mm256_set1_pd((double)w), wq = _mm256_mul_pd(wv, vpinv);
     const unsigned bits = m->bits;
-    const dot_unpack u = dot_unpack_make(bits);
     const size_t row = n / 8 * bits;
     /* a group whose loads would pass the row's end is copied into a zero-padded buffer */
     const size_t reach = u.off[1][1] + 16;
@@ -96,8 +102,8 @@ void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
              * each term is exact in [-0.75q, 0.75q] (same argument as beaa_fp_mulmod). */
             __m256d v = beaa_fp_from_u64(vi, off);
             __m256d vq = _mm256_mul_pd(v, vpinv);
-            __m256i bi = dot_unpack4(tail ? tb[j][0] : kb[j] + g, &u, h);
-            __m256i ai = dot_unpack4(tail ? tb[j][1] : ka[j] + g, &u, h);
+            __m256i bi = dot_unpack4(tail ? tb[j][0] : kb[j] + g, &u, h, aligned);
+            __m256i ai = dot_unpack4(tail ? tb[j][1] : ka[j] + g, &u, h, aligned);
             __m256d b = beaa_fp_from_u64(bi, off), a = beaa_fp_from_u64(ai, off);
             acc0 = _mm256_add_pd(acc0, beaa_fp_mulmod(b, v, vq, vp));
             acc1 = _mm256_add_pd(acc1, beaa_fp_mulmod(a, v, vq, vp));
@@ -112,4 +118,17 @@ void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
         _mm256_storeu_si256((__m256i *)(r0 + k), beaa_fp_to_u64(acc0));
         _mm256_storeu_si256((__m256i *)(r1 + k), beaa_fp_to_u64(acc1));
     }
+}
+
+void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
+                       const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
+                       const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w)
+{
+    if (m->q >= BEAA_NTT_SMALL_Q_BOUND || nd == 0 || nd > 63 || (n & 7) != 0) {
+        beaa_ks_dot2_ref(r0, r1, d, kb, ka, nd, n, m, c0, c1, w);
+        return;
+    }
+    const dot_unpack u = dot_unpack_make(m->bits);
+    if (u.aligned) dot_ks(r0, r1, d, kb, ka, nd, n, m, c0, c1, w, &u, 1);
+    else dot_ks(r0, r1, d, kb, ka, nd, n, m, c0, c1, w, &u, 0);
 }

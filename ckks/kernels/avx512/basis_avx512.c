@@ -211,10 +211,13 @@ void beaa_basis_conv_sub_avx512(uint64_t *r, const uint64_t *const *x, const uin
  * bytes): residue k starts at bit k b, in the 8 bytes from byte floor(k b / 8) (shift (k b) mod 8
  * plus b bits <= 57 of them). vpermb (AVX-512 VBMI) puts those 8 bytes into lane k, vpsrlvq
  * and a mask leave the residue: three instructions per 8 residues for 64 - 8 b bits fewer to
- * read (a 50-bit key row is 22% smaller than 64-bit words, a 40-bit one 37%). */
+ * read (a 50-bit key row is 22% smaller than 64-bit words, a 40-bit one 37%). Where b is a
+ * multiple of 8 (40-bit primes) every residue starts on a byte: a vpermb that zeroes the bytes
+ * above b / 8 in each lane is the whole unpack (aligned). */
 typedef struct ld5_unpack {
     __m512i idx, shift, mask;
     __mmask64 bytes; /* the group's b bytes, for the row's last groups (masked loads) */
+    __mmask64 keep;  /* the low b / 8 bytes of each lane (b a multiple of 8) */
 } ld5_unpack;
 
 static inline ld5_unpack ld5_unpack_make(unsigned b)
@@ -230,24 +233,28 @@ static inline ld5_unpack ld5_unpack_make(unsigned b)
     u.shift = _mm512_loadu_si512((const void *)sh);
     u.mask = _mm512_set1_epi64((long long)((UINT64_C(1) << b) - 1));
     u.bytes = (__mmask64)((UINT64_C(1) << b) - 1);
+    u.keep = (__mmask64)(UINT64_C(0x0101010101010101) * ((1u << (b / 8)) - 1));
     return u;
 }
 
-/* The group at p: a 64-byte load (tail == 0: p + 64 lies inside the row), or only its b bytes. */
-static inline __m512i ld5_unpack8(const uint8_t *p, const ld5_unpack *u, int tail)
+/* The group at p: a 64-byte load (tail == 0: p + 64 lies inside the row), or only its b bytes;
+ * aligned != 0 when b is a multiple of 8 (one zero-masked vpermb). */
+static inline __m512i ld5_unpack8(const uint8_t *p, const ld5_unpack *u, int tail, int aligned)
 {
     __m512i v = tail ? _mm512_maskz_loadu_epi8(u->bytes, (const void *)p)
                      : _mm512_loadu_si512((const void *)p);
+    if (aligned) return _mm512_maskz_permutexvar_epi8(u->keep, u->idx, v);
     v = _mm512_permutexvar_epi8(u->idx, v);
     return _mm512_and_si512(_mm512_srlv_epi64(v, u->shift), u->mask);
 }
 
 /* Output group i of ks_dot2: the lo/hi halves of the nd products summed (nd <= 63 plus the
  * product or residue of c stay below 2^58 and 2^54), one reduction each. */
-static inline void ld5_ks_group(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
-                                const uint8_t *const *kb, const uint8_t *const *ka, size_t nd,
-                                size_t i, size_t off, const ld5_red *red, const ld5_unpack *u,
-                                int tail, const uint64_t *c0, const uint64_t *c1, uint64_t w)
+static inline __attribute__((always_inline)) void
+ld5_ks_group(uint64_t *r0, uint64_t *r1, const uint64_t *const *d, const uint8_t *const *kb,
+             const uint8_t *const *ka, size_t nd, size_t i, size_t off, const ld5_red *red,
+             const ld5_unpack *u, int tail, int aligned, const uint64_t *c0, const uint64_t *c1,
+             uint64_t w)
 {
     const __m512i zero = _mm512_setzero_si512();
     __m512i lb = zero, hb = zero, la = zero, ha = zero;
@@ -265,8 +272,8 @@ static inline void ld5_ks_group(uint64_t *r0, uint64_t *r1, const uint64_t *cons
     }
     for (size_t j = 0; j < nd; j++) {
         __m512i dv = _mm512_loadu_si512((const void *)(d[j] + i));
-        __m512i bv = ld5_unpack8(kb[j] + off, u, tail);
-        __m512i av = ld5_unpack8(ka[j] + off, u, tail);
+        __m512i bv = ld5_unpack8(kb[j] + off, u, tail, aligned);
+        __m512i av = ld5_unpack8(ka[j] + off, u, tail, aligned);
         lb = _mm512_madd52lo_epu64(lb, dv, bv);
         hb = _mm512_madd52hi_epu64(hb, dv, bv);
         la = _mm512_madd52lo_epu64(la, dv, av);
@@ -296,8 +303,13 @@ void beaa_ks_dot2_avx512(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
     const ld5_unpack u = ld5_unpack_make(b);
     const size_t row = n / 8 * b;
     size_t i = 0, off = 0;
-    for (; i < n && off + 64 <= row; i += 8, off += b)
-        ld5_ks_group(r0, r1, d, kb, ka, nd, i, off, &red, &u, 0, c0, c1, w);
+    if (b % 8 == 0) {
+        for (; i < n && off + 64 <= row; i += 8, off += b)
+            ld5_ks_group(r0, r1, d, kb, ka, nd, i, off, &red, &u, 0, 1, c0, c1, w);
+    } else {
+        for (; i < n && off + 64 <= row; i += 8, off += b)
+            ld5_ks_group(r0, r1, d, kb, ka, nd, i, off, &red, &u, 0, 0, c0, c1, w);
+    }
     for (; i < n; i += 8, off += b)
-        ld5_ks_group(r0, r1, d, kb, ka, nd, i, off, &red, &u, 1, c0, c1, w);
+        ld5_ks_group(r0, r1, d, kb, ka, nd, i, off, &red, &u, 1, 0, c0, c1, w);
 }
