@@ -82,15 +82,6 @@ static inline void ntt5_fwd_bfly_g(__m512i *x, __m512i *y, __m512i w, __m512i ws
     *y = _mm512_sub_epi64(_mm512_add_epi64(X, k->two_q), T);
 }
 
-/* red != 0: the Harvey butterfly; 0: without the reduction of X, modulo 2^52 (a constant at
- * every call). */
-static inline void ntt5_fwd_bfly_r(__m512i *x, __m512i *y, __m512i w, __m512i ws,
-                                   const ntt5_consts *k, int red)
-{
-    if (red) ntt5_fwd_bfly(x, y, w, ws, k);
-    else ntt5_fwd_bfly_g(x, y, w, ws, k);
-}
-
 /* x mod q in [0, 2q) for x < 2^52 (s1 = floor(2^52 / q)): the Shoup product by 1, whose low
  * part needs no mask (qt q <= x). */
 static inline __m512i ntt5_reduce(__m512i x, __m512i s1, __m512i q)
@@ -99,6 +90,35 @@ static inline __m512i ntt5_reduce(__m512i x, __m512i s1, __m512i q)
     __m512i qt = _mm512_madd52hi_epu64(zero, x, s1);
     return _mm512_sub_epi64(x, _mm512_madd52lo_epu64(zero, qt, q));
 }
+
+/* The forward butterflies a stage can take (bf, a constant at every call): NTT5_BF_G
+ * (ntt5_fwd_bfly_g: no reduction, modulo 2^52), NTT5_BF_HARVEY (ntt5_fwd_bfly), NTT5_BF_RG: X
+ * first reduced to [0, 2q) by ntt5_reduce, which reads only its low 52 bits and leaves the
+ * result right modulo 2^52 (no mask needed), then as G: the outputs are below 4q for any
+ * inputs below 2^52 (9 instructions, as Harvey's, but the stages after it can take G). */
+#define NTT5_BF_G 0
+#define NTT5_BF_HARVEY 1
+#define NTT5_BF_RG 2
+static inline void ntt5_fwd_bfly_r(__m512i *x, __m512i *y, __m512i w, __m512i ws,
+                                   const ntt5_consts *k, int bf)
+{
+    if (bf == NTT5_BF_HARVEY) {
+        ntt5_fwd_bfly(x, y, w, ws, k);
+        return;
+    }
+    if (bf == NTT5_BF_RG) *x = ntt5_reduce(*x, k->s1, k->q);
+    ntt5_fwd_bfly_g(x, y, w, ws, k);
+}
+
+/* The reduction schedules of the forward transform (red, see ntt5_fwd and ntt5_fwd_chunks):
+ * ALL, Harvey butterflies throughout; TAIL, G butterflies up to the last pass, exact from its
+ * distance-4 stage on; END, G butterflies throughout and one reduction per output; THIRD, the
+ * first stage of every pass, and every third stage of the last, reduces X (NTT5_BF_RG), the
+ * others take G. */
+#define NTT5_RED_TAIL 0
+#define NTT5_RED_ALL 1
+#define NTT5_RED_END 2
+#define NTT5_RED_THIRD 3
 
 /* Inverse (Gentleman-Sande) butterfly: U, V in [0, 2q) -> (U + V) mod 2q, w (U - V + 2q). */
 static inline void ntt5_inv_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws,
@@ -210,7 +230,8 @@ NTT5_INLINE void ntt5_cols_store(uint64_t *p, size_t d, unsigned nv, int nb, __m
  * columns side by side), their butterflies interleaved one by one. Stage t pairs the vectors x
  * and x + h of each of its ng groups with the group's twiddle tw[ng - 1 + group]: forward
  * (inv == 0) h = 2^(st-1-t), ng = 2^t; inverse h = 2^t, ng = 2^(st-1-t) (so tw holds the last
- * stage first), b the bound of the values read (red == 0), 2^t b at stage t. */
+ * stage first), b the bound of the values read (red == 0), 2^t b at stage t. red: forward, the
+ * schedule (NTT5_RED_*); inverse, 1 for Harvey butterflies, 0 without reductions. */
 NTT5_INLINE void ntt5_blocks(__m512i v[2][8], int nb, unsigned st, const ntt5_tw *tw, __m512i b,
                              const ntt5_consts *k, int red, int inv)
 {
@@ -218,6 +239,9 @@ NTT5_INLINE void ntt5_blocks(__m512i v[2][8], int nb, unsigned st, const ntt5_tw
     for (unsigned t = 0; t < 3; t++) {
         if (t >= st) break;
         const unsigned h = inv ? 1u << t : (1u << st) >> (t + 1), ng = (1u << st) / (2 * h);
+        const int fbf = red == NTT5_RED_ALL                ? NTT5_BF_HARVEY
+                        : red == NTT5_RED_THIRD && t == 0 ? NTT5_BF_RG
+                                                          : NTT5_BF_G;
 #pragma GCC unroll 4
         for (unsigned grp = 0; grp < 4; grp++)
 #pragma GCC unroll 4
@@ -228,7 +252,7 @@ NTT5_INLINE void ntt5_blocks(__m512i v[2][8], int nb, unsigned st, const ntt5_tw
                     const ntt5_tw *w = &tw[ng - 1 + grp];
                     const unsigned x = grp * 2 * h + r;
                     if (inv) ntt5_inv_bfly_r(&v[e][x], &v[e][x + h], w->w, w->ws, b, k, red);
-                    else ntt5_fwd_bfly_r(&v[e][x], &v[e][x + h], w->w, w->ws, k, red);
+                    else ntt5_fwd_bfly_r(&v[e][x], &v[e][x + h], w->w, w->ws, k, fbf);
                 }
         if (inv) b = _mm512_add_epi64(b, b);
     }
@@ -287,14 +311,27 @@ NTT5_INLINE void ntt5_fwd_pass(uint64_t *a, size_t m, size_t g, unsigned st, con
  * group g of the chunk's 2, 4 or 8 groups is table entry (first entry of the stage) + c*groups
  * + g; the distance-1 Shoup forms are stored in that order (ntt.h), the distance-2 ones
  * permuted after loading, and both stages' w computed from them (ntt5_w_of). normalize != 0
- * ends with the values in [0, q) (the non-lazy transform), else [0, 4q). red == 0: the values
- * come from passes without reductions, right modulo 2^52 (ntt5_fwd_bfly_g): the distance-4
- * stage reduces its X operands to [0, 2q) and masks them first (its Y operands are only
- * multiplied), and from there on the values are exact. */
+ * ends with the values in [0, q) (the non-lazy transform), else [0, 4q). red (NTT5_RED_*):
+ * ALL, Harvey butterflies throughout; TAIL, the values come from passes without reductions,
+ * right modulo 2^52 (ntt5_fwd_bfly_g): the distance-4 stage reduces its X operands to [0, 2q)
+ * and masks them first (its Y operands are only multiplied), and from there on the values are
+ * exact; END, no reduction in any stage (the values stay below 2^52: ntt5_fwd), then each
+ * output is masked and reduced to [0, 2q) once (ntt5_reduce), and to [0, q) if normalized;
+ * THIRD, the values come below 8q <= 2^52 and modulo 2^52, the X operands are reduced at the
+ * first of the pass's stages and every third after (NTT5_BF_RG: distance 16, 8 or 4, and 2 or
+ * 1), so they stay below 8q, and each output is reduced as with END. */
 NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsigned ex,
                                  const uint64_t *wt, const uint64_t *wst, const ntt5_consts *k,
                                  int normalize, int red)
 {
+    /* the butterflies of distances 16, 8, 4, 2, 1 (TAIL: distance 4 below) */
+    const int all = red == NTT5_RED_ALL, third = red == NTT5_RED_THIRD;
+    const int G = NTT5_BF_G, H = NTT5_BF_HARVEY, RG = NTT5_BF_RG;
+    const int bf16 = all ? H : third ? RG : G;
+    const int bf8 = all ? H : third && ex == 1 ? RG : G;
+    const int bf4 = all ? H : third && ex == 0 ? RG : G;
+    const int bf2 = all || red == NTT5_RED_TAIL ? H : third && ex == 2 ? RG : G;
+    const int bf1 = all || red == NTT5_RED_TAIL ? H : third && ex == 1 ? RG : G;
     static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3};
     static const uint64_t olo[8] = {0, 8, 1, 9, 4, 12, 5, 13}, ohi[8] = {2, 10, 3, 11, 6, 14, 7, 15};
     const __m512i I2 = _mm512_loadu_si512((const void *)i2), one = _mm512_set1_epi64(1);
@@ -311,15 +348,15 @@ NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsig
 #pragma GCC unroll 2
         for (int e = 0; e < nc; e += 2) {
             ntt5_tw t16 = ntt5_tw_at(wt, wst, n / 32 + (c0 + (size_t)e) / 2);
-            ntt5_fwd_bfly_r(&X[e], &X[e + 1], t16.w, t16.ws, k, red);
-            ntt5_fwd_bfly_r(&Y[e], &Y[e + 1], t16.w, t16.ws, k, red);
+            ntt5_fwd_bfly_r(&X[e], &X[e + 1], t16.w, t16.ws, k, bf16);
+            ntt5_fwd_bfly_r(&Y[e], &Y[e + 1], t16.w, t16.ws, k, bf16);
         }
     }
     if (ex >= 1) { /* distance 8: group c of its stage */
 #pragma GCC unroll 4
         for (int e = 0; e < nc; e++) {
             ntt5_tw t8 = ntt5_tw_at(wt, wst, n / 16 + c0 + (size_t)e);
-            ntt5_fwd_bfly_r(&X[e], &Y[e], t8.w, t8.ws, k, red);
+            ntt5_fwd_bfly_r(&X[e], &Y[e], t8.w, t8.ws, k, bf8);
         }
     }
 #pragma GCC unroll 4
@@ -335,8 +372,8 @@ NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsig
 #pragma GCC unroll 4
     for (int e = 0; e < nc; e++) {
         __m512i w = ntt5_w_of(ws[e], one, k->q);
-        if (red) {
-            ntt5_fwd_bfly(&X[e], &Y[e], w, ws[e], k);
+        if (red != NTT5_RED_TAIL) {
+            ntt5_fwd_bfly_r(&X[e], &Y[e], w, ws[e], k, bf4);
         } else {
             /* (the values come modulo 2^52: X reduced, then masked; Y is only multiplied) */
             X[e] = _mm512_and_si512(ntt5_reduce(X[e], k->s1, k->q), k->mask52);
@@ -354,7 +391,7 @@ NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsig
     }
 #pragma GCC unroll 4
     for (int e = 0; e < nc; e++)
-        ntt5_fwd_bfly(&X2[e], &Y2[e], ntt5_w_of(ws[e], one, k->q), ws[e], k);
+        ntt5_fwd_bfly_r(&X2[e], &Y2[e], ntt5_w_of(ws[e], one, k->q), ws[e], k, bf2);
     /* distance 1: groups 8c .. 8c+7 in the lane order 0 1 4 5 2 3 6 7, as stored */
 #pragma GCC unroll 4
     for (int e = 0; e < nc; e++) {
@@ -365,11 +402,18 @@ NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsig
     }
 #pragma GCC unroll 4
     for (int e = 0; e < nc; e++)
-        ntt5_fwd_bfly(&X[e], &Y[e], ntt5_w_of(ws[e], one, k->q), ws[e], k);
+        ntt5_fwd_bfly_r(&X[e], &Y[e], ntt5_w_of(ws[e], one, k->q), ws[e], k, bf1);
 #pragma GCC unroll 4
     for (int e = 0; e < nc; e++) {
         uint64_t *p = a + 16 * (c0 + (size_t)e);
-        if (normalize) {
+        if (red == NTT5_RED_END || third) {
+            X[e] = _mm512_and_si512(ntt5_reduce(X[e], k->s1, k->q), k->mask52);
+            Y[e] = _mm512_and_si512(ntt5_reduce(Y[e], k->s1, k->q), k->mask52);
+            if (normalize) {
+                X[e] = ntt5_csub(X[e], k->q);
+                Y[e] = ntt5_csub(Y[e], k->q);
+            }
+        } else if (normalize) {
             X[e] = ntt5_csub(ntt5_csub(X[e], k->two_q), k->q);
             Y[e] = ntt5_csub(ntt5_csub(Y[e], k->two_q), k->q);
         }
@@ -400,26 +444,41 @@ NTT5_INLINE void ntt5_fwd_tail(uint64_t *a, size_t n, unsigned ex, const uint64_
  * them, which the last pass takes with the three small distances: 4 passes over the data at
  * n = 2^14, 5 at 2^15 and 2^16. Values start below 4q and grow by at most 2q per stage without
  * reductions: when that stays below 2^52 up to the distance-4 stage ((4 + 2 (log n - 3)) q <
- * 2^52: primes up to 2^47 at n = 2^14, e.g. the 40-bit data primes), the butterflies skip the
- * reductions of X, work modulo 2^52 (6 instructions instead of 9), and the last pass reduces
- * once. */
+ * 2^52: primes up to 2^47 at n = 2^14), the butterflies skip the reductions of X, work modulo
+ * 2^52 (6 instructions instead of 9), and the last pass reduces once, at distance 4
+ * (NTT5_RED_TAIL); when it stays below 2^52 through the last stage ((4 + 2 log n) q < 2^52:
+ * primes up to 2^46.8 at n = 2^16, e.g. the 40-bit data primes) the last three stages skip them
+ * too and each output is reduced once (NTT5_RED_END): 7 fewer instructions per 16 values. Else,
+ * for primes up to 2^49 (8q <= 2^52), X is reduced once every three stages (NTT5_RED_THIRD: 7
+ * instructions per butterfly on average instead of 9); above, Harvey's butterfly throughout
+ * (NTT5_RED_ALL: its outputs reach 4q, all a 52-bit multiplier takes). */
 static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
 {
     const size_t n = t->n;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
     unsigned log_n = 0;
     while (((size_t)1 << log_n) < n) log_n++;
-    const int red = (4 + 2 * (uint64_t)(log_n - 3)) * t->mod.q >= (UINT64_C(1) << 52);
+    const uint64_t q = t->mod.q, lim = UINT64_C(1) << 52;
+    const int red = (4 + 2 * (uint64_t)log_n) * q < lim           ? NTT5_RED_END
+                    : (4 + 2 * (uint64_t)(log_n - 3)) * q < lim ? NTT5_RED_TAIL
+                    : 8 * q <= lim                              ? NTT5_RED_THIRD
+                                                                : NTT5_RED_ALL;
     const unsigned ex = (log_n - 3) % 3; /* the stages of distance >= 8 the last pass takes */
     size_t m = 1, g = n / 2;
     for (unsigned s = 0; s + 3 <= log_n - 3 - ex; s += 3) {
-        if (red) ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, 1);
-        else ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, 0);
+        if (red == NTT5_RED_ALL) ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, NTT5_RED_ALL);
+        else if (red == NTT5_RED_THIRD)
+            ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, NTT5_RED_THIRD);
+        else ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, NTT5_RED_TAIL);
         m *= 8;
         g /= 8;
     }
-    if (red) ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, 1);
-    else ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, 0);
+    if (red == NTT5_RED_ALL) ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, NTT5_RED_ALL);
+    else if (red == NTT5_RED_THIRD)
+        ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, NTT5_RED_THIRD);
+    else if (red == NTT5_RED_END)
+        ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, NTT5_RED_END);
+    else ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, NTT5_RED_TAIL);
 }
 
 /* The inverse passes take red (1: Harvey butterflies, values in [0, 2q) throughout; 0: without
