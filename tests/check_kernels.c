@@ -26,6 +26,8 @@
 #include "tests/ifma_emul.h"
 #define beaa_ntt_fwd_avx512 emu_ntt_fwd_avx512
 #define beaa_ntt_fwd_lazy_avx512 emu_ntt_fwd_lazy_avx512
+#define beaa_ntt_fwd_avx512_sched emu_ntt_fwd_avx512_sched
+#define beaa_ntt_inv_avx512_sched emu_ntt_inv_avx512_sched
 #define beaa_ntt_inv_avx512 emu_ntt_inv_avx512
 #define beaa_ntt_inv_lazy_avx512 emu_ntt_inv_lazy_avx512
 #define beaa_ntt_inv_scaled_avx512 emu_ntt_inv_scaled_avx512
@@ -86,6 +88,11 @@ static const beaa_kernels emu_kernels_avx512 = {
 #undef beaa_lin_dot_avx512_plain
 #undef beaa_lin_dot_avx512_pairs
 extern __typeof__(beaa_lin_dot_ref) beaa_lin_dot_avx512_plain, beaa_lin_dot_avx512_pairs;
+/* ... and the real avx512 forward NTT with its schedule chosen */
+#undef beaa_ntt_fwd_avx512_sched
+#undef beaa_ntt_inv_avx512_sched
+extern __typeof__(emu_ntt_fwd_avx512_sched) beaa_ntt_fwd_avx512_sched;
+extern __typeof__(emu_ntt_inv_avx512_sched) beaa_ntt_inv_avx512_sched;
 
 /* Tables built on a CPU without IFMA lack the 52-bit layout: add it (the constructor's own
  * builder) so the emulated IFMA NTT runs instead of falling back to ref. */
@@ -718,6 +725,79 @@ static void check_shake_x8_isa(const beaa_kernels *k, size_t big)
     free(buf);
 }
 
+/* Both schedules of the avx512 NTTs for primes 2^49 < q < 2^50 (Harvey butterflies, or
+ * reductions by IFMA; they run one of them, chosen by CPU vendor) against ref: forward plain
+ * and lazy, inverse plain, lazy and scaled (random w, c), random and extreme inputs, the largest
+ * prime below 2^50 and the smallest above 2^49 (1 mod 2^17), N = 16 .. 2^16. */
+static void check_ntt_schedules(const beaa_kernels *k)
+{
+    void (*fn)(const beaa_ntt_tables *, uint64_t *, int, int);
+    void (*fi)(const beaa_ntt_tables *, uint64_t *, const uint64_t *, int, uint64_t, uint64_t,
+               int);
+    if (k == &beaa_kernels_avx512) fn = beaa_ntt_fwd_avx512_sched, fi = beaa_ntt_inv_avx512_sched;
+    else if (k == &emu_kernels_avx512) fn = emu_ntt_fwd_avx512_sched, fi = emu_ntt_inv_avx512_sched;
+    else return;
+    uint64_t lo = (UINT64_C(1) << 49) + 1;
+    mpz_t z;
+    mpz_init(z);
+    for (;; lo += (UINT64_C(1) << 17)) {
+        mpz_set_ui(z, (unsigned long)lo);
+        if (mpz_probab_prime_p(z, 30)) break;
+    }
+    mpz_clear(z);
+    const unsigned max_log = test_light() ? 12 : 16;
+    for (unsigned log_n = 4; log_n <= max_log; log_n++) {
+        const size_t n = (size_t)1 << log_n;
+        uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8);
+        ck_assert(a && b);
+        const uint64_t qs[2] = {test_find_ntt_prime(50, n, 0), lo};
+        for (int qi = 0; qi < 2; qi++) {
+            const uint64_t q = qs[qi];
+            beaa_ntt_tables *t = beaa_ntt_tables_new(q, log_n);
+            ck_assert_ptr_nonnull(t);
+            if (k == &emu_kernels_avx512) ensure_ifma_tables(t);
+            for (int v = 0; v < 8; v++) {
+                const int harvey = v & 1, lazy = (v >> 1) & 1, extreme = v >> 2;
+                const uint64_t bound = lazy ? 4 * q : q;
+                if (extreme) fill_extreme(a, n, bound);
+                else fill_random(a, n, bound);
+                memcpy(b, a, n * 8);
+                if (lazy) beaa_kernels_ref.ntt_fwd_lazy(t, a);
+                else beaa_kernels_ref.ntt_fwd(t, a);
+                fn(t, b, lazy, harvey);
+                char what[64];
+                snprintf(what, sizeof what, "ntt_fwd%s (%s)", lazy ? "_lazy" : "",
+                         harvey ? "Harvey" : "reduce by IFMA");
+                assert_same_mod(what, k, b, a, n, q, bound);
+            }
+            for (int v = 0; v < 12; v++) {
+                const int harvey = v & 1, mode = (v >> 1) % 3, extreme = v / 6;
+                const uint64_t bound = mode == 1 ? 2 * q : q;
+                const uint64_t w = test_rng_below(q), c = test_rng_below(q);
+                if (extreme) fill_extreme(a, n, bound);
+                else fill_random(a, n, bound);
+                memcpy(b, a, n * 8);
+                if (mode == 2) {
+                    beaa_kernels_ref.ntt_inv_scaled(t, a, a, w, c);
+                    fi(t, b, b, 2, w, c, harvey);
+                } else {
+                    if (mode == 1) beaa_kernels_ref.ntt_inv_lazy(t, a);
+                    else beaa_kernels_ref.ntt_inv(t, a);
+                    fi(t, b, b, mode, 0, 0, harvey);
+                }
+                char what[64];
+                snprintf(what, sizeof what, "ntt_inv%s (%s)",
+                         mode == 2 ? "_scaled" : mode == 1 ? "_lazy" : "",
+                         harvey ? "Harvey" : "reduce by IFMA");
+                assert_same_mod(what, k, b, a, n, q, bound);
+            }
+            beaa_ntt_tables_free(t);
+        }
+        beaa_free(a);
+        beaa_free(b);
+    }
+}
+
 /* Both tilings of the avx512 lin_dot (it runs one of them, chosen by CPU) against ref. */
 static void check_lin_dot_tilings(const beaa_kernels *k)
 {
@@ -759,6 +839,7 @@ static void check_isa(const beaa_kernels *k)
     check_ks_dot2_isa(k, 24);
     check_lin_dot_isa(k);
     check_lin_dot_tilings(k);
+    check_ntt_schedules(k);
     check_uniform_isa(k, k == &emu_kernels_avx512 ? 1024 : 32768);
     check_shake_x8_isa(k, k == &emu_kernels_avx512 ? 4096 : (size_t)1 << 18);
 }

@@ -7,10 +7,21 @@
 
 void beaa_ntt_fwd_avx512(const beaa_ntt_tables *t, uint64_t *a);
 void beaa_ntt_fwd_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a);
+/* The forward transform (lazy != 0: ntt_fwd_lazy) with the schedule of primes 2^49 < q < 2^50
+ * chosen by the caller: harvey != 0 Harvey's butterfly in every stage, else the one that
+ * reduces X by two IFMA (ntt_avx512.c); beaa_ntt_fwd_avx512 picks by CPU vendor, the tests
+ * check both on any IFMA CPU. */
+void beaa_ntt_fwd_avx512_sched(const beaa_ntt_tables *t, uint64_t *a, int lazy, int harvey);
 void beaa_ntt_inv_avx512(const beaa_ntt_tables *t, uint64_t *a);
 void beaa_ntt_inv_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a);
 void beaa_ntt_inv_scaled_avx512(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a,
                              uint64_t w, uint64_t c);
+/* The inverse transforms (mode 0: ntt_inv of r, 1: ntt_inv_lazy of r, 2: ntt_inv_scaled of a
+ * into r with w, c) with the schedule of primes above 2^46-2^48 chosen by the caller: harvey != 0
+ * Harvey's butterflies, else the ones that reduce by IFMA; picked by vendor and tested as the
+ * forward one. */
+void beaa_ntt_inv_avx512_sched(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a,
+                               int mode, uint64_t w, uint64_t c, int harvey);
 
 void beaa_add_mod_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
 void beaa_sub_mod_avx512(uint64_t *r, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);

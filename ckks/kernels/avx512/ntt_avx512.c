@@ -6,6 +6,7 @@
 #include "ckks/kernels/avx512/avx512.h"
 #include "ckks/kernels/ref/ref.h"
 #include "ckks/ntt.h"
+#include "lib/cpu.h"
 #ifndef BEAA_IFMA_EMULATE
 #include <immintrin.h>
 #endif
@@ -82,20 +83,21 @@ static inline void ntt5_fwd_bfly_g(__m512i *x, __m512i *y, __m512i w, __m512i ws
     *y = _mm512_sub_epi64(_mm512_add_epi64(X, k->two_q), T);
 }
 
-/* x mod q in [0, 2q) for x < 2^52 (s1 = floor(2^52 / q)): the Shoup product by 1, whose low
- * part needs no mask (qt q <= x). */
-static inline __m512i ntt5_reduce(__m512i x, __m512i s1, __m512i q)
+/* x mod q in [0, 2q), modulo 2^52, for x right modulo 2^52 with its value below 2^52 (s1 =
+ * floor(2^52 / q), neg_q = 2^52 - q): the Shoup product by 1, x - qt q, its subtraction done
+ * by the second IFMA as x + (qt (2^52 - q) mod 2^52) (two instructions; bits 52-63 of the
+ * result are garbage: mask it where the value itself is needed). */
+static inline __m512i ntt5_reduce(__m512i x, __m512i s1, __m512i neg_q)
 {
-    const __m512i zero = _mm512_setzero_si512();
-    __m512i qt = _mm512_madd52hi_epu64(zero, x, s1);
-    return _mm512_sub_epi64(x, _mm512_madd52lo_epu64(zero, qt, q));
+    __m512i qt = _mm512_madd52hi_epu64(_mm512_setzero_si512(), x, s1);
+    return _mm512_madd52lo_epu64(x, qt, neg_q);
 }
 
 /* The forward butterflies a stage can take (bf, a constant at every call): NTT5_BF_G
  * (ntt5_fwd_bfly_g: no reduction, modulo 2^52), NTT5_BF_HARVEY (ntt5_fwd_bfly), NTT5_BF_RG: X
- * first reduced to [0, 2q) by ntt5_reduce, which reads only its low 52 bits and leaves the
- * result right modulo 2^52 (no mask needed), then as G: the outputs are below 4q for any
- * inputs below 2^52 (9 instructions, as Harvey's, but the stages after it can take G). */
+ * first reduced to [0, 2q) by ntt5_reduce, modulo 2^52, then as G: the outputs are below 4q for
+ * any inputs below 2^52, 8 instructions (5 IFMA) where Harvey's takes 9 (3 IFMA and a
+ * vpminuq). */
 #define NTT5_BF_G 0
 #define NTT5_BF_HARVEY 1
 #define NTT5_BF_RG 2
@@ -106,7 +108,7 @@ static inline void ntt5_fwd_bfly_r(__m512i *x, __m512i *y, __m512i w, __m512i ws
         ntt5_fwd_bfly(x, y, w, ws, k);
         return;
     }
-    if (bf == NTT5_BF_RG) *x = ntt5_reduce(*x, k->s1, k->q);
+    if (bf == NTT5_BF_RG) *x = ntt5_reduce(*x, k->s1, k->neg_q);
     ntt5_fwd_bfly_g(x, y, w, ws, k);
 }
 
@@ -114,11 +116,12 @@ static inline void ntt5_fwd_bfly_r(__m512i *x, __m512i *y, __m512i w, __m512i ws
  * ALL, Harvey butterflies throughout; TAIL, G butterflies up to the last pass, exact from its
  * distance-4 stage on; END, G butterflies throughout and one reduction per output; THIRD, the
  * first stage of every pass, and every third stage of the last, reduces X (NTT5_BF_RG), the
- * others take G. */
+ * others take G; EACH, RG butterflies throughout. */
 #define NTT5_RED_TAIL 0
 #define NTT5_RED_ALL 1
 #define NTT5_RED_END 2
 #define NTT5_RED_THIRD 3
+#define NTT5_RED_EACH 4
 
 /* Inverse (Gentleman-Sande) butterfly: U, V in [0, 2q) -> (U + V) mod 2q, w (U - V + 2q). */
 static inline void ntt5_inv_bfly(__m512i *x, __m512i *y, __m512i w, __m512i ws,
@@ -141,12 +144,24 @@ static inline void ntt5_inv_bfly_nr(__m512i *x, __m512i *y, __m512i w, __m512i w
     *y = ntt5_mul_shoup_g(_mm512_add_epi64(_mm512_sub_epi64(U, V), b), w, ws, k->neg_q);
 }
 
-/* One inverse butterfly of a pass: red != 0 the Harvey one (inputs < 2q); else without reduction,
- * inputs below b (constant at every call). */
+/* The inverse butterfly modulo 2^52: U, V right modulo 2^52, their values below 2q -> U + V
+ * reduced by ntt5_reduce, w (U - V + 2q) by ntt5_mul_shoup_g, both in [0, 2q) modulo 2^52: 8
+ * instructions (5 IFMA) where Harvey's takes 9 (3 IFMA and a vpminuq). */
+static inline void ntt5_inv_bfly_rg(__m512i *x, __m512i *y, __m512i w, __m512i ws,
+                                    const ntt5_consts *k)
+{
+    __m512i U = *x, V = *y;
+    *x = ntt5_reduce(_mm512_add_epi64(U, V), k->s1, k->neg_q);
+    *y = ntt5_mul_shoup_g(_mm512_add_epi64(_mm512_sub_epi64(U, V), k->two_q), w, ws, k->neg_q);
+}
+
+/* One inverse butterfly of a pass: red 1 the Harvey one (inputs < 2q), 2 ntt5_inv_bfly_rg; 0
+ * without reduction, inputs below b (constant at every call). */
 NTT5_INLINE void ntt5_inv_bfly_r(__m512i *x, __m512i *y, __m512i w, __m512i ws, __m512i b,
                                  const ntt5_consts *k, int red)
 {
-    if (red) ntt5_inv_bfly(x, y, w, ws, k);
+    if (red == 1) ntt5_inv_bfly(x, y, w, ws, k);
+    else if (red == 2) ntt5_inv_bfly_rg(x, y, w, ws, k);
     else ntt5_inv_bfly_nr(x, y, w, ws, b, k);
 }
 
@@ -202,7 +217,7 @@ NTT5_INLINE void ntt5_tw_group(ntt5_tw tw[7], unsigned st, size_t m, size_t i, c
 NTT5_INLINE __m512i ntt5_load_r(const uint64_t *p, const ntt5_consts *k, int rl)
 {
     __m512i v = _mm512_load_si512((const void *)p);
-    return rl ? ntt5_reduce(v, k->s1, k->q) : v;
+    return rl ? ntt5_reduce(v, k->s1, k->neg_q) : v;
 }
 
 /* The nv vectors at distance d of nb (1 or 2) side-by-side columns from p (column e at p + 8e),
@@ -239,9 +254,9 @@ NTT5_INLINE void ntt5_blocks(__m512i v[2][8], int nb, unsigned st, const ntt5_tw
     for (unsigned t = 0; t < 3; t++) {
         if (t >= st) break;
         const unsigned h = inv ? 1u << t : (1u << st) >> (t + 1), ng = (1u << st) / (2 * h);
-        const int fbf = red == NTT5_RED_ALL                ? NTT5_BF_HARVEY
-                        : red == NTT5_RED_THIRD && t == 0 ? NTT5_BF_RG
-                                                          : NTT5_BF_G;
+        const int fbf = red == NTT5_RED_ALL                               ? NTT5_BF_HARVEY
+                        : red == NTT5_RED_EACH || (red == NTT5_RED_THIRD && t == 0) ? NTT5_BF_RG
+                                                                                    : NTT5_BF_G;
 #pragma GCC unroll 4
         for (unsigned grp = 0; grp < 4; grp++)
 #pragma GCC unroll 4
@@ -319,19 +334,20 @@ NTT5_INLINE void ntt5_fwd_pass(uint64_t *a, size_t m, size_t g, unsigned st, con
  * output is masked and reduced to [0, 2q) once (ntt5_reduce), and to [0, q) if normalized;
  * THIRD, the values come below 8q <= 2^52 and modulo 2^52, the X operands are reduced at the
  * first of the pass's stages and every third after (NTT5_BF_RG: distance 16, 8 or 4, and 2 or
- * 1), so they stay below 8q, and each output is reduced as with END. */
+ * 1), so they stay below 8q, and each output is reduced as with END; EACH, the values come
+ * below 4q, modulo 2^52, every stage reduces X (NTT5_BF_RG) and the outputs are masked. */
 NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsigned ex,
                                  const uint64_t *wt, const uint64_t *wst, const ntt5_consts *k,
                                  int normalize, int red)
 {
     /* the butterflies of distances 16, 8, 4, 2, 1 (TAIL: distance 4 below) */
-    const int all = red == NTT5_RED_ALL, third = red == NTT5_RED_THIRD;
+    const int all = red == NTT5_RED_ALL, third = red == NTT5_RED_THIRD, each = red == NTT5_RED_EACH;
     const int G = NTT5_BF_G, H = NTT5_BF_HARVEY, RG = NTT5_BF_RG;
-    const int bf16 = all ? H : third ? RG : G;
-    const int bf8 = all ? H : third && ex == 1 ? RG : G;
-    const int bf4 = all ? H : third && ex == 0 ? RG : G;
-    const int bf2 = all || red == NTT5_RED_TAIL ? H : third && ex == 2 ? RG : G;
-    const int bf1 = all || red == NTT5_RED_TAIL ? H : third && ex == 1 ? RG : G;
+    const int bf16 = all ? H : third || each ? RG : G;
+    const int bf8 = all ? H : (third && ex == 1) || each ? RG : G;
+    const int bf4 = all ? H : (third && ex == 0) || each ? RG : G;
+    const int bf2 = all || red == NTT5_RED_TAIL ? H : (third && ex == 2) || each ? RG : G;
+    const int bf1 = all || red == NTT5_RED_TAIL ? H : (third && ex == 1) || each ? RG : G;
     static const uint64_t i2[8] = {0, 0, 2, 2, 1, 1, 3, 3};
     static const uint64_t olo[8] = {0, 8, 1, 9, 4, 12, 5, 13}, ohi[8] = {2, 10, 3, 11, 6, 14, 7, 15};
     const __m512i I2 = _mm512_loadu_si512((const void *)i2), one = _mm512_set1_epi64(1);
@@ -376,7 +392,7 @@ NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsig
             ntt5_fwd_bfly_r(&X[e], &Y[e], w, ws[e], k, bf4);
         } else {
             /* (the values come modulo 2^52: X reduced, then masked; Y is only multiplied) */
-            X[e] = _mm512_and_si512(ntt5_reduce(X[e], k->s1, k->q), k->mask52);
+            X[e] = _mm512_and_si512(ntt5_reduce(X[e], k->s1, k->neg_q), k->mask52);
             ntt5_fwd_bfly_nr(&X[e], &Y[e], w, ws[e], k);
         }
     }
@@ -407,11 +423,18 @@ NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsig
     for (int e = 0; e < nc; e++) {
         uint64_t *p = a + 16 * (c0 + (size_t)e);
         if (red == NTT5_RED_END || third) {
-            X[e] = _mm512_and_si512(ntt5_reduce(X[e], k->s1, k->q), k->mask52);
-            Y[e] = _mm512_and_si512(ntt5_reduce(Y[e], k->s1, k->q), k->mask52);
+            X[e] = _mm512_and_si512(ntt5_reduce(X[e], k->s1, k->neg_q), k->mask52);
+            Y[e] = _mm512_and_si512(ntt5_reduce(Y[e], k->s1, k->neg_q), k->mask52);
             if (normalize) {
                 X[e] = ntt5_csub(X[e], k->q);
                 Y[e] = ntt5_csub(Y[e], k->q);
+            }
+        } else if (each) { /* below 4q, modulo 2^52 */
+            X[e] = _mm512_and_si512(X[e], k->mask52);
+            Y[e] = _mm512_and_si512(Y[e], k->mask52);
+            if (normalize) {
+                X[e] = ntt5_csub(ntt5_csub(X[e], k->two_q), k->q);
+                Y[e] = ntt5_csub(ntt5_csub(Y[e], k->two_q), k->q);
             }
         } else if (normalize) {
             X[e] = ntt5_csub(ntt5_csub(X[e], k->two_q), k->q);
@@ -450,9 +473,13 @@ NTT5_INLINE void ntt5_fwd_tail(uint64_t *a, size_t n, unsigned ex, const uint64_
  * primes up to 2^46.8 at n = 2^16, e.g. the 40-bit data primes) the last three stages skip them
  * too and each output is reduced once (NTT5_RED_END): 7 fewer instructions per 16 values. Else,
  * for primes up to 2^49 (8q <= 2^52), X is reduced once every three stages (NTT5_RED_THIRD: 7
- * instructions per butterfly on average instead of 9); above, Harvey's butterfly throughout
- * (NTT5_RED_ALL: its outputs reach 4q, all a 52-bit multiplier takes). */
-static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
+ * instructions per butterfly on average instead of 9); above (outputs up to 4q, all a 52-bit
+ * multiplier takes) every stage reduces: with Harvey's butterfly where harvey != 0 (NTT5_RED_ALL,
+ * 9 instructions, 4 of them IFMA or vpminuq), else with NTT5_BF_RG (NTT5_RED_EACH, 8
+ * instructions, 5 IFMA). The first suits cores with one 512-bit IFMA pipe (AMD Zen 4), the
+ * second those that issue IFMA on both of their two 512-bit ports (Intel Emerald Rapids: 5%
+ * faster there, 8% slower on Zen 4; beaa_ntt_fwd_avx512 picks by vendor). */
+static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy, int harvey)
 {
     const size_t n = t->n;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
@@ -462,13 +489,16 @@ static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     const int red = (4 + 2 * (uint64_t)log_n) * q < lim           ? NTT5_RED_END
                     : (4 + 2 * (uint64_t)(log_n - 3)) * q < lim ? NTT5_RED_TAIL
                     : 8 * q <= lim                              ? NTT5_RED_THIRD
-                                                                : NTT5_RED_ALL;
+                    : harvey                                    ? NTT5_RED_ALL
+                                                                : NTT5_RED_EACH;
     const unsigned ex = (log_n - 3) % 3; /* the stages of distance >= 8 the last pass takes */
     size_t m = 1, g = n / 2;
     for (unsigned s = 0; s + 3 <= log_n - 3 - ex; s += 3) {
         if (red == NTT5_RED_ALL) ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, NTT5_RED_ALL);
         else if (red == NTT5_RED_THIRD)
             ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, NTT5_RED_THIRD);
+        else if (red == NTT5_RED_EACH)
+            ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, NTT5_RED_EACH);
         else ntt5_fwd_pass(a, m, g, 3, t->fw, t->fw_shoup52, &k, NTT5_RED_TAIL);
         m *= 8;
         g /= 8;
@@ -476,13 +506,15 @@ static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy)
     if (red == NTT5_RED_ALL) ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, NTT5_RED_ALL);
     else if (red == NTT5_RED_THIRD)
         ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, NTT5_RED_THIRD);
+    else if (red == NTT5_RED_EACH)
+        ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, NTT5_RED_EACH);
     else if (red == NTT5_RED_END)
         ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, NTT5_RED_END);
     else ntt5_fwd_tail(a, n, ex, t->fw, t->fw_shoup52, &k, !lazy, NTT5_RED_TAIL);
 }
 
-/* The inverse passes take red (1: Harvey butterflies, values in [0, 2q) throughout; 0: without
- * reductions) and, for red == 0, b: a bound (a multiple of q) of the values the pass reads, and
+/* The inverse passes take red (1: Harvey butterflies, values in [0, 2q) throughout; 2:
+ * ntt5_inv_bfly_rg, the same values modulo 2^52; 0: without reductions) and, for red == 0, b: a bound (a multiple of q) of the values the pass reads, and
  * rl: reduce them to [0, 2q) as they are loaded (then b = 2q). The stages of a pass use b, 2b,
  * 4b as their bounds; the values it writes are below 2^(stages) b. */
 
@@ -690,9 +722,11 @@ NTT5_INLINE void ntt5_inv_passes(uint64_t *a, size_t n, size_t d, const uint64_t
  * butterflies do not reduce their sums (values grow by a factor 2 per stage, from [0, 2q)) and
  * work modulo 2^52 (ntt5_inv_bfly_nr); a pass whose values would reach 2^52 reduces them as it
  * loads them (a Shoup product by 1: at n = 2^14 with 40-bit primes once), instead of every
- * butterfly's conditional subtraction. */
+ * butterfly's conditional subtraction. Larger primes reduce in every butterfly: Harvey's where
+ * harvey != 0 (cores with one 512-bit IFMA pipe), else ntt5_inv_bfly_rg (see ntt5_fwd). */
 static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, const uint64_t *src, int mode,
-                     uint64_t ni_, uint64_t nis_, uint64_t nw_, uint64_t nws_, uint64_t c_)
+                     uint64_t ni_, uint64_t nis_, uint64_t nw_, uint64_t nws_, uint64_t c_,
+                     int harvey)
 {
     const size_t n = t->n;
     const ntt5_consts k = ntt5_make_consts(t->mod.q);
@@ -704,9 +738,13 @@ static void ntt5_inv(const beaa_ntt_tables *t, uint64_t *a, const uint64_t *src,
         ntt5_inv_head(a, src, n, ex, t->iv, t->iv_shoup52, &k, 0);
         ntt5_inv_passes(a, n, 8 << ex, t->iv, t->iv_shoup52, &k, t->mod.q, 0, bound, mode, ni_,
                         nis_, nw_, nws_, c_);
-    } else {
+    } else if (harvey) {
         ntt5_inv_head(a, src, n, ex, t->iv, t->iv_shoup52, &k, 1);
         ntt5_inv_passes(a, n, 8 << ex, t->iv, t->iv_shoup52, &k, t->mod.q, 1, 2 * t->mod.q, mode,
+                        ni_, nis_, nw_, nws_, c_);
+    } else {
+        ntt5_inv_head(a, src, n, ex, t->iv, t->iv_shoup52, &k, 2);
+        ntt5_inv_passes(a, n, 8 << ex, t->iv, t->iv_shoup52, &k, t->mod.q, 2, 2 * t->mod.q, mode,
                         ni_, nis_, nw_, nws_, c_);
     }
 }
@@ -717,43 +755,55 @@ static int ntt5_usable(const beaa_ntt_tables *t)
     return t->fw_shoup52 && t->iv_shoup52 && t->mod.q < BEAA_NTT_SMALL_Q_BOUND && t->n >= 16;
 }
 
+void beaa_ntt_fwd_avx512_sched(const beaa_ntt_tables *t, uint64_t *a, int lazy, int harvey)
+{
+    if (ntt5_usable(t)) ntt5_fwd(t, a, lazy, harvey);
+    else if (lazy) beaa_ntt_fwd_lazy_ref(t, a);
+    else beaa_ntt_fwd_ref(t, a);
+}
+
 void beaa_ntt_fwd_avx512(const beaa_ntt_tables *t, uint64_t *a)
 {
-    if (ntt5_usable(t)) ntt5_fwd(t, a, 0);
-    else beaa_ntt_fwd_ref(t, a);
+    beaa_ntt_fwd_avx512_sched(t, a, 0, beaa_cpu_vendor_get() == BEAA_CPU_VENDOR_AMD);
 }
 
 void beaa_ntt_fwd_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a)
 {
-    if (ntt5_usable(t)) ntt5_fwd(t, a, 1);
-    else beaa_ntt_fwd_lazy_ref(t, a);
+    beaa_ntt_fwd_avx512_sched(t, a, 1, beaa_cpu_vendor_get() == BEAA_CPU_VENDOR_AMD);
 }
 
-void beaa_ntt_inv_avx512(const beaa_ntt_tables *t, uint64_t *a)
-{
-    if (ntt5_usable(t))
-        ntt5_inv(t, a, a, 0, t->n_inv, t->n_inv_shoup52, t->n_inv_w, t->n_inv_w_shoup52, 0);
-    else
-        beaa_ntt_inv_ref(t, a);
-}
-
-void beaa_ntt_inv_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a)
-{
-    if (ntt5_usable(t))
-        ntt5_inv(t, a, a, 1, t->n_inv, t->n_inv_shoup52, t->n_inv_w, t->n_inv_w_shoup52, 0);
-    else
-        beaa_ntt_inv_lazy_ref(t, a);
-}
-
-void beaa_ntt_inv_scaled_avx512(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a,
-                                uint64_t w, uint64_t c)
+void beaa_ntt_inv_avx512_sched(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a,
+                               int mode, uint64_t w, uint64_t c, int harvey)
 {
     if (!ntt5_usable(t)) {
-        beaa_ntt_inv_scaled_ref(t, r, a, w, c);
+        if (mode == 2) beaa_ntt_inv_scaled_ref(t, r, a, w, c);
+        else if (mode == 1) beaa_ntt_inv_lazy_ref(t, r);
+        else beaa_ntt_inv_ref(t, r);
+        return;
+    }
+    if (mode != 2) {
+        ntt5_inv(t, r, r, mode, t->n_inv, t->n_inv_shoup52, t->n_inv_w, t->n_inv_w_shoup52, 0,
+                 harvey);
         return;
     }
     const uint64_t q = t->mod.q;
     const uint64_t ni = beaa_mul_mod(t->n_inv, w, &t->mod);
     const uint64_t nw = beaa_mul_mod(t->n_inv_w, w, &t->mod);
-    ntt5_inv(t, r, a, 2, ni, beaa_shoup52(ni, q), nw, beaa_shoup52(nw, q), c);
+    ntt5_inv(t, r, a, 2, ni, beaa_shoup52(ni, q), nw, beaa_shoup52(nw, q), c, harvey);
+}
+
+void beaa_ntt_inv_avx512(const beaa_ntt_tables *t, uint64_t *a)
+{
+    beaa_ntt_inv_avx512_sched(t, a, a, 0, 0, 0, beaa_cpu_vendor_get() == BEAA_CPU_VENDOR_AMD);
+}
+
+void beaa_ntt_inv_lazy_avx512(const beaa_ntt_tables *t, uint64_t *a)
+{
+    beaa_ntt_inv_avx512_sched(t, a, a, 1, 0, 0, beaa_cpu_vendor_get() == BEAA_CPU_VENDOR_AMD);
+}
+
+void beaa_ntt_inv_scaled_avx512(const beaa_ntt_tables *t, uint64_t *r, const uint64_t *a,
+                                uint64_t w, uint64_t c)
+{
+    beaa_ntt_inv_avx512_sched(t, r, a, 2, w, c, beaa_cpu_vendor_get() == BEAA_CPU_VENDOR_AMD);
 }
