@@ -341,7 +341,8 @@ NTT5_INLINE void ntt5_fwd_chunks(uint64_t *a, size_t n, size_t c0, int nc, unsig
                                  int normalize, int red)
 {
     /* the butterflies of distances 16, 8, 4, 2, 1 (TAIL: distance 4 below) */
-    const int all = red == NTT5_RED_ALL, third = red == NTT5_RED_THIRD, each = red == NTT5_RED_EACH;
+    const int all = red == NTT5_RED_ALL, third = red == NTT5_RED_THIRD;
+    const int each = red == NTT5_RED_EACH;
     const int G = NTT5_BF_G, H = NTT5_BF_HARVEY, RG = NTT5_BF_RG;
     const int bf16 = all ? H : third || each ? RG : G;
     const int bf8 = all ? H : (third && ex == 1) || each ? RG : G;
@@ -472,13 +473,13 @@ NTT5_INLINE void ntt5_fwd_tail(uint64_t *a, size_t n, unsigned ex, const uint64_
  * (NTT5_RED_TAIL); when it stays below 2^52 through the last stage ((4 + 2 log n) q < 2^52:
  * primes up to 2^46.8 at n = 2^16, e.g. the 40-bit data primes) the last three stages skip them
  * too and each output is reduced once (NTT5_RED_END): 7 fewer instructions per 16 values. Else,
- * for primes up to 2^49 (8q <= 2^52), X is reduced once every three stages (NTT5_RED_THIRD: 7
+ * for primes up to 2^49 (8q <= 2^52), X is reduced once every three stages (NTT5_RED_THIRD: 6.7
  * instructions per butterfly on average instead of 9); above (outputs up to 4q, all a 52-bit
  * multiplier takes) every stage reduces: with Harvey's butterfly where harvey != 0 (NTT5_RED_ALL,
  * 9 instructions, 4 of them IFMA or vpminuq), else with NTT5_BF_RG (NTT5_RED_EACH, 8
- * instructions, 5 IFMA). The first suits cores with one 512-bit IFMA pipe (AMD Zen 4), the
- * second those that issue IFMA on both of their two 512-bit ports (Intel Emerald Rapids: 5%
- * faster there, 8% slower on Zen 4; beaa_ntt_fwd_avx512 picks by vendor). */
+ * instructions, 5 IFMA). The first suits AMD Zen 4, whose one 512-bit IFMA pipe also runs
+ * vpminuq; the second Intel's server cores, where every 512-bit instruction takes one of the
+ * same two ports (Emerald Rapids: 5% faster); beaa_ntt_fwd_avx512 picks by vendor. */
 static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy, int harvey)
 {
     const size_t n = t->n;
@@ -514,9 +515,10 @@ static void ntt5_fwd(const beaa_ntt_tables *t, uint64_t *a, int lazy, int harvey
 }
 
 /* The inverse passes take red (1: Harvey butterflies, values in [0, 2q) throughout; 2:
- * ntt5_inv_bfly_rg, the same values modulo 2^52; 0: without reductions) and, for red == 0, b: a bound (a multiple of q) of the values the pass reads, and
- * rl: reduce them to [0, 2q) as they are loaded (then b = 2q). The stages of a pass use b, 2b,
- * 4b as their bounds; the values it writes are below 2^(stages) b. */
+ * ntt5_inv_bfly_rg, the same values modulo 2^52; 0: without reductions) and, for red == 0, b:
+ * a bound (a multiple of q) of the values the pass reads, and rl: reduce them to [0, 2q) as
+ * they are loaded (then b = 2q). The stages of a pass use b, 2b, 4b as their bounds; the values
+ * it writes are below 2^(stages) b. */
 
 /* Inverse stages of distances d .. 2^(st-1) d (st = 1, 2 or 3; d >= 8; the first has m = n/(2d)
  * groups) in one pass: each block of 2^st d values is 2^st vectors at distance d per 8-lane
