@@ -1,14 +1,16 @@
 /* bench_linear.c - the linear maps of encrypted inference (nn/linear.h) alone, single thread:
  * for each stage of the default Fashion-MNIST network (random weights, N = 2^15 plan), one
  * group of outputs (the blocks the encrypted pass computes together) over one task of the pass
- * (one RNS limb, N/8 coefficients), by the exact dgemm path and by the kernel table's lin_dot
- * (AVX-512 IFMA), alternating, minimum and median of repeats. Validates both against the
- * 128-bit reference first. Reports time, multiply-accumulates per second, bytes the task reads
- * and writes, and the fraction of the core's peak: products per second against 4 per IFMA
- * instruction slot (a measured IFMA throughput), the rate of any method with two 8-lane
- * multiplies per product (dgemm: 2 FMAs on the split residue; this core issues FMA and IFMA at
- * one 512-bit instruction per cycle). lin_dot multiplies pairs of terms (Winograd: one IFMA
- * pair per two products) and can pass 1.
+ * (one RNS limb, N/8 coefficients), by the exact dgemm path, by the one-pass AVX2 FMA loop
+ * (nn/linear_fma.c, path avx2-fma) and by the kernel table's lin_dot (AVX-512 IFMA), where the
+ * CPU has them, alternating, minimum and median of repeats. Validates each against the 128-bit
+ * reference first. Reports time, multiply-accumulates per second, bytes the task reads and
+ * writes, and the fraction of the core's peak. For lin_dot and dgemm: products per second
+ * against 4 per IFMA instruction slot (a measured IFMA throughput), the rate of any method with
+ * two 8-lane multiplies per product (dgemm: 2 FMAs on the split residue; Zen 4 issues FMA and
+ * IFMA at one 512-bit instruction per cycle); lin_dot multiplies pairs of terms (Winograd: one
+ * IFMA pair per two products) and can pass 1. For avx2-fma: two 4-lane FMAs per 4 products
+ * against the 256-bit FMA rate of a tight loop.
  * Usage: bench_linear [--quick]. CSV rows benchmark,params,metric,value,unit. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +67,30 @@ __attribute__((target("avx512f,avx512ifma"))) static double ifma_rate(void)
     (void)sink;
     return 16.0 * (double)it / t;
 }
+/* 256-bit FMA instructions per second of this core: 12 independent chains (12 + 2 registers,
+ * no spills; 12 > latency x ports on the CPUs we know). The avx2-fma path
+ * spends two per 4 products (the two halves of each residue), so its peak is 2x this rate. */
+__attribute__((target("avx2,fma"))) static double fma_rate(void)
+{
+    __m256d a[12];
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_pd((double)i);
+    __m256d x = _mm256_set1_pd(0.999999), y = _mm256_set1_pd(1e-9);
+    const long it = 5000000;
+    double t0 = cpu_s();
+    for (long n = 0; n < it; n++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_pd(a[i], x, y);
+        __asm__ volatile("" : "+x"(x));
+    }
+    double t = cpu_s() - t0;
+    __m256d s = a[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_pd(s, a[i]);
+    double o[4];
+    _mm256_storeu_pd(o, s);
+    volatile double sink = o[0] + o[1] + o[2] + o[3];
+    (void)sink;
+    return 12.0 * (double)it / t;
+}
 #endif
 
 typedef struct gctx {
@@ -109,6 +135,11 @@ int main(int argc, char **argv)
     if (beaa_cpu_supports(BEAA_ISA_AVX512)) rate = ifma_rate();
 #endif
     if (rate > 0) printf("linear,-,ifma_instructions_per_s,%.4g,1/s\n", rate);
+    double frate = 0;
+#ifdef HAVE_X86
+    if (beaa_cpu_supports(BEAA_ISA_AVX2)) frate = fma_rate();
+#endif
+    if (frate > 0) printf("linear,-,fma256_instructions_per_s,%.4g,1/s\n", frate);
     const size_t n = beaa_ckks_context_n(ctx) / 8;
     const beaa_modulus *q = beaa_ckks_context_q(ctx, 1);
     for (uint32_t si = 0; si < net->nstages; si++) {
@@ -140,11 +171,16 @@ int main(int argc, char **argv)
         beaa_nn_linear_range_ref(g.gb, g.ngb, ref, (const uint64_t *const *)in, 1, q, 0, n);
         int can_dot = beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, (const uint64_t *const *)in,
                                                1, q, 0, n, work);
+        int can_fma = beaa_nn_linear_range_fma(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q,
+                                               0, n, work);
         int bad = 0;
-        for (int path = 0; path < 2; path++) {
+        for (int path = 0; path < 3; path++) {
             if (path == 0) beaa_nn_linear_range_gemm(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
-            else if (!can_dot) break;
-            else beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+            else if (path == 1 && can_dot)
+                beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+            else if (path == 2 && can_fma)
+                beaa_nn_linear_range_fma(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+            else continue;
             for (size_t b = 0; b < g.ngb; b++)
                 for (int32_t r = 0; r < g.gb[b].m; r++)
                     bad |= memcmp(out[g.gb[b].out[r]], ref[g.gb[b].out[r]], n * 8) != 0;
@@ -161,7 +197,7 @@ int main(int argc, char **argv)
                     bad |= memcmp(out[g.gb[b].out[r]], ref[g.gb[b].out[r]], n * 8) != 0;
         }
         if (bad) { fprintf(stderr, "bench_linear: stage %u: results differ from the reference\n", si + 1); return 1; }
-        double tg[64], td[64], tt[2][64];
+        double tg[64], td[64], tf[64], tt[2][64];
         for (int r = 0; r < reps; r++) {
             double t0 = cpu_s();
             beaa_nn_linear_range_gemm(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
@@ -171,6 +207,11 @@ int main(int argc, char **argv)
                 beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
                 td[r] = cpu_s() - t0;
             }
+            if (can_fma) {
+                t0 = cpu_s();
+                beaa_nn_linear_range_fma(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
+                tf[r] = cpu_s() - t0;
+            }
             for (int v = 0; v < ntile; v++) {
                 t0 = cpu_s();
                 beaa_nn_linear_range_dot(&tile[v], g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, 0, n, work);
@@ -179,22 +220,26 @@ int main(int argc, char **argv)
         }
         qsort(tg, (size_t)reps, sizeof *tg, cmp_d);
         qsort(td, (size_t)reps, sizeof *td, cmp_d);
+        qsort(tf, (size_t)reps, sizeof *tf, cmp_d);
         for (int v = 0; v < ntile; v++) qsort(tt[v], (size_t)reps, sizeof *tt[v], cmp_d);
         char p[160];
         snprintf(p, sizeof p, "stage=%u;blocks=%zu;kmax=%d;mmax=%d;n=%zu", si + 1, g.ngb, qs->kmax,
                  qs->mmax, n);
         printf("linear,%s,macs,%zu,count\n", p, macs);
         printf("linear,%s,bytes_read_written,%.1f,KiB\n", p, (double)(words_in + words_out) * 8 / 1024);
-        for (int path = 0; path < 2; path++) {
-            if (path == 1 && !can_dot) break;
-            const double *t = path ? td : tg;
-            const char *nm = path ? kern->name : "dgemm";
+        for (int path = 0; path < 3; path++) {
+            if ((path == 1 && !can_dot) || (path == 2 && !can_fma)) continue;
+            const double *t = path == 2 ? tf : path ? td : tg;
+            const char *nm = path == 2 ? "avx2-fma" : path ? kern->name : "dgemm";
             printf("linear,%s;path=%s,min_time,%.2f,us\n", p, nm, 1e6 * t[0]);
             printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * t[reps / 2]);
             printf("linear,%s;path=%s,gmacs,%.2f,1e9/s\n", p, nm, (double)macs / t[0] / 1e9);
-            if (rate > 0)
+            if (rate > 0 && path != 2)
                 printf("linear,%s;path=%s,fraction_of_peak,%.3f,1\n", p, nm,
                        (double)macs / 4.0 / t[0] / rate);
+            if (frate > 0 && path == 2)
+                printf("linear,%s;path=%s,fraction_of_peak,%.3f,1\n", p, nm,
+                       (double)macs / 2.0 / t[0] / frate);
         }
         for (int v = 0; v < ntile; v++) {
             const char *nm = v ? "avx512-pairs" : "avx512-plain";
@@ -203,6 +248,7 @@ int main(int argc, char **argv)
             printf("linear,%s;path=%s,gmacs,%.2f,1e9/s\n", p, nm, (double)macs / tt[v][0] / 1e9);
         }
         if (can_dot) printf("linear,%s,dgemm_over_%s,%.2f,x\n", p, kern->name, tg[0] / td[0]);
+        if (can_fma) printf("linear,%s,dgemm_over_avx2-fma,%.2f,x\n", p, tg[0] / tf[0]);
         if (ntile) printf("linear,%s,pairs_over_plain,%.3f,x\n", p, tt[1][0] / tt[0][0]);
         fflush(stdout);
         for (size_t i = 0; i < nin; i++) beaa_free(in[i]);

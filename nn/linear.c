@@ -175,7 +175,8 @@ void beaa_nn_linear_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *c
                           size_t lo, size_t hi, double *work)
 {
     if (!beaa_nn_linear_range_dot(beaa_kernels_get(), blocks, nb, out, in, add_bias, qm, lo, hi,
-                                  work))
+                                  work) &&
+        !beaa_nn_linear_range_fma(blocks, nb, out, in, add_bias, qm, lo, hi, work))
         beaa_nn_linear_range_gemm(blocks, nb, out, in, add_bias, qm, lo, hi, work);
 }
 

@@ -1,6 +1,7 @@
 /* linear.h - exact integer linear maps over RNS limbs (the BEAA convolution inner loop).
  * Per output position, out[o] = sum_i w[o][i] * in[i] (+ bias[o]) mod q, element by element over
- * long vectors (ciphertext limbs, NTT form), computed exactly with OpenBLAS dgemm on 2 halves. */
+ * long vectors (ciphertext limbs, NTT form), computed exactly: IFMA (the kernel table's lin_dot),
+ * FMA on 2 halves in registers (linear_fma.c) or OpenBLAS dgemm on 2 halves (linear.c). */
 #ifndef BEAA_NN_LINEAR_H
 #define BEAA_NN_LINEAR_H
 #include <stddef.h>
@@ -43,14 +44,19 @@ void beaa_nn_linear_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *c
                           const uint64_t *const *in, int add_bias, const beaa_modulus *q,
                           size_t lo, size_t hi, double *work);
 
-/* The two ways beaa_nn_linear_range computes, for tests and benchmarks: the kernel table's
- * lin_dot on the residues (chosen when the table has one, q < 2^50, blocks of at most
- * BEAA_LIN_DOT_MAX_K inputs and hi - lo a multiple of 8), and the exact dgemm of the residues
- * split into 25-bit halves (OpenBLAS; every other case). Same arguments and result; dot
- * returns 0 without writing anything when its conditions do not hold. */
+/* The three ways beaa_nn_linear_range computes, for tests and benchmarks, in the order it tries
+ * them: the kernel table's lin_dot on the residues (chosen when the table has one, q < 2^50,
+ * blocks of at most BEAA_LIN_DOT_MAX_K inputs and hi - lo a multiple of 8); the one-pass AVX2 +
+ * FMA loop of nn/linear_fma.c (the active kernel set is avx2 or avx512, 2^30 < q < 2^51, every
+ * block has inputs); the exact dgemm of the residues split into 25-bit halves (OpenBLAS; every
+ * other case). Same arguments and result; dot and fma return 0 without writing anything when
+ * their conditions do not hold. */
 int beaa_nn_linear_range_dot(const beaa_kernels *kern, const beaa_nn_linblock *blocks, size_t nb,
                              uint64_t *const *out, const uint64_t *const *in, int add_bias,
                              const beaa_modulus *q, size_t lo, size_t hi, double *work);
+int beaa_nn_linear_range_fma(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
+                             const uint64_t *const *in, int add_bias, const beaa_modulus *q,
+                             size_t lo, size_t hi, double *work);
 void beaa_nn_linear_range_gemm(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
                                const uint64_t *const *in, int add_bias, const beaa_modulus *q,
                                size_t lo, size_t hi, double *work);

@@ -62,14 +62,18 @@ static void linear_case(uint64_t q, int k, int m, size_t n)
     beaa_nn_linblock b = { k, m, ii, oo, w, bias };
     double *work = malloc(sizeof(double) * beaa_nn_linear_work_doubles(k, m));
     beaa_nn_linear_range_ref(&b, 1, o2, (const uint64_t *const *)in, 1, &qm, 0, n);
-    /* the dispatching entry, the dgemm path, and the lin_dot path of the active kernel table
-     * (it declines when q >= 2^50, n % 8 != 0 or the table has none: nothing to compare then) */
-    for (int path = 0; path < 3; path++) {
+    /* the dispatching entry, the dgemm path, the lin_dot path of the active kernel table (it
+     * declines when q >= 2^50, n % 8 != 0 or the table has none: nothing to compare then) and
+     * the AVX2 + FMA path (declines without AVX2, or for q outside (2^30, 2^51)) */
+    for (int path = 0; path < 4; path++) {
         for (int i = 0; i < nout; i++) memset(o1[i], 0, n * 8);
         if (path == 0) beaa_nn_linear_range(&b, 1, o1, (const uint64_t *const *)in, 1, &qm, 0, n, work);
         else if (path == 1) beaa_nn_linear_range_gemm(&b, 1, o1, (const uint64_t *const *)in, 1, &qm, 0, n, work);
-        else if (!beaa_nn_linear_range_dot(beaa_kernels_get(), &b, 1, o1, (const uint64_t *const *)in,
-                                           1, &qm, 0, n, work))
+        else if (path == 2 && !beaa_nn_linear_range_dot(beaa_kernels_get(), &b, 1, o1,
+                                                        (const uint64_t *const *)in, 1, &qm, 0, n, work))
+            continue;
+        else if (path == 3 && !beaa_nn_linear_range_fma(&b, 1, o1, (const uint64_t *const *)in, 1,
+                                                        &qm, 0, n, work))
             continue;
         for (int r = 0; r < m; r++)
             for (size_t t = 0; t < n; t++)
@@ -94,6 +98,7 @@ START_TEST(test_linear_exact)
         linear_case(qs[i], 1, 3, 200);
         linear_case(qs[i], 25, 16, 300);
         linear_case(qs[i], 288, 64, 136);
+        linear_case(qs[i], 7, 5, 203); /* a tail of 3 columns, a tile of 5 rows */
     }
 }
 END_TEST

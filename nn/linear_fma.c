@@ -1,0 +1,174 @@
+/* linear_fma.c - the linear maps of encrypted inference (nn/linear.h) on AVX2 + FMA in one pass,
+ * for CPUs without the IFMA lin_dot and primes 2^30 < q < 2^51.
+ *
+ * The dgemm path of linear.c writes every input's two halves to a buffer, lets dgemm pack and
+ * multiply them and writes the sums to a second buffer that a third pass reduces mod q: for the
+ * small blocks of a convolution (k = 8..288 inputs, m = 8..64 outputs) those three passes cost
+ * as much as the multiplications. Here a tile of up to LF_ROWS output rows and 4 columns keeps
+ * its 2 x LF_ROWS accumulators in registers while it runs through the k inputs: each input
+ * vector is loaded as 64-bit residues, split into its 25-bit halves in registers (the same
+ * exact conversion as linear.c: or into the mantissa of 2^52, subtract 2^52), and multiplied by
+ * each row's broadcast weight with two FMAs. The bias starts the low accumulator. The sums are
+ * exact integers below 2^52 (the caller's L1 bound, beaa_nn_linear_l1_limit), and the reduction
+ * mod q stays in double too:
+ *   T = hi * 2^h + lo (rounded; |T| < 2^(52+h)), k = round(T / q) via one multiply by 1/q,
+ *   r = fma(-k, q, hi * 2^h) + lo.
+ * The true value hi * 2^h - k q is an integer of magnitude below q + 2^52 < 2^53, so the fused
+ * multiply-add returns it exactly, and so does the addition of lo: r = T - k q exactly, and the
+ * error of k's estimate keeps |r| below 0.51 q (for q > 2^30: |T / q| < 2^(52.5 - 15.5) and three
+ * roundings of 2^-53 each). One conditional add of q puts r in [0, q), converted to an integer
+ * by the 2^52 bit trick. No 64-bit integer multiply (AVX2 has none).
+ * Test oracle: beaa_nn_linear_range_ref (tests/check_nn.c, bit for bit). */
+#include "nn/linear.h"
+#include "lib/cpu.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#define LF_HAVE 1
+#define LF_TARGET __attribute__((target("avx2,fma")))
+#define LF_INLINE inline __attribute__((always_inline))
+
+#define LF_ROWS 6 /* output rows per register tile: 12 accumulators + 2 halves + 1 weight */
+#define LF_TWO52 0x4330000000000000ull /* 2^52 as a double */
+
+typedef struct lf_consts {
+    __m256i mask, two52i;
+    __m128i h;
+    __m256d two52, scale, qinv, qd;
+} lf_consts;
+
+/* The k inputs' 4 columns at t split into halves: buf[8c .. 8c+3] the low, [8c+4 .. 8c+7] the
+ * high ones, as doubles (one contiguous stream for the row tiles that follow). */
+static LF_TARGET LF_INLINE void lf_split(double *buf, const uint64_t *const *x, size_t k, size_t t,
+                                          const lf_consts *cs)
+{
+    for (size_t c = 0; c < k; c++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(x[c] + t));
+        __m256d vl = _mm256_sub_pd(
+            _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(v, cs->mask), cs->two52i)),
+            cs->two52);
+        __m256d vh = _mm256_sub_pd(
+            _mm256_castsi256_pd(_mm256_or_si256(_mm256_srl_epi64(v, cs->h), cs->two52i)),
+            cs->two52);
+        _mm256_storeu_pd(buf + 8 * c, vl);
+        _mm256_storeu_pd(buf + 8 * c + 4, vh);
+    }
+}
+
+/* R rows (R <= LF_ROWS) of one block at the 4 columns split into buf: dst[r] are the rows'
+ * outputs at those columns, w the first row's weights (rows k apart), bias[r] in [0, q). */
+static LF_TARGET LF_INLINE void lf_rows(const int R, uint64_t *const *dst, const double *buf,
+                                         const double *w, size_t k, const double *bias,
+                                         const lf_consts *cs)
+{
+    __m256d lo[LF_ROWS], hi[LF_ROWS];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+        lo[r] = _mm256_set1_pd(bias[r]);
+        hi[r] = _mm256_setzero_pd();
+    }
+    for (size_t c = 0; c < k; c++) {
+        __m256d vl = _mm256_loadu_pd(buf + 8 * c), vh = _mm256_loadu_pd(buf + 8 * c + 4);
+        const double *wc = w + c;
+#pragma GCC unroll 6
+        for (int r = 0; r < R; r++) {
+            __m256d wr = _mm256_broadcast_sd(wc + (size_t)r * k);
+            lo[r] = _mm256_fmadd_pd(wr, vl, lo[r]);
+            hi[r] = _mm256_fmadd_pd(wr, vh, hi[r]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+        __m256d th = _mm256_mul_pd(hi[r], cs->scale);
+        __m256d kd = _mm256_round_pd(_mm256_mul_pd(_mm256_add_pd(th, lo[r]), cs->qinv),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m256d rr = _mm256_add_pd(_mm256_fnmadd_pd(kd, cs->qd, th), lo[r]);
+        __m256d neg = _mm256_cmp_pd(rr, _mm256_setzero_pd(), _CMP_LT_OQ);
+        rr = _mm256_add_pd(rr, _mm256_and_pd(neg, cs->qd));
+        __m256i u = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(rr, cs->two52)),
+                                     cs->two52i);
+        _mm256_storeu_si256((__m256i *)(void *)dst[r], u);
+    }
+}
+
+/* A row tile of R rows: the constant R lets the compiler keep the accumulators in registers. */
+static LF_TARGET void lf_tile(int R, uint64_t *const *dst, const double *buf, const double *w,
+                              size_t k, const double *bias, const lf_consts *cs)
+{
+    switch (R) {
+    case 1: lf_rows(1, dst, buf, w, k, bias, cs); break;
+    case 2: lf_rows(2, dst, buf, w, k, bias, cs); break;
+    case 3: lf_rows(3, dst, buf, w, k, bias, cs); break;
+    case 4: lf_rows(4, dst, buf, w, k, bias, cs); break;
+    case 5: lf_rows(5, dst, buf, w, k, bias, cs); break;
+    default: lf_rows(6, dst, buf, w, k, bias, cs); break;
+    }
+}
+
+/* Every block over columns [lo, lo + n4) (n4 a multiple of 4); work: 9 k + m doubles. */
+static LF_TARGET void lf_range(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
+                               const uint64_t *const *in, int add_bias, uint64_t q, size_t lo,
+                               size_t n4, double *work)
+{
+    const unsigned h = beaa_nn_linear_half_bits(q);
+    lf_consts cs;
+    cs.mask = _mm256_set1_epi64x((long long)((1ull << h) - 1));
+    cs.two52i = _mm256_set1_epi64x((long long)LF_TWO52);
+    cs.h = _mm_cvtsi32_si128((int)h);
+    cs.two52 = _mm256_set1_pd(4503599627370496.0);
+    cs.scale = _mm256_set1_pd((double)(1ull << h));
+    cs.qinv = _mm256_set1_pd(1.0 / (double)q);
+    cs.qd = _mm256_set1_pd((double)q);
+    for (size_t b = 0; b < nb; b++) {
+        const beaa_nn_linblock *blk = &blocks[b];
+        const size_t k = (size_t)blk->k, m = (size_t)blk->m;
+        /* tiles of nearly equal height: m = 8 as 4 + 4, not 6 + 2 */
+        const size_t ntiles = (m + LF_ROWS - 1) / LF_ROWS;
+        double *buf = work, *bias = work + 8 * k;
+        const uint64_t **xp = (const uint64_t **)(void *)(bias + m);
+        for (size_t c = 0; c < k; c++) xp[c] = in[blk->in[c]] + lo;
+        for (size_t r = 0; r < m; r++) {
+            int64_t bm = (add_bias && blk->bias) ? blk->bias[r] % (int64_t)q : 0;
+            bias[r] = (double)(bm < 0 ? bm + (int64_t)q : bm); /* in [0, q) */
+        }
+        for (size_t t = 0; t < n4; t += 4) {
+            lf_split(buf, xp, k, t, &cs);
+            for (size_t i = 0, r0 = 0; i < ntiles; i++) {
+                const size_t r1 = m * (i + 1) / ntiles;
+                const int R = (int)(r1 - r0);
+                uint64_t *dst[LF_ROWS];
+                for (int r = 0; r < R; r++) dst[r] = out[blk->out[r0 + (size_t)r]] + lo + t;
+                lf_tile(R, dst, buf, blk->w + r0 * k, k, bias + r0, &cs);
+                r0 = r1;
+            }
+        }
+    }
+}
+#endif
+
+int beaa_nn_linear_range_fma(const beaa_nn_linblock *blocks, size_t nb, uint64_t *const *out,
+                             const uint64_t *const *in, int add_bias, const beaa_modulus *qm,
+                             size_t lo, size_t hi, double *work)
+{
+#ifdef LF_HAVE
+    const uint64_t q = qm->q;
+    beaa_isa isa;
+    if (q <= (UINT64_C(1) << 30) || q >= (UINT64_C(1) << 51)) return 0;
+    if (beaa_cpu_selected_isa(&isa) != BEAA_OK || isa < BEAA_ISA_AVX2 ||
+        !beaa_cpu_supports(BEAA_ISA_AVX2))
+        return 0;
+    for (size_t b = 0; b < nb; b++)
+        if (blocks[b].k == 0) return 0; /* no inputs: the dgemm path writes the biases */
+    /* work: the split inputs (8 k doubles), the biases (m) and the input pointers (k) of one
+     * block, within the 256 (k + m) doubles of beaa_nn_linear_work_doubles */
+    size_t n4 = (hi - lo) & ~(size_t)3;
+    lf_range(blocks, nb, out, in, add_bias, q, lo, n4, work);
+    if (lo + n4 < hi)
+        beaa_nn_linear_range_gemm(blocks, nb, out, in, add_bias, qm, lo + n4, hi, work);
+    return 1;
+#else
+    (void)blocks; (void)nb; (void)out; (void)in; (void)add_bias; (void)qm; (void)lo; (void)hi;
+    (void)work;
+    return 0;
+#endif
+}
