@@ -1,7 +1,9 @@
 /* bench_kernels.c - validates every kernel of every ISA this CPU runs against ref, then times
  * them single-threaded (median of repeats) and prints CSV rows
  * `benchmark,params,metric,value,unit`, plus the speedup of each SIMD ISA over ref.
- * Usage: bench_kernels [--quick]   (BEAA_BENCH_QUICK=1 also means fewer sizes and repeats) */
+ * Usage: bench_kernels [--quick]   (BEAA_BENCH_QUICK=1 also means fewer sizes and repeats;
+ * BEAA_BENCH_LOGN=15 times N = 2^15 only; BEAA_BENCH_ONLY=uniform_seeded_8,shake256_x8 only those
+ * rows) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,12 +255,42 @@ static int validate(const beaa_kernels *k, beaa_ntt_tables *t, size_t n)
         ref->add_mod(r1, a, b, n, q);
         k->add_mod(r2, a, b, n, q);
         bad |= memcmp(r1, r2, n * 8) != 0;
+        /* the Keccak kernels: one stream of n values mod q (r1, r2), 8 digests of a and b */
+        static const uint8_t seed[32] = { 3 };
+        const uint8_t *sd[1] = { seed }, *in[8];
+        uint64_t dom[1] = { 5 }, *o1[1] = { r1 }, *o2[1] = { r2 };
+        ref->uniform_seeded(o1, &q, dom, 1, n, sd);
+        k->uniform_seeded(o2, &q, dom, 1, n, sd);
+        bad |= memcmp(r1, r2, n * 8) != 0;
+        uint8_t d1[8][32], d2[8][32], *p1[8], *p2[8];
+        for (int j = 0; j < 8; j++) {
+            in[j] = (const uint8_t *)(j % 2 ? b : a) + j;
+            p1[j] = d1[j];
+            p2[j] = d2[j];
+        }
+        ref->shake256_x8(p1, 32, in, n * 8 - 8);
+        k->shake256_x8(p2, 32, in, n * 8 - 8);
+        bad |= memcmp(d1, d2, sizeof d1) != 0;
     }
     beaa_free(a);
     beaa_free(b);
     beaa_free(r1);
     beaa_free(r2);
     return bad;
+}
+
+/* 1 when name is one of the comma-separated names in list */
+static int name_listed(const char *list, const char *name)
+{
+    const size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == len && strncmp(p, name, len) == 0) return 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -276,6 +308,17 @@ int main(int argc, char **argv)
     const unsigned log_ns_full[] = {12, 14, 16}, log_ns_quick[] = {14};
     const unsigned *log_ns = quick ? log_ns_quick : log_ns_full;
     size_t n_sizes = quick ? 1 : 3;
+    unsigned log_n_env[1];
+    const char *only = getenv("BEAA_BENCH_ONLY"), *env_log_n = getenv("BEAA_BENCH_LOGN");
+    if (env_log_n) {
+        log_n_env[0] = (unsigned)atoi(env_log_n);
+        if (log_n_env[0] < 4 || log_n_env[0] > 17) {
+            fprintf(stderr, "bench_kernels: BEAA_BENCH_LOGN must be in 4 .. 17\n");
+            return 1;
+        }
+        log_ns = log_n_env;
+        n_sizes = 1;
+    }
     /* our data primes, bench_ckks's first and special primes, the 50-bit targets, > 2^50 */
     const unsigned bits_list[] = {40, 49, 50, 60};
     struct {
@@ -339,6 +382,7 @@ int main(int argc, char **argv)
             }
             if (rc) return rc;
             for (size_t ki = 0; ki < n_kernels; ki++) {
+                if (only && !name_listed(only, kernels[ki].name)) continue;
                 double ref_us = 0, ref_min = 0;
                 for (int s = 0; s < n_isa; s++) {
                     bench_ctx c = {.k = isas[s], .t = t, .n = n, .a = a, .b = b, .r = r,

@@ -260,7 +260,8 @@ static void body_checksum(const uint8_t *d, size_t n, uint8_t out[BEAA_SERIAL_CH
         (void)beaa_parallel_init();
         /* where an 8-message SHAKE256 is set, the full leaves go through it 8 at a time (a last
          * group of 2-7 fills its other lanes with its first leaf again: an 8-lane call costs
-         * about one scalar leaf), the others one by one */
+         * about one scalar leaf; the avx2 one 2.4, or 1.2 when leaves 4-7 are that filler),
+         * the others one by one */
         const beaa_serial_hash8_fn h8 = __atomic_load_n(&hash8, __ATOMIC_ACQUIRE);
         const size_t full = n / SUM_LEAF;
         const size_t grouped = h8 ? (full % 8 >= 2 ? full : full / 8 * 8) : 0;

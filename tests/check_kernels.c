@@ -650,13 +650,14 @@ static void check_lin_dot_isa(const beaa_kernels *k)
 }
 
 /* uniform_seeded against ref (one scalar SHAKE256 stream after the other), bit for bit:
- * stream counts around the 8-lane groups (1 .. 19), lengths that end inside a squeezed block,
- * NTT primes and bounds that reject half the draws (2^49 + 1) or nearly all bits (3), raw words
- * (q = 0: ref's are the stream's beaa_xof_u64 words), one seed for all streams or one of three
- * per stream (streams of several objects in one group). */
+ * stream counts around the 4-lane (avx2) and 8-lane (avx512) groups (1 .. 19), lengths that end
+ * inside a squeezed block, NTT primes and bounds that reject half the draws (2^49 + 1) or nearly
+ * all bits (3), bounds above 2^63 (the top bit in the unsigned comparison), raw words (q = 0:
+ * ref's are the stream's beaa_xof_u64 words), one seed for all streams or one of three per
+ * stream (streams of several objects in one group). */
 static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
 {
-    const size_t counts[] = {1, 2, 3, 7, 8, 9, 11, 16, 19}, lens[] = {1, 17, 18, 301};
+    const size_t counts[] = {1, 2, 3, 4, 5, 7, 8, 9, 11, 16, 19}, lens[] = {1, 17, 18, 301};
     uint64_t *buf = malloc(sizeof(uint64_t) * 19 * nmax), *ref = malloc(sizeof(uint64_t) * 19 * nmax);
     uint64_t *o[19], *r[19], q[19], dom[19];
     uint8_t seeds[3][32];
@@ -670,10 +671,12 @@ static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
             for (size_t s = 0; s < cnt; s++) {
                 o[s] = buf + s * nmax;
                 r[s] = ref + s * nmax;
-                size_t kind = (s + ci + li) % 5;
+                size_t kind = (s + ci + li) % 6;
                 q[s] = kind == 0 ? test_find_ntt_prime(prime_bits[s % N_PRIME_BITS], 1024, 0)
                      : kind == 1 ? (UINT64_C(1) << 49) + 1 : kind == 2 ? 3
-                     : kind == 3 ? test_rng_below(UINT64_C(1) << 61) + 2 : 0 /* raw words */;
+                     : kind == 3 ? test_rng_below(UINT64_C(1) << 61) + 2
+                     : kind == 4 ? (UINT64_C(1) << 63) + test_rng_below(UINT64_C(1) << 62)
+                     : 0 /* raw words */;
                 dom[s] = test_rng_u64();
             }
             k->uniform_seeded(o, q, dom, cnt, n, sd);
@@ -698,7 +701,8 @@ static void check_uniform_isa(const beaa_kernels *k, size_t nmax)
 
 /* shake256_x8 against 8 scalar SHAKE256 calls, bit for bit: lengths around the 136-byte rate
  * (the padding byte alone, 0x9F, in the last free byte; a full padding block), a 256 KiB leaf of
- * the serialization checksums, output lengths 1 .. 136. */
+ * the serialization checksums, output lengths 1 .. 136; 8 distinct messages, then messages 4-7
+ * repeating message 0 (the filler lanes of lib/serial.c's last group). */
 static void check_shake_x8_isa(const beaa_kernels *k, size_t big)
 {
     const size_t lens[] = {0, 1, 8, 135, 136, 137, 271, 272, 1000, big};
@@ -706,13 +710,15 @@ static void check_shake_x8_isa(const beaa_kernels *k, size_t big)
     uint8_t *buf = malloc(8 * big), o[8][136], r[136];
     ck_assert_ptr_nonnull(buf);
     for (size_t i = 0; i < 8 * big; i++) buf[i] = (uint8_t)test_rng_u64();
-    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
-        const size_t len = lens[li], outlen = outs[li % (sizeof outs / sizeof *outs)];
+    for (size_t li = 0; li < 2 * (sizeof lens / sizeof *lens); li++) {
+        const size_t nl = sizeof lens / sizeof *lens, len = lens[li % nl];
+        const size_t outlen = outs[li % (sizeof outs / sizeof *outs)];
         const uint8_t *in[8];
         uint8_t *op[8];
         for (int j = 0; j < 8; j++) {
             in[j] = buf + (size_t)j * big + (size_t)(j % 3); /* unaligned, overlapping starts */
             if (len + 2 > big) in[j] = buf + (size_t)j * (big - 2);
+            if (li >= nl && j >= 4) in[j] = in[0];
             op[j] = o[j];
         }
         k->shake256_x8(op, outlen, in, len);

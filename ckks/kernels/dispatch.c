@@ -18,8 +18,10 @@ static void pick(void)
     case BEAA_ISA_AVX2: active = &beaa_kernels_avx2; break;
     default: active = &beaa_kernels_ref; break;
     }
-    /* serialization checksums: 8 leaves per Keccak permutation where the table has that */
-    beaa_serial_set_hash8(isa == BEAA_ISA_AVX512 ? active->shake256_x8 : NULL);
+    /* serialization checksums: 8 leaves per call where the table hashes several messages per
+     * Keccak permutation (avx512: 8 lanes; avx2: 4 lanes, two passes) */
+    const int many = isa == BEAA_ISA_AVX512 || isa == BEAA_ISA_AVX2;
+    beaa_serial_set_hash8(many ? active->shake256_x8 : NULL);
 }
 
 const beaa_kernels *beaa_kernels_get(void)

@@ -133,14 +133,14 @@ typedef struct beaa_kernels {
      * above the smallest all-ones mask covering q - 1). q[s] >= 2, or q[s] == 0: the stream's
      * raw 64-bit words (beaa_xof_u64), with no comparison on them (the words of secret noise:
      * constant time). The avx512 version runs 8 streams per Keccak permutation (one per 64-bit
-     * lane): streams of several objects (seeds) fill the lanes of one group. */
+     * lane), the avx2 version 4: streams of several objects (seeds) fill the lanes of one group. */
     void (*uniform_seeded)(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
                            size_t count, size_t n, const uint8_t *const *seed);
 
     /* SHAKE256 of 8 messages of the same length len at once: out[j][0..outlen) =
      * beaa_shake256(in[j], len) for j < 8, outlen <= 136 (one rate block). The leaves of the
      * serialization checksum tree (lib/serial.c); the avx512 version absorbs the 8 messages in
-     * the 8 lanes of one Keccak permutation. */
+     * the 8 lanes of one Keccak permutation, the avx2 version 4 at a time in two passes. */
     void (*shake256_x8)(uint8_t *const *out, size_t outlen, const uint8_t *const *in, size_t len);
 } beaa_kernels;
 
