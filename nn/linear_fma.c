@@ -4,20 +4,22 @@
  * The dgemm path of linear.c writes every input's two halves to a buffer, lets dgemm pack and
  * multiply them and writes the sums to a second buffer that a third pass reduces mod q: for the
  * small blocks of a convolution (k = 8..288 inputs, m = 8..64 outputs) those three passes cost
- * as much as the multiplications. Here a tile of up to LF_ROWS output rows and 4 columns keeps
- * its 2 x LF_ROWS accumulators in registers while it runs through the k inputs: each input
- * vector is loaded as 64-bit residues, split into its 25-bit halves in registers (the same
- * exact conversion as linear.c: or into the mantissa of 2^52, subtract 2^52), and multiplied by
- * each row's broadcast weight with two FMAs. The bias starts the low accumulator. The sums are
- * exact integers below 2^52 (the caller's L1 bound, beaa_nn_linear_l1_limit), and the reduction
- * mod q stays in double too:
+ * as much as the multiplications. Here, for every 4 columns, the k inputs are split once into
+ * their 25-bit halves as doubles (the same exact conversion as linear.c: or into the mantissa of
+ * 2^52, subtract 2^52) in a small buffer that stays in L1; then tiles of up to LF_ROWS output
+ * rows keep their 2 x LF_ROWS accumulators in registers while they run through the k inputs,
+ * two FMAs per input with the row's broadcast weight. The bias starts the low accumulator. The
+ * sums are exact integers below 2^52 (the caller's L1 bound, beaa_nn_linear_l1_limit, and a
+ * bias below q < 2^51), and the reduction mod q stays in double too:
  *   T = hi * 2^h + lo (rounded; |T| < 2^(52+h)), k = round(T / q) via one multiply by 1/q,
  *   r = fma(-k, q, hi * 2^h) + lo.
- * The true value hi * 2^h - k q is an integer of magnitude below q + 2^52 < 2^53, so the fused
- * multiply-add returns it exactly, and so does the addition of lo: r = T - k q exactly, and the
- * error of k's estimate keeps |r| below 0.51 q (for q > 2^30: |T / q| < 2^(52.5 - 15.5) and three
- * roundings of 2^-53 each). One conditional add of q puts r in [0, q), converted to an integer
- * by the 2^52 bit trick. No 64-bit integer multiply (AVX2 has none).
+ * With q >= 2^(b-1) for a b-bit q and h = ceil(b/2), |T / q| < 2^(53.5 - b/2) <= 2^38 for
+ * q > 2^30, and the three roundings (T, 1/q, the product; 2^-53 each) move the estimate by
+ * less than 2^-13: |T - k q| < 0.51 q. The true value hi * 2^h - k q = (T - k q) - lo is then an
+ * integer of magnitude below 0.51 q + 2^52 < 2^53, so the fused multiply-add returns it exactly,
+ * and so does the addition of lo: r = T - k q exactly. One conditional add of q puts r in
+ * [0, q), converted to an integer by the 2^52 bit trick. No 64-bit integer multiply (AVX2 has
+ * none).
  * Test oracle: beaa_nn_linear_range_ref (tests/check_nn.c, bit for bit). */
 #include "nn/linear.h"
 #include "lib/cpu.h"
