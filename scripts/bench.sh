@@ -169,7 +169,7 @@ ckks_best() { "$B/bench_ckks" $ckks_opt | tag "${BEAA_ARCH:-$isa}"; }
 step "CKKS primitives, portable kernels (BEAA_ARCH=ref)" ckks_ref
 step "CKKS primitives, $isa kernels" ckks_best
 step "kernels, every ISA against ref" "$B/bench_kernels" $kern_opt
-step "linear maps: exact dgemm against the kernel table's lin_dot" "$B/bench_linear" $kern_opt
+step "linear maps: exact dgemm, the AVX2 FMA loop and the kernel table's lin_dot" "$B/bench_linear" $kern_opt
 if [ "$paper" = 1 ]; then
     step "the paper's CIFAR-10 geometry (3x32x32, random weights)" "$B/bench_paper" $paper_opt
 fi
