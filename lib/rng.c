@@ -159,7 +159,7 @@ beaa_status beaa_os_random(void *buf, size_t n)
 
 /* Round constants RC[i] (FIPS 202, Algorithm 5/6), computed once from the LFSR would also be
  * possible; they are listed here and checked by the test vectors. */
-static const uint64_t keccak_rc[24] = {
+const uint64_t beaa_keccak_rc[24] = {
     0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
     0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
     0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
@@ -255,7 +255,7 @@ static void keccak_f1600(uint64_t A[25])
         e22 = b2 ^ (b3 & b4);
         e23 = b3 ^ (b4 | b0);
         e24 = b4 ^ (b0 & b1);
-        e0 ^= keccak_rc[round];
+        e0 ^= beaa_keccak_rc[round];
         /* round: E -> A */
         c0 = e0 ^ e5 ^ e10 ^ e15 ^ e20;
         c1 = e1 ^ e6 ^ e11 ^ e16 ^ e21;
@@ -317,7 +317,7 @@ static void keccak_f1600(uint64_t A[25])
         a22 = b2 ^ (b3 & b4);
         a23 = b3 ^ (b4 | b0);
         a24 = b4 ^ (b0 & b1);
-        a0 ^= keccak_rc[round + 1];
+        a0 ^= beaa_keccak_rc[round + 1];
     }
     A[0] = a0;
     A[1] = ~a1;
@@ -457,11 +457,8 @@ uint64_t beaa_xof_u64(beaa_xof *x)
     return load64_le(b);
 }
 
-uint64_t beaa_xof_uniform(beaa_xof *x, uint64_t bound)
+uint64_t beaa_xof_uniform_mask(uint64_t bound)
 {
-    if (bound <= 1) return 0;
-    /* Smallest all-ones mask covering bound-1: each draw is accepted with probability > 1/2,
-     * and accepted values are exactly uniform on [0, bound). */
     uint64_t mask = bound - 1;
     mask |= mask >> 1;
     mask |= mask >> 2;
@@ -469,6 +466,15 @@ uint64_t beaa_xof_uniform(beaa_xof *x, uint64_t bound)
     mask |= mask >> 8;
     mask |= mask >> 16;
     mask |= mask >> 32;
+    return mask;
+}
+
+uint64_t beaa_xof_uniform(beaa_xof *x, uint64_t bound)
+{
+    if (bound <= 1) return 0;
+    /* Smallest all-ones mask covering bound-1: each draw is accepted with probability > 1/2,
+     * and accepted values are exactly uniform on [0, bound). */
+    const uint64_t mask = beaa_xof_uniform_mask(bound);
     for (;;) {
         uint64_t v = beaa_xof_u64(x) & mask;
         if (v < bound) return v;

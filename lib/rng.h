@@ -29,8 +29,14 @@ void beaa_xof_init(beaa_xof *x, const uint8_t seed[BEAA_SEED_BYTES], uint64_t do
 void beaa_xof_read(beaa_xof *x, void *out, size_t n);
 /* Next 64-bit word. */
 uint64_t beaa_xof_u64(beaa_xof *x);
-/* Uniform integer in [0, bound) by rejection sampling (bound >= 1). */
+/* Uniform integer in [0, bound) by rejection sampling (bound >= 1): each draw is a word masked
+ * by beaa_xof_uniform_mask(bound), kept when below bound. */
 uint64_t beaa_xof_uniform(beaa_xof *x, uint64_t bound);
+/* The smallest all-ones mask covering bound - 1 (bound >= 1): a draw is accepted with probability
+ * above 1/2. The multi-lane samplers (ckks/kernels) filter their streams with it. */
+uint64_t beaa_xof_uniform_mask(uint64_t bound);
+/* Keccak-f[1600]'s 24 round constants (FIPS 202, iota), for the multi-lane permutations. */
+extern const uint64_t beaa_keccak_rc[24];
 /* Wipes the state. */
 void beaa_xof_wipe(beaa_xof *x);
 

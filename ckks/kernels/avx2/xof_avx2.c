@@ -15,16 +15,6 @@
 
 #define K4_RATE_WORDS 17 /* SHAKE256: 136-byte rate */
 
-/* Keccak round constants (FIPS 202, iota). */
-static const uint64_t k4_rc[24] = {
-    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
-    0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
-    0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
-    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
-    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
-    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
-};
-
 /* v rotated left by r, 2 <= r <= 62 (shifts run on two of Zen 3's four vector pipes) */
 static inline __m256i k4_rol(__m256i v, int r)
 {
@@ -119,8 +109,8 @@ static void k4_permute(__m256i *S)
     __m256i e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17;
     __m256i e18, e19, e20, e21, e22, e23, e24;
     for (int r = 0; r < 24; r += 2) {
-        K4_ROUND(a, e, _mm256_set1_epi64x((long long)k4_rc[r]));
-        K4_ROUND(e, a, _mm256_set1_epi64x((long long)k4_rc[r + 1]));
+        K4_ROUND(a, e, _mm256_set1_epi64x((long long)beaa_keccak_rc[r]));
+        K4_ROUND(e, a, _mm256_set1_epi64x((long long)beaa_keccak_rc[r + 1]));
     }
     S[0] = a0; S[1] = a1; S[2] = a2; S[3] = a3; S[4] = a4; S[5] = a5; S[6] = a6; S[7] = a7;
     S[8] = a8; S[9] = a9; S[10] = a10; S[11] = a11; S[12] = a12; S[13] = a13; S[14] = a14;
@@ -153,13 +143,6 @@ static const int32_t k4_pack[16][8] __attribute__((aligned(32))) = {
     {2, 3, 4, 5, 6, 7, 0, 0}, {0, 1, 2, 3, 4, 5, 6, 7},
 };
 
-static uint64_t k4_mask(uint64_t bound)
-{
-    uint64_t m = bound - 1;
-    m |= m >> 1; m |= m >> 2; m |= m >> 4; m |= m >> 8; m |= m >> 16; m |= m >> 32;
-    return m;
-}
-
 /* Streams 0 .. lanes-1 (lanes <= 4) side by side until each has n values. */
 static void k4_group(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
                      size_t lanes, size_t n, const uint8_t *const *seed)
@@ -175,7 +158,7 @@ static void k4_group(uint64_t *const *out, const uint64_t *q, const uint64_t *do
         st[5][l] = 0x1F;                                 /* SHAKE padding after 40 bytes ... */
         st[K4_RATE_WORDS - 1][l] = UINT64_C(0x80) << 56; /* ... and the rate's last byte */
         bound[l] = q[s];
-        mask[l] = q[s] ? k4_mask(q[s]) : UINT64_MAX;
+        mask[l] = q[s] ? beaa_xof_uniform_mask(q[s]) : UINT64_MAX;
         got[l] = l < lanes ? 0 : n;
     }
     __m256i S[25];

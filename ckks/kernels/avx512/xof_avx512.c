@@ -22,15 +22,6 @@
 
 #define KX_RATE_WORDS 17 /* SHAKE256: 136-byte rate */
 
-static const uint64_t kx_rc[24] = {
-    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
-    0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
-    0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
-    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
-    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
-    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
-};
-
 /* x ^ y ^ z (0x96) and chi's x ^ (~y & z) (0xD2) as one ternary-logic instruction each. */
 #define KX_X3(a, b, c) _mm512_ternarylogic_epi64(a, b, c, 0x96)
 #define KX_CHI(a, b, c) _mm512_ternarylogic_epi64(a, b, c, 0xD2)
@@ -87,20 +78,13 @@ static void kx_permute(__m512i *S)
     __m512i e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17, e18;
     __m512i e19, e20, e21, e22, e23, e24;
     for (int r = 0; r < 24; r += 2) {
-        KX_ROUND(a, e, kx_rc[r]);
-        KX_ROUND(e, a, kx_rc[r + 1]);
+        KX_ROUND(a, e, beaa_keccak_rc[r]);
+        KX_ROUND(e, a, beaa_keccak_rc[r + 1]);
     }
     S[0] = a0; S[1] = a1; S[2] = a2; S[3] = a3; S[4] = a4; S[5] = a5; S[6] = a6; S[7] = a7;
     S[8] = a8; S[9] = a9; S[10] = a10; S[11] = a11; S[12] = a12; S[13] = a13; S[14] = a14;
     S[15] = a15; S[16] = a16; S[17] = a17; S[18] = a18; S[19] = a19; S[20] = a20; S[21] = a21;
     S[22] = a22; S[23] = a23; S[24] = a24;
-}
-
-static uint64_t kx_mask(uint64_t bound)
-{
-    uint64_t m = bound - 1;
-    m |= m >> 1; m |= m >> 2; m |= m >> 4; m |= m >> 8; m |= m >> 16; m |= m >> 32;
-    return m;
 }
 
 /* 8x8 transpose of 64-bit words: col[l][j] = r[j][l] (unpack pairs, then two rounds of 128-bit
@@ -148,7 +132,7 @@ static void kx_group(uint64_t *const *out, const uint64_t *q, const uint64_t *do
         st[5][l] = 0x1F;                      /* SHAKE padding after 40 bytes ... */
         st[KX_RATE_WORDS - 1][l] = UINT64_C(0x80) << 56; /* ... and the rate's last byte */
         bound[l] = q[s];
-        mask[l] = q[s] ? kx_mask(q[s]) : UINT64_MAX;
+        mask[l] = q[s] ? beaa_xof_uniform_mask(q[s]) : UINT64_MAX;
         got[l] = l < lanes ? 0 : n;
     }
     __m512i S[25];
