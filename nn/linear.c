@@ -124,8 +124,7 @@ static void combine_generic(uint64_t *dst, const double *cl, const double *ch, s
     combine_body(dst, cl, ch, cs, h, q, qinv, bias);
 }
 
-/* 1 if the AVX2 loops may be used (the CPU has them and BEAA_ARCH does not forbid them). */
-static int use_avx2(void)
+int beaa_nn_linear_avx2_ok(void)
 {
     static int cached = -1;
     int c = cached;
@@ -189,7 +188,7 @@ void beaa_nn_linear_range_gemm(const beaa_nn_linblock *blocks, size_t nb, uint64
     const uint64_t mask = (1ull << h) - 1;
     const double qinv = 1.0 / (double)q;
     const size_t ld = 2 * BEAA_NN_LIN_CHUNK;
-    const int avx2 = use_avx2();
+    const int avx2 = beaa_nn_linear_avx2_ok();
 
     for (size_t t0 = lo; t0 < hi; t0 += BEAA_NN_LIN_CHUNK) {
         size_t cs = hi - t0 < BEAA_NN_LIN_CHUNK ? hi - t0 : BEAA_NN_LIN_CHUNK;

@@ -31,6 +31,10 @@ unsigned beaa_nn_linear_half_bits(uint64_t q);
  * so every dgemm sum is an exact integer in double. */
 double beaa_nn_linear_l1_limit(uint64_t q);
 
+/* 1 if the AVX2 + FMA loops may run: the CPU has them and the selected kernel set (BEAA_ARCH)
+ * is avx2 or avx512. Checked once, cached. */
+int beaa_nn_linear_avx2_ok(void);
+
 /* Doubles of scratch needed by beaa_nn_linear_range for blocks with at most kmax inputs and
  * mmax outputs (one scratch per thread). */
 size_t beaa_nn_linear_work_doubles(int kmax, int mmax);

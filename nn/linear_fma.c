@@ -22,7 +22,6 @@
  * none).
  * Test oracle: beaa_nn_linear_range_ref (tests/check_nn.c, bit for bit). */
 #include "nn/linear.h"
-#include "lib/cpu.h"
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #include <immintrin.h>
@@ -154,10 +153,7 @@ int beaa_nn_linear_range_fma(const beaa_nn_linblock *blocks, size_t nb, uint64_t
 {
 #ifdef LF_HAVE
     const uint64_t q = qm->q;
-    beaa_isa isa;
-    if (q <= (UINT64_C(1) << 30) || q >= (UINT64_C(1) << 51)) return 0;
-    if (beaa_cpu_selected_isa(&isa) != BEAA_OK || isa < BEAA_ISA_AVX2 ||
-        !beaa_cpu_supports(BEAA_ISA_AVX2))
+    if (q <= (UINT64_C(1) << 30) || q >= (UINT64_C(1) << 51) || !beaa_nn_linear_avx2_ok())
         return 0;
     for (size_t b = 0; b < nb; b++)
         if (blocks[b].k == 0) return 0; /* no inputs: the dgemm path writes the biases */
