@@ -619,7 +619,8 @@ static void section_ckks(void)
         if (strcmp(r->bench, "linear") || strcmp(r->metric, "macs")) continue;
         if (!rows)
             md("Linear maps (`bench_linear`, one group of outputs of each stage of the network over "
-               "one task of the pass, single thread, minimum): the exact dgemm of split residues, "
+               "N/8 coefficients of one limb, in the pass's windows of 512 coefficients, single "
+               "thread, minimum): the exact dgemm of split residues, "
                "the one-pass AVX2 FMA loop (`nn/linear_fma.c`) and the kernel table's lin_dot "
                "(AVX-512 IFMA)%s%s.\n\n| group | MACs | bytes | dgemm | avx2-fma | lin_dot | "
                "dgemm / fastest |\n|---|---:|---:|---:|---:|---:|---:|\n",
