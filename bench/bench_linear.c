@@ -2,8 +2,8 @@
  * for each stage of the default Fashion-MNIST network (random weights, N = 2^15 plan), one
  * group of outputs (the blocks the encrypted pass computes together) over N/8 coefficients of
  * one RNS limb, in windows of BEAA_NN_FUSE_COLS as the pass's tasks (every block over a window,
- * then the next window: the inputs the blocks share are read from cache), by the exact dgemm path, by the one-pass AVX2 FMA loop
- * (nn/linear_fma.c, path avx2-fma) and by the kernel table's lin_dot (AVX-512 IFMA), where the
+ * then the next window: the inputs the blocks share are read from cache), by the exact dgemm
+ * path, by the one-pass AVX2 FMA loop (nn/linear_fma.c, path avx2-fma) and by the kernel table's lin_dot (AVX-512 IFMA), where the
  * CPU has them, alternating, minimum and median of repeats. Validates each against the 128-bit
  * reference first. Reports time, multiply-accumulates per second, bytes the task reads and
  * writes, and the fraction of the core's peak. For lin_dot and dgemm: products per second
@@ -141,7 +141,8 @@ int main(int argc, char **argv)
     if (beaa_cpu_supports(BEAA_ISA_AVX2)) frate = fma_rate();
 #endif
     if (frate > 0) printf("linear,-,fma256_instructions_per_s,%.4g,1/s\n", frate);
-    const size_t n = beaa_ckks_context_n(ctx) / 8, W = n < BEAA_NN_FUSE_COLS ? n : BEAA_NN_FUSE_COLS;
+    const size_t n = beaa_ckks_context_n(ctx) / 8;
+    const size_t W = n < BEAA_NN_FUSE_COLS ? n : BEAA_NN_FUSE_COLS; /* the pass's window */
     const beaa_modulus *q = beaa_ckks_context_q(ctx, 1);
     for (uint32_t si = 0; si < net->nstages; si++) {
         const beaa_nn_stage *s = &net->stages[si];
@@ -199,28 +200,29 @@ int main(int argc, char **argv)
         }
         if (bad) { fprintf(stderr, "bench_linear: stage %u: results differ from the reference\n", si + 1); return 1; }
         /* timed as the pass runs them: every block over one window of W columns, then the next */
+        const uint64_t *const *ci = (const uint64_t *const *)in;
         double tg[64], td[64], tf[64], tt[2][64];
         for (int r = 0; r < reps; r++) {
             double t0 = cpu_s();
             for (size_t lo = 0; lo < n; lo += W)
-                beaa_nn_linear_range_gemm(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, lo, lo + W, work);
+                beaa_nn_linear_range_gemm(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
             tg[r] = cpu_s() - t0;
             if (can_dot) {
                 t0 = cpu_s();
                 for (size_t lo = 0; lo < n; lo += W)
-                    beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, lo, lo + W, work);
+                    beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
                 td[r] = cpu_s() - t0;
             }
             if (can_fma) {
                 t0 = cpu_s();
                 for (size_t lo = 0; lo < n; lo += W)
-                    beaa_nn_linear_range_fma(g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, lo, lo + W, work);
+                    beaa_nn_linear_range_fma(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
                 tf[r] = cpu_s() - t0;
             }
             for (int v = 0; v < ntile; v++) {
                 t0 = cpu_s();
                 for (size_t lo = 0; lo < n; lo += W)
-                    beaa_nn_linear_range_dot(&tile[v], g.gb, g.ngb, out, (const uint64_t *const *)in, 1, q, lo, lo + W, work);
+                    beaa_nn_linear_range_dot(&tile[v], g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
                 tt[v][r] = cpu_s() - t0;
             }
         }
