@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include "lib/beaa.h"
+#include "bench/common/bench_util.h"
 
 #define CHECK(x)                                                                   \
     do {                                                                           \
@@ -318,7 +319,9 @@ static void run(unsigned log_n, const unsigned *bits, unsigned n_primes, unsigne
 int main(int argc, char **argv)
 {
     const char *q = getenv("BEAA_BENCH_QUICK");
-    int quick = (argc > 1 && strcmp(argv[1], "--quick") == 0) || (q && *q && strcmp(q, "0") != 0);
+    const int qarg = bench_parse_quick("bench_ckks", argc, argv);
+    if (qarg < 0) return 2;
+    int quick = qarg || (q && *q && strcmp(q, "0") != 0);
     omp_set_num_threads(1);
     printf("benchmark,params,metric,value,unit\n");
     printf("ckks_kernels,%s,isa,1,%s\n", "-", beaa_kernels_get()->name);

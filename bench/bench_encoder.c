@@ -12,6 +12,7 @@
 #include "ckks/modarith.h"
 #include "ckks/fft.h"
 #include "ckks/encoder.h"
+#include "bench/common/bench_util.h"
 
 static double now_us(void)
 {
@@ -56,8 +57,13 @@ static double xrand(uint64_t *s)
 
 int main(int argc, char **argv)
 {
-    int maxlog = argc > 1 ? atoi(argv[1]) : 15;
-    if (maxlog < 4 || maxlog > 17) maxlog = 15;
+    unsigned ml = 15;
+    if (argc > 2) {
+        fprintf(stderr, "bench_encoder: too many arguments (usage: bench_encoder [max_log_n])\n");
+        return 2;
+    }
+    if (argc == 2 && bench_parse_uint("bench_encoder", "max_log_n", argv[1], 4, 17, &ml)) return 2;
+    const int maxlog = (int)ml;
     const size_t max_limbs = 16;
     beaa_modulus mods[16];
     {

@@ -15,6 +15,7 @@
 #include "ckks/serialize.h"
 #include "lib/cpu.h"
 #include "lib/mem.h"
+#include "bench/common/bench_util.h"
 
 static uint64_t rng_state = 0x0123456789abcdefu;
 static uint64_t next_u64(void)
@@ -295,7 +296,9 @@ static int name_listed(const char *list, const char *name)
 
 int main(int argc, char **argv)
 {
-    int quick = (argc > 1 && strcmp(argv[1], "--quick") == 0) || getenv("BEAA_BENCH_QUICK");
+    const int qarg = bench_parse_quick("bench_kernels", argc, argv);
+    if (qarg < 0) return 2;
+    int quick = qarg || getenv("BEAA_BENCH_QUICK");
     int reps = quick ? 5 : 15;
     const beaa_kernels *isas[3];
     int n_isa = 0;

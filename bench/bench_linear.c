@@ -108,7 +108,8 @@ static void visit(void *user, uint32_t b)
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && !strcmp(argv[1], "--quick");
+    const int quick = bench_parse_quick("bench_linear", argc, argv);
+    if (quick < 0) return 2;
     int reps = quick ? 3 : 9;
     bench_rng_seed(0x11ea5ull);
     beaa_model *m = NULL;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/beaa.h"
+#include "bench/common/bench_util.h"
 
 static double now(void)
 {
@@ -42,8 +43,15 @@ static int same_ct(const beaa_ckks_ciphertext *a, const beaa_ckks_ciphertext *b)
 int main(int argc, char **argv)
 {
     unsigned log_n = 15, n_primes = 16, reps = 5;
-    if (argc > 1) log_n = (unsigned)atoi(argv[1]);
-    if (argc > 2) n_primes = (unsigned)atoi(argv[2]);
+    if (argc > 3) {
+        fprintf(stderr, "bench_serialize: too many arguments (usage: bench_serialize [log_n "
+                        "[n_primes]])\n");
+        return 2;
+    }
+    if ((argc > 1 && bench_parse_uint("bench_serialize", "log_n", argv[1], 10, 17, &log_n)) ||
+        (argc > 2 && bench_parse_uint("bench_serialize", "n_primes", argv[2], 1,
+                                      BEAA_CKKS_MAX_PRIMES - 1, &n_primes)))
+        return 2; /* (n_primes fills a bits[] of BEAA_CKKS_MAX_PRIMES; one special prime) */
     printf("bench,what,N,limbs,bytes,seconds,MB_per_s\n");
 
     /* SHAKE256 on one core: best of 50 runs over 1 MiB */

@@ -254,6 +254,29 @@ START_TEST(test_missing_inputs_named)
 }
 END_TEST
 
+/* Arguments the benchmarks do not take are refused with exit status 2 and a message naming them,
+ * before any timing (bench_serialize's prime count once overran a fixed array). */
+START_TEST(test_bad_arguments)
+{
+    char out[8192];
+    static const struct { const char *args, *msg; } bad[] = {
+        {"bench_linear --bogus", "unknown argument '--bogus'"},
+        {"bench_kernels --quick extra", "unknown argument 'extra'"},
+        {"bench_ckks foo", "unknown argument 'foo'"},
+        {"bench_encoder abc", "max_log_n must be an integer in 4 .. 17, not 'abc'"},
+        {"bench_encoder 99", "max_log_n must be an integer in 4 .. 17"},
+        {"bench_serialize 15 1000", "n_primes must be an integer in 1 .. 47, not '1000'"},
+        {"bench_serialize -3", "log_n must be an integer in 10 .. 17, not '-3'"},
+        {"bench_serialize 1 2 3", "too many arguments"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = sh_out(out, sizeof out, "%s/%s", g_bench, bad[i].args);
+        ck_assert_msg(rc == 2 && strstr(out, bad[i].msg), "%s: rc %d: %s", bad[i].args, rc, out);
+        ck_assert_msg(!strstr(out, "benchmark,params"), "%s printed rows: %s", bad[i].args, out);
+    }
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -268,6 +291,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_report_from_rows);
     tcase_add_test(tc, test_step_skipped_for_memory);
     tcase_add_test(tc, test_missing_inputs_named);
+    tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_seeded_runs_identical);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s, 1);

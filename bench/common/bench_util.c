@@ -1,5 +1,6 @@
 /* bench_util.c - shared helpers of the nn benchmarks (see bench_util.h). */
 #include "bench/common/bench_util.h"
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,30 @@ double bench_urand(double lo, double hi)
 {
     rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
     return lo + (hi - lo) * (double)(rs >> 11) / 9007199254740992.0;
+}
+
+int bench_parse_quick(const char *prog, int argc, char **argv)
+{
+    if (argc <= 1) return 0;
+    if (argc == 2 && strcmp(argv[1], "--quick") == 0) return 1;
+    const char *bad = strcmp(argv[1], "--quick") != 0 ? argv[1] : argv[2];
+    fprintf(stderr, "%s: unknown argument '%s' (usage: %s [--quick])\n", prog, bad, prog);
+    return -1;
+}
+
+int bench_parse_uint(const char *prog, const char *what, const char *s, unsigned lo, unsigned hi,
+                     unsigned *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = s && *s != '-' && *s != '+' ? strtoul(s, &end, 10) : 0;
+    if (!s || !end || end == s || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "%s: %s must be an integer in %u .. %u, not '%s'\n", prog, what, lo, hi,
+                s ? s : "");
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
 }
 
 double bench_now_s(void)

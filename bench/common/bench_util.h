@@ -26,6 +26,14 @@ int bench_memory_fits(const char *bench, const char *params, double need_mib);
  * (beaa_rng_set_insecure_seed, lib/rng.h), so two runs give bit-identical ciphertexts and hence
  * identical encrypted accuracies. Prints a line on stderr; returns 0 on success. */
 int bench_apply_seed(const char *text);
+/* The arguments of a benchmark whose only option is --quick: 1 for --quick, 0 for none; any
+ * other argument prints a message naming it and the usage on stderr and returns -1 (the caller
+ * exits with status 2). */
+int bench_parse_quick(const char *prog, int argc, char **argv);
+/* A decimal integer argument in [lo, hi] into *out: 0; otherwise a message on stderr naming the
+ * argument, its range and the text given, and -1 (*out untouched). */
+int bench_parse_uint(const char *prog, const char *what, const char *s, unsigned lo, unsigned hi,
+                     unsigned *out);
 /* Fills every weight, bias, activation and BatchNorm parameter of m from the stream. */
 void bench_model_fill_random(beaa_model *m);
 
