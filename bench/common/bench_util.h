@@ -1,6 +1,7 @@
-/* bench_util.h - small pieces the nn benchmarks share: a seeded xorshift stream for random
- * inputs, wall-clock time, peak resident memory, and a random model filler (He-like weights,
- * plausible BatchNorm statistics, activations near x^2/8 + x/2). Benchmarks only, not the library. */
+/* bench_util.h - small pieces the benchmarks share: a seeded xorshift stream for random
+ * inputs, wall-clock time, peak resident memory, a random model filler (He-like weights,
+ * plausible BatchNorm statistics, activations near x^2/8 + x/2), and the checks of the simple
+ * benchmarks' arguments. Benchmarks only, not the library. */
 #ifndef BEAA_BENCH_UTIL_H
 #define BEAA_BENCH_UTIL_H
 #include <stdint.h>
