@@ -3,20 +3,23 @@
  * group of outputs (the blocks the encrypted pass computes together) over N/8 coefficients of
  * one RNS limb, in windows of BEAA_NN_FUSE_COLS as the pass's tasks (every block over a window,
  * then the next window: the inputs the blocks share are read from cache), by the exact dgemm
- * path, by the one-pass AVX2 FMA loop (nn/linear_fma.c, path avx2-fma) and by the kernel table's lin_dot (AVX-512 IFMA), where the
- * CPU has them, alternating, minimum and median of repeats. Validates each against the 128-bit
- * reference first. Reports time, multiply-accumulates per second, bytes the task reads and
- * writes, and the fraction of the core's peak. For lin_dot and dgemm: products per second
- * against 4 per IFMA instruction slot (a measured IFMA throughput), the rate of any method with
- * two 8-lane multiplies per product (dgemm: 2 FMAs on the split residue; Zen 4 issues FMA and
- * IFMA at one 512-bit instruction per cycle); lin_dot multiplies pairs of terms (Winograd: one
- * IFMA pair per two products) and can pass 1. For avx2-fma: two 4-lane FMAs per 4 products
- * against the 256-bit FMA rate of a tight loop.
+ * path, by the one-pass AVX2 FMA loop (nn/linear_fma.c, path avx2-fma) and by the kernel
+ * table's lin_dot (AVX-512 IFMA), where the CPU has them, alternating, minimum and median of
+ * repeats; every path twice per repeat, first with the inputs evicted from the caches (rows
+ * cold_*: in the encrypted pass they come from memory), then at once again (from cache).
+ * Validates each against the 128-bit reference first. Reports time, multiply-accumulates per
+ * second, bytes the task reads and writes, and the fraction of the core's peak. For lin_dot and
+ * dgemm: products per second against 4 per IFMA instruction slot (a measured IFMA throughput),
+ * the rate of any method with two 8-lane multiplies per product (dgemm: 2 FMAs on the split
+ * residue; Zen 4 issues FMA and IFMA at one 512-bit instruction per cycle); lin_dot multiplies
+ * pairs of terms (Winograd: one IFMA pair per two products) and can pass 1. For avx2-fma: two
+ * 4-lane FMAs per 4 products against the 256-bit FMA rate of a tight loop.
  * Usage: bench_linear [--quick]. CSV rows benchmark,params,metric,value,unit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "lib/cpu.h"
 #include "lib/mem.h"
 #include "ckks/ckks.h"
@@ -93,6 +96,27 @@ __attribute__((target("avx2,fma"))) static double fma_rate(void)
     return 12.0 * (double)it / t;
 }
 #endif
+
+/* Evicts the benchmark's data from every cache level: writes a buffer of twice the last-level
+ * cache (64 MiB to 512 MiB; sysconf's L3 size where the C library knows it). */
+static void evict(int round)
+{
+    static unsigned char *buf;
+    static size_t len;
+    if (!buf) {
+        long l3 = 0;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+        l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+        len = l3 > 0 ? 2 * (size_t)l3 : 0;
+        if (len < ((size_t)64 << 20)) len = (size_t)64 << 20;
+        if (len > ((size_t)512 << 20)) len = (size_t)512 << 20;
+        buf = malloc(len);
+        if (!buf) return;
+    }
+    memset(buf, round & 0xff, len);
+    __asm__ volatile("" : : "r"(buf) : "memory");
+}
 
 typedef struct gctx {
     const beaa_nn_qstage *qs;
@@ -200,37 +224,32 @@ int main(int argc, char **argv)
                     bad |= memcmp(out[g.gb[b].out[r]], ref[g.gb[b].out[r]], n * 8) != 0;
         }
         if (bad) { fprintf(stderr, "bench_linear: stage %u: results differ from the reference\n", si + 1); return 1; }
-        /* timed as the pass runs them: every block over one window of W columns, then the next */
+        /* timed as the pass runs them: every block over one window of W columns, then the next.
+         * Each path twice per repeat: first with the inputs evicted from every cache (the pass
+         * reads them from memory: "cold"), then again at once (from cache: "warm") */
         const uint64_t *const *ci = (const uint64_t *const *)in;
-        double tg[64], td[64], tf[64], tt[2][64];
-        for (int r = 0; r < reps; r++) {
-            double t0 = cpu_s();
-            for (size_t lo = 0; lo < n; lo += W)
-                beaa_nn_linear_range_gemm(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
-            tg[r] = cpu_s() - t0;
-            if (can_dot) {
-                t0 = cpu_s();
-                for (size_t lo = 0; lo < n; lo += W)
-                    beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
-                td[r] = cpu_s() - t0;
+        double tw[5][64], tc[5][64];
+        for (int r = 0; r < reps; r++)
+            for (int path = 0; path < 5; path++) {
+                if ((path == 1 && !can_dot) || (path == 2 && !can_fma) || (path >= 3 && path - 3 >= ntile))
+                    continue;
+                for (int pass = 0; pass < 2; pass++) {
+                    if (pass == 0) evict(r);
+                    double t0 = cpu_s();
+                    for (size_t lo = 0; lo < n; lo += W) {
+                        if (path == 0) beaa_nn_linear_range_gemm(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
+                        else if (path == 1) beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
+                        else if (path == 2) beaa_nn_linear_range_fma(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
+                        else beaa_nn_linear_range_dot(&tile[path - 3], g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
+                    }
+                    (pass ? tw : tc)[path][r] = cpu_s() - t0;
+                }
             }
-            if (can_fma) {
-                t0 = cpu_s();
-                for (size_t lo = 0; lo < n; lo += W)
-                    beaa_nn_linear_range_fma(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
-                tf[r] = cpu_s() - t0;
-            }
-            for (int v = 0; v < ntile; v++) {
-                t0 = cpu_s();
-                for (size_t lo = 0; lo < n; lo += W)
-                    beaa_nn_linear_range_dot(&tile[v], g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
-                tt[v][r] = cpu_s() - t0;
-            }
+        for (int path = 0; path < 5; path++) {
+            qsort(tw[path], (size_t)reps, sizeof *tw[path], cmp_d);
+            qsort(tc[path], (size_t)reps, sizeof *tc[path], cmp_d);
         }
-        qsort(tg, (size_t)reps, sizeof *tg, cmp_d);
-        qsort(td, (size_t)reps, sizeof *td, cmp_d);
-        qsort(tf, (size_t)reps, sizeof *tf, cmp_d);
-        for (int v = 0; v < ntile; v++) qsort(tt[v], (size_t)reps, sizeof *tt[v], cmp_d);
+        const double *tg = tw[0], *td = tw[1], *tf = tw[2];
         char p[160];
         snprintf(p, sizeof p, "stage=%u;blocks=%zu;kmax=%d;mmax=%d;n=%zu;window=%zu", si + 1, g.ngb,
                  qs->kmax, qs->mmax, n, W);
@@ -243,6 +262,9 @@ int main(int argc, char **argv)
             printf("linear,%s;path=%s,min_time,%.2f,us\n", p, nm, 1e6 * t[0]);
             printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * t[reps / 2]);
             printf("linear,%s;path=%s,gmacs,%.2f,1e9/s\n", p, nm, (double)macs / t[0] / 1e9);
+            printf("linear,%s;path=%s,cold_min_time,%.2f,us\n", p, nm, 1e6 * tc[path][0]);
+            printf("linear,%s;path=%s,cold_median_time,%.2f,us\n", p, nm, 1e6 * tc[path][reps / 2]);
+            printf("linear,%s;path=%s,cold_gmacs,%.2f,1e9/s\n", p, nm, (double)macs / tc[path][0] / 1e9);
             if (rate > 0 && path != 2)
                 printf("linear,%s;path=%s,fraction_of_peak,%.3f,1\n", p, nm,
                        (double)macs / 4.0 / t[0] / rate);
@@ -252,13 +274,15 @@ int main(int argc, char **argv)
         }
         for (int v = 0; v < ntile; v++) {
             const char *nm = v ? "avx512-pairs" : "avx512-plain";
-            printf("linear,%s;path=%s,min_time,%.2f,us\n", p, nm, 1e6 * tt[v][0]);
-            printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * tt[v][reps / 2]);
-            printf("linear,%s;path=%s,gmacs,%.2f,1e9/s\n", p, nm, (double)macs / tt[v][0] / 1e9);
+            const double *t = tw[3 + v], *c = tc[3 + v];
+            printf("linear,%s;path=%s,min_time,%.2f,us\n", p, nm, 1e6 * t[0]);
+            printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * t[reps / 2]);
+            printf("linear,%s;path=%s,gmacs,%.2f,1e9/s\n", p, nm, (double)macs / t[0] / 1e9);
+            printf("linear,%s;path=%s,cold_gmacs,%.2f,1e9/s\n", p, nm, (double)macs / c[0] / 1e9);
         }
         if (can_dot) printf("linear,%s,dgemm_over_%s,%.2f,x\n", p, kern->name, tg[0] / td[0]);
         if (can_fma) printf("linear,%s,dgemm_over_avx2-fma,%.2f,x\n", p, tg[0] / tf[0]);
-        if (ntile) printf("linear,%s,pairs_over_plain,%.3f,x\n", p, tt[1][0] / tt[0][0]);
+        if (ntile) printf("linear,%s,pairs_over_plain,%.3f,x\n", p, tw[4][0] / tw[3][0]);
         fflush(stdout);
         for (size_t i = 0; i < nin; i++) beaa_free(in[i]);
         for (size_t i = 0; i < 2 * qs->nout; i++) { beaa_free(out[i]); beaa_free(ref[i]); }

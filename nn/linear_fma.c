@@ -30,6 +30,8 @@
 #define LF_INLINE inline __attribute__((always_inline))
 
 #define LF_ROWS 6 /* output rows per register tile: 12 accumulators + 2 halves + 1 weight */
+/* Prefetch distance in coefficients (256 bytes, 8 column steps) for the inputs; see lf_split */
+#define LF_PF 32
 #define LF_TWO52 0x4330000000000000ull /* 2^52 as a double */
 
 typedef struct lf_consts {
@@ -39,12 +41,17 @@ typedef struct lf_consts {
 } lf_consts;
 
 /* The k inputs' 4 columns at t split into halves: buf[8c .. 8c+3] the low, [8c+4 .. 8c+7] the
- * high ones, as doubles (one contiguous stream for the row tiles that follow). */
+ * high ones, as doubles (one contiguous stream for the row tiles that follow). In the pass the
+ * inputs come from memory: a task reads k streams of 4 KiB at once (k up to 288), more than the
+ * hardware prefetchers follow, and a window starts cold at every page, so each input is
+ * prefetched LF_PF coefficients ahead (a prefetch never faults, also past the end of a limb).
+ * Zen 3, the main job: the first stage's linear maps and products 6.2 / 5.5 -> 4.4 / 4.5 s. */
 static LF_TARGET LF_INLINE void lf_split(double *buf, const uint64_t *const *x, size_t k, size_t t,
                                           const lf_consts *cs)
 {
     for (size_t c = 0; c < k; c++) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(x[c] + t));
+        _mm_prefetch((const char *)(x[c] + t + LF_PF), _MM_HINT_T0);
         __m256d vl = _mm256_sub_pd(
             _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(v, cs->mask), cs->two52i)),
             cs->two52);
