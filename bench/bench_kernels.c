@@ -90,6 +90,7 @@ typedef struct bench_ctx {
     uint64_t *a, *b, *r, w, ws;
     const uint64_t *const *x;
     const uint8_t *const *xp; /* x[i] bit-packed at the prime's size (ks_dot2's key rows) */
+    const double *const *xd;  /* x[i] as doubles (ks_dot2_fp's key rows) */
     const uint64_t *c;
     size_t n_in;
     uint8_t *u;          /* overflow counts in [0, 5] */
@@ -186,6 +187,14 @@ static void b_ks_dot2(bench_ctx *c)
 static void b_ks_dot2_times(bench_ctx *c)
 {
     c->k->ks_dot2(c->r, c->b, c->x, c->xp + 4, c->xp + 3, 4, c->n, &c->m, c->a, c->b, c->w);
+}
+
+/* ks_dot2_4 with the key rows as doubles: the set's ks_dot2_fp (AVX2), its ref oracle in the
+ * sets without one */
+static void b_ks_dot2_fp(bench_ctx *c)
+{
+    __typeof__(beaa_ks_dot2_fp_ref) *f = c->k->ks_dot2_fp ? c->k->ks_dot2_fp : beaa_ks_dot2_fp_ref;
+    f(c->r, c->b, c->x, c->xd + 4, c->xd + 3, 4, c->n, &c->m, c->r, c->b, 1);
 }
 
 /* Median over `reps` of the mean time of `iters` calls, in microseconds; *min_out gets the
@@ -338,6 +347,7 @@ int main(int argc, char **argv)
         {"basis_conv_8", b_basis_conv, 0},  {"basis_conv_2", b_basis_conv2, 0},
         {"basis_conv_4_twice", b_basis_conv_4x2, 0}, {"basis_conv_multi_4_to_2", b_basis_conv_multi, 0},
         {"ks_dot2_4", b_ks_dot2, 0},        {"ks_dot2_4_times", b_ks_dot2_times, 0},
+        {"ks_dot2_4_fp", b_ks_dot2_fp, 0},
         {"basis_conv_sub_5", b_basis_conv_sub, 0}, {"basis_conv_sub_3", b_basis_conv_sub3, 0},
         {"conv_overflow_5", b_conv_overflow, 0},
         {"tensor", b_tensor, 0},            {"lin_dot_2x8", b_lin_dot, 0},
@@ -356,13 +366,15 @@ int main(int argc, char **argv)
             uint64_t *a = beaa_alloc(n * 8), *b = beaa_alloc(n * 8), *r = beaa_alloc(n * 8);
             uint64_t *xs[8], cs[8], corr[6];
             uint8_t *xp[8];
+            double *xd[8];
             double recip[5];
             uint8_t *u = malloc(n);
             int ok = t && a && b && r && u;
             for (int i = 0; i < 8; i++) {
                 xs[i] = beaa_alloc(n * 8);
                 xp[i] = beaa_alloc(n * 8);
-                ok = ok && xs[i] && xp[i];
+                xd[i] = beaa_alloc(n * sizeof(double));
+                ok = ok && xs[i] && xp[i] && xd[i];
             }
             if (!ok) {
                 fprintf(stderr, "bench_kernels: out of memory\n");
@@ -371,6 +383,7 @@ int main(int argc, char **argv)
             for (int i = 0; i < 8; i++) {
                 fill(xs[i], n, q);
                 beaa_ckks_serial_pack_limb(xp[i], xs[i], n, (unsigned)(64 - __builtin_clzll(q)));
+                for (size_t k = 0; k < n; k++) xd[i][k] = (double)xs[i][k]; /* exact below 2^53 */
                 cs[i] = next_u64() % q;
             }
             for (int i = 0; i < 6; i++) corr[i] = next_u64() % q;
@@ -390,7 +403,7 @@ int main(int argc, char **argv)
                 for (int s = 0; s < n_isa; s++) {
                     bench_ctx c = {.k = isas[s], .t = t, .n = n, .a = a, .b = b, .r = r,
                                    .x = (const uint64_t *const *)xs,
-                                   .xp = (const uint8_t *const *)xp, .c = cs, .n_in = 8,
+                                   .xp = (const uint8_t *const *)xp, .xd = (const double *const *)xd, .c = cs, .n_in = 8,
                                    .u = u, .corr = corr, .rc = recip};
                     beaa_modulus_init(&c.m, q);
                     c.w = next_u64() % q;
@@ -418,6 +431,7 @@ int main(int argc, char **argv)
             for (int i = 0; i < 8; i++) {
                 beaa_free(xs[i]);
                 beaa_free(xp[i]);
+                beaa_free(xd[i]);
             }
             free(u);
             beaa_free(a);

@@ -7,6 +7,7 @@
 #include "lib/mem.h"
 #include "ckks/context_internal.h"
 #include "ckks/keys.h"
+#include "ckks/ntt.h"
 #include "ckks/sampler.h"
 #include "ckks/serialize.h"
 #include "ckks/types.h"
@@ -225,6 +226,44 @@ void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key)
     if (!key) return;
     beaa_free(key->data);
     key->data = NULL;
+    beaa_free(key->fp);
+    key->fp = NULL;
+}
+
+size_t beaa_ckks_switch_key_fp_bytes(const beaa_ckks_context *c)
+{
+    if (!c || !c->kern->ks_dot2_fp) return 0;
+    for (unsigned k = 0; k < c->n_ext; k++)
+        if (c->mod[k].q >= BEAA_NTT_SMALL_Q_BOUND) return 0;
+    return beaa_ckks_switch_key_words(c) * sizeof(double);
+}
+
+beaa_status beaa_ckks_switch_key_make_fp(beaa_ckks_switch_key *key)
+{
+    if (!key || !key->ctx || !key->data) return BEAA_ERR_ARG;
+    const beaa_ckks_context *c = key->ctx;
+    const size_t bytes = beaa_ckks_switch_key_fp_bytes(c);
+    if (!bytes || key->fp) return BEAA_OK;
+    double *fp = beaa_alloc(bytes);
+    uint64_t *limb = beaa_alloc(c->n * sizeof *limb);
+    beaa_status st = fp && limb ? BEAA_OK : BEAA_ERR_NOMEM;
+    for (unsigned j = 0; j < key->dnum && st == BEAA_OK; j++)
+        for (unsigned p = 0; p < 2 && st == BEAA_OK; p++)
+            for (unsigned k = 0; k < key->n_limbs; k++) {
+                if (beaa_ckks_switch_key_get(key, j, p, k, limb)) {
+                    st = BEAA_ERR_CORRUPT;
+                    break;
+                }
+                double *o = fp + ((size_t)(j * 2 + p) * key->n_limbs + k) * c->n;
+                for (size_t i = 0; i < c->n; i++) o[i] = (double)limb[i]; /* < 2^50: exact */
+            }
+    beaa_free(limb);
+    if (st != BEAA_OK) {
+        beaa_free(fp);
+        return st;
+    }
+    key->fp = fp;
+    return BEAA_OK;
 }
 
 /* Fills key as a switching key from s' (sp: L+1 data limbs, NTT form) to the secret sec
@@ -297,9 +336,10 @@ beaa_status beaa_ckks_relin_key_gen(const beaa_ckks_secret_key *sk, beaa_ckks_re
         c->kern->mul_mod(s2 + (size_t)k * c->n, sk->data + (size_t)k * c->n,
                          sk->data + (size_t)k * c->n, c->n, &c->mod[k]);
     st = switch_key_gen(sk, sk->data, s2, &rk->key);
+    if (st == BEAA_OK) st = beaa_ckks_switch_key_make_fp(&rk->key);
 out:
     beaa_free_secret(s2, words * sizeof *s2);
-    if (st != BEAA_OK) { beaa_free(rk); rk = NULL; }
+    if (st != BEAA_OK) { beaa_ckks_relin_key_free(rk); rk = NULL; }
     *out = rk;
     return st;
 }

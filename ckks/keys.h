@@ -41,6 +41,9 @@ typedef struct beaa_ckks_switch_key {
     uint8_t *data;       /* dnum * 2 polynomials: digit j, poly c (0=b, 1=a) at
                             data + (j*2 + c) * row_bytes; its limb k at beaa_ckks_switch_key_limb */
     uint8_t seed[BEAA_SEED_BYTES]; /* a_j limb k from domain BEAA_CKKS_DOMAIN_SWK_A + j*256 + k */
+    double *fp;          /* NULL, or the same residues as doubles for the kernel table's ks_dot2_fp:
+                            digit j, poly c, limb k at fp + ((j*2 + c) * n_limbs + k) * N
+                            (beaa_ckks_switch_key_make_fp) */
 } beaa_ckks_switch_key;
 
 /* Relinearization key: switches s^2 -> s. */
@@ -89,6 +92,15 @@ BEAA_MUST_CHECK beaa_status beaa_ckks_switch_key_alloc(const beaa_ckks_context *
                                                         beaa_ckks_switch_key *key);
 BEAA_MUST_CHECK beaa_status beaa_ckks_switch_key_expand_seed(beaa_ckks_switch_key *key);
 void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key);
+/* Adds the copy of the key as doubles (key->fp) where the active kernel table reads such rows
+ * faster (its ks_dot2_fp: AVX2, where unpacking the packed rows costs half the inner product)
+ * and every prime is below 2^50; otherwise leaves key->fp NULL and returns BEAA_OK. The relin
+ * key gets it from beaa_ckks_relin_key_gen and the relin key loaders: one key, read by every
+ * multiplication (8 bytes per residue beside the packed 6.25 at 50 bits: 19 MB more at N = 2^15,
+ * 12 extended primes, 3 digits). Galois keys stay packed only (there can be dozens). */
+BEAA_MUST_CHECK beaa_status beaa_ckks_switch_key_make_fp(beaa_ckks_switch_key *key);
+/* Bytes beaa_ckks_switch_key_make_fp adds for ctx (0 where it adds none). */
+size_t beaa_ckks_switch_key_fp_bytes(const beaa_ckks_context *ctx);
 /* Residues of one switching key (dnum * 2 * n_limbs * N), and the bytes they take packed. */
 size_t beaa_ckks_switch_key_words(const beaa_ckks_context *ctx);
 size_t beaa_ckks_switch_key_bytes(const beaa_ckks_context *ctx);

@@ -663,6 +663,7 @@ beaa_status beaa_ckks_relin_key_deserialize(const beaa_ckks_context *ctx, const 
     if (!rk) return BEAA_ERR_NOMEM;
     s = read_switch_key(&r, ctx, (flags & SER_SEEDED) != 0, &rk->key);
     if (s == BEAA_OK) s = expect_end(&r);
+    if (s == BEAA_OK) s = beaa_ckks_switch_key_make_fp(&rk->key);
     if (s != BEAA_OK) {
         beaa_ckks_relin_key_free(rk);
         return s;

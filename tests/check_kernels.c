@@ -434,7 +434,8 @@ static void check_basis_permute_isa(const beaa_kernels *k, size_t n)
 }
 
 /* ks_dot2 (key-switching inner product) against the ref kernel, bit-exact, and the ref kernel
- * against per-term 128-bit % arithmetic: 1..9 and 40 digits (fold every 4 in the FMA path),
+ * against per-term 128-bit % arithmetic; ks_dot2_fp (the same rows as doubles; its ref oracle
+ * and the table's where it has one) against ks_dot2's ref result for primes below 2^50: 1..9 and 40 digits (fold every 4 in the FMA path),
  * without a first term, accumulating in place (c = r, w = 1) and with a separate c times w
  * (w = q - 1 and a random w), residues of 50-, 49-, 48-, 40- and 36-bit primes (FMA path; 48
  * and 40 bits take the SIMD kernels' byte-aligned unpack) and a 59-bit one (handed to ref), edge
@@ -492,6 +493,40 @@ static void check_ks_dot2_isa(const beaa_kernels *k, size_t n)
                 k->ks_dot2(s0, s1, (const uint64_t *const *)d, (const uint8_t *const *)pb,
                            (const uint8_t *const *)pa, nd, n, &m, add == 0 ? NULL : sep ? i0 : s0,
                            add == 0 ? NULL : sep ? i1 : s1, w);
+                /* ks_dot2_fp, the rows as doubles (q < 2^50): its ref oracle and the table's */
+                for (int f = 0; f < 2 && q < BEAA_NTT_SMALL_Q_BOUND; f++) {
+                    __typeof__(beaa_ks_dot2_fp_ref) *fk = f ? k->ks_dot2_fp : beaa_ks_dot2_fp_ref;
+                    if (!fk) continue;
+                    double **fb = malloc(nd * sizeof *fb), **fa = malloc(nd * sizeof *fa);
+                    uint64_t *t0 = beaa_alloc(n * 8), *t1 = beaa_alloc(n * 8);
+                    ck_assert(fb && fa && t0 && t1);
+                    for (size_t j = 0; j < nd; j++) {
+                        fb[j] = beaa_alloc(n * sizeof(double));
+                        fa[j] = beaa_alloc(n * sizeof(double));
+                        ck_assert(fb[j] && fa[j]);
+                        for (size_t i = 0; i < n; i++) {
+                            fb[j][i] = (double)kb[j][i];
+                            fa[j][i] = (double)ka[j][i];
+                        }
+                    }
+                    memcpy(t0, i0, n * 8);
+                    memcpy(t1, i1, n * 8);
+                    fk(t0, t1, (const uint64_t *const *)d, (const double *const *)fb,
+                       (const double *const *)fa, nd, n, &m, add == 0 ? NULL : sep ? i0 : t0,
+                       add == 0 ? NULL : sep ? i1 : t1, w);
+                    for (size_t i = 0; i < n; i++)
+                        EXPECT(r0[i] == t0[i] && r1[i] == t1[i],
+                               "ks_dot2_fp/%s p=%u bits nd=%zu add=%d at %zu",
+                               f ? k->name : "fp_ref", p_bits[pi], nd, add, i);
+                    for (size_t j = 0; j < nd; j++) {
+                        beaa_free(fb[j]);
+                        beaa_free(fa[j]);
+                    }
+                    free(fb);
+                    free(fa);
+                    beaa_free(t0);
+                    beaa_free(t1);
+                }
                 for (size_t i = 0; i < n; i++) {
                     EXPECT(r0[i] == s0[i] && r1[i] == s1[i],
                            "ks_dot2/%s p=%u bits nd=%zu add=%d at %zu", k->name, p_bits[pi], nd,

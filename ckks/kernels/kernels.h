@@ -114,6 +114,14 @@ typedef struct beaa_kernels {
     void (*ks_dot2)(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                     const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
                     const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w);
+    /* ks_dot2 with the key rows as doubles (n exact integers in [0, q) each, 32-byte aligned)
+     * instead of bit-packed: the same result, for q < 2^50 (the caller checks). NULL in tables
+     * that read the packed rows as fast (ref: no unpacking cost to save; avx512: IFMA unpacks
+     * in registers and the packed key moves 22% fewer bytes). Used where a switching key holds
+     * such a copy (beaa_ckks_switch_key_make_fp, keys.h). */
+    void (*ks_dot2_fp)(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
+                       const double *const *kb, const double *const *ka, size_t nd, size_t n,
+                       const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1, uint64_t w);
 
     /* Automorphism as a permutation (valid in NTT form): r[i] = a[perm[i]], r != a. */
     void (*permute)(uint64_t *r, const uint64_t *a, const uint32_t *perm, size_t n);

@@ -43,6 +43,10 @@ void beaa_ks_dot2_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                        const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
                        const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1,
                        uint64_t w);
+void beaa_ks_dot2_fp_avx2(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
+                          const double *const *kb, const double *const *ka, size_t nd, size_t n,
+                          const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1,
+                          uint64_t w);
 /* Keccak-f[1600] on 4 states per permutation (one per 64-bit lane); bit-identical to ref. */
 void beaa_uniform_seeded_avx2(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
                               size_t count, size_t n, const uint8_t *const *seed);

@@ -24,6 +24,7 @@ const beaa_kernels beaa_kernels_avx2 = {
     .basis_conv_sub = beaa_basis_conv_sub_avx2,
     .conv_overflow = beaa_conv_overflow_avx2,
     .ks_dot2 = beaa_ks_dot2_avx2,
+    .ks_dot2_fp = beaa_ks_dot2_fp_avx2,
     .permute = beaa_permute_ref,
     .uniform_seeded = beaa_uniform_seeded_avx2,
     .shake256_x8 = beaa_shake256_x8_avx2,

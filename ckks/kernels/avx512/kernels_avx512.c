@@ -26,6 +26,7 @@ const beaa_kernels beaa_kernels_avx512 = {
     .basis_conv_sub = beaa_basis_conv_sub_avx512,
     .conv_overflow = beaa_conv_overflow_avx2,
     .ks_dot2 = beaa_ks_dot2_avx512,
+    .ks_dot2_fp = NULL, /* IFMA unpacks the packed rows in registers (kernels.h) */
     .permute = beaa_permute_ref,
     .uniform_seeded = beaa_uniform_seeded_avx512,
     .shake256_x8 = beaa_shake256_x8_avx512,

@@ -1,5 +1,6 @@
 /* dot_ref.c - portable dot products with 128-bit lazy accumulation and one Barrett reduction
- * per output: the key-switching inner product over the digits (ks_dot2) and the small-weight
+ * per output: the key-switching inner product over the digits (ks_dot2, and ks_dot2_fp with
+ * the key rows as doubles) and the small-weight
  * rows of the encrypted linear maps (lin_dot, the oracle of its SIMD versions; kernels.h). */
 #include "ckks/kernels/ref/ref.h"
 
@@ -16,6 +17,27 @@ void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
             r0[i + t] = beaa_reduce128(s0[t], m);
             r1[i + t] = beaa_reduce128(s1[t], m);
         }
+    }
+}
+
+void beaa_ks_dot2_fp_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
+                         const double *const *kb, const double *const *ka, size_t nd, size_t n,
+                         const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1,
+                         uint64_t w)
+{
+    /* the same sums as beaa_ks_dot2_ref; the key's doubles are exact integers below q */
+    for (size_t i = 0; i < n; i++) {
+        beaa_u128 s0 = 0, s1 = 0;
+        if (c0) {
+            s0 = (beaa_u128)c0[i] * w;
+            s1 = (beaa_u128)c1[i] * w;
+        }
+        for (size_t j = 0; j < nd; j++) {
+            s0 += (beaa_u128)d[j][i] * (uint64_t)kb[j][i];
+            s1 += (beaa_u128)d[j][i] * (uint64_t)ka[j][i];
+        }
+        r0[i] = beaa_reduce128(s0, m);
+        r1[i] = beaa_reduce128(s1, m);
     }
 }
 

@@ -22,6 +22,7 @@ const beaa_kernels beaa_kernels_ref = {
     .basis_conv_sub = beaa_basis_conv_sub_ref,
     .conv_overflow = beaa_conv_overflow_ref,
     .ks_dot2 = beaa_ks_dot2_ref,
+    .ks_dot2_fp = NULL, /* no unpacking cost to save (kernels.h) */
     .permute = beaa_permute_ref,
     .uniform_seeded = beaa_uniform_seeded_ref,
     .shake256_x8 = beaa_shake256_x8_ref,

@@ -88,6 +88,12 @@ void beaa_ks_dot2_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
                       const uint8_t *const *kb, const uint8_t *const *ka, size_t nd, size_t n,
                       const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1,
                       uint64_t w);
+/* ks_dot2_fp (kernels.h) in 128-bit integers: the oracle of the SIMD versions (not in the ref
+ * table, which has no key rows as doubles). */
+void beaa_ks_dot2_fp_ref(uint64_t *r0, uint64_t *r1, const uint64_t *const *d,
+                         const double *const *kb, const double *const *ka, size_t nd, size_t n,
+                         const beaa_modulus *m, const uint64_t *c0, const uint64_t *c1,
+                         uint64_t w);
 void beaa_lin_dot_ref(uint64_t *const *r, const uint64_t *const *x, const uint64_t *w,
                       const uint64_t *bias, size_t m, size_t k, size_t n, const beaa_modulus *q);
 void beaa_uniform_seeded_ref(uint64_t *const *out, const uint64_t *q, const uint64_t *domain,
