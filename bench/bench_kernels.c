@@ -403,7 +403,8 @@ int main(int argc, char **argv)
                 for (int s = 0; s < n_isa; s++) {
                     bench_ctx c = {.k = isas[s], .t = t, .n = n, .a = a, .b = b, .r = r,
                                    .x = (const uint64_t *const *)xs,
-                                   .xp = (const uint8_t *const *)xp, .xd = (const double *const *)xd, .c = cs, .n_in = 8,
+                                   .xp = (const uint8_t *const *)xp,
+                                   .xd = (const double *const *)xd, .c = cs, .n_in = 8,
                                    .u = u, .corr = corr, .rc = recip};
                     beaa_modulus_init(&c.m, q);
                     c.w = next_u64() % q;

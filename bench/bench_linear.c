@@ -103,7 +103,9 @@ static void evict(int round)
 {
     static unsigned char *buf;
     static size_t len;
-    if (!buf) {
+    static int tried;
+    if (!tried) {
+        tried = 1;
         long l3 = 0;
 #ifdef _SC_LEVEL3_CACHE_SIZE
         l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
@@ -112,8 +114,12 @@ static void evict(int round)
         if (len < ((size_t)64 << 20)) len = (size_t)64 << 20;
         if (len > ((size_t)512 << 20)) len = (size_t)512 << 20;
         buf = malloc(len);
-        if (!buf) return;
+        if (!buf) {
+            fprintf(stderr, "bench_linear: no memory to evict the caches: cold rows are warm\n");
+            return;
+        }
     }
+    if (!buf) return;
     memset(buf, round & 0xff, len);
     __asm__ volatile("" : : "r"(buf) : "memory");
 }
@@ -231,16 +237,20 @@ int main(int argc, char **argv)
         double tw[5][64], tc[5][64];
         for (int r = 0; r < reps; r++)
             for (int path = 0; path < 5; path++) {
-                if ((path == 1 && !can_dot) || (path == 2 && !can_fma) || (path >= 3 && path - 3 >= ntile))
+                if ((path == 1 && !can_dot) || (path == 2 && !can_fma) ||
+                    (path >= 3 && path - 3 >= ntile))
                     continue;
+                const beaa_kernels *kt = path >= 3 ? &tile[path - 3] : kern;
                 for (int pass = 0; pass < 2; pass++) {
                     if (pass == 0) evict(r);
                     double t0 = cpu_s();
                     for (size_t lo = 0; lo < n; lo += W) {
-                        if (path == 0) beaa_nn_linear_range_gemm(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
-                        else if (path == 1) beaa_nn_linear_range_dot(kern, g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
-                        else if (path == 2) beaa_nn_linear_range_fma(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
-                        else beaa_nn_linear_range_dot(&tile[path - 3], g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
+                        if (path == 0)
+                            beaa_nn_linear_range_gemm(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
+                        else if (path == 2)
+                            beaa_nn_linear_range_fma(g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
+                        else
+                            beaa_nn_linear_range_dot(kt, g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
                     }
                     (pass ? tw : tc)[path][r] = cpu_s() - t0;
                 }
