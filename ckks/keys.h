@@ -97,7 +97,9 @@ void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key);
  * and every prime is below 2^50; otherwise leaves key->fp NULL and returns BEAA_OK. The relin
  * key gets it from beaa_ckks_relin_key_gen and the relin key loaders: one key, read by every
  * multiplication (8 bytes per residue beside the packed 6.25 at 50 bits: 19 MB more at N = 2^15,
- * 12 extended primes, 3 digits). Galois keys stay packed only (there can be dozens). */
+ * 12 extended primes, 3 digits). Galois keys stay packed only (there can be dozens). The rows
+ * must be valid residues, as generation and the loaders leave them: the copy does not check
+ * them (it runs inside key generation, where no branch may depend on the key's values). */
 BEAA_MUST_CHECK beaa_status beaa_ckks_switch_key_make_fp(beaa_ckks_switch_key *key);
 /* Bytes beaa_ckks_switch_key_make_fp adds for ctx (0 where it adds none). */
 size_t beaa_ckks_switch_key_fp_bytes(const beaa_ckks_context *ctx);
