@@ -246,13 +246,17 @@ beaa_status beaa_ckks_switch_key_make_fp(beaa_ckks_switch_key *key)
     if (!bytes || key->fp) return BEAA_OK;
     double *fp = beaa_alloc(bytes);
     uint64_t *limb = beaa_alloc(c->n * sizeof *limb);
-    beaa_status st = fp && limb ? BEAA_OK : BEAA_ERR_NOMEM;
+    if (!fp || !limb) {
+        beaa_free(fp);
+        beaa_free(limb);
+        return BEAA_ERR_NOMEM;
+    }
     /* No branch on the key's values: they derive from the secret key (generation runs under
      * the constant-time check, `make ctgrind`). The rows are valid residues, made so by
      * generation or checked by the loaders, so the unpacker's range flag is not consulted, and
      * each residue (< 2^50) becomes a double by the 2^52 bit trick instead of a conversion
      * that branches on the top bit. */
-    for (unsigned j = 0; j < key->dnum && st == BEAA_OK; j++)
+    for (unsigned j = 0; j < key->dnum; j++)
         for (unsigned p = 0; p < 2; p++)
             for (unsigned k = 0; k < key->n_limbs; k++) {
                 (void)beaa_ckks_switch_key_get(key, j, p, k, limb);
@@ -265,10 +269,6 @@ beaa_status beaa_ckks_switch_key_make_fp(beaa_ckks_switch_key *key)
                 }
             }
     beaa_free(limb);
-    if (st != BEAA_OK) {
-        beaa_free(fp);
-        return st;
-    }
     key->fp = fp;
     return BEAA_OK;
 }
