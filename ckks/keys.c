@@ -230,12 +230,35 @@ void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key)
     key->fp = NULL;
 }
 
+/* The one rule for the copy as doubles: the kernel table reads such rows (ks_dot2_fp) and every
+ * prime is below 2^50 (the doubles hold residues exactly, and the kernel's products stay exact
+ * below that bound). Bytes for `words` residues, 0 where there is no copy. */
+static size_t fp_bytes_if(const beaa_kernels *kern, int all_small, size_t words)
+{
+    return kern && kern->ks_dot2_fp && all_small ? words * sizeof(double) : 0;
+}
+
 size_t beaa_ckks_switch_key_fp_bytes(const beaa_ckks_context *c)
 {
-    if (!c || !c->kern->ks_dot2_fp) return 0;
-    for (unsigned k = 0; k < c->n_ext; k++)
-        if (c->mod[k].q >= BEAA_NTT_SMALL_Q_BOUND) return 0;
-    return beaa_ckks_switch_key_words(c) * sizeof(double);
+    if (!c) return 0;
+    int small = 1;
+    for (unsigned k = 0; k < c->n_ext; k++) small &= c->mod[k].q < BEAA_NTT_SMALL_Q_BOUND;
+    return fp_bytes_if(c->kern, small, beaa_ckks_switch_key_words(c));
+}
+
+size_t beaa_ckks_switch_key_fp_bytes_spec(const beaa_ckks_params_spec *spec)
+{
+    if (!spec || spec->n_primes == 0 || spec->n_special == 0 ||
+        spec->n_primes > BEAA_CKKS_MAX_PRIMES || spec->n_special > BEAA_CKKS_MAX_SPECIAL ||
+        spec->log_n > 30)
+        return 0;
+    /* a prime of b bits is below 2^b: below 2^50 exactly when b <= 50 */
+    int small = 1;
+    for (unsigned i = 0; i < spec->n_primes; i++) small &= spec->prime_bits[i] <= 50;
+    for (unsigned j = 0; j < spec->n_special; j++) small &= spec->special_bits[j] <= 50;
+    const size_t n_ext = (size_t)spec->n_primes + spec->n_special;
+    const size_t dnum = (spec->n_primes + spec->n_special - 1) / spec->n_special;
+    return fp_bytes_if(beaa_kernels_get(), small, dnum * 2 * n_ext * ((size_t)1 << spec->log_n));
 }
 
 beaa_status beaa_ckks_switch_key_make_fp(beaa_ckks_switch_key *key)

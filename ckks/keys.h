@@ -103,6 +103,9 @@ void beaa_ckks_switch_key_clear(beaa_ckks_switch_key *key);
 BEAA_MUST_CHECK beaa_status beaa_ckks_switch_key_make_fp(beaa_ckks_switch_key *key);
 /* Bytes beaa_ckks_switch_key_make_fp adds for ctx (0 where it adds none). */
 size_t beaa_ckks_switch_key_fp_bytes(const beaa_ckks_context *ctx);
+/* The same for a context that would be built from spec with this process's kernel table
+ * (planning before the context exists); 0 for NULL or a spec out of range. */
+size_t beaa_ckks_switch_key_fp_bytes_spec(const beaa_ckks_params_spec *spec);
 /* Residues of one switching key (dnum * 2 * n_limbs * N), and the bytes they take packed. */
 size_t beaa_ckks_switch_key_words(const beaa_ckks_context *ctx);
 size_t beaa_ckks_switch_key_bytes(const beaa_ckks_context *ctx);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include "lib/cpu.h"
 #include "ckks/keys.h"
-#include "ckks/kernels/kernels.h"
 #include "nn/ooc.h"
 #include "nn/schedule.h"
 
@@ -167,12 +166,8 @@ beaa_status beaa_nn_plan_make(const beaa_nn_net *net, const beaa_nn_plan_opts *o
     /* the relinearization key, bit-packed (ckks/keys.h): N/8 groups of `bits` bytes per limb */
     const size_t row_bits = o.base_bits + (size_t)L * o.stage_bits + (size_t)o.n_special * o.special_bits;
     plan->key_bytes = (size_t)dnum * 2 * row_bits * (((size_t)1 << log_n) / 8);
-    /* and its copy as doubles where the kernel table reads those (beaa_ckks_switch_key_make_fp:
-     * AVX2, every prime below 2^50) */
-    const unsigned nx = L + 1 + o.n_special;
-    if (beaa_kernels_get()->ks_dot2_fp && o.base_bits <= 50 && o.stage_bits <= 50 &&
-        o.special_bits <= 50)
-        plan->key_bytes += (size_t)dnum * 2 * nx * ((size_t)1 << log_n) * sizeof(double);
+    /* and its copy as doubles where the kernel table reads those (beaa_ckks_switch_key_make_fp) */
+    plan->key_bytes += beaa_ckks_switch_key_fp_bytes_spec(&plan->spec);
     plan->input_cts = (size_t)net->in_c * net->in_h * net->in_w;
     plan->output_cts = net->num_classes;
     estimate_peaks(net, &plan->spec, threads, plan->key_bytes, &plan->peak_bytes, &plan->peak_upload_bytes);

@@ -470,6 +470,49 @@ START_TEST(test_relin_rescale)
 }
 END_TEST
 
+/* The relinearization key's copy as doubles (beaa_ckks_switch_key_make_fp): present exactly
+ * where its size rule says (for the context and for the spec it was built from: the planner's
+ * view), and the key switch reads it to the same ciphertext, bit for bit, as the packed rows
+ * alone. A spec with a prime of 2^50 or more has no copy. */
+START_TEST(test_relin_key_fp)
+{
+    unsigned bits[5] = {50, 40, 40, 40, 40};
+    beaa_ckks_params_spec sp;
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 12, bits, 5, 2, 50), BEAA_OK);
+    const size_t fb = beaa_ckks_switch_key_fp_bytes(ctx);
+    ck_assert_uint_eq(beaa_ckks_switch_key_fp_bytes_spec(&sp), fb);
+    ck_assert((rk->key.fp != NULL) == (fb > 0));
+    if (fb) ck_assert_uint_eq(fb, beaa_ckks_switch_key_words(ctx) * sizeof(double));
+    beaa_ckks_relin_key packed = *rk;
+    packed.key.fp = NULL;
+    beaa_ckks_ciphertext *a = enc(x, SCALE, L, 1), *t, *r1, *r2;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 3, L, &t), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, L - 1, &r1), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(ctx, 2, L - 1, &r2), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_mul(a, a, t), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_relin_rescale(t, rk, r1), BEAA_OK);
+    ck_assert_int_eq(beaa_ckks_relin_rescale(t, &packed, r2), BEAA_OK);
+    ck_assert(memcmp(r1->data, r2->data, sizeof(uint64_t) * 2 * L * beaa_ckks_context_n(ctx)) == 0);
+    /* making it again keeps the copy; no key, no copy */
+    double *fp = rk->key.fp;
+    ck_assert_int_eq(beaa_ckks_switch_key_make_fp(&rk->key), BEAA_OK);
+    ck_assert_ptr_eq(rk->key.fp, fp);
+    ck_assert_int_eq(beaa_ckks_switch_key_make_fp(NULL), BEAA_ERR_ARG);
+    ck_assert_uint_eq(beaa_ckks_switch_key_fp_bytes(NULL), 0);
+    ck_assert_uint_eq(beaa_ckks_switch_key_fp_bytes_spec(NULL), 0);
+    /* a special prime of 51 bits: none, for the spec and for its context */
+    ck_assert_int_eq(beaa_ckks_params_spec_make(&sp, 12, bits, 5, 2, 51), BEAA_OK);
+    sp.allow_insecure = 1;
+    beaa_ckks_context *c2 = NULL;
+    ck_assert_int_eq(beaa_ckks_context_new(&sp, &c2), BEAA_OK);
+    ck_assert_uint_eq(beaa_ckks_switch_key_fp_bytes_spec(&sp), 0);
+    ck_assert_uint_eq(beaa_ckks_switch_key_fp_bytes(c2), 0);
+    beaa_ckks_context_free(c2);
+    beaa_ckks_ciphertext_free(a); beaa_ckks_ciphertext_free(t);
+    beaa_ckks_ciphertext_free(r1); beaa_ckks_ciphertext_free(r2);
+}
+END_TEST
+
 /* encrypt_sk_values_many: 11 ciphertexts (a group of 8 and one of 3 sharing Keccak lanes) are
  * bit for bit the ones encrypted one at a time from the same sub-streams, decrypt to their values,
  * carry seeds that re-expand to their c_1; bad arguments are refused. */
@@ -607,6 +650,7 @@ int main(void)
     tcase_add_test(tc, test_mul_relin_rescale);
     tcase_add_test(tc, test_mul_relin_rescale_fused);
     tcase_add_test(tc, test_relin_rescale);
+    tcase_add_test(tc, test_relin_key_fp);
     tcase_add_test(tc, test_encrypt_values_many);
     tcase_add_test(tc, test_thread_independence);
     tcase_add_test(tc, test_sparse_secret);

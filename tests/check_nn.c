@@ -385,6 +385,11 @@ static void env_make(enc_env *e, beaa_poly_gran gran, size_t batch)
     ck_assert_int_eq(beaa_ckks_context_new(&e->plan.spec, &e->ctx), BEAA_OK);
     ck_assert_int_eq(beaa_ckks_secret_key_gen(e->ctx, &e->sk), BEAA_OK);
     ck_assert_int_eq(beaa_ckks_relin_key_gen(e->sk, &e->rk), BEAA_OK);
+    /* the plan counts the relinearization key as the library holds it: packed, and the copy
+     * as doubles where this kernel table has one */
+    ck_assert_uint_eq(e->plan.key_bytes,
+                      beaa_ckks_switch_key_bytes(e->ctx) + beaa_ckks_switch_key_fp_bytes(e->ctx));
+    ck_assert((e->rk->key.fp != NULL) == (beaa_ckks_switch_key_fp_bytes(e->ctx) > 0));
     ck_assert_int_eq(beaa_nn_quantize(e->net, &e->plan, e->ctx, &e->qn), BEAA_OK);
     ck_assert(e->qn->worst_l1 <= 1.0);
 }
