@@ -6,7 +6,8 @@
  * path, by the one-pass AVX2 FMA loop (nn/linear_fma.c, path avx2-fma) and by the kernel
  * table's lin_dot (AVX-512 IFMA), where the CPU has them, alternating, minimum and median of
  * repeats; every path twice per repeat, first with the inputs evicted from the caches (rows
- * cold_*: in the encrypted pass they come from memory), then at once again (from cache).
+ * cold_*: in the encrypted pass they come from memory), then at once again (from cache: for
+ * small groups several times, up to WARM_S of warm passes per repeat).
  * Validates each against the 128-bit reference first. Reports time, multiply-accumulates per
  * second, bytes the task reads and writes, and the fraction of the core's peak. For lin_dot and
  * dgemm: products per second against 4 per IFMA instruction slot (a measured IFMA throughput),
@@ -32,6 +33,9 @@
 #include "nn/schedule.h"
 #include "train/arch.h"
 #include "bench/common/bench_util.h"
+
+#define WARM_S 5e-3 /* seconds of warm passes per repeat and path */
+#define WARM_MAX 32 /* at most this many */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define HAVE_X86 1
@@ -234,14 +238,18 @@ int main(int argc, char **argv)
          * Each path twice per repeat: first with the inputs evicted from every cache (the pass
          * reads them from memory: "cold"), then again at once (from cache: "warm") */
         const uint64_t *const *ci = (const uint64_t *const *)in;
-        double tw[5][64], tc[5][64];
+        /* the warm pass is repeated within each repeat until it has run WARM_S (at most
+         * WARM_MAX times): a small group takes tens of microseconds, and a handful of samples
+         * of it on a shared machine gave minima twice apart between runs */
+        double tw[5][64 * WARM_MAX], tc[5][64];
+        int nw[5] = { 0 }, wreps[5] = { 0 };
         for (int r = 0; r < reps; r++)
             for (int path = 0; path < 5; path++) {
                 if ((path == 1 && !can_dot) || (path == 2 && !can_fma) ||
                     (path >= 3 && path - 3 >= ntile))
                     continue;
                 const beaa_kernels *kt = path >= 3 ? &tile[path - 3] : kern;
-                for (int pass = 0; pass < 2; pass++) {
+                for (int pass = 0; pass < 1 + (wreps[path] ? wreps[path] : 1); pass++) {
                     if (pass == 0) evict(r);
                     double t0 = cpu_s();
                     for (size_t lo = 0; lo < n; lo += W) {
@@ -252,11 +260,20 @@ int main(int argc, char **argv)
                         else
                             beaa_nn_linear_range_dot(kt, g.gb, g.ngb, out, ci, 1, q, lo, lo + W, work);
                     }
-                    (pass ? tw : tc)[path][r] = cpu_s() - t0;
+                    double dt = cpu_s() - t0;
+                    if (pass == 0) {
+                        tc[path][r] = dt;
+                        continue;
+                    }
+                    tw[path][nw[path]++] = dt;
+                    if (!wreps[path]) { /* the first warm pass sets the count */
+                        double k = dt > 0 ? WARM_S / dt : WARM_MAX;
+                        wreps[path] = k < 1 ? 1 : k > WARM_MAX ? WARM_MAX : (int)k;
+                    }
                 }
             }
         for (int path = 0; path < 5; path++) {
-            qsort(tw[path], (size_t)reps, sizeof *tw[path], cmp_d);
+            qsort(tw[path], (size_t)nw[path], sizeof *tw[path], cmp_d);
             qsort(tc[path], (size_t)reps, sizeof *tc[path], cmp_d);
         }
         const double *tg = tw[0], *td = tw[1], *tf = tw[2];
@@ -270,7 +287,7 @@ int main(int argc, char **argv)
             const double *t = path == 2 ? tf : path ? td : tg;
             const char *nm = path == 2 ? "avx2-fma" : path ? kern->name : "dgemm";
             printf("linear,%s;path=%s,min_time,%.2f,us\n", p, nm, 1e6 * t[0]);
-            printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * t[reps / 2]);
+            printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * t[nw[path] / 2]);
             printf("linear,%s;path=%s,gmacs,%.2f,1e9/s\n", p, nm, (double)macs / t[0] / 1e9);
             printf("linear,%s;path=%s,cold_min_time,%.2f,us\n", p, nm, 1e6 * tc[path][0]);
             printf("linear,%s;path=%s,cold_median_time,%.2f,us\n", p, nm, 1e6 * tc[path][reps / 2]);
@@ -286,7 +303,7 @@ int main(int argc, char **argv)
             const char *nm = v ? "avx512-pairs" : "avx512-plain";
             const double *t = tw[3 + v], *c = tc[3 + v];
             printf("linear,%s;path=%s,min_time,%.2f,us\n", p, nm, 1e6 * t[0]);
-            printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * t[reps / 2]);
+            printf("linear,%s;path=%s,median_time,%.2f,us\n", p, nm, 1e6 * t[nw[3 + v] / 2]);
             printf("linear,%s;path=%s,gmacs,%.2f,1e9/s\n", p, nm, (double)macs / t[0] / 1e9);
             printf("linear,%s;path=%s,cold_gmacs,%.2f,1e9/s\n", p, nm, (double)macs / c[0] / 1e9);
         }
