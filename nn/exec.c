@@ -70,6 +70,24 @@ typedef struct stage_state {
     size_t nin;
 } stage_state;
 
+/* u = +-(x + c) mod q (neg: minus), the u of an output whose u is derived from x (quant.h);
+ * x in [0, q), c < q. */
+static void derive_u(uint64_t *u, const uint64_t *x, uint64_t c, int neg, size_t n, uint64_t q)
+{
+    if (neg) {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t t = x[i] + c;
+            t -= t >= q ? q : 0;
+            u[i] = t ? q - t : 0;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t t = x[i] + c;
+            u[i] = t - (t >= q ? q : 0);
+        }
+    }
+}
+
 /* The linear maps and the ciphertext products of one group in one pass. Tasks are (RNS limb,
  * range of BEAA_NN_FUSE_COLS coefficients): for both polynomials, x and u of every output of the group
  * go into the thread's buffer (exact integer linear maps), and their tensor product, summed over
@@ -113,13 +131,26 @@ static beaa_status group_fused(const beaa_ckks_context *ctx, const beaa_nn_stage
                     op[nout + gc->gout[i]] = buf + ((2 * poly + 1) * G + i) * span;
                 }
                 beaa_nn_linear_range(gc->gb, gc->ngb, op, ip, poly == 0, m, 0, span, work);
+                /* the derived u: +-(x + shift) on poly 0, +-x on poly 1 (x itself when +) */
+                for (size_t i = 0; i < G; i++) {
+                    const int32_t o = gc->gout[i];
+                    const int md = qs->umode[o];
+                    if (!md || unit[i] == SIZE_MAX || (poly == 1 && md > 0)) continue;
+                    uint64_t c = 0;
+                    if (poly == 0) {
+                        int64_t v = qs->ushift[o] % (int64_t)m->q;
+                        c = (uint64_t)(v < 0 ? v + (int64_t)m->q : v);
+                    }
+                    derive_u(op[nout + o], op[o], c, md < 0, span, m->q);
+                }
             }
             uint64_t *tmp = buf + 4 * G * span;
             const uint64_t one_s = beaa_shoup(1, m->q);
             for (size_t i = 0; i < G; i++) {
                 if (unit[i] == SIZE_MAX) continue;
                 const uint64_t *x0 = buf + i * span, *u0 = buf + (G + i) * span;
-                const uint64_t *x1 = buf + (2 * G + i) * span, *u1 = buf + (3 * G + i) * span;
+                const uint64_t *x1 = buf + (2 * G + i) * span;
+                const uint64_t *u1 = qs->umode[gc->gout[i]] > 0 ? x1 : buf + (3 * G + i) * span;
                 uint64_t *r[3];
                 for (unsigned p = 0; p < 3; p++) r[p] = beaa_ckks_ct_limb(z[unit[i]], p, limb) + lo;
                 if (first[i]) {

@@ -371,7 +371,9 @@ typedef struct enc_env {
     beaa_nn_qnet *qn;
 } enc_env;
 
-static void env_make(enc_env *e, beaa_poly_gran gran, size_t batch)
+/* derive_max: beaa_nn_quantize_ex's threshold for deriving u from x (BEAA_NN_DERIVE_MAX: the
+ * default, as beaa_nn_quantize) */
+static void env_make_ex(enc_env *e, beaa_poly_gran gran, size_t batch, double derive_max)
 {
     memset(e, 0, sizeof *e);
     e->m = small_model(gran);
@@ -390,8 +392,16 @@ static void env_make(enc_env *e, beaa_poly_gran gran, size_t batch)
     ck_assert_uint_eq(e->plan.key_bytes,
                       beaa_ckks_switch_key_bytes(e->ctx) + beaa_ckks_switch_key_fp_bytes(e->ctx));
     ck_assert((e->rk->key.fp != NULL) == (beaa_ckks_switch_key_fp_bytes(e->ctx) > 0));
-    ck_assert_int_eq(beaa_nn_quantize(e->net, &e->plan, e->ctx, &e->qn), BEAA_OK);
+    if (derive_max == BEAA_NN_DERIVE_MAX)
+        ck_assert_int_eq(beaa_nn_quantize(e->net, &e->plan, e->ctx, &e->qn), BEAA_OK);
+    else
+        ck_assert_int_eq(beaa_nn_quantize_ex(e->net, &e->plan, e->ctx, derive_max, &e->qn), BEAA_OK);
     ck_assert(e->qn->worst_l1 <= 1.0);
+}
+
+static void env_make(enc_env *e, beaa_poly_gran gran, size_t batch)
+{
+    env_make_ex(e, gran, batch, BEAA_NN_DERIVE_MAX);
 }
 
 static void env_free(enc_env *e)
@@ -404,11 +414,11 @@ static void env_free(enc_env *e)
     beaa_model_free(e->m);
 }
 
-static void run_encrypted(beaa_poly_gran gran, int threads)
+static void run_encrypted(beaa_poly_gran gran, int threads, double derive_max)
 {
     enc_env e;
     size_t n = light() ? 16 : 64;
-    env_make(&e, gran, n);
+    env_make_ex(&e, gran, n, derive_max);
     uint8_t *px = malloc(n * 121);
     rand_images(px, n * 121);
     double *x = malloc(sizeof(double) * n * 121), *ref = malloc(sizeof(double) * n * 4),
@@ -441,7 +451,7 @@ static void run_encrypted(beaa_poly_gran gran, int threads)
                 err_quant, maxref);
     /* stated bounds (scale 2^24, 50-bit primes, N = 2^12): encryption noise (encrypted vs the same
      * integer weights in plaintext) and weight quantization each below 1e-2 * (1 + max |logit|);
-     * measured: noise ~5e-4, quantization ~1e-5 */
+     * measured: noise 1e-5-3e-5, quantization 3e-5-4e-4 */
     ck_assert_msg(err_noise <= 1e-2 * (1 + maxref), "noise: max |enc - quantized plain| = %g (max |logit| %g)", err_noise, maxref);
     ck_assert_msg(err_quant <= 1e-2 * (1 + maxref), "quantization: max |quantized - plain| = %g", err_quant);
     ck_assert_uint_ge(agree, n - 1);
@@ -451,9 +461,61 @@ static void run_encrypted(beaa_poly_gran gran, int threads)
     env_free(&e);
 }
 
-START_TEST(test_encrypted_element) { run_encrypted(BEAA_POLY_ELEMENT, 2); }
+START_TEST(test_encrypted_element) { run_encrypted(BEAA_POLY_ELEMENT, 2, BEAA_NN_DERIVE_MAX); }
 END_TEST
-START_TEST(test_encrypted_channel) { run_encrypted(BEAA_POLY_CHANNEL, 1); }
+START_TEST(test_encrypted_channel) { run_encrypted(BEAA_POLY_CHANNEL, 1, BEAA_NN_DERIVE_MAX); }
+END_TEST
+
+/* u from its own row for every product, and derived from x for every product: both within the
+ * same bounds (the derived u's shift and sign are exact, so a wrong one would show as a logit
+ * error of the order of the logits). The counts: none derived, all derived (the small model's
+ * activations all have a != 0), the default in between or equal. */
+START_TEST(test_encrypted_derived_u)
+{
+    size_t nd[3];
+    const double dm[3] = { 0, BEAA_NN_DERIVE_MAX, 1e300 };
+    for (int i = 0; i < 3; i++) {
+        enc_env e;
+        env_make_ex(&e, BEAA_POLY_ELEMENT, 8, dm[i]);
+        nd[i] = e.qn->n_derived;
+        /* each block: the x rows, then a u row for each output whose u is not derived */
+        size_t macs = 0, rows = 0, derived = 0;
+        for (uint32_t si = 0; si < e.net->nstages; si++) {
+            const beaa_nn_stage *s = &e.net->stages[si];
+            const beaa_nn_qstage *qs = &e.qn->stages[si];
+            for (uint32_t b = 0; b < s->nblocks; b++) {
+                uint32_t own = 0;
+                for (uint32_t r = 0; r < s->blocks[b].m; r++) {
+                    int8_t md = qs->umode[s->blocks[b].out[r]];
+                    ck_assert(md >= -1 && md <= 1);
+                    ck_assert((md < 0) == (s->a[s->blocks[b].out[r]] < 0) || md == 0);
+                    own += md == 0;
+                    derived += md != 0;
+                }
+                ck_assert_int_eq(qs->blocks[b].m, (int32_t)(s->blocks[b].m + own));
+                macs += (size_t)s->blocks[b].k * (s->blocks[b].m + own);
+                rows += s->blocks[b].m;
+            }
+        }
+        ck_assert_uint_eq(e.qn->n_macs, macs);
+        ck_assert_uint_eq(nd[i], derived);
+        if (i == 2) ck_assert_uint_eq(nd[i], rows);
+        env_free(&e);
+    }
+    ck_assert_uint_eq(nd[0], 0);
+    ck_assert_uint_gt(nd[1], 0);
+    ck_assert_uint_le(nd[1], nd[2]);
+    run_encrypted(BEAA_POLY_ELEMENT, 2, 0);
+    run_encrypted(BEAA_POLY_ELEMENT, 2, 1e300);
+    run_encrypted(BEAA_POLY_LAYER, 1, 1e300);
+    enc_env e;
+    beaa_nn_qnet *q = NULL;
+    env_make(&e, BEAA_POLY_ELEMENT, 8);
+    ck_assert_int_eq(beaa_nn_quantize_ex(e.net, &e.plan, e.ctx, -1, &q), BEAA_ERR_ARG);
+    ck_assert_int_eq(beaa_nn_quantize_ex(e.net, &e.plan, e.ctx, NAN, &q), BEAA_ERR_ARG);
+    ck_assert_ptr_null(q);
+    env_free(&e);
+}
 END_TEST
 
 /* An element-wise model's environment for a batch of 8 random images, normalized into x. */
@@ -629,6 +691,7 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_schedule);
     tcase_add_test(tc, test_encrypted_element);
     tcase_add_test(tc, test_encrypted_channel);
+    tcase_add_test(tc, test_encrypted_derived_u);
     tcase_add_test(tc, test_encrypted_threads_identical);
     tcase_add_test(tc, test_encrypted_upload_identical);
     tcase_add_test(tc, test_encrypted_errors);

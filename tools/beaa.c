@@ -701,7 +701,9 @@ static int cmd_demo(const opts *o)
     if (st != BEAA_OK) { rc = tool_fail("keygen", st); goto out; }
     double t_keygen = now_s() - t0;
     printf("keygen + weight quantization: %.1f s (smallest max|integer weight| of a row %.0f, worst "
-           "row L1 at %.0f%% of the exactness limit)\n", t_keygen, qn->min_row_max, 100 * qn->worst_l1);
+           "row L1 at %.0f%% of the exactness limit; u derived from x for %zu of %zu products: "
+           "%zu integer MACs per image)\n", t_keygen, qn->min_row_max, 100 * qn->worst_l1,
+           qn->n_derived, beaa_nn_net_products(s.net), qn->n_macs);
     fflush(stdout);
     t0 = now_s();
     st = beaa_nn_upload_encrypt(sk, x, n, el, s.plan.levels, s.plan.in_scale, &up);
