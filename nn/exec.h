@@ -58,7 +58,8 @@ void beaa_nn_exec_missing(const beaa_nn_exec *ex, uint32_t si, uint32_t g,
 int beaa_nn_exec_ready(const beaa_nn_exec *ex, uint32_t si, uint32_t g);
 
 /* Supplies input idx of stage si (ownership of ct is taken, also on error: it is freed).
- * Checked: same context as the engine's key, size 2, NTT form, level L - si; network inputs
+ * Checked: same context as the engine's key, NTT form, the size and level the stage reads
+ * (beaa_nn_stage_in_size / _in_level: 2 and L - si, or 3 and L - si + 1 with raw inputs); network inputs
  * (si == 0) at the plan's input scale. Errors: BEAA_ERR_ARG (index out of range, already
  * present, or not read by any own group), BEAA_ERR_PARAMS_MISMATCH, BEAA_ERR_SIZE,
  * BEAA_ERR_LEVEL_MISMATCH, BEAA_ERR_SCALE_MISMATCH. */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "nn/plan.h"
 
 typedef struct sbuild {
     const beaa_model_conv *part[2];
@@ -39,6 +40,22 @@ void beaa_nn_net_free(beaa_nn_net *net)
 size_t beaa_nn_stage_out_count(const beaa_nn_stage *s)
 {
     return (size_t)s->pc * s->ph * s->pw;
+}
+
+unsigned beaa_nn_stage_in_size(const beaa_nn_stage *s)
+{
+    return s->raw_in ? 3 : 2;
+}
+
+unsigned beaa_nn_stage_in_level(const beaa_nn_net *net, uint32_t si)
+{
+    return net->nstages - si + net->stages[si].raw_in;
+}
+
+size_t beaa_nn_stage_in_bytes(const beaa_nn_net *net, uint32_t si, unsigned log_n)
+{
+    return beaa_nn_ct_bytes(log_n, beaa_nn_stage_in_size(&net->stages[si]),
+                            beaa_nn_stage_in_level(net, si));
 }
 
 size_t beaa_nn_net_macs(const beaa_nn_net *net)
@@ -305,6 +322,23 @@ beaa_status beaa_nn_net_fold(const beaa_model *m, beaa_nn_net **out)
     for (uint32_t si = 0; si < ns; si++) {
         st = stage_blocks(&net->stages[si], &sb[si], sc[si], tt[si]);
         if (st != BEAA_OK) goto fail;
+    }
+    /* pass 5: which stages take their inputs raw (fold.h): at most half as many rows as the
+     * previous stage would relinearize (the distinct inputs this stage reads) */
+    for (uint32_t si = 1; si < ns; si++) {
+        beaa_nn_stage *s = &net->stages[si];
+        size_t nin = (size_t)s->cin * s->hin * s->win, rows = 0, units = 0;
+        uint8_t *rd = calloc(nin + 1, 1);
+        if (!rd) { st = BEAA_ERR_NOMEM; goto fail; }
+        for (uint32_t b = 0; b < s->nblocks; b++) {
+            rows += s->blocks[b].m;
+            for (uint32_t c = 0; c < s->blocks[b].k; c++) {
+                units += !rd[s->blocks[b].in[c]];
+                rd[s->blocks[b].in[c]] = 1;
+            }
+        }
+        free(rd);
+        s->raw_in = 2 * rows <= units;
     }
     net->out_sc = malloc(sizeof(double) * m->num_classes);
     net->out_tt = malloc(sizeof(double) * m->num_classes);

@@ -32,6 +32,12 @@ typedef struct beaa_nn_stage {
     uint32_t pool_kh, pool_kw;    /* sum-pool window (0 = no pooling); stride = window */
     uint32_t pc, ph, pw;          /* shape after pooling (= next stage input) */
     uint8_t *need;                /* hout*wout: 1 if the position feeds something */
+    uint8_t raw_in;               /* 1: the inputs are the previous stage's products as they are
+                                     (size 3, neither relinearized nor rescaled: level one above
+                                     this stage's, scale D*q), and this stage relinearizes and
+                                     rescales its rows instead; set where it has at most half as
+                                     many rows as the previous stage has outputs (fewer key
+                                     switches: docs/nn.md section 4) */
     size_t n_macs;                /* scalar multiply-accumulates of the linear map (per image) */
 } beaa_nn_stage;
 
@@ -54,6 +60,11 @@ void beaa_nn_net_free(beaa_nn_net *net);
 
 /* Number of output elements of stage s after pooling (= next stage's input elements). */
 size_t beaa_nn_stage_out_count(const beaa_nn_stage *s);
+/* The ciphertexts stage si reads: size (2, or 3 with raw_in), level (net->nstages - si, one
+ * more with raw_in) and bytes of one in ring 2^log_n. */
+unsigned beaa_nn_stage_in_size(const beaa_nn_stage *s);
+unsigned beaa_nn_stage_in_level(const beaa_nn_net *net, uint32_t si);
+size_t beaa_nn_stage_in_bytes(const beaa_nn_net *net, uint32_t si, unsigned log_n);
 /* Total scalar MACs and activated (multiplied) elements per image over all stages. */
 size_t beaa_nn_net_macs(const beaa_nn_net *net);
 size_t beaa_nn_net_products(const beaa_nn_net *net);

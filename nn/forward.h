@@ -1,7 +1,7 @@
 /* forward.h - the encrypted BEAA forward pass (server side, element-wise packing).
  * Each group of output positions (a pooling window, or two neighbours in a row) gets its x and u
  * from the exact integer linear map and z = x*u summed over the window in the same pass (x and u
- * stay in cache, nn/exec.c), then z relinearized and rescaled once. Groups of all stages run interleaved in the wavefront order of
+ * stay in cache, nn/group.c), then z relinearized and rescaled once. Groups of all stages run interleaved in the wavefront order of
  * nn/schedule.h, and every ciphertext is freed after its last use: only bands of rows of each
  * feature map are ever resident, and the network inputs go as the first convolution passes.
  * nn/upload.h runs the same pass on inputs held as the client sends them (c_0 and a seed: half
@@ -28,13 +28,14 @@ typedef struct beaa_nn_forward_opts {
 } beaa_nn_forward_opts;
 
 /* Seconds spent, per stage: total; in the pass of the integer linear maps and the ciphertext
- * products summed over the pooling windows (one pass: nn/exec.c); in relinearize+rescale; the
+ * products summed over the pooling windows (one pass: nn/group.c); in relinearize+rescale; the
  * whole pass; and (out of core, nn/ooc.h) in loading, spilling and reloading. */
 typedef struct beaa_nn_forward_stats {
     unsigned nstages;
     double stage_s[BEAA_NN_MAX_STAGES];
     double linear_s[BEAA_NN_MAX_STAGES];
     double act_s[BEAA_NN_MAX_STAGES];
+    size_t key_switches[BEAA_NN_MAX_STAGES];  /* relinearizations (each with a rescale) */
     double total_s;
     double io_s;
 } beaa_nn_forward_stats;

@@ -157,7 +157,7 @@ static beaa_status replay_init(replay *r, const beaa_nn_net *net, const beaa_nn_
         const beaa_nn_stage *s = &net->stages[si];
         size_t nin = (size_t)s->cin * s->hin * s->win;
         r->base[si + 1] = r->base[si] + nin;
-        r->bytes[si] = beaa_nn_ct_bytes(log_n, 2, L - si);
+        r->bytes[si] = beaa_nn_stage_in_bytes(net, si, log_n);
         if (nin > maxin) maxin = nin;
     }
     r->bytes[L] = beaa_nn_ct_bytes(log_n, 2, 0);

@@ -92,7 +92,7 @@ static beaa_status quant_stage(const beaa_nn_stage *s, unsigned level, double D,
 {
     double q = (double)beaa_ckks_context_q(ctx, level)->q;
     double lim = 1e300;
-    for (unsigned i = 0; i <= level; i++) {
+    for (unsigned i = 0; i <= level + s->raw_in; i++) { /* raw inputs: one limb more (fold.h) */
         double l = beaa_nn_linear_l1_limit(beaa_ckks_context_q(ctx, i)->q);
         if (l < lim) lim = l;
     }

@@ -211,7 +211,10 @@ size_t beaa_nn_group_transient_bytes(const beaa_nn_stage *s, size_t rows, unsign
 {
     size_t units = s->pool_kh && s->cout < rows ? s->cout : rows;
     size_t n = (size_t)1 << log_n, span = n < BEAA_NN_FUSE_COLS ? n : BEAA_NN_FUSE_COLS;
-    return units * beaa_nn_ct_bytes(log_n, 3, lvl) + (size_t)threads * (4 * rows + 3) * span * 8;
+    /* raw inputs: each row made at the inputs' level, then relinearized (nn/group.c group_rows;
+     * x's rows: the few own u rows are not counted) */
+    size_t made = s->raw_in ? rows * (beaa_nn_ct_bytes(log_n, 3, lvl + 1) + beaa_nn_ct_bytes(log_n, 2, lvl)) : 0;
+    return units * beaa_nn_ct_bytes(log_n, 3, lvl) + (size_t)threads * (4 * rows + 3) * span * 8 + made;
 }
 
 size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedule *sc,
@@ -231,7 +234,7 @@ size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedul
         if (!uses[si] || !made[si]) { ok = 0; break; }
         memcpy(uses[si], sc->stages[si].uses, sizeof(int32_t) * nin);
         if (si == 0)
-            for (size_t i = 0; i < nin; i++) live += uses[0][i] > 0 ? beaa_nn_ct_bytes(log_n, 2, L) : 0;
+            for (size_t i = 0; i < nin; i++) live += uses[0][i] > 0 ? beaa_nn_stage_in_bytes(net, 0, log_n) : 0;
     }
     if (ok && L > 0 && !(made[L] = calloc(beaa_nn_stage_out_count(&net->stages[L - 1]) + 1, 1))) ok = 0;
     peak = live;
@@ -245,11 +248,12 @@ size_t beaa_nn_schedule_peak_bytes(const beaa_nn_net *net, const beaa_nn_schedul
                          made[si + 1], 0, 0, 0 };
         beaa_nn_sched_group_blocks(net, sc, si, g, replay_count, &r);
         size_t transient = beaa_nn_group_transient_bytes(&net->stages[si], r.rows, log_n, lvl, threads);
-        size_t produced = r.made_n * beaa_nn_ct_bytes(log_n, 2, lvl - 1);
+        size_t produced = r.made_n * (si + 1 < L ? beaa_nn_stage_in_bytes(net, si + 1, log_n)
+                                                 : beaa_nn_ct_bytes(log_n, 2, 0));
         if (live + transient + produced > peak) peak = live + transient + produced;
         beaa_nn_sched_group_blocks(net, sc, si, g, replay_release, &r);
         live += produced;
-        live -= r.freed * beaa_nn_ct_bytes(log_n, 2, lvl);
+        live -= r.freed * beaa_nn_stage_in_bytes(net, si, log_n);
     }
     for (uint32_t si = 0; si <= L; si++) {
         if (uses && si < L) free(uses[si]);

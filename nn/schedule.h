@@ -41,14 +41,15 @@ void beaa_nn_schedule_free(beaa_nn_schedule *s);
 void beaa_nn_sched_group_blocks(const beaa_nn_net *net, const beaa_nn_schedule *sc, uint32_t si,
                                 uint32_t g, void (*fn)(void *user, uint32_t b), void *user);
 
-/* Columns per task of the encrypted pass (nn/exec.c): x and u of a group's outputs (up to 64
+/* Columns per task of the encrypted pass (nn/group.c): x and u of a group's outputs (up to 64
  * pre-pooling outputs x 2 polynomials x 2) over this many coefficients stay in L2 (1 MiB at
  * 512), with the inputs they read. */
 #define BEAA_NN_FUSE_COLS 512
 
 /* Bytes a running group of stage s holds besides its inputs and outputs, in ring 2^log_n at
  * level lvl, for a group of `rows` outputs (before pooling): the size-3 product of each unit (a
- * pooled output channel, or an output) and each thread's buffer of x and u (nn/exec.c). */
+ * pooled output channel, or an output), each thread's buffer of x and u (nn/group.c), and with
+ * raw inputs (fold.h) the rows made as ciphertexts. */
 size_t beaa_nn_group_transient_bytes(const beaa_nn_stage *s, size_t rows, unsigned log_n,
                                      unsigned lvl, int threads);
 

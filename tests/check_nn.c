@@ -10,6 +10,7 @@
 #include "lib/mem.h"
 #include "lib/rng.h"
 #include "ckks/ckks.h"
+#include "nn/exec.h"
 #include "nn/fold.h"
 #include "nn/forward.h"
 #include "nn/linear.h"
@@ -372,12 +373,17 @@ typedef struct enc_env {
 } enc_env;
 
 /* derive_max: beaa_nn_quantize_ex's threshold for deriving u from x (BEAA_NN_DERIVE_MAX: the
- * default, as beaa_nn_quantize) */
-static void env_make_ex(enc_env *e, beaa_poly_gran gran, size_t batch, double derive_max)
+ * default, as beaa_nn_quantize); raw: bit si set makes stage si take raw inputs (fold.h; the
+ * small model has none of its own) */
+static void env_make_ex(enc_env *e, beaa_poly_gran gran, size_t batch, double derive_max, unsigned raw)
 {
     memset(e, 0, sizeof *e);
     e->m = small_model(gran);
     ck_assert_int_eq(beaa_nn_net_fold(e->m, &e->net), BEAA_OK);
+    for (uint32_t si = 0; si < e->net->nstages; si++) {
+        ck_assert_uint_eq(e->net->stages[si].raw_in, 0);
+        if (raw >> si & 1) e->net->stages[si].raw_in = 1;
+    }
     beaa_nn_plan_opts o;
     beaa_nn_plan_opts_default(&o);
     o.batch = batch;
@@ -401,7 +407,7 @@ static void env_make_ex(enc_env *e, beaa_poly_gran gran, size_t batch, double de
 
 static void env_make(enc_env *e, beaa_poly_gran gran, size_t batch)
 {
-    env_make_ex(e, gran, batch, BEAA_NN_DERIVE_MAX);
+    env_make_ex(e, gran, batch, BEAA_NN_DERIVE_MAX, 0);
 }
 
 static void env_free(enc_env *e)
@@ -414,11 +420,11 @@ static void env_free(enc_env *e)
     beaa_model_free(e->m);
 }
 
-static void run_encrypted(beaa_poly_gran gran, int threads, double derive_max)
+static void run_encrypted(beaa_poly_gran gran, int threads, double derive_max, unsigned raw)
 {
     enc_env e;
     size_t n = light() ? 16 : 64;
-    env_make_ex(&e, gran, n, derive_max);
+    env_make_ex(&e, gran, n, derive_max, raw);
     uint8_t *px = malloc(n * 121);
     rand_images(px, n * 121);
     double *x = malloc(sizeof(double) * n * 121), *ref = malloc(sizeof(double) * n * 4),
@@ -461,22 +467,75 @@ static void run_encrypted(beaa_poly_gran gran, int threads, double derive_max)
     env_free(&e);
 }
 
-START_TEST(test_encrypted_element) { run_encrypted(BEAA_POLY_ELEMENT, 2, BEAA_NN_DERIVE_MAX); }
+START_TEST(test_encrypted_element) { run_encrypted(BEAA_POLY_ELEMENT, 2, BEAA_NN_DERIVE_MAX, 0); }
 END_TEST
-START_TEST(test_encrypted_channel) { run_encrypted(BEAA_POLY_CHANNEL, 1, BEAA_NN_DERIVE_MAX); }
+START_TEST(test_encrypted_channel) { run_encrypted(BEAA_POLY_CHANNEL, 1, BEAA_NN_DERIVE_MAX, 0); }
 END_TEST
 
 /* u from its own row for every product, and derived from x for every product: both within the
  * same bounds (the derived u's shift and sign are exact, so a wrong one would show as a logit
  * error of the order of the logits). The counts: none derived, all derived (the small model's
  * activations all have a != 0), the default in between or equal. */
+/* Stages with raw inputs (fold.h). The rule on a model shaped like the tools' test model (conv1
+ * 8 channels, squeeze 4: the squeeze reads its inputs raw) and the main network's pattern; then
+ * the encrypted pass with raw inputs forced on stages 1, 3 and 4 (every stage after a
+ * relinearized one, the last one too; 1..4 all raw: consecutive raw stages, own u rows with
+ * derive_max 0) within the bounds against the quantized plaintext reference, and the engine's
+ * checks of what goes into a raw stage. */
+START_TEST(test_encrypted_raw_inputs)
+{
+    static const test_widths w = { 8, 4, 4, 4, 8, 10 };
+    beaa_model *m = test_small_model(16, &w, BEAA_POLY_ELEMENT, BEAA_POLY_CHANNEL);
+    beaa_nn_net *net = NULL;
+    ck_assert_int_eq(beaa_nn_net_fold(m, &net), BEAA_OK);
+    /* rows against the previous stage's outputs, by hand: conv1 8 x 8 x 8 = 512; squeeze 4 x 64 =
+     * 256 <= 512 / 2: raw; expand 8 x 64 = 512 > 256 / 2; pooled to 8 x 4 x 4 = 128, conv3 8 x
+     * 16 = 128 > 64; classes 10 x 16 = 160 > 64 */
+    static const uint8_t want[5] = { 0, 1, 0, 0, 0 };
+    ck_assert_uint_eq(net->nstages, 5);
+    for (uint32_t si = 0; si < net->nstages; si++) {
+        const beaa_nn_stage *s = &net->stages[si];
+        ck_assert_uint_eq(s->raw_in, want[si]);
+        ck_assert_uint_eq(beaa_nn_stage_in_size(s), s->raw_in ? 3 : 2);
+        ck_assert_uint_eq(beaa_nn_stage_in_level(net, si), net->nstages - si + s->raw_in);
+    }
+    beaa_nn_net_free(net);
+    beaa_model_free(m);
+
+    run_encrypted(BEAA_POLY_ELEMENT, 2, BEAA_NN_DERIVE_MAX, 0x1a);
+    run_encrypted(BEAA_POLY_CHANNEL, 1, 0, 0x1e);
+
+    /* what a raw stage takes: size 3 at one level above the stage's */
+    enc_env e;
+    env_make_ex(&e, BEAA_POLY_ELEMENT, 8, BEAA_NN_DERIVE_MAX, 0x2);
+    beaa_nn_schedule *sc = NULL;
+    beaa_nn_exec *ex = NULL;
+    ck_assert_int_eq(beaa_nn_schedule_make(e.net, &sc), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_exec_new(e.net, e.qn, e.rk, sc, NULL, 1, NULL, NULL, &ex), BEAA_OK);
+    size_t idx = 0;
+    while (beaa_nn_exec_uses(ex, 1, idx) <= 0) idx++;
+    const unsigned L = e.net->nstages;
+    beaa_ckks_ciphertext *c = NULL;
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(e.ctx, 2, L, &c), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_exec_put(ex, 1, idx, c), BEAA_ERR_SIZE);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(e.ctx, 3, L - 1, &c), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_exec_put(ex, 1, idx, c), BEAA_ERR_LEVEL_MISMATCH);
+    ck_assert_int_eq(beaa_ckks_ciphertext_new(e.ctx, 3, L, &c), BEAA_OK);
+    ck_assert_int_eq(beaa_nn_exec_put(ex, 1, idx, c), BEAA_OK);
+    ck_assert_uint_eq(beaa_nn_exec_live_bytes(ex), beaa_nn_stage_in_bytes(e.net, 1, 12));
+    beaa_nn_exec_free(ex);
+    beaa_nn_schedule_free(sc);
+    env_free(&e);
+}
+END_TEST
+
 START_TEST(test_encrypted_derived_u)
 {
     size_t nd[3];
     const double dm[3] = { 0, BEAA_NN_DERIVE_MAX, 1e300 };
     for (int i = 0; i < 3; i++) {
         enc_env e;
-        env_make_ex(&e, BEAA_POLY_ELEMENT, 8, dm[i]);
+        env_make_ex(&e, BEAA_POLY_ELEMENT, 8, dm[i], 0);
         nd[i] = e.qn->n_derived;
         /* each block: the x rows, then a u row for each output whose u is not derived */
         size_t macs = 0, rows = 0, derived = 0;
@@ -505,9 +564,9 @@ START_TEST(test_encrypted_derived_u)
     ck_assert_uint_eq(nd[0], 0);
     ck_assert_uint_gt(nd[1], 0);
     ck_assert_uint_le(nd[1], nd[2]);
-    run_encrypted(BEAA_POLY_ELEMENT, 2, 0);
-    run_encrypted(BEAA_POLY_ELEMENT, 2, 1e300);
-    run_encrypted(BEAA_POLY_LAYER, 1, 1e300);
+    run_encrypted(BEAA_POLY_ELEMENT, 2, 0, 0);
+    run_encrypted(BEAA_POLY_ELEMENT, 2, 1e300, 0);
+    run_encrypted(BEAA_POLY_LAYER, 1, 1e300, 0);
     enc_env e;
     beaa_nn_qnet *q = NULL;
     env_make(&e, BEAA_POLY_ELEMENT, 8);
@@ -519,21 +578,27 @@ START_TEST(test_encrypted_derived_u)
 END_TEST
 
 /* An element-wise model's environment for a batch of 8 random images, normalized into x. */
-static void env_batch8(enc_env *e, double x[8 * 121])
+static void env_batch8_raw(enc_env *e, double x[8 * 121], unsigned raw)
 {
-    env_make(e, BEAA_POLY_ELEMENT, 8);
+    env_make_ex(e, BEAA_POLY_ELEMENT, 8, BEAA_NN_DERIVE_MAX, raw);
     uint8_t px[8 * 121];
     rand_images(px, sizeof px);
     beaa_nn_normalize(e->m, px, 8, x);
 }
 
-/* Same inputs, 1 and 2 threads: bit-identical logit ciphertexts. */
+static void env_batch8(enc_env *e, double x[8 * 121])
+{
+    env_batch8_raw(e, x, 0);
+}
+
+/* Same inputs, 1 and 2 threads: bit-identical logit ciphertexts (also with stages that take raw
+ * inputs: _i == 1). */
 START_TEST(test_encrypted_threads_identical)
 {
     enc_env e;
     size_t n = 8;
     double x[8 * 121];
-    env_batch8(&e, x);
+    env_batch8_raw(&e, x, _i ? 0x1a : 0);
     beaa_ckks_ciphertext *in[121], *in2[121], *l1[4], *l2[4];
     ck_assert_int_eq(beaa_nn_pack_encrypt(e.sk, x, n, 121, e.plan.levels, e.plan.in_scale, in), BEAA_OK);
     for (int i = 0; i < 121; i++) ck_assert_int_eq(beaa_ckks_ciphertext_clone(in[i], &in2[i]), BEAA_OK);
@@ -692,7 +757,8 @@ static Suite *nn_suite(void)
     tcase_add_test(tc, test_encrypted_element);
     tcase_add_test(tc, test_encrypted_channel);
     tcase_add_test(tc, test_encrypted_derived_u);
-    tcase_add_test(tc, test_encrypted_threads_identical);
+    tcase_add_test(tc, test_encrypted_raw_inputs);
+    tcase_add_loop_test(tc, test_encrypted_threads_identical, 0, 2);
     tcase_add_test(tc, test_encrypted_upload_identical);
     tcase_add_test(tc, test_encrypted_errors);
     suite_add_tcase(s, tc);

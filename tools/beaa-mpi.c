@@ -133,7 +133,7 @@ static int parse(int argc, char **argv, opts *o)
 typedef struct pending {
     MPI_Request req[2];
     beaa_ckks_ciphertext *ct;   /* owned: freed when both sends are done */
-    double hdr[2];
+    double hdr[3];
 } pending;
 
 typedef struct team_run {
@@ -176,8 +176,9 @@ static void send_ct(team_run *t, int dest, int tag, beaa_ckks_ciphertext *ct, ui
     p->ct = ct;
     p->hdr[0] = ct->scale;
     p->hdr[1] = (double)ct->level;
-    size_t words = (size_t)2 * (ct->level + 1) * beaa_ckks_context_n(t->ctx);
-    MPI_Isend(p->hdr, 2, MPI_DOUBLE, dest, tag, t->comm, &p->req[0]);
+    p->hdr[2] = (double)ct->size; /* 3: the products a stage with raw inputs reads (nn/fold.h) */
+    size_t words = (size_t)ct->size * (ct->level + 1) * beaa_ckks_context_n(t->ctx);
+    MPI_Isend(p->hdr, 3, MPI_DOUBLE, dest, tag, t->comm, &p->req[0]);
     MPI_Isend(ct->data, (int)words, MPI_UINT64_T, dest, tag, t->comm, &p->req[1]);
     t->sent_bytes[si] += (double)(words * 8 + 16);
     t->sent_cts[si]++;
@@ -204,15 +205,16 @@ static void on_output(void *user, uint32_t si, uint32_t elem, beaa_ckks_cipherte
 static void recv_one(team_run *t, const MPI_Status *ps, beaa_ckks_ciphertext **logits)
 {
     MPI_Status s = *ps;
-    double hdr[2];
-    MPI_Recv(hdr, 2, MPI_DOUBLE, s.MPI_SOURCE, s.MPI_TAG, t->comm, MPI_STATUS_IGNORE);
+    double hdr[3];
+    MPI_Recv(hdr, 3, MPI_DOUBLE, s.MPI_SOURCE, s.MPI_TAG, t->comm, MPI_STATUS_IGNORE);
     int si = s.MPI_TAG / TAG_STRIDE, elem = s.MPI_TAG % TAG_STRIDE;
-    unsigned level = (unsigned)hdr[1];
+    unsigned level = (unsigned)hdr[1], size = (unsigned)hdr[2];
     if (level > beaa_ckks_context_max_level(t->ctx)) die("received a ciphertext of level %u", level);
+    if (size != 2 && size != 3) die("received a ciphertext of size %u", size);
     beaa_ckks_ciphertext *ct = NULL;
-    beaa_status st = beaa_ckks_ciphertext_new_uninit(t->ctx, 2, level, &ct);
+    beaa_status st = beaa_ckks_ciphertext_new_uninit(t->ctx, size, level, &ct);
     if (st != BEAA_OK) die("receiving: %s", beaa_strerror(st));
-    size_t words = (size_t)2 * (level + 1) * beaa_ckks_context_n(t->ctx);
+    size_t words = (size_t)size * (level + 1) * beaa_ckks_context_n(t->ctx);
     MPI_Recv(ct->data, (int)words, MPI_UINT64_T, s.MPI_SOURCE, s.MPI_TAG, t->comm, MPI_STATUS_IGNORE);
     ct->scale = hdr[0];
     if ((uint32_t)si == t->net->nstages) {

@@ -749,10 +749,11 @@ static int cmd_demo(const opts *o)
     double total = t_enc + fs.total_s + t_dec;
     printf("\nper stage (server, encrypted):\n");
     for (unsigned si = 0; si < fs.nstages; si++)
-        printf("  stage %u (%2ux%2ux%2u -> %2ux%2ux%2u%s): %7.1f s  (linear maps + products %6.1f s, relin/rescale %6.1f s)\n",
+        printf("  stage %u (%2ux%2ux%2u -> %2ux%2ux%2u%s): %7.1f s  (linear maps + products %6.1f s, relin/rescale %6.1f s: %4zu)\n",
                si + 1, s.net->stages[si].cin, s.net->stages[si].hin, s.net->stages[si].win,
                s.net->stages[si].cout, s.net->stages[si].hout, s.net->stages[si].wout,
-               s.net->stages[si].pool_kh ? ", pooled" : "", fs.stage_s[si], fs.linear_s[si], fs.act_s[si]);
+               s.net->stages[si].pool_kh ? ", pooled" : "", fs.stage_s[si], fs.linear_s[si], fs.act_s[si],
+               fs.key_switches[si]);
     printf("\nresults on %zu Fashion-MNIST test images (one batch):\n", n);
     printf("  encrypted accuracy            %.2f%%\n", 100.0 * acc_enc / n);
     printf("  plaintext (folded) accuracy   %.2f%%   (unfolded model: %.2f%%, folded==unfolded on %.2f%%)\n",
