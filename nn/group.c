@@ -53,7 +53,8 @@ static void shift_mod(uint64_t *u, const uint64_t *x, uint64_t c, int neg, size_
  * unit's first. rowct != NULL (a stage with raw inputs, group_rows): x of output o is the
  * ciphertext rowct[o] and an own u row rowct[nout + o], instead of the linear maps. */
 static beaa_status group_fused(const beaa_ckks_context *ctx, const beaa_nn_stage *s,
-                               const beaa_nn_qstage *qs, beaa_ckks_ciphertext *const *in, const beaa_nn_group *gc,
+                               const beaa_nn_qstage *qs, beaa_ckks_ciphertext *const *in,
+                               const beaa_nn_group *gc,
                                const size_t *unit, const uint8_t *first,
                                beaa_ckks_ciphertext *const *z, unsigned lvl, int threads,
                                beaa_ckks_ciphertext *const *rowct)
@@ -88,7 +89,8 @@ static beaa_status group_fused(const beaa_ckks_context *ctx, const beaa_nn_stage
                     if (rowct) {
                         xp[poly * G + i] = beaa_ckks_ct_limb(rowct[o], poly, limb) + lo;
                         up[poly * G + i] = qs->umode[o] || !rowct[nout + o]
-                                               ? ub : beaa_ckks_ct_limb(rowct[nout + o], poly, limb) + lo;
+                                               ? ub
+                                               : beaa_ckks_ct_limb(rowct[nout + o], poly, limb) + lo;
                     } else {
                         op[o] = buf + ((2 * poly) * G + i) * span;
                         op[nout + o] = ub;
@@ -159,7 +161,8 @@ static beaa_status group_rows(const beaa_ckks_context *ctx, const beaa_nn_stage 
                               int threads, beaa_ckks_ciphertext **rowct, double *lin_s, double *ks_s,
                               size_t *nks)
 {
-    const size_t N = beaa_ckks_context_n(ctx), nin = (size_t)s->cin * s->hin * s->win, nout = qs->nout;
+    const size_t N = beaa_ckks_context_n(ctx), nin = (size_t)s->cin * s->hin * s->win;
+    const size_t nout = qs->nout;
     const size_t span = N < BEAA_NN_FUSE_COLS ? N : BEAA_NN_FUSE_COLS, nch = N / span;
     const unsigned il = lvl + 1;
     const size_t ntask = (size_t)(il + 1) * nch;
@@ -200,7 +203,8 @@ static beaa_status group_rows(const beaa_ckks_context *ctx, const beaa_nn_stage 
                             int32_t i = gc->gb[b].in[c];
                             ip[i] = beaa_ckks_ct_limb(in[i], poly, limb) + lo;
                         }
-                    for (size_t j = 0; j < nr; j++) op[rows[j]] = beaa_ckks_ct_limb(rowct[rows[j]], poly, limb) + lo;
+                    for (size_t j = 0; j < nr; j++)
+                        op[rows[j]] = beaa_ckks_ct_limb(rowct[rows[j]], poly, limb) + lo;
                     beaa_nn_linear_range(gc->gb, gc->ngb, op, ip, 0, m, 0, span, work);
                     if (poly > 0) continue;
                     /* the biases are at the rows' scales, the sums at q_il times them */
@@ -208,7 +212,8 @@ static beaa_status group_rows(const beaa_ckks_context *ctx, const beaa_nn_stage 
                     for (size_t b = 0; b < gc->ngb; b++)
                         for (int32_t r = 0; r < gc->gb[b].m; r++) {
                             int64_t v = gc->gb[b].bias[r] % (int64_t)m->q;
-                            uint64_t c = beaa_mul_mod((uint64_t)(v < 0 ? v + (int64_t)m->q : v), qil, m);
+                            uint64_t b0 = (uint64_t)(v < 0 ? v + (int64_t)m->q : v);
+                            uint64_t c = beaa_mul_mod(b0, qil, m);
                             uint64_t *o = op[gc->gb[b].out[r]];
                             shift_mod(o, o, c, 0, span, m->q);
                         }
@@ -253,7 +258,8 @@ beaa_status beaa_nn_group_run(const beaa_ckks_context *ctx, const beaa_nn_group 
     beaa_ckks_ciphertext **rowct = NULL;
     if (s->raw_in) {
         rowct = calloc(2 * qs->nout + 1, sizeof *rowct);
-        beaa_status st = rowct ? group_rows(ctx, s, qs, D, in, gc, rk, lvl, threads, rowct, lin_s, ks_s, nks)
+        beaa_status st = rowct ? group_rows(ctx, s, qs, D, in, gc, rk, lvl, threads, rowct, lin_s,
+                                            ks_s, nks)
                                : BEAA_ERR_NOMEM;
         if (st != BEAA_OK) {
             for (size_t i = 0; rowct && i < 2 * qs->nout; i++) beaa_ckks_ciphertext_free(rowct[i]);
