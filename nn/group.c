@@ -174,7 +174,7 @@ static beaa_status group_rows(const beaa_ckks_context *ctx, const beaa_nn_stage 
     if (!rows) return BEAA_ERR_NOMEM;
     for (size_t b = 0; b < gc->ngb && err == BEAA_OK; b++) {
         const beaa_nn_linblock *lb = &gc->gb[b];
-        const double in_scale = in[lb->in[0]]->scale;
+        const double in_scale = lb->k > 0 ? in[lb->in[0]]->scale : D;
         for (int32_t r = 0; r < lb->m && err == BEAA_OK; r++) {
             const int32_t o = lb->out[r];
             err = beaa_ckks_ciphertext_new_uninit(ctx, 3, il, &rowct[o]);

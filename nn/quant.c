@@ -12,8 +12,9 @@ void beaa_nn_qnet_free(beaa_nn_qnet *q)
     free(q);
 }
 
-/* Quantizes row r of block fb (output o) as an own pair of rows (x and u) or with u derived from
- * x (returns 1 then). The two ways and the choice are explained in quant.h. */
+/* Quantizes row r of block fb (output o): x's integer row into wx/bx, and u's into wu/bu, or, with
+ * *derived set to 1, u derived from x (umode and ushift of o). The two ways and the choice are
+ * explained in quant.h. */
 static beaa_status quant_row(const beaa_nn_stage *s, const beaa_nn_fblock *fb, uint32_t r,
                              double D, double q, double lim, double derive_max, const double *s_in,
                              const double *mag_in, double *mag_out, beaa_nn_qstage *qs,
