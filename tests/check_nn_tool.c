@@ -334,10 +334,18 @@ START_TEST(test_tool_flow)
     ck_assert_int_ne(sh(BEAA_BIN " decrypt --secret %s/keys" SMALL " --in %s/lg", dir, dir), 0);
     snprintf(p, sizeof p, "%s/lg2", dir);
     ck_assert_int_eq(fsize(p), -1);
-    /* info reads every kind of file */
+    /* info reads every kind of file; for a model it names the stages that take raw inputs
+     * (nn/fold.h): none in the tiny model, the Fire squeeze (stage 2) in the SqueezeNet-shaped
+     * one whose first convolution has twice the squeeze's channels */
+    char out[4096];
     ck_assert_int_eq(sh(BEAA_BIN " info %s/ct", dir), 0);
     ck_assert_int_eq(sh(BEAA_BIN " info %s/keys", dir), 0);
-    ck_assert_int_eq(sh(BEAA_BIN " info %s", m), 0);
+    ck_assert_int_eq(sh_out(out, sizeof out, BEAA_BIN " info %s", m), 0);
+    ck_assert_msg(strstr(out, "folded: ") && !strstr(out, " raw "), "%s", out);
+    snprintf(p, sizeof p, "%s/sq.model", dir);
+    tu_write_model(p, 16);
+    ck_assert_int_eq(sh_out(out, sizeof out, BEAA_BIN " info %s", p), 0);
+    ck_assert_msg(strstr(out, "products raw (key switches after their linear maps): 2\n"), "%s", out);
 }
 END_TEST
 

@@ -484,9 +484,15 @@ static int cmd_info(const opts *o)
             beaa_nn_plan_opts_default(&po);
             po.batch = 10000;
             beaa_status st = beaa_nn_plan_make(net, &po, &p);
-            printf("  folded: %u stages, %zu scalar MACs and %zu products per image\n  plan (10,000 images): %s%s\n",
-                   net->nstages, beaa_nn_net_macs(net), beaa_nn_net_products(net),
-                   st == BEAA_OK ? "" : "refused: ", p.msg);
+            printf("  folded: %u stages, %zu scalar MACs and %zu products per image\n", net->nstages,
+                   beaa_nn_net_macs(net), beaa_nn_net_products(net));
+            int nraw = 0;
+            for (uint32_t si = 0; si < net->nstages; si++)
+                if (net->stages[si].raw_in)
+                    printf("%s%u", nraw++ ? ", " : "  stages taking the previous stage's products raw "
+                                                   "(key switches after their linear maps): ", si + 1);
+            if (nraw) printf("\n");
+            printf("  plan (10,000 images): %s%s\n", st == BEAA_OK ? "" : "refused: ", p.msg);
             if (st == BEAA_OK)
                 printf("  planned peak memory %.1f GiB (inputs held as sent until first read; %.1f GiB "
                        "with every input whole from the start)\n",
