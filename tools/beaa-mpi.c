@@ -180,7 +180,7 @@ static void send_ct(team_run *t, int dest, int tag, beaa_ckks_ciphertext *ct, ui
     size_t words = (size_t)ct->size * (ct->level + 1) * beaa_ckks_context_n(t->ctx);
     MPI_Isend(p->hdr, 3, MPI_DOUBLE, dest, tag, t->comm, &p->req[0]);
     MPI_Isend(ct->data, (int)words, MPI_UINT64_T, dest, tag, t->comm, &p->req[1]);
-    t->sent_bytes[si] += (double)(words * 8 + 16);
+    t->sent_bytes[si] += (double)(words * 8 + sizeof p->hdr);
     t->sent_cts[si]++;
 }
 
@@ -224,7 +224,7 @@ static void recv_one(team_run *t, const MPI_Status *ps, beaa_ckks_ciphertext **l
         return;
     }
     if (si < 1 || (uint32_t)si >= t->net->nstages) die("message with tag %d", s.MPI_TAG);
-    t->recv_bytes[si - 1] += (double)(words * 8 + 16);
+    t->recv_bytes[si - 1] += (double)(words * 8 + sizeof hdr);
     t->recv_cts[si - 1]++;
     st = beaa_nn_exec_put(t->ex, (uint32_t)si, (size_t)elem, ct);
     if (st != BEAA_OK) die("input %d of stage %d from rank %d: %s", elem, si + 1, s.MPI_SOURCE, beaa_strerror(st));
