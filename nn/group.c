@@ -52,13 +52,13 @@ static void shift_mod(uint64_t *u, const uint64_t *x, uint64_t c, int neg, size_
  * is the unit of group output i (SIZE_MAX: dropped, no product), first[i] whether it is the
  * unit's first. rowct != NULL (a stage with raw inputs, group_rows): x of output o is the
  * ciphertext rowct[o] and an own u row rowct[nout + o], instead of the linear maps. */
-static beaa_status group_fused(const beaa_ckks_context *ctx, const beaa_nn_stage *s,
-                               const beaa_nn_qstage *qs, beaa_ckks_ciphertext *const *in,
-                               const beaa_nn_group *gc,
-                               const size_t *unit, const uint8_t *first,
+static beaa_status group_fused(const beaa_ckks_context *ctx, beaa_ckks_ciphertext *const *in,
+                               const beaa_nn_group *gc, const size_t *unit, const uint8_t *first,
                                beaa_ckks_ciphertext *const *z, unsigned lvl, int threads,
                                beaa_ckks_ciphertext *const *rowct)
 {
+    const beaa_nn_stage *s = gc->s;
+    const beaa_nn_qstage *qs = gc->qs;
     const size_t N = beaa_ckks_context_n(ctx), nin = (size_t)s->cin * s->hin * s->win;
     const size_t nout = qs->nout, G = gc->ngo, span = N < BEAA_NN_FUSE_COLS ? N : BEAA_NN_FUSE_COLS, nch = N / span;
     const size_t ntask = (size_t)(lvl + 1) * nch;
@@ -115,11 +115,7 @@ static beaa_status group_fused(const beaa_ckks_context *ctx, const beaa_nn_stage
                         up[G + i] = xp[G + i];
                         continue;
                     }
-                    uint64_t c = 0;
-                    if (poly == 0) {
-                        int64_t v = qs->ushift[o] % (int64_t)m->q;
-                        c = (uint64_t)(v < 0 ? v + (int64_t)m->q : v);
-                    }
+                    const uint64_t c = poly == 0 ? beaa_nn_i64_mod(qs->ushift[o], m->q) : 0;
                     uint64_t *ub = buf + ((2 * poly + 1) * G + i) * span;
                     shift_mod(ub, xp[poly * G + i], c, md < 0, span, m->q);
                     up[poly * G + i] = ub;
@@ -155,12 +151,13 @@ static beaa_status group_fused(const beaa_ckks_context *ctx, const beaa_nn_stage
  * per row instead of one per input: the previous stage skipped its own). rowct[o] = x of output
  * o, rowct[nout + o] = its own u row (2 * nout entries, NULL on entry). Times: the linear maps to
  * *lin_s, the key switches to *ks_s (their count to *nks). */
-static beaa_status group_rows(const beaa_ckks_context *ctx, const beaa_nn_stage *s,
-                              const beaa_nn_qstage *qs, double D, beaa_ckks_ciphertext *const *in,
-                              const beaa_nn_group *gc, const beaa_ckks_relin_key *rk, unsigned lvl,
-                              int threads, beaa_ckks_ciphertext **rowct, double *lin_s, double *ks_s,
-                              size_t *nks)
+static beaa_status group_rows(const beaa_ckks_context *ctx, double D,
+                              beaa_ckks_ciphertext *const *in, const beaa_nn_group *gc,
+                              const beaa_ckks_relin_key *rk, unsigned lvl, int threads,
+                              beaa_ckks_ciphertext **rowct, double *lin_s, double *ks_s, size_t *nks)
 {
+    const beaa_nn_stage *s = gc->s;
+    const beaa_nn_qstage *qs = gc->qs;
     const size_t N = beaa_ckks_context_n(ctx), nin = (size_t)s->cin * s->hin * s->win;
     const size_t nout = qs->nout;
     const size_t span = N < BEAA_NN_FUSE_COLS ? N : BEAA_NN_FUSE_COLS, nch = N / span;
@@ -211,9 +208,8 @@ static beaa_status group_rows(const beaa_ckks_context *ctx, const beaa_nn_stage 
                     const uint64_t qil = beaa_ckks_context_q(ctx, il)->q % m->q;
                     for (size_t b = 0; b < gc->ngb; b++)
                         for (int32_t r = 0; r < gc->gb[b].m; r++) {
-                            int64_t v = gc->gb[b].bias[r] % (int64_t)m->q;
-                            uint64_t b0 = (uint64_t)(v < 0 ? v + (int64_t)m->q : v);
-                            uint64_t c = beaa_mul_mod(b0, qil, m);
+                            const uint64_t bm = beaa_nn_i64_mod(gc->gb[b].bias[r], m->q);
+                            const uint64_t c = beaa_mul_mod(bm, qil, m);
                             uint64_t *o = op[gc->gb[b].out[r]];
                             shift_mod(o, o, c, 0, span, m->q);
                         }
@@ -258,9 +254,8 @@ beaa_status beaa_nn_group_run(const beaa_ckks_context *ctx, const beaa_nn_group 
     beaa_ckks_ciphertext **rowct = NULL;
     if (s->raw_in) {
         rowct = calloc(2 * qs->nout + 1, sizeof *rowct);
-        beaa_status st = rowct ? group_rows(ctx, s, qs, D, in, gc, rk, lvl, threads, rowct, lin_s,
-                                            ks_s, nks)
-                               : BEAA_ERR_NOMEM;
+        beaa_status st = BEAA_ERR_NOMEM;
+        if (rowct) st = group_rows(ctx, D, in, gc, rk, lvl, threads, rowct, lin_s, ks_s, nks);
         if (st != BEAA_OK) {
             for (size_t i = 0; rowct && i < 2 * qs->nout; i++) beaa_ckks_ciphertext_free(rowct[i]);
             free(rowct);
@@ -294,7 +289,7 @@ beaa_status beaa_nn_group_run(const beaa_ckks_context *ctx, const beaa_nn_group 
         } else if (!beaa_ckks_scales_equal(z[un]->scale, sc))
             err = BEAA_ERR_SCALE_MISMATCH;
     }
-    if (err == BEAA_OK) err = group_fused(ctx, s, qs, in, gc, unit, first, z, lvl, threads, rowct);
+    if (err == BEAA_OK) err = group_fused(ctx, in, gc, unit, first, z, lvl, threads, rowct);
     if (rowct)
         for (size_t i = 0; i < 2 * qs->nout; i++) beaa_ckks_ciphertext_free(rowct[i]);
     free(rowct);

@@ -47,15 +47,6 @@ size_t beaa_nn_linear_work_doubles(int kmax, int mmax)
     return gemm > dot ? gemm : dot;
 }
 
-/* v mod q; weights and biases are usually far below q, and the encrypted pass reduces every
- * block's weights once per call (per 512 columns): no division then. */
-static inline uint64_t i64_mod(int64_t v, uint64_t q)
-{
-    if (v >= 0) return (uint64_t)v < q ? (uint64_t)v : (uint64_t)v % q;
-    uint64_t r = (uint64_t)(-(v + 1)); /* -(v+1) avoids overflow at INT64_MIN */
-    return q - 1 - (r < q ? r : r % q);
-}
-
 /* Bit casts (compile to register moves; loops using them vectorize). */
 static inline uint64_t dbits(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
 static inline double bitsd(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
@@ -154,7 +145,7 @@ int beaa_nn_linear_range_dot(const beaa_kernels *kern, const beaa_nn_linblock *b
         const uint64_t **x = (const uint64_t **)(bias + m);
         uint64_t **r = (uint64_t **)(x + k);
         for (size_t j = 0; j < m; j++) {
-            bias[j] = (add_bias && blk->bias) ? i64_mod(blk->bias[j], q) : 0;
+            bias[j] = (add_bias && blk->bias) ? beaa_nn_i64_mod(blk->bias[j], q) : 0;
             r[j] = out[blk->out[j]] + lo;
         }
         if (k == 0) {
@@ -162,7 +153,7 @@ int beaa_nn_linear_range_dot(const beaa_kernels *kern, const beaa_nn_linblock *b
                 for (size_t t = 0; t < hi - lo; t++) r[j][t] = bias[j];
             continue;
         }
-        for (size_t i = 0; i < m * k; i++) w[i] = i64_mod((int64_t)blk->w[i], q);
+        for (size_t i = 0; i < m * k; i++) w[i] = beaa_nn_i64_mod((int64_t)blk->w[i], q);
         for (size_t c = 0; c < k; c++) x[c] = in[blk->in[c]] + lo;
         kern->lin_dot(r, x, w, add_bias && blk->bias ? bias : NULL, m, k, hi - lo, qm);
     }
@@ -207,7 +198,7 @@ void beaa_nn_linear_range_gemm(const beaa_nn_linblock *blocks, size_t nb, uint64
                 cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blk->m, (int)ld, blk->k,
                             1.0, blk->w, blk->k, B, (int)ld, 0.0, C, (int)ld);
             for (int32_t r = 0; r < blk->m; r++) {
-                uint64_t bias = (add_bias && blk->bias) ? i64_mod(blk->bias[r], q) : 0;
+                uint64_t bias = (add_bias && blk->bias) ? beaa_nn_i64_mod(blk->bias[r], q) : 0;
                 uint64_t *dst = out[blk->out[r]] + t0;
                 if (blk->k == 0) {
                     for (size_t t = 0; t < cs; t++) dst[t] = bias;
@@ -229,12 +220,12 @@ void beaa_nn_linear_range_ref(const beaa_nn_linblock *blocks, size_t nb, uint64_
     for (size_t b = 0; b < nb; b++) {
         const beaa_nn_linblock *blk = &blocks[b];
         for (int32_t r = 0; r < blk->m; r++) {
-            uint64_t bias = (add_bias && blk->bias) ? i64_mod(blk->bias[r], q) : 0;
+            uint64_t bias = (add_bias && blk->bias) ? beaa_nn_i64_mod(blk->bias[r], q) : 0;
             for (size_t t = lo; t < hi; t++) {
                 uint64_t acc = bias;
                 for (int32_t c = 0; c < blk->k; c++) {
                     int64_t w = (int64_t)blk->w[(size_t)r * blk->k + c];
-                    uint64_t wm = i64_mod(w, q);
+                    uint64_t wm = beaa_nn_i64_mod(w, q);
                     acc = beaa_add_mod(acc, beaa_mul_mod(in[blk->in[c]][t], wm, qm), q);
                 }
                 out[blk->out[r]][t] = acc;

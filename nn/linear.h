@@ -24,6 +24,15 @@ typedef struct beaa_nn_linblock {
     const int64_t *bias;  /* m integer biases (already multiplied by the scale), or NULL */
 } beaa_nn_linblock;
 
+/* v mod q in [0, q) for any int64 v (integer weights, biases and shifts into a limb); no
+ * division when |v| < q, the usual case. */
+static inline uint64_t beaa_nn_i64_mod(int64_t v, uint64_t q)
+{
+    if (v >= 0) return (uint64_t)v < q ? (uint64_t)v : (uint64_t)v % q;
+    uint64_t r = (uint64_t)(-(v + 1)); /* -(v+1) avoids overflow at INT64_MIN */
+    return q - 1 - (r < q ? r : r % q);
+}
+
 /* Number of low bits of a value mod q that go into the "lo" half: ceil(bits(q)/2). */
 unsigned beaa_nn_linear_half_bits(uint64_t q);
 

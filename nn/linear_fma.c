@@ -136,8 +136,8 @@ static LF_TARGET void lf_range(const beaa_nn_linblock *blocks, size_t nb, uint64
         const uint64_t **xp = (const uint64_t **)(void *)(bias + m);
         for (size_t c = 0; c < k; c++) xp[c] = in[blk->in[c]] + lo;
         for (size_t r = 0; r < m; r++) {
-            int64_t bm = (add_bias && blk->bias) ? blk->bias[r] % (int64_t)q : 0;
-            bias[r] = (double)(bm < 0 ? bm + (int64_t)q : bm); /* in [0, q) */
+            const int64_t b = add_bias && blk->bias ? blk->bias[r] : 0;
+            bias[r] = (double)beaa_nn_i64_mod(b, q); /* in [0, q) */
         }
         for (size_t t = 0; t < n4; t += 4) {
             lf_split(buf, xp, k, t, &cs);
