@@ -4,15 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "nn/cw_internal.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "nn/clock_internal.h"
 
 static void free_cts(beaa_ckks_ciphertext **c, size_t n)
 {
@@ -135,17 +128,17 @@ static beaa_status stage_run(const beaa_nn_cw_net *cw, uint32_t si, const beaa_c
     double rot_scale = 0;
     for (uint32_t ci = 0; ci < s->cin && st == BEAA_OK; ci++) {
         if (!in[ci] || in[ci]->ctx != ctx) { st = in[ci] ? BEAA_ERR_PARAMS_MISMATCH : BEAA_ERR_ARG; break; }
-        double t0 = now_s();
+        double t0 = beaa_nn_now_s();
         st = beaa_ckks_rotate_hoisted(in[ci], s->off, nt, gk, rot);
         for (uint32_t t = 0; t < nt; t++) stt->rotations += s->off[t] != 0;
         beaa_ckks_ciphertext_free(in[ci]);
         in[ci] = NULL;
-        double t1 = now_s();
+        double t1 = beaa_nn_now_s();
         for (uint32_t t = 0; t < nt && st == BEAA_OK; t++)
             st = beaa_ckks_mul_plain(rot[t], s->pmask[t], rot[t]);
         if (st != BEAA_OK) break;
         rot_scale = rot[0]->scale;
-        double t2 = now_s();
+        double t2 = beaa_nn_now_s();
         /* acc[co] += w[co,ci,t] * rot[t]: plain integer MACs, parallel over output channels */
 #pragma omp parallel for schedule(dynamic, 1)
         for (uint32_t co = 0; co < s->cout; co++) {
@@ -157,7 +150,7 @@ static beaa_status stage_run(const beaa_nn_cw_net *cw, uint32_t si, const beaa_c
                 nterm[co]++;
             }
         }
-        double t3 = now_s();
+        double t3 = beaa_nn_now_s();
         stt->rotate_s += t1 - t0;
         stt->mask_s += t2 - t1;
         stt->accumulate_s += t3 - t2;
@@ -165,7 +158,7 @@ static beaa_status stage_run(const beaa_nn_cw_net *cw, uint32_t si, const beaa_c
     if (st != BEAA_OK) goto done;
     free_cts(rot, nt);
     for (uint32_t co = 0; co < s->cout && st == BEAA_OK; co++) {
-        double t0 = now_s();
+        double t0 = beaa_nn_now_s();
         beaa_ckks_ciphertext *x = acc[co];
         reduce_acc(x);
         x->scale = rot_scale * ldexp(1.0, (int)cw->wb); /* = D * q_l */
@@ -186,14 +179,14 @@ static beaa_status stage_run(const beaa_nn_cw_net *cw, uint32_t si, const beaa_c
         if (st == BEAA_OK) st = beaa_ckks_mul_relin_rescale(x, u, rk, x);
         beaa_ckks_ciphertext_free(u);
         stt->products++;
-        double t1 = now_s();
+        double t1 = beaa_nn_now_s();
         stt->act_s += t1 - t0;
         if (st == BEAA_OK && s->pool_kh) {
             /* sum-pool: along w (steps j*SW), then along h (steps i*SH) */
             st = rot_sum(x, s->pool_kw, s->out_sw, gk, tmp, steps, &stt->rotations);
             if (st == BEAA_OK) st = rot_sum(x, s->pool_kh, s->out_sh, gk, tmp, steps, &stt->rotations);
         }
-        stt->pool_s += now_s() - t1;
+        stt->pool_s += beaa_nn_now_s() - t1;
         out[co] = x;
         acc[co] = NULL;
     }
@@ -234,7 +227,7 @@ beaa_status beaa_nn_cw_forward(const beaa_nn_cw_net *cw, const beaa_ckks_relin_k
             st = BEAA_ERR_NO_KEY;
             goto fail_in;
         }
-    double t0 = now_s();
+    double t0 = beaa_nn_now_s();
     stt->nstages = cw->nstages;
     cur = calloc(ncur, sizeof *cur);
     if (!cur) { st = BEAA_ERR_NOMEM; goto fail_in; }
@@ -263,7 +256,7 @@ beaa_status beaa_nn_cw_forward(const beaa_nn_cw_net *cw, const beaa_ckks_relin_k
     }
     if (cur) free_cts(cur, ncur);
     free(cur);
-    stt->total_s = now_s() - t0;
+    stt->total_s = beaa_nn_now_s() - t0;
     return st;
 fail_in:
     for (uint32_t c = 0; c < cw->in_c; c++) { beaa_ckks_ciphertext_free(in[c]); in[c] = NULL; }

@@ -1,21 +1,14 @@
 /* exec.c - the encrypted pass one group at a time (see exec.h): the inputs present, their
  * remaining reads, the outputs handed on; each group's computation is nn/group.c. */
 #include "nn/exec.h"
+#include "nn/clock_internal.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "lib/cpu.h"
 #include "nn/group.h"
 #include "nn/plan.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Applies the final affine logits = sc * raw + tt to a level-0 ciphertext in place. */
 static beaa_status final_affine(beaa_ckks_ciphertext *ct, double sc, double tt)
@@ -253,7 +246,7 @@ beaa_status beaa_nn_exec_run(beaa_nn_exec *ex, uint32_t si, uint32_t g)
     openblas_set_num_threads(1);
     beaa_nn_group gc = { s, qs, t->gb, t->gout, 0, 0 };
     beaa_nn_sched_group_blocks(net, ex->sc, si, g, group_visit, &gc);
-    double ta = now_s(), lin_s = 0, ks_s = 0;
+    double ta = beaa_nn_now_s(), lin_s = 0, ks_s = 0;
     beaa_status err = beaa_nn_group_run(ex->ctx, &gc, ex->qn->scale, ts->pidx, t->in, ex->rk, lvl,
                                         out, last ? NULL : ex->sc->stages[si + 1].uses,
                                         !last && net->stages[si + 1].raw_in, ex->threads, &lin_s,
@@ -284,8 +277,8 @@ beaa_status beaa_nn_exec_run(beaa_nn_exec *ex, uint32_t si, uint32_t g)
         }
     ex->stats.linear_s[si] += lin_s;
     ex->stats.act_s[si] += ks_s;
-    ex->stats.stage_s[si] += now_s() - ta;
-    ex->stats.total_s += now_s() - ta;
+    ex->stats.stage_s[si] += beaa_nn_now_s() - ta;
+    ex->stats.total_s += beaa_nn_now_s() - ta;
     openblas_set_num_threads(blas_prev);
     if (err != BEAA_OK) ex->failed = 1;
     return err;

@@ -2,19 +2,12 @@
  * forward.h): the engine of nn/exec.h runs every group in the wavefront order of
  * nn/schedule.h. */
 #include "nn/forward.h"
+#include "nn/clock_internal.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "nn/exec.h"
 #include "nn/schedule.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 beaa_status beaa_nn_forward(const beaa_nn_net *net, const beaa_nn_qnet *qn,
                             const beaa_ckks_relin_key *rk, beaa_ckks_ciphertext **in,
@@ -43,7 +36,7 @@ beaa_status beaa_nn_forward(const beaa_nn_net *net, const beaa_nn_qnet *qn,
     if (beaa_ckks_context_max_level(ctx) != net->nstages ||
         rk->key.ctx != ctx) { err = BEAA_ERR_PARAMS_MISMATCH; goto done; }
 
-    double t_all = now_s();
+    double t_all = beaa_nn_now_s();
     if (stats) { memset(stats, 0, sizeof *stats); stats->nstages = L; }
     err = beaa_nn_schedule_make(net, &sc);
     if (err == BEAA_OK)
@@ -73,7 +66,7 @@ beaa_status beaa_nn_forward(const beaa_nn_net *net, const beaa_nn_qnet *qn,
         }
     if (stats && ex) {
         beaa_nn_exec_stats(ex, stats);
-        stats->total_s = now_s() - t_all;
+        stats->total_s = beaa_nn_now_s() - t_all;
     }
 done:
     for (size_t i = 0; i < nin0; i++) { beaa_ckks_ciphertext_free(in[i]); in[i] = NULL; }

@@ -4,18 +4,11 @@
  * going straight into the unit's size-3 sum (a pooling window's outputs summed: exact, so the
  * order does not matter); then one relinearize+rescale per unit, in parallel over units. */
 #include "nn/group.h"
+#include "nn/clock_internal.h"
 #include <stdlib.h>
-#include <time.h>
 #include "lib/mem.h"
 #include "ckks/kernels/kernels.h"
 #include "nn/schedule.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void set_err(beaa_status *err, beaa_status st)
 {
@@ -164,7 +157,7 @@ static beaa_status group_rows(const beaa_ckks_context *ctx, double D,
     const unsigned il = lvl + 1;
     const size_t ntask = (size_t)(il + 1) * nch;
     const size_t wd = beaa_nn_linear_work_doubles(qs->kmax, qs->mmax);
-    double t0 = now_s();
+    double t0 = beaa_nn_now_s();
     beaa_status err = BEAA_OK;
     size_t nr = 0;
     int32_t *rows = malloc(sizeof(int32_t) * (2 * nout + 1));
@@ -220,7 +213,7 @@ static beaa_status group_rows(const beaa_ckks_context *ctx, double D,
             free(op);
         }
     }
-    double t1 = now_s();
+    double t1 = beaa_nn_now_s();
     *lin_s += t1 - t0;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (size_t j = 0; j < (err == BEAA_OK ? nr : 0); j++) {
@@ -235,7 +228,7 @@ static beaa_status group_rows(const beaa_ckks_context *ctx, double D,
             set_err(&err, st);
         }
     }
-    *ks_s += now_s() - t1;
+    *ks_s += beaa_nn_now_s() - t1;
     *nks += nr;
     free(rows);
     return err;
@@ -262,7 +255,7 @@ beaa_status beaa_nn_group_run(const beaa_ckks_context *ctx, const beaa_nn_group 
             return st;
         }
     }
-    double t0 = now_s();
+    double t0 = beaa_nn_now_s();
     size_t *unit = malloc(sizeof(size_t) * (G + 1));
     uint8_t *first = malloc(G + 1);
     int32_t *pidx = malloc(sizeof(int32_t) * (nunits + 1));
@@ -293,7 +286,7 @@ beaa_status beaa_nn_group_run(const beaa_ckks_context *ctx, const beaa_nn_group 
     if (rowct)
         for (size_t i = 0; i < 2 * qs->nout; i++) beaa_ckks_ciphertext_free(rowct[i]);
     free(rowct);
-    double t1 = now_s();
+    double t1 = beaa_nn_now_s();
     *lin_s += t1 - t0;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (size_t un = 0; un < (z ? nunits : 0); un++) {
@@ -315,7 +308,7 @@ beaa_status beaa_nn_group_run(const beaa_ckks_context *ctx, const beaa_nn_group 
         }
         beaa_ckks_ciphertext_free(z[un]);
     }
-    *ks_s += now_s() - t1;
+    *ks_s += beaa_nn_now_s() - t1;
     free(unit);
     free(first);
     free(pidx);

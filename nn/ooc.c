@@ -1,22 +1,15 @@
 /* ooc.c - the out-of-core plan (a replay of the schedule with lazy loads and Belady eviction
  * under a byte budget) and the run that follows it (see ooc.h). */
 #include "nn/ooc.h"
+#include "nn/clock_internal.h"
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "lib/cpu.h"
 #include "nn/exec.h"
 #include "nn/plan.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 void beaa_nn_ooc_plan_free(beaa_nn_ooc_plan *p)
 {
@@ -466,7 +459,7 @@ beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
     if (plan->nsteps != sc->nsteps || plan->act_start[sc->nsteps] != plan->nacts) return BEAA_ERR_ARG;
     if (plan->budget && !plan->nacts && plan->min_budget > plan->budget) return BEAA_ERR_MEMORY_LIMIT;
     const uint32_t L = net->nstages;
-    double t_all = now_s(), io_s = 0;
+    double t_all = beaa_nn_now_s(), io_s = 0;
     if (stats) { memset(stats, 0, sizeof *stats); stats->nstages = L; }
     beaa_nn_exec *ex = NULL;
     beaa_status err = beaa_nn_exec_new(net, qn, rk, sc, NULL, opts ? opts->threads : 0, NULL, NULL, &ex);
@@ -476,7 +469,7 @@ beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
     for (size_t k = 0; k < sc->nsteps && err == BEAA_OK; k++) {
         uint32_t si = sc->step_stage[k];
         if (io->check) err = io->check(io->user);
-        double t0 = now_s();
+        double t0 = beaa_nn_now_s();
         for (size_t a = plan->act_start[k]; a < plan->act_start[k + 1] && err == BEAA_OK; a++) {
             const beaa_nn_ooc_action *ac = &plan->acts[a];
             beaa_ckks_ciphertext *ct = NULL;
@@ -514,7 +507,7 @@ beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
                 err = BEAA_ERR_ARG;
             }
         }
-        io_s += now_s() - t0;
+        io_s += beaa_nn_now_s() - t0;
         if (err == BEAA_OK) err = beaa_nn_exec_run(ex, si, sc->step_group[k]);
         if (err == BEAA_OK && opts && opts->progress) opts->progress(opts->user, si, L, k + 1, sc->nsteps);
     }
@@ -527,7 +520,7 @@ beaa_status beaa_nn_forward_ooc(const beaa_nn_net *net, const beaa_nn_qnet *qn,
         }
     if (stats && ex) {
         beaa_nn_exec_stats(ex, stats);
-        stats->total_s = now_s() - t_all;
+        stats->total_s = beaa_nn_now_s() - t_all;
         stats->io_s = io_s;
     }
     beaa_nn_exec_free(ex);
